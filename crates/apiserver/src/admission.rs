@@ -1,0 +1,149 @@
+//! Admission: NamespaceLifecycle and ServiceAccount, the two plugins whose effects the
+//! course shows.
+//!
+//! ServiceAccount mirrors `plugin/pkg/admission/serviceaccount/admission.go` as recorded in
+//! FIDELITY.md §3: default `serviceAccountName`, the automount precedence (pod, then
+//! ServiceAccount, then true), and the projected `kube-api-access-xxxxx` volume mounted
+//! read-only into every init container and container.
+
+use crate::object;
+use crate::status::{ApiError, GroupResource};
+use crate::store::{Store, resource_key};
+use serde_json::{Value, json};
+
+pub const DEFAULT_SERVICE_ACCOUNT: &str = "default";
+pub const SERVICE_ACCOUNT_VOLUME_PREFIX: &str = "kube-api-access-";
+pub const TOKEN_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// NamespaceLifecycle on create: the namespace must exist and not be terminating.
+pub fn namespace_lifecycle(
+    store: &Store,
+    namespace: &str,
+    kind_resource: &str,
+    name: &str,
+) -> Result<(), ApiError> {
+    if namespace.is_empty() || kind_resource == "namespaces" {
+        return Ok(());
+    }
+    let Some(ns) = store.get(&resource_key("", "namespaces"), "", namespace) else {
+        return Err(ApiError::not_found(
+            GroupResource {
+                group: "",
+                resource: "namespaces",
+            },
+            namespace,
+        ));
+    };
+    if ns.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating") {
+        // `NewForbidden(..., fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))`
+        return Err(ApiError::forbidden(
+            GroupResource {
+                group: "",
+                resource: kind_resource,
+            },
+            name,
+            &format!(
+                "unable to create new content in namespace {namespace} because it is being terminated"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// ServiceAccount admission for a pod being created in `namespace`.
+pub fn service_account(store: &Store, namespace: &str, pod: &mut Value) -> Result<(), ApiError> {
+    let pod_name = object::name(pod).to_string();
+    let spec = pod
+        .as_object_mut()
+        .expect("object")
+        .entry("spec")
+        .or_insert_with(|| json!({}));
+    let spec = spec
+        .as_object_mut()
+        .ok_or_else(|| ApiError::bad_request("spec must be an object"))?;
+    let sa_name = match spec.get("serviceAccountName").and_then(Value::as_str) {
+        Some(n) if !n.is_empty() => n.to_string(),
+        _ => DEFAULT_SERVICE_ACCOUNT.to_string(),
+    };
+    spec.insert("serviceAccountName".into(), json!(sa_name));
+    // The deprecated `serviceAccount` field mirrors `serviceAccountName` (pod defaulting).
+    spec.insert("serviceAccount".into(), json!(sa_name));
+    let Some(sa) = store.get(&resource_key("", "serviceaccounts"), namespace, &sa_name) else {
+        // `admission.NewForbidden(a, fmt.Errorf("error looking up service account %s/%s: %w", ...))`
+        let detail = format!(
+            "error looking up service account {namespace}/{sa_name}: serviceaccount {} not found",
+            crate::status::quote(&sa_name)
+        );
+        return Err(ApiError::forbidden(
+            GroupResource {
+                group: "",
+                resource: "pods",
+            },
+            &pod_name,
+            &detail,
+        ));
+    };
+    let automount = spec
+        .get("automountServiceAccountToken")
+        .and_then(Value::as_bool)
+        .or_else(|| {
+            sa.get("automountServiceAccountToken")
+                .and_then(Value::as_bool)
+        })
+        .unwrap_or(true);
+    if spec.get("imagePullSecrets").is_none()
+        && let Some(secrets) = sa.get("imagePullSecrets")
+    {
+        spec.insert("imagePullSecrets".into(), secrets.clone());
+    }
+    if !automount {
+        return Ok(());
+    }
+    let volumes = spec.entry("volumes").or_insert_with(|| json!([]));
+    let Some(volumes) = volumes.as_array_mut() else {
+        return Err(ApiError::bad_request("spec.volumes must be a list"));
+    };
+    let existing = volumes
+        .iter()
+        .filter_map(|v| v.get("name").and_then(Value::as_str))
+        .find(|n| n.starts_with(SERVICE_ACCOUNT_VOLUME_PREFIX))
+        .map(str::to_string);
+    let volume_name = match existing {
+        Some(n) => n,
+        None => {
+            let n = format!("{SERVICE_ACCOUNT_VOLUME_PREFIX}{}", object::random_suffix());
+            volumes.push(json!({
+                "name": n,
+                "projected": {
+                    "sources": [
+                        {"serviceAccountToken": {"expirationSeconds": crate::tokens::WARN_ONLY_EXPIRATION_SECONDS, "path": "token"}},
+                        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                        {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+                    ],
+                    "defaultMode": 420,
+                },
+            }));
+            n
+        }
+    };
+    for list in ["initContainers", "containers"] {
+        let Some(Value::Array(cs)) = spec.get_mut(list) else {
+            continue;
+        };
+        for c in cs.iter_mut().filter_map(Value::as_object_mut) {
+            let mounts = c.entry("volumeMounts").or_insert_with(|| json!([]));
+            let Some(mounts) = mounts.as_array_mut() else {
+                continue;
+            };
+            let has_mount = mounts
+                .iter()
+                .any(|m| m.get("mountPath").and_then(Value::as_str) == Some(TOKEN_MOUNT_PATH));
+            if !has_mount {
+                mounts.push(
+                    json!({"name": volume_name, "readOnly": true, "mountPath": TOKEN_MOUNT_PATH}),
+                );
+            }
+        }
+    }
+    Ok(())
+}

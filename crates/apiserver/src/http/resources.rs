@@ -1,0 +1,603 @@
+//! Resource requests: get, list, watch, create, update, patch, delete, deletecollection
+//! for every resource in the discovery table, and the subresources served here.
+//!
+//! Mirrors `apiserver pkg/endpoints/handlers/{get,create,update,patch,delete,watch}.go`:
+//! list kinds and metadata, watch event framing, response codes. Storage semantics are in
+//! `registry`.
+
+use super::{Ctx, error_response, object_response, read_body, reviews};
+use crate::State;
+use crate::discovery::{ApiResource, DISCOVERY};
+use crate::object;
+use crate::registry::patch::{self, PatchType};
+use crate::registry::{FieldValidation, WriteOutcome};
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::status::{ApiError, GroupResource};
+use crate::store::{EventType, resource_key};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use base64::Engine;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// Default watch length when the client gives none (`--min-request-timeout`, 1800 s).
+const DEFAULT_WATCH_SECONDS: u64 = 1800;
+/// How often a watch that asked for bookmarks gets one.
+const BOOKMARK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+pub async fn handle(state: &State, ctx: Ctx, req: Request) -> Response {
+    let pretty = ctx.pretty;
+    match dispatch(state, &ctx, req).await {
+        Ok(r) => r,
+        Err(e) => error_response(&e, pretty),
+    }
+}
+
+fn api_version(res: &ApiResource) -> String {
+    res.api_version()
+}
+
+/// Looks up the resource and checks scope; unknown group versions are plain 404s.
+fn resolve<'a>(info: &super::RequestInfo) -> Result<Option<&'a ApiResource>, ApiError> {
+    let Some(gv) = DISCOVERY.group_version(&info.api_group, &info.api_version) else {
+        return Ok(None);
+    };
+    let Some(res) = gv.resources.iter().find(|r| r.name == info.resource) else {
+        return Err(ApiError::path_not_found());
+    };
+    // A namespaced resource addressed by name needs a namespace, and a cluster-scoped one
+    // has none (there is no such go-restful route).
+    let is_namespace_itself = res.name == "namespaces";
+    if !is_namespace_itself {
+        if res.namespaced && info.namespace.is_empty() && !info.name.is_empty() {
+            return Err(ApiError::path_not_found());
+        }
+        if !res.namespaced && !info.namespace.is_empty() {
+            return Err(ApiError::path_not_found());
+        }
+    }
+    Ok(Some(res))
+}
+
+fn sub_resource(res: &ApiResource, sub: &str) -> Result<&'static ApiResource, ApiError> {
+    DISCOVERY
+        .resource(res.group, res.version, &format!("{}/{sub}", res.name))
+        .ok_or_else(ApiError::path_not_found)
+}
+
+fn method_not_allowed(res: &ApiResource, verb: &str) -> ApiError {
+    ApiError::method_not_supported(
+        GroupResource {
+            group: res.group,
+            resource: res.name,
+        },
+        verb,
+    )
+}
+
+async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, ApiError> {
+    let info = &ctx.info;
+    let Some(res) = resolve(info)? else {
+        return Ok(super::plain_not_found());
+    };
+    let ns = if res.namespaced {
+        info.namespace.as_str()
+    } else {
+        ""
+    };
+    // `/api/v1/namespaces/<name>`: the object is the namespace.
+    let name = info.name.as_str();
+    let dry_run = ctx.param("dryRun") == Some("All");
+
+    if !info.subresource.is_empty() {
+        let sub = sub_resource(res, &info.subresource)?;
+        if !sub.verbs.contains(&info.verb.as_str()) {
+            return Err(method_not_allowed(sub, &info.verb));
+        }
+        return subresource(state, ctx, res, sub, ns, name, req, dry_run).await;
+    }
+    if !res.verbs.contains(&info.verb.as_str()) {
+        return Err(method_not_allowed(res, &info.verb));
+    }
+    if reviews::is_review(res) {
+        let body = parse_body(ctx, &read_body(req).await?, res)?;
+        let out = reviews::create(state, ctx, res, ns, body).await?;
+        return Ok(object_response(StatusCode::CREATED, &out, ctx.pretty));
+    }
+    match info.verb.as_str() {
+        "get" => {
+            let obj = state.registry.get(res, ns, name)?;
+            Ok(object_response(StatusCode::OK, &obj, ctx.pretty))
+        }
+        "list" => list(state, ctx, res, ns),
+        "watch" => watch(state, ctx, res, ns, name),
+        "create" => {
+            let validation = FieldValidation::parse(ctx.param("fieldValidation"))?;
+            let mut outcome = WriteOutcome::default();
+            let body = parse_body(ctx, &read_body(req).await?, res)?;
+            let body = state
+                .registry
+                .decode_body(res, body, validation, &mut outcome)?;
+            let created = state.registry.create(res, &info.namespace, body, dry_run)?;
+            Ok(with_warnings(
+                object_response(StatusCode::CREATED, &created, ctx.pretty),
+                &outcome,
+            ))
+        }
+        "update" => {
+            let validation = FieldValidation::parse(ctx.param("fieldValidation"))?;
+            let mut outcome = WriteOutcome::default();
+            let body = parse_body(ctx, &read_body(req).await?, res)?;
+            let body = state
+                .registry
+                .decode_body(res, body, validation, &mut outcome)?;
+            let updated = state.registry.update(res, None, ns, name, body, dry_run)?;
+            Ok(with_warnings(
+                object_response(StatusCode::OK, &updated, ctx.pretty),
+                &outcome,
+            ))
+        }
+        "patch" => patch_object(state, ctx, res, None, ns, name, req, dry_run).await,
+        "delete" => {
+            let _options = read_body(req).await?;
+            let (obj, lingers) = state.registry.delete(res, ns, name, dry_run)?;
+            if lingers {
+                return Ok(object_response(StatusCode::OK, &obj, ctx.pretty));
+            }
+            Ok(object_response(
+                StatusCode::OK,
+                &delete_status(res, &obj),
+                ctx.pretty,
+            ))
+        }
+        "deletecollection" => {
+            let items = selected(state, ctx, res, ns)?;
+            let mut deleted = Vec::new();
+            for item in items {
+                let n = object::name(&item).to_string();
+                let item_ns = object::meta_str(&item, "namespace").to_string();
+                if let Ok((obj, _)) = state.registry.delete(res, &item_ns, &n, dry_run) {
+                    deleted.push(object::without_type_meta(&obj));
+                }
+            }
+            let rv = state.registry.store.current_rv();
+            Ok(object_response(
+                StatusCode::OK,
+                &list_object(res, deleted, rv, None),
+                ctx.pretty,
+            ))
+        }
+        other => Err(method_not_allowed(res, other)),
+    }
+}
+
+/// The success Status upstream returns when an object is deleted at once
+/// (`finalizeDelete` with `ReturnDeletedObject` false).
+fn delete_status(res: &ApiResource, obj: &Value) -> Value {
+    let mut details = Map::new();
+    details.insert("name".into(), json!(object::name(obj)));
+    if !res.group.is_empty() {
+        details.insert("group".into(), json!(res.group));
+    }
+    details.insert("kind".into(), json!(res.name));
+    details.insert("uid".into(), json!(object::meta_str(obj, "uid")));
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": Value::Object(details),
+    })
+}
+
+fn with_warnings(mut r: Response, outcome: &WriteOutcome) -> Response {
+    for w in &outcome.warnings {
+        // `299 - "<text>"`, as `warning.AddWarning` writes it.
+        if let Ok(v) = HeaderValue::from_str(&format!("299 - {}", crate::status::quote(w))) {
+            r.headers_mut().append("Warning", v);
+        }
+    }
+    r
+}
+
+/// Decodes a JSON or YAML body into a value, with upstream's wording for garbage.
+fn parse_body(ctx: &Ctx, body: &Bytes, res: &ApiResource) -> Result<Value, ApiError> {
+    let ct = ctx.content_type.split(';').next().unwrap_or("").trim();
+    let unrecognized = |detail: String| {
+        ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): {detail}",
+            res.kind
+        ))
+    };
+    if body.is_empty() {
+        return Err(unrecognized(
+            "couldn't get version/kind; json parse error: unexpected end of JSON input".into(),
+        ));
+    }
+    let v: Value = match ct {
+        "application/yaml" | "application/x-yaml" | "text/yaml" => serde_yaml::from_slice(body)
+            .map_err(|e| {
+                unrecognized(format!("couldn't get version/kind; yaml parse error: {e}"))
+            })?,
+        "application/json" | "" | "*/*" => serde_json::from_slice(body).map_err(|e| {
+            unrecognized(format!("couldn't get version/kind; json parse error: {e}"))
+        })?,
+        "application/vnd.kubernetes.protobuf" | "application/cbor" => {
+            return Err(ApiError::unsupported_media_type(ct));
+        }
+        other => return Err(ApiError::unsupported_media_type(other)),
+    };
+    if !v.is_object() {
+        return Err(unrecognized(
+            "couldn't get version/kind; json parse error: expected an object".into(),
+        ));
+    }
+    Ok(v)
+}
+
+/// Objects matching the request's selectors, in one namespace or all.
+fn selected(
+    state: &State,
+    ctx: &Ctx,
+    res: &ApiResource,
+    ns: &str,
+) -> Result<Vec<Arc<Value>>, ApiError> {
+    let labels = LabelSelector::parse(ctx.param("labelSelector").unwrap_or(""))?;
+    let fields = FieldSelector::parse(ctx.param("fieldSelector").unwrap_or(""), res)?;
+    let key = resource_key(res.group, res.resource());
+    let (items, _) = state
+        .registry
+        .store
+        .list(&key, if ns.is_empty() { None } else { Some(ns) });
+    Ok(items
+        .into_iter()
+        .filter(|o| labels.matches(&object::labels(o)) && fields.matches(o))
+        .collect())
+}
+
+fn list_object(
+    res: &ApiResource,
+    items: Vec<Value>,
+    rv: u64,
+    cont: Option<(String, usize)>,
+) -> Value {
+    let mut meta = Map::new();
+    meta.insert("resourceVersion".into(), json!(rv.to_string()));
+    if let Some((token, remaining)) = cont {
+        meta.insert("continue".into(), json!(token));
+        meta.insert("remainingItemCount".into(), json!(remaining));
+    }
+    json!({
+        "kind": format!("{}List", res.kind),
+        "apiVersion": api_version(res),
+        "metadata": Value::Object(meta),
+        "items": items,
+    })
+}
+
+/// The continue token: base64 of `{"v":"meta.k8s.io/v1","rv":N,"start":"<key>\u0000"}`,
+/// as `apiserver pkg/storage/continue.go` encodes it.
+fn encode_continue(rv: u64, start: &str) -> String {
+    let raw = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{start}\u{0}")});
+    base64::engine::general_purpose::URL_SAFE.encode(serde_json::to_vec(&raw).expect("json"))
+}
+
+fn decode_continue(token: &str) -> Result<String, ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        )
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(token)
+        .map_err(|_| bad())?;
+    let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    let start = v.get("start").and_then(Value::as_str).ok_or_else(bad)?;
+    Ok(start.trim_end_matches('\u{0}').to_string())
+}
+
+fn list(state: &State, ctx: &Ctx, res: &ApiResource, ns: &str) -> Result<Response, ApiError> {
+    let mut items = selected(state, ctx, res, ns)?;
+    let rv = state.registry.store.current_rv();
+    let limit: usize = match ctx.param("limit") {
+        Some(l) if !l.is_empty() => l
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_request(format!("invalid limit: {l}")))?
+            .max(0) as usize,
+        _ => 0,
+    };
+    let sort_key = |o: &Value| format!("{}/{}", object::meta_str(o, "namespace"), object::name(o));
+    if let Some(token) = ctx.param("continue").filter(|t| !t.is_empty()) {
+        let start = decode_continue(token)?;
+        items.retain(|o| sort_key(o) > start);
+    }
+    let mut cont = None;
+    if limit > 0 && items.len() > limit {
+        let remaining = items.len() - limit;
+        items.truncate(limit);
+        let last = sort_key(items.last().expect("limit > 0"));
+        cont = Some((encode_continue(rv, &last), remaining));
+    }
+    let items = items.iter().map(|o| object::without_type_meta(o)).collect();
+    Ok(object_response(
+        StatusCode::OK,
+        &list_object(res, items, rv, cont),
+        ctx.pretty,
+    ))
+}
+
+fn watch_line(kind: &str, obj: &Value) -> Bytes {
+    let mut s = serde_json::to_string(&json!({"type": kind, "object": obj})).expect("json");
+    s.push('\n');
+    Bytes::from(s)
+}
+
+fn watch(
+    state: &State,
+    ctx: &Ctx,
+    res: &ApiResource,
+    ns: &str,
+    name: &str,
+) -> Result<Response, ApiError> {
+    let labels = LabelSelector::parse(ctx.param("labelSelector").unwrap_or(""))?;
+    let mut fields = FieldSelector::parse(ctx.param("fieldSelector").unwrap_or(""), res)?;
+    if !name.is_empty() {
+        fields.require_name(name);
+    }
+    let rv_param = ctx.param("resourceVersion").unwrap_or("");
+    let since: u64 = if rv_param.is_empty() {
+        0
+    } else {
+        rv_param
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv_param}")))?
+    };
+    let send_initial = ctx
+        .param("sendInitialEvents")
+        .and_then(super::request_info::parse_bool);
+    let bookmarks = ctx
+        .param("allowWatchBookmarks")
+        .and_then(super::request_info::parse_bool)
+        .unwrap_or(false);
+    let timeout = ctx
+        .param("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or(DEFAULT_WATCH_SECONDS);
+    let key = resource_key(res.group, res.resource());
+    let store = state.registry.store.clone();
+    let (replay, mut rx) = store
+        .watch(since)
+        .map_err(|e| ApiError::gone(e.to_string()))?;
+    let ns_filter = ns.to_string();
+    let matches = move |o: &Value| {
+        (ns_filter.is_empty() || object::meta_str(o, "namespace") == ns_filter)
+            && labels.matches(&object::labels(o))
+            && fields.matches(o)
+    };
+    // Initial state: synthetic ADDED events for "" and "0", or when asked to.
+    let mut initial: Vec<Bytes> = Vec::new();
+    let mut start_rv = store.current_rv();
+    if since == 0 && send_initial != Some(false) {
+        let (items, rv) = store.list(&key, if ns.is_empty() { None } else { Some(ns) });
+        start_rv = rv;
+        for o in items.iter().filter(|o| matches(o)) {
+            initial.push(watch_line("ADDED", o));
+        }
+    } else {
+        for e in replay
+            .iter()
+            .filter(|e| e.resource == key && matches(&e.object))
+        {
+            initial.push(watch_line(e.kind.as_str(), &e.object));
+        }
+    }
+    let bookmark = {
+        let kind = res.kind.to_string();
+        let api_version = api_version(res);
+        move |rv: u64, end_of_initial: bool| {
+            let mut meta = Map::new();
+            meta.insert("resourceVersion".into(), json!(rv.to_string()));
+            meta.insert("creationTimestamp".into(), Value::Null);
+            if end_of_initial {
+                meta.insert(
+                    "annotations".into(),
+                    json!({"k8s.io/initial-events-end": "true"}),
+                );
+            }
+            watch_line(
+                "BOOKMARK",
+                &json!({"kind": kind, "apiVersion": api_version, "metadata": meta}),
+            )
+        }
+    };
+    if send_initial == Some(true) && bookmarks {
+        initial.push(bookmark(start_rv, true));
+    }
+    let stream = async_stream(initial, move |tx| async move {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout);
+        let mut tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
+        let mut last_rv = start_rv;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = tick.tick(), if bookmarks => {
+                    if tx.send(bookmark(last_rv, false)).await.is_err() { break; }
+                }
+                ev = rx.recv() => match ev {
+                    Ok(e) => {
+                        if e.rv <= start_rv || e.resource != key {
+                            continue;
+                        }
+                        last_rv = e.rv;
+                        if !matches(&e.object) {
+                            continue;
+                        }
+                        let kind = match e.kind { EventType::Added => "ADDED", EventType::Modified => "MODIFIED", EventType::Deleted => "DELETED" };
+                        if tx.send(watch_line(kind, &e.object)).await.is_err() { break; }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        // The client fell too far behind; end the watch so it re-lists,
+                        // as upstream does when its watch cache overflows.
+                        let status = ApiError::gone("too old resource version").to_status();
+                        let _ = tx.send(watch_line("ERROR", &status)).await;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    });
+    let mut r = Response::new(Body::from_stream(stream));
+    let h = r.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
+    h.insert(
+        "Audit-Id",
+        HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("uuid"),
+    );
+    Ok(r)
+}
+
+/// A byte stream of `first` followed by whatever `producer` sends.
+fn async_stream<F, Fut>(
+    first: Vec<Bytes>,
+    producer: F,
+) -> impl futures::Stream<Item = Result<Bytes, std::convert::Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Bytes>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    tokio::spawn(producer(tx));
+    let head = futures::stream::iter(first.into_iter().map(Ok));
+    let tail = futures::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|b| (Ok(b), rx)) },
+    );
+    futures::StreamExt::chain(head, tail)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn patch_object(
+    state: &State,
+    ctx: &Ctx,
+    res: &ApiResource,
+    subresource: Option<&str>,
+    ns: &str,
+    name: &str,
+    req: Request,
+    dry_run: bool,
+) -> Result<Response, ApiError> {
+    let pt = PatchType::from_content_type(&ctx.content_type)
+        .ok_or_else(|| ApiError::unsupported_media_type(&ctx.content_type))?;
+    let body = read_body(req).await?;
+    let validation = FieldValidation::parse(ctx.param("fieldValidation"))?;
+    let mut outcome = WriteOutcome::default();
+    let current = state
+        .registry
+        .store
+        .get(&resource_key(res.group, res.resource()), ns, name);
+    match current {
+        None if pt == PatchType::Apply => {
+            // Server-side apply creates what does not exist.
+            let applied = patch::apply(pt, &json!({}), &body)?;
+            let applied = state
+                .registry
+                .decode_body(res, applied, validation, &mut outcome)?;
+            let created = state.registry.create(res, ns, applied, dry_run)?;
+            Ok(with_warnings(
+                object_response(StatusCode::CREATED, &created, ctx.pretty),
+                &outcome,
+            ))
+        }
+        None => Err(ApiError::not_found(
+            GroupResource {
+                group: res.group,
+                resource: res.resource(),
+            },
+            name,
+        )),
+        Some(current) => {
+            let patched = patch::apply(pt, &current, &body)?;
+            let patched = state
+                .registry
+                .decode_body(res, patched, validation, &mut outcome)?;
+            // A patch never conflicts on the resourceVersion it carried from the read,
+            // unless the patch itself sets one (upstream patcher semantics).
+            let mut patched = patched;
+            let patch_sets_rv = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|p| p.pointer("/metadata/resourceVersion").cloned())
+                .is_some();
+            if !patch_sets_rv {
+                object::meta_mut(&mut patched).remove("resourceVersion");
+            }
+            let updated = state
+                .registry
+                .update(res, subresource, ns, name, patched, dry_run)?;
+            Ok(with_warnings(
+                object_response(StatusCode::OK, &updated, ctx.pretty),
+                &outcome,
+            ))
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn subresource(
+    state: &State,
+    ctx: &Ctx,
+    res: &ApiResource,
+    sub: &ApiResource,
+    ns: &str,
+    name: &str,
+    req: Request,
+    dry_run: bool,
+) -> Result<Response, ApiError> {
+    let verb = ctx.info.verb.as_str();
+    match (sub.subresource(), verb) {
+        (Some("status"), "get") => {
+            let obj = state.registry.get(res, ns, name)?;
+            Ok(object_response(StatusCode::OK, &obj, ctx.pretty))
+        }
+        (Some("status"), "update") => {
+            let validation = FieldValidation::parse(ctx.param("fieldValidation"))?;
+            let mut outcome = WriteOutcome::default();
+            let body = parse_body(ctx, &read_body(req).await?, res)?;
+            let body = state
+                .registry
+                .decode_body(res, body, validation, &mut outcome)?;
+            let updated = state
+                .registry
+                .update(res, Some("status"), ns, name, body, dry_run)?;
+            Ok(object_response(StatusCode::OK, &updated, ctx.pretty))
+        }
+        (Some("status"), "patch") => {
+            patch_object(state, ctx, res, Some("status"), ns, name, req, dry_run).await
+        }
+        (Some("token"), "create") if res.name == "serviceaccounts" => {
+            let body = parse_body(ctx, &read_body(req).await?, sub)?;
+            let out = reviews::token_request(state, ns, name, body).await?;
+            Ok(object_response(StatusCode::CREATED, &out, ctx.pretty))
+        }
+        _ => Err(ApiError {
+            code: 501,
+            reason: "NotImplemented",
+            message: format!(
+                "the embedded cluster does not serve {} {} yet",
+                verb, sub.name
+            ),
+            details: None,
+        }),
+    }
+}

@@ -1,0 +1,316 @@
+//! The virtual resources that answer a question instead of storing an object:
+//! SelfSubjectAccessReview, SubjectAccessReview, LocalSubjectAccessReview,
+//! SelfSubjectRulesReview, SelfSubjectReview, TokenReview, and TokenRequest.
+//!
+//! Mirrors `pkg/registry/authorization/*/rest.go`, `pkg/registry/authentication/*/storage.go`
+//! and `pkg/registry/core/serviceaccount/storage/token.go`: the request comes back with
+//! `status` filled in.
+
+use super::Ctx;
+use crate::State;
+use crate::discovery::ApiResource;
+use crate::object;
+use crate::rbac::{Attributes, Decision};
+use crate::status::{ApiError, GroupResource, field};
+use crate::store::resource_key;
+use crate::tokens::{self, Ref, TokenSpec};
+use crate::user::UserInfo;
+use serde_json::{Map, Value, json};
+
+pub fn is_review(res: &ApiResource) -> bool {
+    matches!(res.group, "authorization.k8s.io" | "authentication.k8s.io")
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+fn attributes_from(spec: &Value, namespace_override: Option<&str>) -> Attributes {
+    if let Some(ra) = spec.get("resourceAttributes").filter(|v| v.is_object()) {
+        Attributes {
+            verb: str_at(ra, "/verb").into(),
+            resource_request: true,
+            namespace: namespace_override
+                .unwrap_or(str_at(ra, "/namespace"))
+                .into(),
+            api_group: str_at(ra, "/group").into(),
+            resource: str_at(ra, "/resource").into(),
+            subresource: str_at(ra, "/subresource").into(),
+            name: str_at(ra, "/name").into(),
+            path: String::new(),
+        }
+    } else {
+        let nra = spec
+            .get("nonResourceAttributes")
+            .cloned()
+            .unwrap_or(json!({}));
+        Attributes {
+            verb: str_at(&nra, "/verb").into(),
+            path: str_at(&nra, "/path").into(),
+            ..Attributes::default()
+        }
+    }
+}
+
+fn access_status(d: &Decision) -> Value {
+    match d {
+        Decision::Allow(reason) if reason.is_empty() => json!({"allowed": true}),
+        Decision::Allow(reason) => json!({"allowed": true, "reason": reason}),
+        Decision::Deny(reason) if reason.is_empty() => json!({"allowed": false}),
+        Decision::Deny(reason) => json!({"allowed": false, "reason": reason}),
+    }
+}
+
+fn respond(res: &ApiResource, mut body: Value, status: Value) -> Value {
+    let root = body.as_object_mut().expect("checked object");
+    root.insert("status".into(), status);
+    let meta = root.entry("metadata").or_insert_with(|| json!({}));
+    if let Some(m) = meta.as_object_mut() {
+        m.entry("creationTimestamp").or_insert(Value::Null);
+    }
+    object::normalize(&mut body, res.kind, &res.api_version());
+    body
+}
+
+fn user_info_json(u: &UserInfo) -> Value {
+    let mut m = Map::new();
+    m.insert("username".into(), json!(u.name));
+    if !u.uid.is_empty() {
+        m.insert("uid".into(), json!(u.uid));
+    }
+    m.insert("groups".into(), json!(u.groups));
+    if !u.extra.is_empty() {
+        m.insert("extra".into(), json!(u.extra));
+    }
+    Value::Object(m)
+}
+
+pub async fn create(
+    state: &State,
+    ctx: &Ctx,
+    res: &ApiResource,
+    ns: &str,
+    body: Value,
+) -> Result<Value, ApiError> {
+    let spec = body.get("spec").cloned().unwrap_or(json!({}));
+    match res.kind {
+        "SelfSubjectAccessReview" => {
+            let a = attributes_from(&spec, None);
+            let d = state.authz.authorize(&ctx.user, &a);
+            Ok(respond(res, body, access_status(&d)))
+        }
+        "SubjectAccessReview" | "LocalSubjectAccessReview" => {
+            let user = str_at(&spec, "/user");
+            let groups: Vec<&str> = spec
+                .get("groups")
+                .and_then(Value::as_array)
+                .map(|g| g.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if user.is_empty() && groups.is_empty() {
+                return Err(ApiError::invalid(
+                    res.group,
+                    res.kind,
+                    "",
+                    vec![field::invalid(
+                        "spec.user",
+                        "\"\"",
+                        "at least one of user or group must be specified",
+                    )],
+                ));
+            }
+            let subject = UserInfo {
+                name: user.into(),
+                uid: str_at(&spec, "/uid").into(),
+                groups: groups.iter().map(|g| g.to_string()).collect(),
+                extra: Default::default(),
+            };
+            let local = (res.kind == "LocalSubjectAccessReview").then_some(ns);
+            let a = attributes_from(&spec, local);
+            let d = state.authz.authorize(&subject, &a);
+            Ok(respond(res, body, access_status(&d)))
+        }
+        "SelfSubjectRulesReview" => {
+            let namespace = str_at(&spec, "/namespace").to_string();
+            let (rules, errors) = state.authz.rules_for(&ctx.user, &namespace);
+            let mut resource_rules = Vec::new();
+            let mut non_resource_rules = Vec::new();
+            if ctx.user.in_group(crate::user::SYSTEM_MASTERS) {
+                resource_rules
+                    .push(json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}));
+                non_resource_rules.push(json!({"verbs": ["*"], "nonResourceURLs": ["*"]}));
+            }
+            for (_, r) in rules {
+                let r = serde_json::to_value(&r).map_err(ApiError::internal)?;
+                if r.get("nonResourceURLs").is_some() {
+                    non_resource_rules.push(
+                        json!({"verbs": r["verbs"], "nonResourceURLs": r["nonResourceURLs"]}),
+                    );
+                } else {
+                    let mut m = Map::new();
+                    m.insert("verbs".into(), r["verbs"].clone());
+                    for k in ["apiGroups", "resources", "resourceNames"] {
+                        if let Some(v) = r.get(k) {
+                            m.insert(k.into(), v.clone());
+                        }
+                    }
+                    resource_rules.push(Value::Object(m));
+                }
+            }
+            let mut status = json!({
+                "resourceRules": resource_rules,
+                "nonResourceRules": non_resource_rules,
+                "incomplete": !errors.is_empty(),
+            });
+            if !errors.is_empty() {
+                status["evaluationError"] = json!(errors.join(", "));
+            }
+            Ok(respond(res, body, status))
+        }
+        "SelfSubjectReview" => Ok(respond(
+            res,
+            body,
+            json!({"userInfo": user_info_json(&ctx.user)}),
+        )),
+        "TokenReview" => {
+            let token = str_at(&spec, "/token");
+            let status = match crate::authn::bearer(&state.registry.store, &state.keys, token).await
+            {
+                Ok(u) => json!({
+                    "authenticated": true,
+                    "user": user_info_json(&u),
+                    "audiences": tokens::API_AUDIENCES,
+                }),
+                Err(_) => {
+                    json!({"user": {}, "error": "[invalid bearer token, service account token has been invalidated]"})
+                }
+            };
+            Ok(respond(res, body, status))
+        }
+        other => Err(ApiError::internal(format!("no review handler for {other}"))),
+    }
+}
+
+/// `serviceaccounts/<name>/token`: a TokenRequest for a ServiceAccount, optionally bound to
+/// a pod (or secret) by `spec.boundObjectRef`.
+pub async fn token_request(
+    state: &State,
+    ns: &str,
+    sa_name: &str,
+    body: Value,
+) -> Result<Value, ApiError> {
+    let store = &state.registry.store;
+    let sa = store
+        .get(&resource_key("", "serviceaccounts"), ns, sa_name)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                GroupResource {
+                    group: "",
+                    resource: "serviceaccounts",
+                },
+                sa_name,
+            )
+        })?;
+    let spec = body.get("spec").cloned().unwrap_or(json!({}));
+    // `SetDefaults_TokenRequestSpec`: one hour; audiences default to the API audiences.
+    let expiration = spec
+        .get("expirationSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(3600);
+    if expiration < 600 {
+        return Err(ApiError::invalid(
+            "authentication.k8s.io",
+            "TokenRequest",
+            "",
+            vec![field::invalid(
+                "spec.expirationSeconds",
+                &expiration.to_string(),
+                "may not specify a duration less than 10 minutes",
+            )],
+        ));
+    }
+    let audiences: Vec<String> = match spec.get("audiences").and_then(Value::as_array) {
+        Some(a) if !a.is_empty() => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
+        _ => tokens::API_AUDIENCES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let mut pod = None;
+    let mut node = None;
+    if let Some(bound) = spec.get("boundObjectRef").filter(|b| b.is_object()) {
+        let kind = str_at(bound, "/kind");
+        let name = str_at(bound, "/name");
+        if kind != "Pod" {
+            return Err(ApiError::bad_request(format!(
+                "cannot bind token to object of type {kind}"
+            )));
+        }
+        let p = store
+            .get(&resource_key("", "pods"), ns, name)
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    GroupResource {
+                        group: "",
+                        resource: "pods",
+                    },
+                    name,
+                )
+            })?;
+        let uid = object::meta_str(&p, "uid").to_string();
+        let want_uid = str_at(bound, "/uid");
+        if !want_uid.is_empty() && want_uid != uid {
+            return Err(ApiError::conflict(
+                GroupResource {
+                    group: "",
+                    resource: "pods",
+                },
+                name,
+                &format!(
+                    "the UID in the bound object reference ({want_uid}) does not match the UID in record. The object might have been deleted and then recreated"
+                ),
+            ));
+        }
+        if let Some(node_name) = p.pointer("/spec/nodeName").and_then(Value::as_str)
+            && let Some(n) = store.get(&resource_key("", "nodes"), "", node_name)
+        {
+            node = Some(Ref {
+                name: node_name.into(),
+                uid: object::meta_str(&n, "uid").into(),
+            });
+        }
+        pod = Some(Ref {
+            name: name.into(),
+            uid,
+        });
+    }
+    let key = state.keys.get().await.map_err(ApiError::internal)?;
+    let now = jiff::Timestamp::now().as_second();
+    let issued = tokens::issue(
+        key,
+        &TokenSpec {
+            namespace: ns.into(),
+            service_account: Ref {
+                name: sa_name.into(),
+                uid: object::meta_str(&sa, "uid").into(),
+            },
+            pod,
+            node,
+            audiences: audiences.clone(),
+            expiration_seconds: expiration,
+        },
+        now,
+    );
+    let expires = jiff::Timestamp::from_second(issued.expires_at).map_err(ApiError::internal)?;
+    let bound = spec.get("boundObjectRef").cloned().unwrap_or(Value::Null);
+    Ok(json!({
+        "kind": "TokenRequest",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"name": sa_name, "namespace": ns, "creationTimestamp": object::now()},
+        "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": bound},
+        "status": {"token": issued.token, "expirationTimestamp": object::timestamp(expires)},
+    }))
+}

@@ -1,0 +1,216 @@
+//! An in-process Kubernetes v1.33 API server that answers like k3s v1.33.3.
+//!
+//! `Cluster::start` makes fresh PKI, seeds the store, starts the controllers and serves the
+//! API over TLS on `127.0.0.1` and a Unix socket. `http::router` is the boundary between
+//! the HTTP layer and the core (store, registry, admission, RBAC, tokens), which never see
+//! HTTP types. Pods are not run here: a pod runtime attaches from outside (`podbox`).
+
+pub mod admission;
+pub mod authn;
+pub mod bootstrap;
+pub mod discovery;
+pub mod http;
+pub mod kubeconfig;
+pub mod object;
+pub mod openapi;
+pub mod pki;
+pub mod rbac;
+pub mod registry;
+pub mod selectors;
+pub mod status;
+pub mod store;
+pub mod tokens;
+pub mod user;
+pub mod version;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use user::UserInfo;
+
+/// Shared state of one cluster.
+#[derive(Debug)]
+pub struct State {
+    pub registry: registry::Registry,
+    pub authz: rbac::Authorizer,
+    pub keys: tokens::KeyCell,
+    pub pki: Arc<pki::Pki>,
+    /// `host:port` advertised in `/api`'s `serverAddressByClientCIDRs`.
+    pub server_address: String,
+}
+
+/// How to start a cluster.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// TCP address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Where to put the Unix socket; `None` for no socket.
+    pub socket: Option<PathBuf>,
+    /// The node's name (k3s uses the host name).
+    pub node_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            socket: None,
+            node_name: "kubelab".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("generating the cluster's certificates")]
+    Pki(#[from] pki::PkiError),
+    #[error("configuring TLS")]
+    Tls(#[from] http::serve::TlsError),
+    #[error("listening on {addr}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running cluster. Dropping it stops serving; `shutdown` waits for that.
+#[derive(Debug)]
+pub struct Cluster {
+    pub state: Arc<State>,
+    pub addr: SocketAddr,
+    pub socket: Option<PathBuf>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Cluster {
+    /// Starts a cluster and returns once it accepts connections.
+    pub async fn start(config: Config) -> Result<Cluster, StartError> {
+        let keys = tokens::KeyCell::spawn();
+        let pki = Arc::new(pki::Pki::generate()?);
+        let tls = http::serve::tls_config(&pki)?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: config.listen.to_string(),
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: config.listen.to_string(),
+            source,
+        })?;
+        let store = store::Store::new();
+        let registry = registry::Registry::new(store.clone());
+        bootstrap::seed(
+            &registry,
+            &pki.server_ca.cert_pem,
+            &config.node_name,
+            addr.port(),
+        );
+        let state = Arc::new(State {
+            authz: rbac::Authorizer::new(store.clone()),
+            registry: registry.clone(),
+            keys,
+            pki: pki.clone(),
+            server_address: format!("{}:{}", addr.ip(), addr.port()),
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(bootstrap::run_controllers(
+            registry,
+            pki.server_ca.cert_pem.clone(),
+        )));
+        let router = http::router(state.clone());
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        {
+            let (router, acceptor, mut stop_rx) =
+                (router.clone(), acceptor.clone(), stop_rx.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stop_rx.changed() => break,
+                        accepted = listener.accept() => {
+                            let Ok((stream, _)) = accepted else { continue };
+                            let _ = stream.set_nodelay(true);
+                            tokio::spawn(http::serve::serve_connection(stream, acceptor.clone(), router.clone()));
+                        }
+                    }
+                }
+            }));
+        }
+        if let Some(path) = &config.socket {
+            let _ = std::fs::remove_file(path);
+            let unix = UnixListener::bind(path).map_err(|source| StartError::Listen {
+                addr: path.display().to_string(),
+                source,
+            })?;
+            let (router, acceptor, mut stop_rx) =
+                (router.clone(), acceptor.clone(), stop_rx.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stop_rx.changed() => break,
+                        accepted = unix.accept() => {
+                            let Ok((stream, _)) = accepted else { continue };
+                            tokio::spawn(http::serve::serve_connection(stream, acceptor.clone(), router.clone()));
+                        }
+                    }
+                }
+            }));
+        }
+        Ok(Cluster {
+            state,
+            addr,
+            socket: config.socket,
+            stop,
+            tasks,
+        })
+    }
+
+    /// `https://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// A kubeconfig for the admin, shaped like k3s's `k3s.yaml`.
+    pub fn admin_kubeconfig(&self) -> String {
+        kubeconfig::render(
+            &self.url(),
+            &self.state.pki.server_ca.cert_pem,
+            &self.state.pki.admin,
+        )
+    }
+
+    /// The router as `user` would reach it, for in-process clients (`kube::Client::new`).
+    pub fn service_as(&self, user: UserInfo) -> axum::Router {
+        let identity = http::PeerIdentity(Some(user));
+        http::router(self.state.clone()).layer(axum::Extension(identity))
+    }
+
+    /// Stops serving and the controllers, and waits for them.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks.drain(..) {
+            t.abort();
+            let _ = t.await;
+        }
+        if let Some(p) = &self.socket {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

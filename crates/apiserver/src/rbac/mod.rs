@@ -1,0 +1,301 @@
+//! Authorization: the `system:masters` privileged group, then RBAC over the stored Roles,
+//! ClusterRoles and bindings; default deny.
+//!
+//! Mirrors `kubernetes/kubernetes:plugin/pkg/auth/authorizer/rbac/rbac.go` (rule matching,
+//! reasons, binding descriptions) and `pkg/apis/rbac/v1/evaluation_helpers.go`. The HTTP
+//! layer turns a denial into the 403 Status; this module knows nothing of HTTP.
+
+use crate::store::{Store, resource_key};
+use crate::user::{SYSTEM_MASTERS, UserInfo};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject,
+};
+use serde::de::DeserializeOwned;
+
+/// The bootstrap policy, loaded into every new cluster.
+pub const BOOTSTRAP: &str = include_str!("bootstrap.yaml");
+
+/// What is being asked, as upstream's `authorizer.Attributes`.
+#[derive(Debug, Clone, Default)]
+pub struct Attributes {
+    pub verb: String,
+    pub resource_request: bool,
+    pub namespace: String,
+    pub api_group: String,
+    pub resource: String,
+    pub subresource: String,
+    pub name: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Allowed, with the reason upstream gives (empty for `system:masters`).
+    Allow(String),
+    /// No rule allows it; the reason is empty unless RBAC hit errors.
+    Deny(String),
+}
+
+impl Decision {
+    pub fn allowed(&self) -> bool {
+        matches!(self, Decision::Allow(_))
+    }
+}
+
+/// `forbiddenMessage` from `responsewriters/errors.go`, HTML-escaped as upstream does.
+pub fn forbidden_message(user: &str, a: &Attributes, reason: &str) -> String {
+    use crate::status::quote;
+    let msg = if !a.resource_request {
+        format!(
+            "User {} cannot {} path {}",
+            quote(user),
+            a.verb,
+            quote(&a.path)
+        )
+    } else {
+        let mut resource = a.resource.clone();
+        if !a.subresource.is_empty() {
+            resource = format!("{resource}/{}", a.subresource);
+        }
+        if a.namespace.is_empty() {
+            format!(
+                "User {} cannot {} resource {} in API group {} at the cluster scope",
+                quote(user),
+                a.verb,
+                quote(&resource),
+                quote(&a.api_group)
+            )
+        } else {
+            format!(
+                "User {} cannot {} resource {} in API group {} in the namespace {}",
+                quote(user),
+                a.verb,
+                quote(&resource),
+                quote(&a.api_group),
+                quote(&a.namespace)
+            )
+        }
+    };
+    let mut msg = msg
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    if !reason.is_empty() {
+        msg.push_str(": ");
+        msg.push_str(reason);
+    }
+    msg
+}
+
+fn load<T: DeserializeOwned>(store: &Store, resource: &str, namespace: Option<&str>) -> Vec<T> {
+    store
+        .list(
+            &resource_key("rbac.authorization.k8s.io", resource),
+            namespace,
+        )
+        .0
+        .iter()
+        .filter_map(|o| serde_json::from_value((**o).clone()).ok())
+        .collect()
+}
+
+fn has(list: &[String], want: &str) -> bool {
+    list.iter().any(|x| x == "*" || x == want)
+}
+
+/// `RuleAllows` from `evaluation_helpers.go`.
+pub fn rule_allows(a: &Attributes, rule: &PolicyRule) -> bool {
+    if !has(&rule.verbs, &a.verb) {
+        return false;
+    }
+    if a.resource_request {
+        let combined = if a.subresource.is_empty() {
+            a.resource.clone()
+        } else {
+            format!("{}/{}", a.resource, a.subresource)
+        };
+        let groups = rule.api_groups.as_deref().unwrap_or_default();
+        let resources = rule.resources.as_deref().unwrap_or_default();
+        let names = rule.resource_names.as_deref().unwrap_or_default();
+        has(groups, &a.api_group)
+            && resources.iter().any(|r| {
+                r == "*"
+                    || *r == combined
+                    || (!a.subresource.is_empty() && *r == format!("*/{}", a.subresource))
+            })
+            && (names.is_empty() || names.contains(&a.name))
+    } else {
+        rule.non_resource_urls
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|u| {
+                u == "*"
+                    || *u == a.path
+                    || (u.ends_with('*') && a.path.starts_with(u.trim_end_matches('*')))
+            })
+    }
+}
+
+/// `appliesToUser`.
+fn applies_to(user: &UserInfo, s: &Subject, binding_namespace: &str) -> bool {
+    match s.kind.as_str() {
+        "User" => s.name == user.name,
+        "Group" => user.in_group(&s.name),
+        "ServiceAccount" => {
+            let ns = s
+                .namespace
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(binding_namespace);
+            !ns.is_empty() && user.name == format!("system:serviceaccount:{ns}:{}", s.name)
+        }
+        _ => false,
+    }
+}
+
+/// `describeSubject`.
+fn describe_subject(s: &Subject, binding_namespace: &str) -> String {
+    use crate::status::quote;
+    if s.kind == "ServiceAccount" {
+        let ns = s
+            .namespace
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(binding_namespace);
+        format!("{} {}", s.kind, quote(&format!("{}/{ns}", s.name)))
+    } else {
+        format!("{} {}", s.kind, quote(&s.name))
+    }
+}
+
+fn not_found(resource: &str, name: &str) -> String {
+    format!(
+        "{resource}.rbac.authorization.k8s.io {} not found",
+        crate::status::quote(name)
+    )
+}
+
+/// The RBAC authorizer over a store.
+#[derive(Debug, Clone)]
+pub struct Authorizer {
+    store: Store,
+}
+
+impl Authorizer {
+    pub fn new(store: Store) -> Authorizer {
+        Authorizer { store }
+    }
+
+    fn cluster_role_rules(&self, name: &str) -> Result<Vec<PolicyRule>, String> {
+        let obj = self
+            .store
+            .get(
+                &resource_key("rbac.authorization.k8s.io", "clusterroles"),
+                "",
+                name,
+            )
+            .ok_or_else(|| not_found("clusterrole", name))?;
+        let role: ClusterRole =
+            serde_json::from_value((*obj).clone()).map_err(|e| e.to_string())?;
+        Ok(role.rules.unwrap_or_default())
+    }
+
+    fn role_rules(&self, namespace: &str, name: &str) -> Result<Vec<PolicyRule>, String> {
+        let obj = self
+            .store
+            .get(
+                &resource_key("rbac.authorization.k8s.io", "roles"),
+                namespace,
+                name,
+            )
+            .ok_or_else(|| not_found("role", name))?;
+        let role: Role = serde_json::from_value((*obj).clone()).map_err(|e| e.to_string())?;
+        Ok(role.rules.unwrap_or_default())
+    }
+
+    /// Every rule that applies to `user` in `namespace` (cluster-wide rules included), and
+    /// the errors met on the way, as `VisitRulesFor` collects them.
+    pub fn rules_for(
+        &self,
+        user: &UserInfo,
+        namespace: &str,
+    ) -> (Vec<(String, PolicyRule)>, Vec<String>) {
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for b in load::<ClusterRoleBinding>(&self.store, "clusterrolebindings", None) {
+            let Some(subject) = b
+                .subjects
+                .iter()
+                .flatten()
+                .find(|s| applies_to(user, s, ""))
+            else {
+                continue;
+            };
+            let source = format!(
+                "ClusterRoleBinding {} of {} {} to {}",
+                crate::status::quote(b.metadata.name.as_deref().unwrap_or_default()),
+                b.role_ref.kind,
+                crate::status::quote(&b.role_ref.name),
+                describe_subject(subject, "")
+            );
+            match self.cluster_role_rules(&b.role_ref.name) {
+                Ok(rs) => rules.extend(rs.into_iter().map(|r| (source.clone(), r))),
+                Err(e) => errors.push(e),
+            }
+        }
+        if !namespace.is_empty() {
+            for b in load::<RoleBinding>(&self.store, "rolebindings", Some(namespace)) {
+                let Some(subject) = b
+                    .subjects
+                    .iter()
+                    .flatten()
+                    .find(|s| applies_to(user, s, namespace))
+                else {
+                    continue;
+                };
+                let source = format!(
+                    "RoleBinding {} of {} {} to {}",
+                    crate::status::quote(&format!(
+                        "{}/{namespace}",
+                        b.metadata.name.as_deref().unwrap_or_default()
+                    )),
+                    b.role_ref.kind,
+                    crate::status::quote(&b.role_ref.name),
+                    describe_subject(subject, namespace)
+                );
+                let got = if b.role_ref.kind == "ClusterRole" {
+                    self.cluster_role_rules(&b.role_ref.name)
+                } else {
+                    self.role_rules(namespace, &b.role_ref.name)
+                };
+                match got {
+                    Ok(rs) => rules.extend(rs.into_iter().map(|r| (source.clone(), r))),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        (rules, errors)
+    }
+
+    /// The decision for `user` doing `a`.
+    pub fn authorize(&self, user: &UserInfo, a: &Attributes) -> Decision {
+        // The privileged-group authorizer the API server puts before RBAC.
+        if user.in_group(SYSTEM_MASTERS) {
+            return Decision::Allow(String::new());
+        }
+        let (rules, errors) = self.rules_for(user, &a.namespace);
+        if let Some((source, _)) = rules.iter().find(|(_, r)| rule_allows(a, r)) {
+            return Decision::Allow(format!("RBAC: allowed by {source}"));
+        }
+        let reason = match errors.as_slice() {
+            [] => String::new(),
+            [one] => format!("RBAC: {one}"),
+            many => format!("RBAC: [{}]", many.join(", ")),
+        };
+        Decision::Deny(reason)
+    }
+}
+
+#[cfg(test)]
+mod tests;

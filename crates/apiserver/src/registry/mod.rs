@@ -1,0 +1,359 @@
+//! The generic registry: create, get, list, update, patch, delete for every resource in
+//! the discovery table, over the store, with strategies and admission.
+//!
+//! Mirrors `apiserver pkg/registry/generic/registry/store.go` in behaviour (names,
+//! generateName, uid, optimistic concurrency, graceful namespace deletion) and error
+//! shapes. It takes and returns plain values; `http` does the wire.
+
+pub mod patch;
+pub mod strategy;
+pub mod validate;
+
+use crate::admission;
+use crate::discovery::ApiResource;
+use crate::object;
+use crate::status::{ApiError, GroupResource, field};
+use crate::store::{Store, StoreError, resource_key};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// `fieldValidation` query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FieldValidation {
+    Ignore,
+    #[default]
+    Warn,
+    Strict,
+}
+
+impl FieldValidation {
+    pub fn parse(s: Option<&str>) -> Result<FieldValidation, ApiError> {
+        match s {
+            None | Some("") | Some("Warn") => Ok(FieldValidation::Warn),
+            Some("Strict") => Ok(FieldValidation::Strict),
+            Some("Ignore") => Ok(FieldValidation::Ignore),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "fieldValidation parameter unsupported: {other}. Valid values are: [Ignore Warn Strict]"
+            ))),
+        }
+    }
+}
+
+/// What a write returns besides the object: warnings for the `Warning` header.
+#[derive(Debug, Default)]
+pub struct WriteOutcome {
+    pub warnings: Vec<String>,
+}
+
+fn gr(res: &ApiResource) -> GroupResource<'static> {
+    GroupResource {
+        group: res.group,
+        resource: res.resource(),
+    }
+}
+
+fn store_err(res: &ApiResource, name: &str, e: StoreError) -> ApiError {
+    match e {
+        StoreError::AlreadyExists => ApiError::already_exists(gr(res), name),
+        StoreError::NotFound => ApiError::not_found(gr(res), name),
+        StoreError::Conflict => ApiError::conflict(gr(res), name, &e.to_string()),
+        StoreError::TooOld { .. } => ApiError::gone(e.to_string()),
+    }
+}
+
+/// The registry over one store.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    pub store: Store,
+}
+
+impl Registry {
+    pub fn new(store: Store) -> Registry {
+        Registry { store }
+    }
+
+    fn key(res: &ApiResource) -> String {
+        resource_key(res.group, res.resource())
+    }
+
+    /// Decodes and checks a request body as an object of `res`'s kind.
+    pub fn decode_body(
+        &self,
+        res: &ApiResource,
+        body: Value,
+        validation: FieldValidation,
+        out: &mut WriteOutcome,
+    ) -> Result<Value, ApiError> {
+        let (kind, group, version) = match res.kind_gv {
+            Some((g, v)) => (res.kind, g, v),
+            None => (res.kind, res.group, res.version),
+        };
+        let api_version = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        if !body.is_object() {
+            return Err(ApiError::bad_request(format!(
+                "{kind} in version {} cannot be handled as a {kind}: expected an object",
+                crate::status::quote(version)
+            )));
+        }
+        if let Some(v) = body.get("apiVersion").and_then(Value::as_str)
+            && v != api_version
+        {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({v}) does not match the expected API version ({api_version})"
+            )));
+        }
+        if let Some(k) = body.get("kind").and_then(Value::as_str)
+            && k != kind
+        {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({kind})"
+            )));
+        }
+        if let Some(decoded) = validate::decode(group, version, kind, &body) {
+            let decoded = decoded.map_err(|e| {
+                ApiError::bad_request(format!(
+                    "{kind} in version {} cannot be handled as a {kind}: {e}",
+                    crate::status::quote(version)
+                ))
+            })?;
+            let unknown = validate::unknown_fields(&body, &decoded)
+                .into_iter()
+                .filter(|p| p != "kind" && p != "apiVersion")
+                .collect::<Vec<_>>();
+            match validation {
+                FieldValidation::Strict if !unknown.is_empty() => {
+                    // `strict decoding error: unknown field "spec.foo", unknown field "x"`
+                    let list: Vec<String> = unknown
+                        .iter()
+                        .map(|p| format!("unknown field {}", crate::status::quote(p)))
+                        .collect();
+                    return Err(ApiError::bad_request(format!(
+                        "strict decoding error: {}",
+                        list.join(", ")
+                    )));
+                }
+                FieldValidation::Warn => {
+                    out.warnings.extend(
+                        unknown
+                            .iter()
+                            .map(|p| format!("unknown field {}", crate::status::quote(p))),
+                    );
+                }
+                _ => {}
+            }
+            if !unknown.is_empty() {
+                // Unknown fields are dropped, as the Go decoder drops them.
+                let mut body = body;
+                for p in &unknown {
+                    drop_path(&mut body, p);
+                }
+                return Ok(body);
+            }
+        }
+        Ok(body)
+    }
+
+    pub fn get(
+        &self,
+        res: &ApiResource,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<Value>, ApiError> {
+        self.store
+            .get(&Self::key(res), namespace, name)
+            .ok_or_else(|| ApiError::not_found(gr(res), name))
+    }
+
+    /// Creates `obj` (already decoded) in `namespace`.
+    pub fn create(
+        &self,
+        res: &ApiResource,
+        namespace: &str,
+        mut obj: Value,
+        dry_run: bool,
+    ) -> Result<Arc<Value>, ApiError> {
+        let body_ns = object::meta_str(&obj, "namespace").to_string();
+        if res.namespaced && !body_ns.is_empty() && body_ns != namespace {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        // Name: given, or generated from generateName.
+        let mut name = object::name(&obj).to_string();
+        let generate = object::meta_str(&obj, "generateName").to_string();
+        if name.is_empty() && !generate.is_empty() {
+            name = format!("{generate}{}", object::random_suffix());
+        }
+        if name.is_empty() {
+            return Err(ApiError::invalid(
+                res.group,
+                res.kind,
+                "",
+                vec![field::required(
+                    "metadata.name",
+                    "name or generateName is required",
+                )],
+            ));
+        }
+        admission::namespace_lifecycle(
+            &self.store,
+            if res.namespaced { namespace } else { "" },
+            res.resource(),
+            &name,
+        )?;
+        {
+            let m = object::meta_mut(&mut obj);
+            m.insert("name".into(), json!(name));
+            if res.namespaced {
+                m.insert("namespace".into(), json!(namespace));
+            } else {
+                m.remove("namespace");
+            }
+            m.insert("uid".into(), json!(object::new_uid()));
+            m.insert("creationTimestamp".into(), json!(object::now()));
+            m.remove("resourceVersion");
+            m.remove("deletionTimestamp");
+            m.remove("deletionGracePeriodSeconds");
+            m.remove("selfLink");
+        }
+        strategy::prepare_create(res, &mut obj);
+        if res.group.is_empty() && res.kind == "Pod" {
+            admission::service_account(&self.store, namespace, &mut obj)?;
+        }
+        let causes = validate::object_name(res.group, res.kind, &name);
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(res.group, res.kind, &name, causes));
+        }
+        object::normalize(&mut obj, res.kind, &res.api_version());
+        if dry_run {
+            return Ok(Arc::new(obj));
+        }
+        self.store
+            .create(
+                &Self::key(res),
+                if res.namespaced { namespace } else { "" },
+                &name,
+                obj,
+            )
+            .map_err(|e| store_err(res, &name, e))
+    }
+
+    /// Replaces an object (PUT), on the main resource or a subresource (`status`).
+    pub fn update(
+        &self,
+        res: &ApiResource,
+        subresource: Option<&str>,
+        namespace: &str,
+        name: &str,
+        mut obj: Value,
+        dry_run: bool,
+    ) -> Result<Arc<Value>, ApiError> {
+        let body_name = object::name(&obj).to_string();
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let body_ns = object::meta_str(&obj, "namespace").to_string();
+        if res.namespaced && !body_ns.is_empty() && body_ns != namespace {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        {
+            let m = object::meta_mut(&mut obj);
+            m.insert("name".into(), json!(name));
+            if res.namespaced {
+                m.insert("namespace".into(), json!(namespace));
+            }
+        }
+        let key = Self::key(res);
+        let ns = if res.namespaced { namespace } else { "" };
+        if dry_run {
+            let old = self.get(res, ns, name)?;
+            strategy::prepare_update(res, subresource, &old, &mut obj);
+            object::normalize(&mut obj, res.kind, &res.api_version());
+            return Ok(Arc::new(obj));
+        }
+        let result = self.store.update(&key, ns, name, |old| {
+            strategy::prepare_update(res, subresource, old, &mut obj);
+            object::normalize(&mut obj, res.kind, &res.api_version());
+            Ok::<_, ApiError>(Some(obj))
+        });
+        match result {
+            Ok(r) => r,
+            Err(e) => Err(store_err(res, name, e)),
+        }
+    }
+
+    /// Deletes an object. Namespaces go through `Terminating`; everything else goes at once.
+    /// Returns the object when it lingers (namespaces), or `None` when it is gone.
+    pub fn delete(
+        &self,
+        res: &ApiResource,
+        namespace: &str,
+        name: &str,
+        dry_run: bool,
+    ) -> Result<(Arc<Value>, bool), ApiError> {
+        let key = Self::key(res);
+        let ns = if res.namespaced { namespace } else { "" };
+        let current = self.get(res, ns, name)?;
+        if dry_run {
+            return Ok((current, false));
+        }
+        if res.group.is_empty() && res.kind == "Namespace" {
+            let r = self.store.update(&key, "", name, |old| {
+                let mut next = old.clone();
+                if object::meta(&next)
+                    .and_then(|m| m.get("deletionTimestamp"))
+                    .is_some()
+                {
+                    return Ok::<_, ApiError>(None);
+                }
+                object::meta_mut(&mut next)
+                    .insert("deletionTimestamp".into(), json!(object::now()));
+                object::meta_mut(&mut next).insert("deletionGracePeriodSeconds".into(), json!(0));
+                next.as_object_mut()
+                    .expect("object")
+                    .insert("status".into(), json!({"phase": "Terminating"}));
+                object::normalize(&mut next, res.kind, &res.api_version());
+                Ok(Some(next))
+            });
+            let obj = r.map_err(|e| store_err(res, name, e))??;
+            return Ok((obj, true));
+        }
+        let gone = self
+            .store
+            .delete(&key, ns, name)
+            .map_err(|e| store_err(res, name, e))?;
+        Ok((gone, false))
+    }
+}
+
+fn drop_path(v: &mut Value, path: &str) {
+    // Paths are `a.b[2].c`; walk to the parent and remove the last key.
+    let mut cur = v;
+    let segs: Vec<&str> = path.split('.').collect();
+    for (i, seg) in segs.iter().enumerate() {
+        let (key, idx) = match seg.split_once('[') {
+            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (*seg, None),
+        };
+        if i == segs.len() - 1 && idx.is_none() {
+            if let Some(m) = cur.as_object_mut() {
+                m.remove(key);
+            }
+            return;
+        }
+        let Some(next) = cur.get_mut(key) else { return };
+        cur = next;
+        if let Some(n) = idx {
+            let Some(next) = cur.get_mut(n) else { return };
+            cur = next;
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! `metav1.Status` errors: every failure leaves the server as one of these.
+//!
+//! Mirrors apimachinery `pkg/api/errors/errors.go` (v0.33.0) for the constructors and
+//! `pkg/apis/meta/v1/types.go` for the field order. It does not write HTTP; `http` does.
+
+use serde_json::{Map, Value, json};
+
+/// A Kubernetes API error, rendered as a `Status` object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: u16,
+    pub reason: &'static str,
+    pub message: String,
+    pub details: Option<Box<Details>>,
+}
+
+/// `StatusDetails`, in upstream field order: name, group, kind, uid, causes, retryAfterSeconds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Details {
+    pub name: String,
+    pub group: String,
+    pub kind: String,
+    pub causes: Vec<Cause>,
+    pub retry_after_seconds: i32,
+}
+
+/// `StatusCause`: the JSON key of the Go field `Type` is `reason`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cause {
+    pub reason: String,
+    pub message: String,
+    pub field: String,
+}
+
+/// A group and resource, printed as upstream `GroupResource.String()` does.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupResource<'a> {
+    pub group: &'a str,
+    pub resource: &'a str,
+}
+
+impl std::fmt::Display for GroupResource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.group.is_empty() {
+            f.write_str(self.resource)
+        } else {
+            write!(f, "{}.{}", self.resource, self.group)
+        }
+    }
+}
+
+/// A Go `%q` rendering of a string, as used in upstream messages.
+pub fn quote(s: &str) -> String {
+    // Go's %q escapes like a Go string literal; for the printable ASCII and UTF-8 that
+    // names and paths carry this is the JSON escaping without `\u003c`-style HTML escapes.
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+impl ApiError {
+    fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    fn with_details(mut self, name: &str, gr: GroupResource<'_>) -> Self {
+        self.details = Some(Box::new(Details {
+            name: name.to_string(),
+            group: gr.group.to_string(),
+            kind: gr.resource.to_string(),
+            ..Details::default()
+        }));
+        self
+    }
+
+    /// `NewUnauthorized("Unauthorized")`: no details.
+    pub fn unauthorized() -> Self {
+        Self::new(401, "Unauthorized", "Unauthorized")
+    }
+
+    /// `NewForbidden(gr, name, err)`; `message` is the authorizer's sentence.
+    pub fn forbidden(gr: GroupResource<'_>, name: &str, message: &str) -> Self {
+        let full = if gr.resource.is_empty() && gr.group.is_empty() {
+            format!("forbidden: {message}")
+        } else if name.is_empty() {
+            format!("{gr} is forbidden: {message}")
+        } else {
+            format!("{gr} {} is forbidden: {message}", quote(name))
+        };
+        Self::new(403, "Forbidden", full).with_details(name, gr)
+    }
+
+    /// `NewNotFound(gr, name)`.
+    pub fn not_found(gr: GroupResource<'_>, name: &str) -> Self {
+        Self::new(404, "NotFound", format!("{gr} {} not found", quote(name))).with_details(name, gr)
+    }
+
+    /// The go-restful 404 for an unknown path under an installed group version
+    /// (`apiserver pkg/server/handler.go`, `serviceErrorHandler`): details is `{}`.
+    pub fn path_not_found() -> Self {
+        let mut e = Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
+        e.details = Some(Box::default());
+        e
+    }
+
+    /// `NewAlreadyExists(gr, name)`.
+    pub fn already_exists(gr: GroupResource<'_>, name: &str) -> Self {
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{gr} {} already exists", quote(name)),
+        )
+        .with_details(name, gr)
+    }
+
+    /// `NewConflict(gr, name, err)`.
+    pub fn conflict(gr: GroupResource<'_>, name: &str, reason: &str) -> Self {
+        Self::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {gr} {}: {reason}",
+                quote(name)
+            ),
+        )
+        .with_details(name, gr)
+    }
+
+    /// `NewInvalid(groupKind, name, errs)`: details.kind is the Kind.
+    pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
+        let gk = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let aggregate = match causes.as_slice() {
+            [one] => field_error_string(one),
+            many => format!(
+                "[{}]",
+                many.iter()
+                    .map(field_error_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let mut e = Self::new(
+            422,
+            "Invalid",
+            format!("{gk} {} is invalid: {aggregate}", quote(name)),
+        );
+        e.details = Some(Box::new(Details {
+            name: name.to_string(),
+            group: group.to_string(),
+            kind: kind.to_string(),
+            causes,
+            retry_after_seconds: 0,
+        }));
+        e
+    }
+
+    /// `NewBadRequest(msg)`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "BadRequest", message)
+    }
+
+    /// `NewMethodNotSupported(gr, action)`.
+    pub fn method_not_supported(gr: GroupResource<'_>, action: &str) -> Self {
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            format!(
+                "{action} is not supported on resources of kind {}",
+                quote(&gr.to_string())
+            ),
+        )
+        .with_details("", gr)
+    }
+
+    /// `NewUnsupportedMediaType` as the handlers return it for an unknown patch type or
+    /// content type (`apiserver pkg/endpoints/handlers/rest.go`).
+    pub fn unsupported_media_type(content_type: &str) -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: {content_type}"
+            ),
+        )
+    }
+
+    /// A JSON patch that cannot be applied: upstream answers 422 with the patch error as
+    /// the message (`apiserver pkg/endpoints/handlers/patch.go`, `interpretPatchError`).
+    pub fn invalid_patch(message: impl Into<String>) -> Self {
+        Self::new(422, "Invalid", message)
+    }
+
+    /// `NewGone(msg)`, used for expired watch and list resource versions.
+    pub fn gone(message: impl Into<String>) -> Self {
+        Self::new(410, "Expired", message)
+    }
+
+    /// `NewTimeoutError`.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(504, "Timeout", message)
+    }
+
+    /// `NewInternalError(err)`: only for the server's own faults, never for a client mistake.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {err}"),
+        );
+        e.details = Some(Box::new(Details {
+            causes: vec![Cause {
+                reason: String::new(),
+                message: err.to_string(),
+                field: String::new(),
+            }],
+            ..Details::default()
+        }));
+        e
+    }
+
+    /// The `Status` object in upstream field order.
+    pub fn to_status(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("kind".into(), json!("Status"));
+        m.insert("apiVersion".into(), json!("v1"));
+        m.insert("metadata".into(), json!({}));
+        m.insert("status".into(), json!("Failure"));
+        if !self.message.is_empty() {
+            m.insert("message".into(), json!(self.message));
+        }
+        m.insert("reason".into(), json!(self.reason));
+        if let Some(d) = &self.details {
+            m.insert("details".into(), details_json(d));
+        }
+        m.insert("code".into(), json!(self.code));
+        Value::Object(m)
+    }
+}
+
+fn details_json(d: &Details) -> Value {
+    let mut m = Map::new();
+    for (k, v) in [("name", &d.name), ("group", &d.group), ("kind", &d.kind)] {
+        if !v.is_empty() {
+            m.insert(k.into(), json!(v));
+        }
+    }
+    if !d.causes.is_empty() {
+        let causes = d
+            .causes
+            .iter()
+            .map(|c| {
+                let mut cm = Map::new();
+                for (k, v) in [
+                    ("reason", &c.reason),
+                    ("message", &c.message),
+                    ("field", &c.field),
+                ] {
+                    if !v.is_empty() {
+                        cm.insert(k.into(), json!(v));
+                    }
+                }
+                Value::Object(cm)
+            })
+            .collect();
+        m.insert("causes".into(), Value::Array(causes));
+    }
+    if d.retry_after_seconds != 0 {
+        m.insert("retryAfterSeconds".into(), json!(d.retry_after_seconds));
+    }
+    Value::Object(m)
+}
+
+/// `field.Error.Error()`: `<field>: <ErrorBody>`.
+fn field_error_string(c: &Cause) -> String {
+    if c.field.is_empty() {
+        c.message.clone()
+    } else {
+        format!("{}: {}", c.field, c.message)
+    }
+}
+
+/// Field error constructors, mirroring apimachinery `pkg/util/validation/field/errors.go`.
+pub mod field {
+    use super::Cause;
+
+    pub fn required(path: &str, detail: &str) -> Cause {
+        let message = if detail.is_empty() {
+            "Required value".to_string()
+        } else {
+            format!("Required value: {detail}")
+        };
+        Cause {
+            reason: "FieldValueRequired".into(),
+            message,
+            field: path.into(),
+        }
+    }
+
+    /// `field.Invalid(path, value, detail)`; `value` is already rendered as Go prints it.
+    pub fn invalid(path: &str, value: &str, detail: &str) -> Cause {
+        let mut message = format!("Invalid value: {value}");
+        if !detail.is_empty() {
+            message.push_str(": ");
+            message.push_str(detail);
+        }
+        Cause {
+            reason: "FieldValueInvalid".into(),
+            message,
+            field: path.into(),
+        }
+    }
+
+    pub fn forbidden(path: &str, detail: &str) -> Cause {
+        Cause {
+            reason: "FieldValueForbidden".into(),
+            message: format!("Forbidden: {detail}"),
+            field: path.into(),
+        }
+    }
+
+    pub fn not_supported(path: &str, value: &str, valid: &[&str]) -> Cause {
+        let quoted: Vec<String> = valid.iter().map(|v| super::quote(v)).collect();
+        Cause {
+            reason: "FieldValueNotSupported".into(),
+            message: format!(
+                "Unsupported value: {value}: supported values: {}",
+                quoted.join(", ")
+            ),
+            field: path.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

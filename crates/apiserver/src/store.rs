@@ -1,0 +1,311 @@
+//! The object store: every object of every resource, a global resourceVersion, and the
+//! event history that watches replay.
+//!
+//! Like etcd behind the real API server, the store knows nothing of kinds or validation:
+//! it keeps JSON objects under (resource, namespace, name), stamps `resourceVersion` and
+//! enforces optimistic concurrency. Strategies and admission live in `registry`.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// How many events the store remembers for watches that start from an old resourceVersion.
+const HISTORY: usize = 4096;
+
+/// The storage key of a resource: `group/resource`, e.g. `/pods` or `batch/jobs`.
+pub type ResourceKey = String;
+
+pub fn resource_key(group: &str, resource: &str) -> ResourceKey {
+    format!("{group}/{resource}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change, as a watch sees it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: EventType,
+    pub resource: ResourceKey,
+    pub namespace: String,
+    pub name: String,
+    pub rv: u64,
+    pub object: Arc<Value>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StoreError {
+    #[error("object already exists")]
+    AlreadyExists,
+    #[error("object not found")]
+    NotFound,
+    #[error(
+        "the object has been modified; please apply your changes to the latest version and try again"
+    )]
+    Conflict,
+    #[error("too old resource version: {requested} ({oldest})")]
+    TooOld { requested: u64, oldest: u64 },
+}
+
+type Key = (ResourceKey, String, String);
+
+#[derive(Debug, Default)]
+struct Inner {
+    rv: u64,
+    objects: BTreeMap<Key, Arc<Value>>,
+    history: VecDeque<Event>,
+}
+
+/// The store; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Mutex<Inner>>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new()
+    }
+}
+
+fn set_rv(obj: &mut Value, rv: u64) {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
+    }
+}
+
+/// The object's `metadata.resourceVersion` as a number, if it has one.
+pub fn object_rv(obj: &Value) -> Option<u64> {
+    obj.pointer("/metadata/resourceVersion")?
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+impl Store {
+    pub fn new() -> Store {
+        let (events, _) = broadcast::channel(HISTORY);
+        Store {
+            inner: Arc::new(Mutex::new(Inner::default())),
+            events,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave `Inner` half-updated in a way that
+        // matters more than losing the whole cluster, so poisoning is ignored.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self, inner: &mut Inner, event: Event) {
+        if inner.history.len() == HISTORY {
+            inner.history.pop_front();
+        }
+        inner.history.push_back(event.clone());
+        // No receivers is fine: nobody is watching.
+        let _ = self.events.send(event);
+    }
+
+    /// The current resourceVersion (of the last write).
+    pub fn current_rv(&self) -> u64 {
+        self.lock().rv
+    }
+
+    pub fn get(&self, resource: &str, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        self.lock()
+            .objects
+            .get(&(
+                resource.to_string(),
+                namespace.to_string(),
+                name.to_string(),
+            ))
+            .cloned()
+    }
+
+    /// Objects of a resource, in one namespace or all (`namespace == None`), sorted by
+    /// namespace then name (etcd key order), with the resourceVersion of the snapshot.
+    pub fn list(&self, resource: &str, namespace: Option<&str>) -> (Vec<Arc<Value>>, u64) {
+        let inner = self.lock();
+        let lo = (
+            resource.to_string(),
+            namespace.unwrap_or("").to_string(),
+            String::new(),
+        );
+        let items = inner
+            .objects
+            .range(lo..)
+            .take_while(|((r, ns, _), _)| r == resource && namespace.is_none_or(|n| n == ns))
+            .map(|(_, v)| v.clone())
+            .collect();
+        (items, inner.rv)
+    }
+
+    /// Stores a new object; stamps its resourceVersion.
+    pub fn create(
+        &self,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+        mut obj: Value,
+    ) -> Result<Arc<Value>, StoreError> {
+        let mut inner = self.lock();
+        let key = (
+            resource.to_string(),
+            namespace.to_string(),
+            name.to_string(),
+        );
+        if inner.objects.contains_key(&key) {
+            return Err(StoreError::AlreadyExists);
+        }
+        inner.rv += 1;
+        let rv = inner.rv;
+        set_rv(&mut obj, rv);
+        let obj = Arc::new(obj);
+        inner.objects.insert(key, obj.clone());
+        self.record(
+            &mut inner,
+            Event {
+                kind: EventType::Added,
+                resource: resource.into(),
+                namespace: namespace.into(),
+                name: name.into(),
+                rv,
+                object: obj.clone(),
+            },
+        );
+        Ok(obj)
+    }
+
+    /// Replaces an object. `expected_rv`, when given, must equal the stored one.
+    /// `mutate` sees the current object and returns the new one, or `None` for no change.
+    pub fn update<E>(
+        &self,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+        mutate: impl FnOnce(&Value) -> Result<Option<Value>, E>,
+    ) -> Result<Result<Arc<Value>, E>, StoreError> {
+        let mut inner = self.lock();
+        let key = (
+            resource.to_string(),
+            namespace.to_string(),
+            name.to_string(),
+        );
+        let current = inner
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or(StoreError::NotFound)?;
+        let mut next = match mutate(&current) {
+            Ok(Some(next)) => next,
+            Ok(None) => return Ok(Ok(current)),
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(want) = object_rv(&next)
+            && Some(want) != object_rv(&current)
+        {
+            return Err(StoreError::Conflict);
+        }
+        // An update that changes nothing is not written (upstream `GuaranteedUpdate`).
+        set_rv(&mut next, object_rv(&current).unwrap_or(0));
+        if next == *current {
+            return Ok(Ok(current));
+        }
+        inner.rv += 1;
+        let rv = inner.rv;
+        set_rv(&mut next, rv);
+        let next = Arc::new(next);
+        inner.objects.insert(key, next.clone());
+        self.record(
+            &mut inner,
+            Event {
+                kind: EventType::Modified,
+                resource: resource.into(),
+                namespace: namespace.into(),
+                name: name.into(),
+                rv,
+                object: next.clone(),
+            },
+        );
+        Ok(Ok(next))
+    }
+
+    /// Removes an object; the DELETED event carries it with a new resourceVersion.
+    pub fn delete(
+        &self,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<Value>, StoreError> {
+        let mut inner = self.lock();
+        let key = (
+            resource.to_string(),
+            namespace.to_string(),
+            name.to_string(),
+        );
+        let old = inner.objects.remove(&key).ok_or(StoreError::NotFound)?;
+        inner.rv += 1;
+        let rv = inner.rv;
+        let mut gone = (*old).clone();
+        set_rv(&mut gone, rv);
+        let gone = Arc::new(gone);
+        self.record(
+            &mut inner,
+            Event {
+                kind: EventType::Deleted,
+                resource: resource.into(),
+                namespace: namespace.into(),
+                name: name.into(),
+                rv,
+                object: gone.clone(),
+            },
+        );
+        Ok(gone)
+    }
+
+    /// Starts a watch: the events after `since` still in history, then a live receiver.
+    /// `since == 0` means "from now". An rv older than the history is `TooOld` (410).
+    pub fn watch(
+        &self,
+        since: u64,
+    ) -> Result<(Vec<Event>, broadcast::Receiver<Event>), StoreError> {
+        let inner = self.lock();
+        let rx = self.events.subscribe();
+        if since == 0 || since >= inner.rv {
+            return Ok((Vec::new(), rx));
+        }
+        let oldest = inner.history.front().map_or(inner.rv, |e| e.rv);
+        if since + 1 < oldest {
+            return Err(StoreError::TooOld {
+                requested: since,
+                oldest,
+            });
+        }
+        let replay = inner
+            .history
+            .iter()
+            .filter(|e| e.rv > since)
+            .cloned()
+            .collect();
+        Ok((replay, rx))
+    }
+}
+
+#[cfg(test)]
+mod tests;

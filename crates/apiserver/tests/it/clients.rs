@@ -1,0 +1,52 @@
+//! Shared helpers: start a cluster, find host tools, write a kubeconfig.
+
+use apiserver::{Cluster, Config};
+use std::path::{Path, PathBuf};
+
+pub async fn cluster() -> Cluster {
+    Cluster::start(Config::default())
+        .await
+        .expect("cluster starts")
+}
+
+/// A host tool on PATH, or `None` after printing one line saying what is skipped.
+pub fn tool(name: &str, install: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        eprintln!("skipped: `{name}` is not on PATH; install it with {install}");
+    }
+    found
+}
+
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("kubelab-{tag}-{}", uuid_like()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}-{n}", std::process::id())
+}

