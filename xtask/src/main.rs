@@ -1,6 +1,8 @@
 //! kubelab's task runner: `cargo xtask cluster up` today; `lab`, `docs` and `bench` join it
 //! as the harness lands. Exit codes live in `ExitCode` below.
 
+mod schema_gen;
+
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 
@@ -11,6 +13,9 @@ commands:
   cluster up [--kubeconfig PATH] [--port N]
       start an embedded Kubernetes v1.33 cluster in the foreground and write an admin
       kubeconfig (default: target/kubelab/kubeconfig); Ctrl-C stops it
+  gen-schema --api DIR --apimachinery DIR
+      regenerate crates/apiserver/src/schema/types.txt from checkouts of k8s.io/api and
+      k8s.io/apimachinery at the emulated release (v0.33.3)
 ";
 
 /// Exit codes, in one place.
@@ -58,6 +63,11 @@ fn run(args: &[String]) -> Result<()> {
         .as_slice()
     {
         ["cluster", "up", rest @ ..] => cluster_up(rest),
+        ["gen-schema", "--api", api, "--apimachinery", am] => schema_gen::run(
+            api.as_ref(),
+            am.as_ref(),
+            &workspace_root().join(schema_gen::OUTPUT),
+        ),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
             Ok(())

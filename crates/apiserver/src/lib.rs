@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod pki;
 pub mod rbac;
 pub mod registry;
+pub mod schema;
 pub mod selectors;
 pub mod status;
 pub mod store;

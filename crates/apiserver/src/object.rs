@@ -119,6 +119,18 @@ pub fn normalize(obj: &mut Value, kind: &str, api_version: &str) {
     root.extend(rest);
 }
 
+/// Puts `metadata`'s keys back in Go order after a key was added at the end.
+pub fn order_metadata(meta: &mut Map<String, Value>) {
+    let mut ordered = Map::new();
+    for key in META_ORDER {
+        if let Some(v) = meta.remove(*key) {
+            ordered.insert((*key).into(), v);
+        }
+    }
+    ordered.extend(std::mem::take(meta));
+    *meta = ordered;
+}
+
 /// Strips `kind` and `apiVersion`, as list items are served.
 pub fn without_type_meta(obj: &Value) -> Value {
     let mut o = obj.clone();

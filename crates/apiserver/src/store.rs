@@ -86,7 +86,11 @@ impl Default for Store {
 
 fn set_rv(obj: &mut Value, rv: u64) {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        let fresh = !meta.contains_key("resourceVersion");
         meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
+        if fresh {
+            crate::object::order_metadata(meta);
+        }
     }
 }
 

@@ -41,6 +41,8 @@ pub struct Ctx {
     pub user_agent: String,
     pub content_type: String,
     pub accept: String,
+    /// The client prefers `application/vnd.kubernetes.protobuf`.
+    pub proto: bool,
 }
 
 impl Ctx {
@@ -83,6 +85,37 @@ fn base_response(
 /// A JSON object, negotiated.
 pub fn object_response(status: StatusCode, v: &Value, pretty: bool) -> Response {
     base_response(status, "application/json", negotiate::encode(v, pretty))
+}
+
+pub const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
+
+/// An object in the negotiated encoding: protobuf when the client prefers it and the
+/// object's type is in the table, JSON otherwise.
+pub fn respond(ctx: &Ctx, status: StatusCode, v: &Value) -> Response {
+    if ctx.proto {
+        let api_version = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+        if let Some(t) = crate::schema::SCHEMA.object_type(api_version, kind)
+            && let Ok(raw) = crate::schema::proto::encode(&t, v)
+        {
+            let body = crate::schema::proto::envelope(api_version, kind, &raw);
+            return base_response(status, PROTOBUF, Bytes::from(body));
+        }
+    }
+    object_response(status, v, ctx.pretty)
+}
+
+/// An error in the negotiated encoding.
+pub fn respond_error(ctx: &Ctx, e: &ApiError) -> Response {
+    let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut r = respond(ctx, status, &e.to_status());
+    if e.code == 403 {
+        r.headers_mut().insert(
+            "X-Content-Type-Options",
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    r
 }
 
 /// `WriteRawJSON`: always pretty.
@@ -320,7 +353,12 @@ pub async fn handle(state: Arc<State>, req: Request) -> Response {
         return error_response(&e, pretty);
     }
 
+    let accept = header_str(&req, header::ACCEPT);
     let ctx = Ctx {
+        proto: accept
+            .split(',')
+            .next()
+            .is_some_and(|m| m.trim().starts_with(PROTOBUF)),
         content_type: header_str(&req, header::CONTENT_TYPE),
         accept: header_str(&req, header::ACCEPT),
         info,

@@ -5,7 +5,7 @@
 //! list kinds and metadata, watch event framing, response codes. Storage semantics are in
 //! `registry`.
 
-use super::{Ctx, error_response, object_response, read_body, reviews};
+use super::{Ctx, PROTOBUF, read_body, respond, respond_error, reviews};
 use crate::State;
 use crate::discovery::{ApiResource, DISCOVERY};
 use crate::object;
@@ -29,10 +29,9 @@ const DEFAULT_WATCH_SECONDS: u64 = 1800;
 const BOOKMARK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub async fn handle(state: &State, ctx: Ctx, req: Request) -> Response {
-    let pretty = ctx.pretty;
     match dispatch(state, &ctx, req).await {
         Ok(r) => r,
-        Err(e) => error_response(&e, pretty),
+        Err(e) => respond_error(&ctx, &e),
     }
 }
 
@@ -105,12 +104,12 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
     if reviews::is_review(res) {
         let body = parse_body(ctx, &read_body(req).await?, res)?;
         let out = reviews::create(state, ctx, res, ns, body).await?;
-        return Ok(object_response(StatusCode::CREATED, &out, ctx.pretty));
+        return Ok(respond(ctx, StatusCode::CREATED, &out));
     }
     match info.verb.as_str() {
         "get" => {
             let obj = state.registry.get(res, ns, name)?;
-            Ok(object_response(StatusCode::OK, &obj, ctx.pretty))
+            Ok(respond(ctx, StatusCode::OK, &obj))
         }
         "list" => list(state, ctx, res, ns),
         "watch" => watch(state, ctx, res, ns, name),
@@ -123,7 +122,7 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
                 .decode_body(res, body, validation, &mut outcome)?;
             let created = state.registry.create(res, &info.namespace, body, dry_run)?;
             Ok(with_warnings(
-                object_response(StatusCode::CREATED, &created, ctx.pretty),
+                respond(ctx, StatusCode::CREATED, &created),
                 &outcome,
             ))
         }
@@ -136,7 +135,7 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
                 .decode_body(res, body, validation, &mut outcome)?;
             let updated = state.registry.update(res, None, ns, name, body, dry_run)?;
             Ok(with_warnings(
-                object_response(StatusCode::OK, &updated, ctx.pretty),
+                respond(ctx, StatusCode::OK, &updated),
                 &outcome,
             ))
         }
@@ -145,13 +144,9 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
             let _options = read_body(req).await?;
             let (obj, lingers) = state.registry.delete(res, ns, name, dry_run)?;
             if lingers {
-                return Ok(object_response(StatusCode::OK, &obj, ctx.pretty));
+                return Ok(respond(ctx, StatusCode::OK, &obj));
             }
-            Ok(object_response(
-                StatusCode::OK,
-                &delete_status(res, &obj),
-                ctx.pretty,
-            ))
+            Ok(respond(ctx, StatusCode::OK, &delete_status(res, &obj)))
         }
         "deletecollection" => {
             let items = selected(state, ctx, res, ns)?;
@@ -164,10 +159,10 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
                 }
             }
             let rv = state.registry.store.current_rv();
-            Ok(object_response(
+            Ok(respond(
+                ctx,
                 StatusCode::OK,
                 &list_object(res, deleted, rv, None),
-                ctx.pretty,
             ))
         }
         other => Err(method_not_allowed(res, other)),
@@ -225,8 +220,24 @@ fn parse_body(ctx: &Ctx, body: &Bytes, res: &ApiResource) -> Result<Value, ApiEr
         "application/json" | "" | "*/*" => serde_json::from_slice(body).map_err(|e| {
             unrecognized(format!("couldn't get version/kind; json parse error: {e}"))
         })?,
-        "application/vnd.kubernetes.protobuf" | "application/cbor" => {
-            return Err(ApiError::unsupported_media_type(ct));
+        PROTOBUF => {
+            let env = crate::schema::proto::read_envelope(body)
+                .map_err(|e| unrecognized(e.to_string()))?;
+            let ty = crate::schema::SCHEMA
+                .object_type(&env.api_version, &env.kind)
+                .ok_or_else(|| {
+                    unrecognized(format!(
+                        "no kind {:?} is registered for version {:?}",
+                        env.kind, env.api_version
+                    ))
+                })?;
+            let mut v = crate::schema::proto::decode(&ty, env.raw)
+                .map_err(|e| unrecognized(e.to_string()))?;
+            if let Some(m) = v.as_object_mut() {
+                m.insert("apiVersion".into(), json!(env.api_version));
+                m.insert("kind".into(), json!(env.kind));
+            }
+            v
         }
         other => return Err(ApiError::unsupported_media_type(other)),
     };
@@ -322,10 +333,10 @@ fn list(state: &State, ctx: &Ctx, res: &ApiResource, ns: &str) -> Result<Respons
         cont = Some((encode_continue(rv, &last), remaining));
     }
     let items = items.iter().map(|o| object::without_type_meta(o)).collect();
-    Ok(object_response(
+    Ok(respond(
+        ctx,
         StatusCode::OK,
         &list_object(res, items, rv, cont),
-        ctx.pretty,
     ))
 }
 
@@ -516,7 +527,7 @@ async fn patch_object(
                 .decode_body(res, applied, validation, &mut outcome)?;
             let created = state.registry.create(res, ns, applied, dry_run)?;
             Ok(with_warnings(
-                object_response(StatusCode::CREATED, &created, ctx.pretty),
+                respond(ctx, StatusCode::CREATED, &created),
                 &outcome,
             ))
         }
@@ -546,7 +557,7 @@ async fn patch_object(
                 .registry
                 .update(res, subresource, ns, name, patched, dry_run)?;
             Ok(with_warnings(
-                object_response(StatusCode::OK, &updated, ctx.pretty),
+                respond(ctx, StatusCode::OK, &updated),
                 &outcome,
             ))
         }
@@ -568,7 +579,7 @@ async fn subresource(
     match (sub.subresource(), verb) {
         (Some("status"), "get") => {
             let obj = state.registry.get(res, ns, name)?;
-            Ok(object_response(StatusCode::OK, &obj, ctx.pretty))
+            Ok(respond(ctx, StatusCode::OK, &obj))
         }
         (Some("status"), "update") => {
             let validation = FieldValidation::parse(ctx.param("fieldValidation"))?;
@@ -580,7 +591,7 @@ async fn subresource(
             let updated = state
                 .registry
                 .update(res, Some("status"), ns, name, body, dry_run)?;
-            Ok(object_response(StatusCode::OK, &updated, ctx.pretty))
+            Ok(respond(ctx, StatusCode::OK, &updated))
         }
         (Some("status"), "patch") => {
             patch_object(state, ctx, res, Some("status"), ns, name, req, dry_run).await
@@ -588,7 +599,7 @@ async fn subresource(
         (Some("token"), "create") if res.name == "serviceaccounts" => {
             let body = parse_body(ctx, &read_body(req).await?, sub)?;
             let out = reviews::token_request(state, ns, name, body).await?;
-            Ok(object_response(StatusCode::CREATED, &out, ctx.pretty))
+            Ok(respond(ctx, StatusCode::CREATED, &out))
         }
         _ => Err(ApiError {
             code: 501,

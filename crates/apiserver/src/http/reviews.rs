@@ -68,8 +68,7 @@ fn respond(res: &ApiResource, mut body: Value, status: Value) -> Value {
     if let Some(m) = meta.as_object_mut() {
         m.entry("creationTimestamp").or_insert(Value::Null);
     }
-    object::normalize(&mut body, res.kind, &res.api_version());
-    body
+    crate::registry::canonical(res, body)
 }
 
 fn user_info_json(u: &UserInfo) -> Value {
@@ -306,11 +305,17 @@ pub async fn token_request(
     );
     let expires = jiff::Timestamp::from_second(issued.expires_at).map_err(ApiError::internal)?;
     let bound = spec.get("boundObjectRef").cloned().unwrap_or(Value::Null);
-    Ok(json!({
-        "kind": "TokenRequest",
-        "apiVersion": "authentication.k8s.io/v1",
-        "metadata": {"name": sa_name, "namespace": ns, "creationTimestamp": object::now()},
-        "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": bound},
-        "status": {"token": issued.token, "expirationTimestamp": object::timestamp(expires)},
-    }))
+    let res = crate::discovery::DISCOVERY
+        .resource("", "v1", "serviceaccounts/token")
+        .expect("in the table");
+    Ok(crate::registry::canonical(
+        res,
+        json!({
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": sa_name, "namespace": ns, "creationTimestamp": object::now()},
+            "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": bound},
+            "status": {"token": issued.token, "expirationTimestamp": object::timestamp(expires)},
+        }),
+    ))
 }

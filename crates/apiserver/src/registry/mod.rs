@@ -228,7 +228,7 @@ impl Registry {
         if !causes.is_empty() {
             return Err(ApiError::invalid(res.group, res.kind, &name, causes));
         }
-        object::normalize(&mut obj, res.kind, &res.api_version());
+        let obj = canonical(res, obj);
         if dry_run {
             return Ok(Arc::new(obj));
         }
@@ -276,13 +276,11 @@ impl Registry {
         if dry_run {
             let old = self.get(res, ns, name)?;
             strategy::prepare_update(res, subresource, &old, &mut obj);
-            object::normalize(&mut obj, res.kind, &res.api_version());
-            return Ok(Arc::new(obj));
+            return Ok(Arc::new(canonical(res, obj)));
         }
         let result = self.store.update(&key, ns, name, |old| {
             strategy::prepare_update(res, subresource, old, &mut obj);
-            object::normalize(&mut obj, res.kind, &res.api_version());
-            Ok::<_, ApiError>(Some(obj))
+            Ok::<_, ApiError>(Some(canonical(res, obj)))
         });
         match result {
             Ok(r) => r,
@@ -320,8 +318,7 @@ impl Registry {
                 next.as_object_mut()
                     .expect("object")
                     .insert("status".into(), json!({"phase": "Terminating"}));
-                object::normalize(&mut next, res.kind, &res.api_version());
-                Ok(Some(next))
+                Ok(Some(canonical(res, next)))
             });
             let obj = r.map_err(|e| store_err(res, name, e))??;
             return Ok((obj, true));
@@ -331,6 +328,23 @@ impl Registry {
             .delete(&key, ns, name)
             .map_err(|e| store_err(res, name, e))?;
         Ok((gone, false))
+    }
+}
+
+/// The object as the Go API server would store and serve it: `kind` and `apiVersion` set,
+/// fields in struct order with Go's zero values (`schema::json`). Kinds outside the type
+/// table (CRD-served groups) keep their own order after `metadata`.
+pub fn canonical(res: &ApiResource, mut obj: Value) -> Value {
+    let (group, version) = res.kind_gv.unwrap_or((res.group, res.version));
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    object::normalize(&mut obj, res.kind, &api_version);
+    match crate::schema::SCHEMA.kind_type(group, version, res.kind) {
+        Some(t) => crate::schema::json::encode(&t, &obj),
+        None => obj,
     }
 }
 

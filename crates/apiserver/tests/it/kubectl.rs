@@ -155,3 +155,37 @@ async fn kubectl_apply_twice_is_unchanged() {
         "configmap/applied configured\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_auth_and_tokens() {
+    let c = cluster().await;
+    let Some(k) = Kubectl::new(&c).await else {
+        return;
+    };
+    let token = k.ok(&["create", "token", "default"]).await;
+    assert_eq!(token.trim().split('.').count(), 3);
+    let out = k.run(&[
+        "auth",
+        "can-i",
+        "list",
+        "pods",
+        "--as=system:serviceaccount:default:default",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "no\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(k.ok(&["auth", "can-i", "list", "pods"]).await, "yes\n");
+    let whoami = k
+        .ok(&[
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        ])
+        .await;
+    assert_eq!(whoami, "system:admin");
+}

@@ -1,0 +1,234 @@
+//! The API type table (`types.txt`, generated from `k8s.io/api` v0.33.3 by
+//! `cargo xtask gen-schema`) and what the server does with it: encode objects as Go's
+//! `encoding/json` would (`json`), and read and write the protobuf wire (`proto`).
+//!
+//! Objects are stored as JSON values; this module only knows types by name, so it serves
+//! every built-in kind the same way.
+
+pub mod json;
+pub mod proto;
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+const TABLE: &str = include_str!("types.txt");
+
+/// A Go type expression from the table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Type {
+    String,
+    Bool,
+    Int,
+    Float,
+    Bytes,
+    Any,
+    Ptr(Box<Type>),
+    Slice(Box<Type>),
+    Map(Box<Type>),
+    /// A named type: a struct, alias or special.
+    Named(String),
+}
+
+/// Encodings of the types that implement their own marshalling in apimachinery.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Special {
+    Time,
+    MicroTime,
+    Duration,
+    RawJson,
+    Quantity,
+    IntOrString,
+    String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub json: String,
+    pub ty: Type,
+    pub omitempty: bool,
+    pub inline: bool,
+    pub pb: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Def {
+    Struct(Vec<Field>),
+    Alias(Type),
+    Special(Special),
+}
+
+#[derive(Debug, Default)]
+pub struct Schema {
+    defs: HashMap<String, Def>,
+}
+
+pub static SCHEMA: LazyLock<Schema> =
+    LazyLock::new(|| Schema::parse(TABLE).expect("types.txt is valid"));
+
+fn parse_type(s: &str) -> Type {
+    if let Some(r) = s.strip_prefix('*') {
+        return Type::Ptr(Box::new(parse_type(r)));
+    }
+    if let Some(r) = s.strip_prefix("[]") {
+        if r == "byte" {
+            return Type::Bytes;
+        }
+        return Type::Slice(Box::new(parse_type(r)));
+    }
+    if let Some(r) = s.strip_prefix("map[") {
+        let close = r.find(']').unwrap_or(r.len());
+        return Type::Map(Box::new(parse_type(&r[close + 1..])));
+    }
+    match s {
+        "string" => Type::String,
+        "bool" => Type::Bool,
+        "int" | "int32" | "int64" | "uint64" => Type::Int,
+        "float64" => Type::Float,
+        "byte" => Type::Int,
+        "interface{}" | "any" => Type::Any,
+        other => Type::Named(other.to_string()),
+    }
+}
+
+impl Schema {
+    fn parse(text: &str) -> Result<Schema, String> {
+        let mut defs = HashMap::new();
+        let mut current: Option<(String, Vec<Field>)> = None;
+        for (n, line) in text.lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("  ") {
+                let Some((_, fields)) = current.as_mut() else {
+                    return Err(format!("types.txt:{}: field outside a struct", n + 1));
+                };
+                let mut parts = rest.split_whitespace();
+                let (Some(json), Some(ty)) = (parts.next(), parts.next()) else {
+                    return Err(format!("types.txt:{}: bad field", n + 1));
+                };
+                let mut f = Field {
+                    json: json.to_string(),
+                    ty: parse_type(ty),
+                    omitempty: false,
+                    inline: false,
+                    pb: None,
+                };
+                for flag in parts {
+                    match flag {
+                        "omitempty" => f.omitempty = true,
+                        "inline" => f.inline = true,
+                        pb => f.pb = pb.strip_prefix("pb=").and_then(|n| n.parse().ok()),
+                    }
+                }
+                fields.push(f);
+                continue;
+            }
+            if let Some((name, fields)) = current.take() {
+                defs.insert(name, Def::Struct(fields));
+            }
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            match parts.as_slice() {
+                [name, "struct"] => current = Some((name.to_string(), Vec::new())),
+                [name, "=", ty] => {
+                    defs.insert(name.to_string(), Def::Alias(parse_type(ty)));
+                }
+                [name, "special", enc] => {
+                    let sp = match *enc {
+                        "time" => Special::Time,
+                        "microtime" => Special::MicroTime,
+                        "duration" => Special::Duration,
+                        "rawjson" => Special::RawJson,
+                        "quantity" => Special::Quantity,
+                        "intorstring" => Special::IntOrString,
+                        "string" => Special::String,
+                        other => {
+                            return Err(format!("types.txt:{}: unknown encoding {other}", n + 1));
+                        }
+                    };
+                    defs.insert(name.to_string(), Def::Special(sp));
+                }
+                _ => return Err(format!("types.txt:{}: cannot parse", n + 1)),
+            }
+        }
+        if let Some((name, fields)) = current.take() {
+            defs.insert(name, Def::Struct(fields));
+        }
+        Ok(Schema { defs })
+    }
+
+    /// The definition behind a named type, following aliases to a struct or special.
+    pub fn resolve<'a>(&'a self, ty: &'a Type) -> Resolved<'a> {
+        let mut ty = ty;
+        loop {
+            match ty {
+                Type::Named(name) => match self.defs.get(name) {
+                    Some(Def::Struct(fields)) => return Resolved::Struct(name, fields),
+                    Some(Def::Special(sp)) => return Resolved::Special(*sp),
+                    Some(Def::Alias(t)) => ty = t,
+                    // Unknown names (outside the table) pass through untouched.
+                    None => return Resolved::Other(&Type::Any),
+                },
+                other => return Resolved::Other(other),
+            }
+        }
+    }
+
+    /// Follows aliases: `core/v1.ResourceList` → `map[...]resource.Quantity`.
+    pub fn underlying<'a>(&'a self, ty: &'a Type) -> &'a Type {
+        let mut ty = ty;
+        while let Type::Named(name) = ty {
+            match self.defs.get(name) {
+                Some(Def::Alias(t)) => ty = t,
+                _ => break,
+            }
+        }
+        ty
+    }
+
+    /// The type id of a kind: `("batch", "v1", "Job")` → `batch/v1.Job`.
+    pub fn kind_type(&self, group: &str, version: &str, kind: &str) -> Option<Type> {
+        let pkg = if group.is_empty() {
+            "core"
+        } else {
+            group.split('.').next().unwrap_or(group)
+        };
+        let id = format!("{pkg}/{version}.{kind}");
+        matches!(self.defs.get(&id), Some(Def::Struct(_))).then_some(Type::Named(id))
+    }
+
+    /// The type of an object by its `apiVersion` and `kind`, including the meta types
+    /// (`Status`, `Table`) that every group version serves.
+    pub fn object_type(&self, api_version: &str, kind: &str) -> Option<Type> {
+        if matches!(
+            kind,
+            "Status"
+                | "Table"
+                | "PartialObjectMetadata"
+                | "PartialObjectMetadataList"
+                | "APIResourceList"
+                | "APIGroup"
+                | "APIGroupList"
+                | "APIVersions"
+        ) {
+            return self.named(&format!("meta/v1.{kind}"));
+        }
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        self.kind_type(group, version, kind)
+    }
+
+    pub fn named(&self, id: &str) -> Option<Type> {
+        self.defs
+            .contains_key(id)
+            .then(|| Type::Named(id.to_string()))
+    }
+}
+
+#[derive(Debug)]
+pub enum Resolved<'a> {
+    Struct(&'a str, &'a [Field]),
+    Special(Special),
+    Other(&'a Type),
+}
+
+#[cfg(test)]
+mod tests;

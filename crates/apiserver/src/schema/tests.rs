@@ -1,0 +1,120 @@
+use super::json::encode;
+use super::proto;
+use super::*;
+use serde_json::{Value, json};
+
+fn ty(group: &str, version: &str, kind: &str) -> Type {
+    SCHEMA.kind_type(group, version, kind).unwrap()
+}
+
+#[test]
+fn table_covers_the_served_kinds() {
+    for gv in &crate::discovery::DISCOVERY.versions {
+        for r in gv
+            .resources
+            .iter()
+            .filter(|r| !r.is_subresource() && r.verbs.contains(&"watch"))
+        {
+            if matches!(gv.group, "apiextensions.k8s.io" | "apiregistration.k8s.io") {
+                continue;
+            }
+            assert!(
+                SCHEMA.kind_type(gv.group, gv.version, r.kind).is_some(),
+                "{}/{} {}",
+                gv.group,
+                gv.version,
+                r.kind
+            );
+        }
+    }
+}
+
+#[test]
+fn go_field_order_and_zero_values() {
+    let job = json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "spec": {"template": {"spec": {"containers": [{"image": "busybox", "name": "main"}], "restartPolicy": "Never"}}},
+        "metadata": {"namespace": "default", "name": "my-job"},
+    });
+    let out = encode(&ty("batch", "v1", "Job"), &job);
+    assert_eq!(
+        serde_json::to_string(&out).unwrap(),
+        r#"{"kind":"Job","apiVersion":"batch/v1","metadata":{"name":"my-job","namespace":"default","creationTimestamp":null},"spec":{"template":{"metadata":{"creationTimestamp":null},"spec":{"containers":[{"name":"main","image":"busybox","resources":{}}],"restartPolicy":"Never"}}},"status":{}}"#
+    );
+}
+
+#[test]
+fn non_omitempty_slices_are_null_and_maps_sorted() {
+    let role = json!({"metadata": {"name": "admin", "labels": {"z": "1", "a": "2"}}, "aggregationRule": {"clusterRoleSelectors": []}});
+    let out = encode(&ty("rbac.authorization.k8s.io", "v1", "ClusterRole"), &role);
+    assert_eq!(out["rules"], Value::Null);
+    let keys: Vec<&String> = out["metadata"]["labels"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(keys, ["a", "z"]);
+}
+
+#[test]
+fn protobuf_round_trip_with_envelope() {
+    let tr = json!({
+        "metadata": {"name": "default", "creationTimestamp": "2025-01-02T03:04:05Z", "labels": {"b": "2", "a": "1"}},
+        "spec": {"audiences": ["x", "y"], "expirationSeconds": 3600, "boundObjectRef": {"kind": "Pod", "name": "p", "uid": "u-1"}},
+        "status": {"token": "t", "expirationTimestamp": "2025-01-02T04:04:05Z"},
+    });
+    let t = ty("authentication.k8s.io", "v1", "TokenRequest");
+    let bytes = proto::encode(&t, &tr).unwrap();
+    let wire = proto::envelope("authentication.k8s.io/v1", "TokenRequest", &bytes);
+    let env = proto::read_envelope(&wire).unwrap();
+    assert_eq!(
+        (env.api_version.as_str(), env.kind.as_str()),
+        ("authentication.k8s.io/v1", "TokenRequest")
+    );
+    let back = proto::decode(&t, env.raw).unwrap();
+    assert_eq!(encode(&t, &back), encode(&t, &tr));
+    assert_eq!(proto::read_envelope(b"{}"), Err(proto::ProtoError::NoMagic));
+    assert!(proto::decode(&t, &[0x0a, 0xff]).is_err());
+}
+
+#[test]
+fn inline_structs_and_int_or_string_survive_protobuf() {
+    let pod = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}],
+        "readinessProbe": {"httpGet": {"port": "http", "path": "/"}}}],
+        "volumes": [{"name": "v", "emptyDir": {}}]}});
+    let t = ty("", "v1", "Pod");
+    let back = encode(
+        &t,
+        &proto::decode(&t, &proto::encode(&t, &pod).unwrap()).unwrap(),
+    );
+    assert_eq!(back, encode(&t, &pod));
+    assert_eq!(back["spec"]["volumes"][0]["emptyDir"], json!({}));
+    assert_eq!(
+        back["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"],
+        "http"
+    );
+}
+
+#[test]
+fn durations_print_as_go() {
+    assert_eq!(proto::go_duration(0), "0s");
+    assert_eq!(proto::go_duration(3_600_000_000_000), "1h0m0s");
+    assert_eq!(proto::go_duration(1_500_000_000), "1.5s");
+    assert_eq!(proto::go_duration(300_000_000), "300ms");
+    assert_eq!(proto::parse_go_duration("1h0m0s"), Some(3_600_000_000_000));
+}
+
+#[test]
+fn every_struct_round_trips_its_zero_value_through_protobuf() {
+    let mut bad = Vec::new();
+    for (name, def) in &SCHEMA.defs {
+        if let Def::Struct(_) = def {
+            let t = Type::Named(name.clone());
+            let b = proto::encode(&t, &json!({})).unwrap();
+            if proto::decode(&t, &b).is_err() {
+                bad.push(name.clone());
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{bad:?}");
+}
