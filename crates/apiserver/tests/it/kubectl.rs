@@ -189,3 +189,43 @@ async fn kubectl_auth_and_tokens() {
         .await;
     assert_eq!(whoami, "system:admin");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_watch_sees_an_event() {
+    use std::io::{BufRead, BufReader};
+    let c = cluster().await;
+    let Some(k) = Kubectl::new(&c).await else {
+        return;
+    };
+    let mut child = Command::new(&k.bin)
+        .args(["get", "pods", "-w", "-o", "name", "--request-timeout=20s"])
+        .env("KUBECONFIG", k.dir.path().join("kubeconfig"))
+        .env("HOME", k.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Give the watch a moment to be established, then create a pod.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let admin = kube::Client::new(c.service_as(apiserver::UserInfo::admin()), "default");
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(admin, "default");
+    pods.create(
+        &Default::default(),
+        &serde_json::from_value(serde_json::json!({"metadata": {"name": "watched"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let line = rx.recv_timeout(std::time::Duration::from_secs(10));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(line.as_deref(), Ok("pod/watched"));
+}

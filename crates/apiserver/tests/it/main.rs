@@ -2,6 +2,8 @@
 //! through `kube`, and with the real `kubectl` and `curl` binaries.
 
 mod clients;
+mod curl;
 mod inprocess;
 mod kubectl;
+mod negative;
 mod tls;
