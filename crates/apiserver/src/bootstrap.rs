@@ -121,30 +121,29 @@ pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
         }),
     );
     let now = object::now();
-    create(
-        reg,
-        "",
-        "v1",
-        "nodes",
-        "",
-        json!({
-            "metadata": {"name": node_name, "labels": {
-                "beta.kubernetes.io/arch": "amd64",
-                "beta.kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                "kubernetes.io/hostname": node_name,
-                "kubernetes.io/os": "linux",
-                "node-role.kubernetes.io/control-plane": "true",
-            }},
-            "spec": {"podCIDR": "10.42.0.0/24", "podCIDRs": ["10.42.0.0/24"]},
-            "status": {
-                "conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": now, "lastTransitionTime": now, "reason": "KubeletReady", "message": "kubelet is posting ready status"}],
-                "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": node_name}],
-                "daemonEndpoints": {"kubeletEndpoint": {"Port": api_port}},
-                "nodeInfo": {"kernelVersion": "", "osImage": "kubelab embedded", "containerRuntimeVersion": "kubelab://podbox", "kubeletVersion": crate::version::GIT_VERSION, "kubeProxyVersion": crate::version::GIT_VERSION, "operatingSystem": "linux", "architecture": "amd64", "machineID": "", "systemUUID": "", "bootID": ""},
-            },
-        }),
-    );
+    let node = json!({
+        "metadata": {"name": node_name, "labels": {
+            "beta.kubernetes.io/arch": "amd64",
+            "beta.kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+            "kubernetes.io/hostname": node_name,
+            "kubernetes.io/os": "linux",
+            "node-role.kubernetes.io/control-plane": "true",
+        }},
+        "spec": {"podCIDR": "10.42.0.0/24", "podCIDRs": ["10.42.0.0/24"]},
+    });
+    create(reg, "", "v1", "nodes", "", node);
+    // Status is the kubelet's to write, through nodes/status, as on a real node.
+    let status = json!({"metadata": {"name": node_name}, "status": {
+        "conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": now, "lastTransitionTime": now, "reason": "KubeletReady", "message": "kubelet is posting ready status"}],
+        "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": node_name}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": api_port}},
+        "nodeInfo": {"kernelVersion": "", "osImage": "kubelab embedded", "containerRuntimeVersion": "kubelab://podbox", "kubeletVersion": crate::version::GIT_VERSION, "kubeProxyVersion": crate::version::GIT_VERSION, "operatingSystem": "linux", "architecture": "amd64", "machineID": "", "systemUUID": "", "bootID": ""},
+    }});
+    let nodes = DISCOVERY.resource("", "v1", "nodes").expect("nodes");
+    if let Err(e) = reg.update(nodes, Some("status"), "", node_name, status, false) {
+        tracing::error!(error = %e.message, "node status rejected");
+    }
 }
 
 /// The ClusterRole aggregation controller: a role with an `aggregationRule` gets the

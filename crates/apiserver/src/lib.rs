@@ -20,6 +20,7 @@ pub mod schema;
 pub mod selectors;
 pub mod status;
 pub mod store;
+pub mod table;
 pub mod tokens;
 pub mod user;
 pub mod version;

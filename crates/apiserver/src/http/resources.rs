@@ -109,6 +109,11 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
     match info.verb.as_str() {
         "get" => {
             let obj = state.registry.get(res, ns, name)?;
+            if crate::table::wants_table(&ctx.accept) {
+                let t =
+                    crate::table::table(res, &[(*obj).clone()], None, ctx.param("includeObject"));
+                return Ok(respond(ctx, StatusCode::OK, &t));
+            }
             Ok(respond(ctx, StatusCode::OK, &obj))
         }
         "list" => list(state, ctx, res, ns),
@@ -332,7 +337,15 @@ fn list(state: &State, ctx: &Ctx, res: &ApiResource, ns: &str) -> Result<Respons
         let last = sort_key(items.last().expect("limit > 0"));
         cont = Some((encode_continue(rv, &last), remaining));
     }
-    let items = items.iter().map(|o| object::without_type_meta(o)).collect();
+    let items: Vec<Value> = items.iter().map(|o| object::without_type_meta(o)).collect();
+    if crate::table::wants_table(&ctx.accept) {
+        let mut t = crate::table::table(res, &items, Some(rv), ctx.param("includeObject"));
+        if let Some((token, remaining)) = cont {
+            t["metadata"]["continue"] = json!(token);
+            t["metadata"]["remainingItemCount"] = json!(remaining);
+        }
+        return Ok(respond(ctx, StatusCode::OK, &t));
+    }
     Ok(respond(
         ctx,
         StatusCode::OK,

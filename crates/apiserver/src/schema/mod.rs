@@ -60,6 +60,7 @@ pub enum Def {
 #[derive(Debug, Default)]
 pub struct Schema {
     defs: HashMap<String, Def>,
+    docs: HashMap<String, String>,
 }
 
 pub static SCHEMA: LazyLock<Schema> =
@@ -93,6 +94,7 @@ fn parse_type(s: &str) -> Type {
 impl Schema {
     fn parse(text: &str) -> Result<Schema, String> {
         let mut defs = HashMap::new();
+        let mut docs = HashMap::new();
         let mut current: Option<(String, Vec<Field>)> = None;
         for (n, line) in text.lines().enumerate() {
             if line.starts_with('#') || line.trim().is_empty() {
@@ -126,6 +128,10 @@ impl Schema {
             if let Some((name, fields)) = current.take() {
                 defs.insert(name, Def::Struct(fields));
             }
+            if let Some((key, doc)) = line.split_once(" doc ") {
+                docs.insert(key.to_string(), doc.replace("\\n", "\n"));
+                continue;
+            }
             let parts: Vec<&str> = line.split_whitespace().collect();
             match parts.as_slice() {
                 [name, "struct"] => current = Some((name.to_string(), Vec::new())),
@@ -153,7 +159,7 @@ impl Schema {
         if let Some((name, fields)) = current.take() {
             defs.insert(name, Def::Struct(fields));
         }
-        Ok(Schema { defs })
+        Ok(Schema { defs, docs })
     }
 
     /// The definition behind a named type, following aliases to a struct or special.
@@ -171,6 +177,12 @@ impl Schema {
                 other => return Resolved::Other(other),
             }
         }
+    }
+
+    /// A field's description from the API documentation (`Type.field`), for the few
+    /// fields the generator keeps.
+    pub fn doc(&self, key: &str) -> &str {
+        self.docs.get(key).map(String::as_str).unwrap_or("")
     }
 
     /// Follows aliases: `core/v1.ResourceList` → `map[...]resource.Quantity`.

@@ -71,6 +71,26 @@ async fn kubectl_reads_the_cluster() {
     let all = k.ok(&["get", "sa,cm", "-A", "-o", "name"]).await;
     assert_eq!(all.matches("serviceaccount/default").count(), 4);
     assert_eq!(all.matches("configmap/kube-root-ca.crt").count(), 4);
+    // Server-side printing: the columns kubectl shows against k3s.
+    let table = k.ok(&["get", "ns"]).await;
+    let header = table.lines().next().unwrap();
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "STATUS", "AGE"]
+    );
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("default           Active   "),
+        "{table}"
+    );
+    let svc = k.ok(&["get", "svc", "kubernetes", "--no-headers"]).await;
+    assert_eq!(
+        svc.split_whitespace().take(5).collect::<Vec<_>>(),
+        ["kubernetes", "ClusterIP", "10.43.0.1", "<none>", "443/TCP"]
+    );
     let raw = k.ok(&["get", "--raw", "/apis/batch/v1"]).await;
     assert!(
         raw.starts_with(r#"{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"batch/v1""#)
