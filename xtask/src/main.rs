@@ -13,6 +13,9 @@ commands:
   cluster up [--kubeconfig PATH] [--port N]
       start an embedded Kubernetes v1.33 cluster in the foreground and write an admin
       kubeconfig (default: target/kubelab/kubeconfig); Ctrl-C stops it
+  bench
+      measure the embedded cluster against its targets (release build; see
+      crates/apiserver/benches/server.rs)
   gen-schema --api DIR --apimachinery DIR
       regenerate crates/apiserver/src/schema/types.txt from checkouts of k8s.io/api and
       k8s.io/apimachinery at the emulated release (v0.33.3)
