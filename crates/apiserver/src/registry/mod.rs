@@ -221,6 +221,9 @@ impl Registry {
             m.remove("selfLink");
         }
         strategy::prepare_create(res, &mut obj);
+        if res.group.is_empty() && res.kind == "Service" {
+            self.allocate_cluster_ip(&mut obj)?;
+        }
         if res.group.is_empty() && res.kind == "Pod" {
             admission::service_account(&self.store, namespace, &mut obj)?;
         }
@@ -240,6 +243,84 @@ impl Registry {
                 obj,
             )
             .map_err(|e| store_err(res, &name, e))
+    }
+
+    /// The ClusterIP allocator for the service range 10.43.0.0/16 (k3s's default): a free
+    /// address for a Service that asks for none, or the one it asks for if free.
+    fn allocate_cluster_ip(&self, obj: &mut Value) -> Result<(), ApiError> {
+        let spec = obj.get("spec").cloned().unwrap_or(json!({}));
+        if spec.get("type").and_then(Value::as_str) == Some("ExternalName") {
+            return Ok(());
+        }
+        let wanted = spec.get("clusterIP").and_then(Value::as_str).unwrap_or("");
+        if wanted == "None" {
+            return Ok(());
+        }
+        let (services, _) = self.store.list(&resource_key("", "services"), None);
+        let taken: std::collections::HashSet<String> = services
+            .iter()
+            .filter_map(|s| {
+                s.pointer("/spec/clusterIP")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            })
+            .collect();
+        let name = object::name(obj).to_string();
+        let ip = if wanted.is_empty() {
+            // Random like upstream's bitmap allocator, skipping .0, the API service (.1)
+            // and the DNS service (.10).
+            use rand::Rng;
+            let mut rng = rand::thread_rng();
+            let mut found = None;
+            for _ in 0..1000 {
+                let n: u32 = rng.gen_range(2..65534);
+                let ip = format!("10.43.{}.{}", n >> 8, n & 0xff);
+                if n != 10 && !taken.contains(&ip) {
+                    found = Some(ip);
+                    break;
+                }
+            }
+            found.ok_or_else(|| {
+                ApiError::internal("failed to allocate a serviceIP: range is full")
+            })?
+        } else {
+            let valid = wanted
+                .parse::<std::net::Ipv4Addr>()
+                .ok()
+                .filter(|ip| ip.octets()[0] == 10 && ip.octets()[1] == 43);
+            if valid.is_none() {
+                return Err(ApiError::invalid(
+                    "",
+                    "Service",
+                    &name,
+                    vec![field::invalid(
+                        "spec.clusterIPs",
+                        &crate::status::quote(wanted),
+                        "failed to allocate IP: the provided IP is not in the valid range. The range of valid IPs is 10.43.0.0/16",
+                    )],
+                ));
+            }
+            if taken.contains(wanted) {
+                return Err(ApiError::invalid(
+                    "",
+                    "Service",
+                    &name,
+                    vec![field::invalid(
+                        "spec.clusterIPs",
+                        &format!("[]string{{{}}}", crate::status::quote(wanted)),
+                        &format!(
+                            "failed to allocate IP {wanted}: provided IP is already allocated"
+                        ),
+                    )],
+                ));
+            }
+            wanted.to_string()
+        };
+        if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.insert("clusterIP".into(), json!(ip));
+            spec.insert("clusterIPs".into(), json!([ip]));
+        }
+        Ok(())
     }
 
     /// Replaces an object (PUT), on the main resource or a subresource (`status`).

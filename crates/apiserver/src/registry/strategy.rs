@@ -94,6 +94,7 @@ pub fn prepare_create(res: &ApiResource, obj: &mut Value) {
             );
         }
         ("batch", "Job") => default_job(obj),
+        ("", "Service") => default_service(obj_mut(obj, "spec")),
         ("", "Secret") => default(
             obj.as_object_mut().expect("object"),
             "type",
@@ -125,6 +126,22 @@ pub fn default_pod_spec(spec: &mut Map<String, Value>) {
     default(spec, "enableServiceLinks", json!(true));
     default(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
     default(spec, "priority", json!(0));
+    // The DefaultTolerationSeconds admission plugin (on by default): tolerate a
+    // not-ready or unreachable node for 300 s.
+    let tolerations = spec.entry("tolerations").or_insert_with(|| json!([]));
+    if let Some(list) = tolerations.as_array_mut() {
+        for key in [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable",
+        ] {
+            let present = list
+                .iter()
+                .any(|t| t.get("key").and_then(Value::as_str) == Some(key));
+            if !present {
+                list.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
+            }
+        }
+    }
     if let Some(Value::Array(vols)) = spec.get_mut("volumes") {
         for v in vols.iter_mut().filter_map(Value::as_object_mut) {
             for (src, field) in [
@@ -165,6 +182,31 @@ fn default_container(c: &mut Map<String, Value>) {
     if let Some(Value::Array(ports)) = c.get_mut("ports") {
         for p in ports.iter_mut().filter_map(Value::as_object_mut) {
             default(p, "protocol", json!("TCP"));
+        }
+    }
+}
+
+/// `SetDefaults_Service` and the single-stack IPv4 defaults of the Service REST storage.
+/// The ClusterIP itself is allocated by the registry, which can see the other Services.
+fn default_service(spec: &mut Map<String, Value>) {
+    default(spec, "type", json!("ClusterIP"));
+    default(spec, "sessionAffinity", json!("None"));
+    let headless = spec.get("clusterIP").and_then(Value::as_str) == Some("None");
+    if spec.get("type").and_then(Value::as_str) != Some("ExternalName") {
+        default(spec, "ipFamilies", json!(["IPv4"]));
+        default(spec, "ipFamilyPolicy", json!("SingleStack"));
+        default(spec, "internalTrafficPolicy", json!("Cluster"));
+    }
+    if headless {
+        spec.insert("clusterIPs".into(), json!(["None"]));
+    }
+    if let Some(Value::Array(ports)) = spec.get_mut("ports") {
+        for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+            default(p, "protocol", json!("TCP"));
+            if p.get("targetPort").is_none() {
+                let port = p.get("port").cloned().unwrap_or(json!(0));
+                p.insert("targetPort".into(), port);
+            }
         }
     }
 }

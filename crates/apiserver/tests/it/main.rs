@@ -1,6 +1,7 @@
 //! Integration tests of the embedded API server: in-process through `kube`, over TLS
 //! through `kube`, and with the real `kubectl` and `curl` binaries.
 
+mod admission;
 mod clients;
 mod curl;
 mod inprocess;

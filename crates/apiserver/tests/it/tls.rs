@@ -84,3 +84,49 @@ async fn garbage_and_foreign_tokens_are_401() {
         );
     }
 }
+
+#[tokio::test]
+async fn unix_socket_serves_tls_with_client_certs() {
+    use http_body_util::{BodyExt, Empty};
+    let dir = super::clients::TempDir::new("socket");
+    let sock = dir.path().join("apiserver.sock");
+    let c = apiserver::Cluster::start(apiserver::Config {
+        socket: Some(sock.clone()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let pki = &c.state.pki;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.server_ca.cert_der.clone()).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(vec![pki.admin.cert_der.clone()], pki.admin.key_der())
+        .unwrap();
+    let stream = tokio::net::UnixStream::connect(&sock).await.unwrap();
+    // Pods reach the server as `kubernetes.default.svc`; the name is on the certificate.
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect("kubernetes.default.svc".try_into().unwrap(), stream)
+        .await
+        .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::builder()
+        .uri("/api/v1/namespaces/default/serviceaccounts/default")
+        .header("host", "kubernetes.default.svc")
+        .body(Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let sa: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(sa["metadata"]["name"], "default");
+    c.shutdown().await;
+    assert!(!sock.exists());
+}

@@ -1,0 +1,78 @@
+//! The invariants of ARCHITECTURE.md that a machine can check.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() && p.file_name().is_some_and(|n| n != "target") {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// Invariant: no crate but `podbox` contains `unsafe`.
+#[test]
+fn only_podbox_has_unsafe() {
+    let mut files = Vec::new();
+    for top in ["crates", "labs", "xtask"] {
+        rust_files(&root().join(top), &mut files);
+    }
+    assert!(!files.is_empty());
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| !f.starts_with(root().join("crates/podbox")))
+        .filter(|f| f.file_name().is_some_and(|n| n != "architecture.rs"))
+        .filter(|f| {
+            let src = std::fs::read_to_string(f).unwrap();
+            src.lines().any(|l| {
+                let code = l.split("//").next().unwrap_or("");
+                code.contains("unsafe ") || code.contains("unsafe{")
+            })
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(offenders.is_empty(), "unsafe outside podbox: {offenders:?}");
+}
+
+/// Invariant: `apiserver` never depends on `podbox`.
+#[test]
+fn apiserver_does_not_depend_on_podbox() {
+    let manifest = std::fs::read_to_string(root().join("crates/apiserver/Cargo.toml")).unwrap();
+    assert!(!manifest.contains("podbox"));
+}
+
+/// Invariant: every member opts into the workspace lints.
+#[test]
+fn every_crate_uses_workspace_lints() {
+    let mut manifests = vec![root().join("xtask/Cargo.toml")];
+    for top in ["crates", "labs"] {
+        for entry in std::fs::read_dir(root().join(top))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let m = entry.path().join("Cargo.toml");
+            if m.is_file() {
+                manifests.push(m);
+            }
+        }
+    }
+    for m in manifests {
+        let text = std::fs::read_to_string(&m).unwrap();
+        assert!(
+            text.contains("[lints]\nworkspace = true"),
+            "{} does not opt into [workspace.lints]",
+            m.display()
+        );
+    }
+}
