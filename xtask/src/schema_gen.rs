@@ -67,11 +67,44 @@ struct Field {
     omitempty: bool,
     inline: bool,
     pb: Option<u32>,
+    /// `patchMergeKey` from the struct tag.
+    merge_key: Option<String>,
+    /// `+listType` (`atomic`, `set`, `map`) with `+listMapKey`s, `+mapType=atomic`.
+    list: Option<String>,
+    atomic_map: bool,
 }
 
 enum Def {
-    Struct(Vec<Field>),
+    /// Fields, and whether the struct is `+structType=atomic`.
+    Struct(Vec<Field>, bool),
     Alias(String),
+}
+
+/// The `// +marker=value` lines that precede a declaration.
+#[derive(Default)]
+struct Markers {
+    list_type: Option<String>,
+    map_keys: Vec<String>,
+    atomic: bool,
+}
+
+impl Markers {
+    fn take(&mut self) -> Markers {
+        std::mem::take(self)
+    }
+
+    fn read(&mut self, line: &str) {
+        let Some(m) = line.trim().strip_prefix("// +") else {
+            return;
+        };
+        let (k, v) = m.split_once('=').unwrap_or((m, ""));
+        match k {
+            "listType" => self.list_type = Some(v.to_string()),
+            "listMapKey" => self.map_keys.push(v.to_string()),
+            "structType" | "mapType" if v == "atomic" => self.atomic = true,
+            _ => {}
+        }
+    }
 }
 
 /// Strips comments. Block comments only open at the start of a line (the licence
@@ -196,9 +229,36 @@ fn qualify(expr: &str, pkg: &str, imports: &BTreeMap<String, String>) -> Result<
 
 fn parse_file(src: &str, pkg: &str, defs: &mut BTreeMap<String, Def>) -> Result<()> {
     let imports = imports(src);
-    let src = strip_comments(src);
-    let mut lines = src.lines().peekable();
-    while let Some(line) = lines.next() {
+    // Markers live in comments, so they are read off the raw lines before comments go.
+    let mut markers = Markers::default();
+    let mut raw = src.lines().peekable();
+    let mut in_block = false;
+    let mut next_code = move |markers: &mut Markers| -> Option<String> {
+        for line in raw.by_ref() {
+            let t = line.trim();
+            if in_block {
+                in_block = !t.contains("*/");
+                continue;
+            }
+            if t.starts_with("/*") {
+                in_block = !t.contains("*/");
+                continue;
+            }
+            if t.starts_with("//") {
+                markers.read(t);
+                continue;
+            }
+            let code = strip_comments(line);
+            let code = code.trim_end_matches('\n');
+            if code.trim().is_empty() {
+                continue;
+            }
+            return Some(code.to_string());
+        }
+        None
+    };
+    while let Some(line) = next_code(&mut markers) {
+        let decl_markers = markers.take();
         let t = line.trim();
         let Some(decl) = t.strip_prefix("type ") else {
             continue;
@@ -213,13 +273,11 @@ fn parse_file(src: &str, pkg: &str, defs: &mut BTreeMap<String, Def>) -> Result<
         let rest = rest.trim().trim_start_matches("= ").trim();
         if rest == "struct {" {
             let mut fields = Vec::new();
-            for l in lines.by_ref() {
+            while let Some(l) = next_code(&mut markers) {
+                let field_markers = markers.take();
                 let l = l.trim();
                 if l == "}" {
                     break;
-                }
-                if l.is_empty() {
-                    continue;
                 }
                 let (decl, tags) = match l.find('`') {
                     Some(i) => (l[..i].trim(), l[i + 1..].trim_end_matches('`')),
@@ -244,7 +302,17 @@ fn parse_file(src: &str, pkg: &str, defs: &mut BTreeMap<String, Def>) -> Result<
                 let pb = tag_value(tags, "protobuf")
                     .and_then(|p| p.split(',').nth(1))
                     .and_then(|n| n.parse().ok());
+                let list = field_markers.list_type.as_ref().map(|t| {
+                    if field_markers.map_keys.is_empty() {
+                        t.clone()
+                    } else {
+                        format!("{t}:{}", field_markers.map_keys.join(","))
+                    }
+                });
                 fields.push(Field {
+                    merge_key: tag_value(tags, "patchMergeKey").map(String::from),
+                    list,
+                    atomic_map: field_markers.atomic,
                     inline: flags.contains(&"inline") || (json_name.is_empty() && parts.len() == 1),
                     omitempty: flags.contains(&"omitempty"),
                     json: if json_name.is_empty() {
@@ -256,7 +324,10 @@ fn parse_file(src: &str, pkg: &str, defs: &mut BTreeMap<String, Def>) -> Result<
                     pb,
                 });
             }
-            defs.insert(format!("{pkg}.{name}"), Def::Struct(fields));
+            defs.insert(
+                format!("{pkg}.{name}"),
+                Def::Struct(fields, decl_markers.atomic),
+            );
         } else if !rest.starts_with("interface") && !rest.starts_with("func") && !rest.contains('{')
         {
             defs.insert(
@@ -414,8 +485,12 @@ pub fn run(api: &Path, apimachinery: &Path, out: &Path) -> Result<()> {
     }
     for (name, def) in &defs {
         match def {
-            Def::Struct(fields) => {
-                writeln!(text, "{name} struct")?;
+            Def::Struct(fields, atomic) => {
+                writeln!(
+                    text,
+                    "{name} struct{}",
+                    if *atomic { " atomic" } else { "" }
+                )?;
                 for f in fields {
                     write!(text, "  {} {}", f.json, f.go_type)?;
                     if f.omitempty {
@@ -426,6 +501,15 @@ pub fn run(api: &Path, apimachinery: &Path, out: &Path) -> Result<()> {
                     }
                     if let Some(n) = f.pb {
                         write!(text, " pb={n}")?;
+                    }
+                    if let Some(k) = &f.merge_key {
+                        write!(text, " pmk={k}")?;
+                    }
+                    if let Some(l) = &f.list {
+                        write!(text, " list={l}")?;
+                    }
+                    if f.atomic_map {
+                        text.push_str(" atomic");
                     }
                     text.push('\n');
                 }

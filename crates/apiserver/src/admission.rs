@@ -50,6 +50,40 @@ pub fn namespace_lifecycle(
     Ok(())
 }
 
+/// The Priority and DefaultTolerationSeconds admission plugins (both on by default) for a
+/// new pod: priority 0 with `PreemptLowerPriority` when no class is named, and 300 s
+/// tolerations of a not-ready or unreachable node
+/// (`plugin/pkg/admission/priority`, `plugin/pkg/admission/defaulttolerationseconds`).
+pub fn priority_and_tolerations(pod: &mut Value) {
+    let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if spec
+        .get("priorityClassName")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .is_empty()
+    {
+        spec.entry("priority").or_insert(json!(0));
+        spec.entry("preemptionPolicy")
+            .or_insert(json!("PreemptLowerPriority"));
+    }
+    let tolerations = spec.entry("tolerations").or_insert_with(|| json!([]));
+    if let Some(list) = tolerations.as_array_mut() {
+        for key in [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable",
+        ] {
+            let present = list
+                .iter()
+                .any(|t| t.get("key").and_then(Value::as_str) == Some(key));
+            if !present {
+                list.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
+            }
+        }
+    }
+}
+
 /// ServiceAccount admission for a pod being created in `namespace`.
 pub fn service_account(store: &Store, namespace: &str, pod: &mut Value) -> Result<(), ApiError> {
     let pod_name = object::name(pod).to_string();

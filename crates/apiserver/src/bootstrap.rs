@@ -8,9 +8,16 @@
 
 use crate::discovery::DISCOVERY;
 use crate::object;
-use crate::registry::Registry;
+use crate::registry::{Registry, Writer};
 use crate::store::{EventType, resource_key};
 use serde_json::{Value, json};
+
+/// The field managers of what the cluster writes itself. k3s runs its API server and
+/// controllers in one `k3s` process; the controller names follow upstream's clients
+/// (UNCONFIRMED for k3s, whose embedded controllers may report `k3s`).
+const APISERVER: &str = "k3s";
+const CONTROLLER_MANAGER: &str = "kube-controller-manager";
+const KUBELET: &str = "k3s";
 
 pub const INITIAL_NAMESPACES: &[&str] =
     &["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -21,7 +28,12 @@ fn create(reg: &Registry, group: &str, version: &str, resource: &str, ns: &str, 
     let res = DISCOVERY
         .resource(group, version, resource)
         .expect("bootstrap resources exist");
-    if let Err(e) = reg.create(res, ns, obj, false) {
+    let manager = match resource {
+        "serviceaccounts" | "configmaps" | "endpointslices" => CONTROLLER_MANAGER,
+        "nodes" => KUBELET,
+        _ => APISERVER,
+    };
+    if let Err(e) = reg.create(res, ns, obj, &Writer::internal(manager)) {
         // Objects may already exist (a controller made them first); anything else is a bug.
         if e.code != 409 {
             tracing::error!(resource, error = %e.message, "bootstrap object rejected");
@@ -141,7 +153,14 @@ pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
         "nodeInfo": {"kernelVersion": "", "osImage": "kubelab embedded", "containerRuntimeVersion": "kubelab://podbox", "kubeletVersion": crate::version::GIT_VERSION, "kubeProxyVersion": crate::version::GIT_VERSION, "operatingSystem": "linux", "architecture": "amd64", "machineID": "", "systemUUID": "", "bootID": ""},
     }});
     let nodes = DISCOVERY.resource("", "v1", "nodes").expect("nodes");
-    if let Err(e) = reg.update(nodes, Some("status"), "", node_name, status, false) {
+    if let Err(e) = reg.update(
+        nodes,
+        Some("status"),
+        "",
+        node_name,
+        status,
+        &Writer::internal(KUBELET),
+    ) {
         tracing::error!(error = %e.message, "node status rejected");
     }
 }
@@ -185,7 +204,14 @@ pub fn aggregate_cluster_roles(reg: &Registry) {
                 let mut next = (**role).clone();
                 next["rules"] = Value::Array(rules);
                 if reg
-                    .update(res, None, "", object::name(role), next, false)
+                    .update(
+                        res,
+                        None,
+                        "",
+                        object::name(role),
+                        next,
+                        &Writer::internal(CONTROLLER_MANAGER),
+                    )
                     .is_ok()
                 {
                     changed = true;

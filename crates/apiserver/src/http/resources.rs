@@ -96,7 +96,7 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
         if !sub.verbs.contains(&info.verb.as_str()) {
             return Err(method_not_allowed(sub, &info.verb));
         }
-        return subresource(state, ctx, res, sub, ns, name, req, dry_run).await;
+        return subresource(state, ctx, res, sub, ns, name, req).await;
     }
     if !res.verbs.contains(&info.verb.as_str()) {
         return Err(method_not_allowed(res, &info.verb));
@@ -125,7 +125,9 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
             let body = state
                 .registry
                 .decode_body(res, body, validation, &mut outcome)?;
-            let created = state.registry.create(res, &info.namespace, body, dry_run)?;
+            let created = state
+                .registry
+                .create(res, &info.namespace, body, &writer(ctx, false))?;
             Ok(with_warnings(
                 respond(ctx, StatusCode::CREATED, &created),
                 &outcome,
@@ -138,13 +140,15 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
             let body = state
                 .registry
                 .decode_body(res, body, validation, &mut outcome)?;
-            let updated = state.registry.update(res, None, ns, name, body, dry_run)?;
+            let updated = state
+                .registry
+                .update(res, None, ns, name, body, &writer(ctx, false))?;
             Ok(with_warnings(
                 respond(ctx, StatusCode::OK, &updated),
                 &outcome,
             ))
         }
-        "patch" => patch_object(state, ctx, res, None, ns, name, req, dry_run).await,
+        "patch" => patch_object(state, ctx, res, None, ns, name, req).await,
         "delete" => {
             let _options = read_body(req).await?;
             let (obj, lingers) = state.registry.delete(res, ns, name, dry_run)?;
@@ -171,6 +175,15 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
             ))
         }
         other => Err(method_not_allowed(res, other)),
+    }
+}
+
+/// The field manager of a request (`fieldManager`, else the User-Agent).
+fn writer(ctx: &Ctx, apply: bool) -> crate::registry::Writer {
+    crate::registry::Writer {
+        manager: crate::registry::managed::manager_name(ctx.param("fieldManager"), &ctx.user_agent),
+        apply,
+        dry_run: ctx.param("dryRun") == Some("All"),
     }
 }
 
@@ -520,7 +533,6 @@ async fn patch_object(
     ns: &str,
     name: &str,
     req: Request,
-    dry_run: bool,
 ) -> Result<Response, ApiError> {
     let pt = PatchType::from_content_type(&ctx.content_type)
         .ok_or_else(|| ApiError::unsupported_media_type(&ctx.content_type))?;
@@ -534,11 +546,14 @@ async fn patch_object(
     match current {
         None if pt == PatchType::Apply => {
             // Server-side apply creates what does not exist.
-            let applied = patch::apply(pt, &json!({}), &body)?;
+            let ty = crate::schema::SCHEMA.kind_type(res.group, res.version, res.kind);
+            let applied = patch::apply(pt, ty.as_ref(), &json!({}), &body)?;
             let applied = state
                 .registry
                 .decode_body(res, applied, validation, &mut outcome)?;
-            let created = state.registry.create(res, ns, applied, dry_run)?;
+            let created = state
+                .registry
+                .create(res, ns, applied, &writer(ctx, true))?;
             Ok(with_warnings(
                 respond(ctx, StatusCode::CREATED, &created),
                 &outcome,
@@ -552,7 +567,8 @@ async fn patch_object(
             name,
         )),
         Some(current) => {
-            let patched = patch::apply(pt, &current, &body)?;
+            let ty = crate::schema::SCHEMA.kind_type(res.group, res.version, res.kind);
+            let patched = patch::apply(pt, ty.as_ref(), &current, &body)?;
             let patched = state
                 .registry
                 .decode_body(res, patched, validation, &mut outcome)?;
@@ -566,9 +582,14 @@ async fn patch_object(
             if !patch_sets_rv {
                 object::meta_mut(&mut patched).remove("resourceVersion");
             }
-            let updated = state
-                .registry
-                .update(res, subresource, ns, name, patched, dry_run)?;
+            let updated = state.registry.update(
+                res,
+                subresource,
+                ns,
+                name,
+                patched,
+                &writer(ctx, pt == PatchType::Apply),
+            )?;
             Ok(with_warnings(
                 respond(ctx, StatusCode::OK, &updated),
                 &outcome,
@@ -586,7 +607,6 @@ async fn subresource(
     ns: &str,
     name: &str,
     req: Request,
-    dry_run: bool,
 ) -> Result<Response, ApiError> {
     let verb = ctx.info.verb.as_str();
     match (sub.subresource(), verb) {
@@ -601,13 +621,14 @@ async fn subresource(
             let body = state
                 .registry
                 .decode_body(res, body, validation, &mut outcome)?;
-            let updated = state
-                .registry
-                .update(res, Some("status"), ns, name, body, dry_run)?;
+            let updated =
+                state
+                    .registry
+                    .update(res, Some("status"), ns, name, body, &writer(ctx, false))?;
             Ok(respond(ctx, StatusCode::OK, &updated))
         }
         (Some("status"), "patch") => {
-            patch_object(state, ctx, res, Some("status"), ns, name, req, dry_run).await
+            patch_object(state, ctx, res, Some("status"), ns, name, req).await
         }
         (Some("token"), "create") if res.name == "serviceaccounts" => {
             let body = parse_body(ctx, &read_body(req).await?, sub)?;

@@ -5,6 +5,7 @@
 //! generateName, uid, optimistic concurrency, graceful namespace deletion) and error
 //! shapes. It takes and returns plain values; `http` does the wire.
 
+pub mod managed;
 pub mod patch;
 pub mod strategy;
 pub mod validate;
@@ -36,6 +37,61 @@ impl FieldValidation {
                 "fieldValidation parameter unsupported: {other}. Valid values are: [Ignore Warn Strict]"
             ))),
         }
+    }
+}
+
+/// Who writes, and how: the field manager, whether this is a server-side apply, and
+/// whether it is a dry run (`dryRun=All`: checked and answered, not stored).
+#[derive(Debug, Clone)]
+pub struct Writer {
+    pub manager: String,
+    pub apply: bool,
+    pub dry_run: bool,
+}
+
+impl Writer {
+    /// A write by the server's own components (bootstrap, controllers).
+    pub fn internal(manager: &str) -> Writer {
+        Writer {
+            manager: manager.into(),
+            apply: false,
+            dry_run: false,
+        }
+    }
+}
+
+/// Records `writer`'s fields in `next`'s `metadata.managedFields`.
+fn record_managed_fields(
+    res: &ApiResource,
+    subresource: Option<&str>,
+    old: Option<&Value>,
+    next: &mut Value,
+    writer: &Writer,
+) {
+    let (group, version) = res.kind_gv.unwrap_or((res.group, res.version));
+    let Some(ty) = crate::schema::SCHEMA.kind_type(group, version, res.kind) else {
+        return;
+    };
+    let api_version = res.api_version();
+    let scope = if subresource == Some("status") {
+        managed::Scope::Status
+    } else {
+        managed::Scope::Main {
+            strip_status: strategy::has_status(res),
+        }
+    };
+    let write = managed::Write {
+        manager: &writer.manager,
+        apply: writer.apply,
+        scope,
+        api_version: &api_version,
+    };
+    let mf = managed::update(&ty, old, next, &write);
+    let m = object::meta_mut(next);
+    if mf.as_array().is_some_and(|a| a.is_empty()) {
+        m.remove("managedFields");
+    } else {
+        m.insert("managedFields".into(), mf);
     }
 }
 
@@ -174,8 +230,9 @@ impl Registry {
         res: &ApiResource,
         namespace: &str,
         mut obj: Value,
-        dry_run: bool,
+        writer: &Writer,
     ) -> Result<Arc<Value>, ApiError> {
+        let dry_run = writer.dry_run;
         let body_ns = object::meta_str(&obj, "namespace").to_string();
         if res.namespaced && !body_ns.is_empty() && body_ns != namespace {
             return Err(ApiError::bad_request(
@@ -221,10 +278,21 @@ impl Registry {
             m.remove("selfLink");
         }
         strategy::prepare_create(res, &mut obj);
+        // Managed fields cover what the request set after defaulting, before admission.
+        object::meta_mut(&mut obj).remove("managedFields");
+        let mut defaulted = canonical(res, obj.clone());
+        record_managed_fields(res, None, None, &mut defaulted, writer);
+        if let Some(mf) = object::meta(&defaulted)
+            .and_then(|m| m.get("managedFields"))
+            .cloned()
+        {
+            object::meta_mut(&mut obj).insert("managedFields".into(), mf);
+        }
         if res.group.is_empty() && res.kind == "Service" {
             self.allocate_cluster_ip(&mut obj)?;
         }
         if res.group.is_empty() && res.kind == "Pod" {
+            admission::priority_and_tolerations(&mut obj);
             admission::service_account(&self.store, namespace, &mut obj)?;
         }
         let causes = validate::object_name(res.group, res.kind, &name);
@@ -331,8 +399,9 @@ impl Registry {
         namespace: &str,
         name: &str,
         mut obj: Value,
-        dry_run: bool,
+        writer: &Writer,
     ) -> Result<Arc<Value>, ApiError> {
+        let dry_run = writer.dry_run;
         let body_name = object::name(&obj).to_string();
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::bad_request(format!(
@@ -354,14 +423,27 @@ impl Registry {
         }
         let key = Self::key(res);
         let ns = if res.namespaced { namespace } else { "" };
+        let prepare = |old: &Value, mut obj: Value| {
+            // managedFields are the server's to write.
+            let old_mf = object::meta(old)
+                .and_then(|m| m.get("managedFields"))
+                .cloned();
+            strategy::prepare_update(res, subresource, old, &mut obj);
+            let m = object::meta_mut(&mut obj);
+            match old_mf {
+                Some(mf) => m.insert("managedFields".into(), mf),
+                None => m.remove("managedFields"),
+            };
+            let mut next = canonical(res, obj);
+            record_managed_fields(res, subresource, Some(old), &mut next, writer);
+            canonical(res, next)
+        };
         if dry_run {
             let old = self.get(res, ns, name)?;
-            strategy::prepare_update(res, subresource, &old, &mut obj);
-            return Ok(Arc::new(canonical(res, obj)));
+            return Ok(Arc::new(prepare(&old, obj)));
         }
         let result = self.store.update(&key, ns, name, |old| {
-            strategy::prepare_update(res, subresource, old, &mut obj);
-            Ok::<_, ApiError>(Some(canonical(res, obj)))
+            Ok::<_, ApiError>(Some(prepare(old, obj)))
         });
         match result {
             Ok(r) => r,

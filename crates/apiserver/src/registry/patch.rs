@@ -8,8 +8,94 @@
 //! (server-side apply) is merged the same way without field ownership, which is what the
 //! course's clients (`kube`'s `Patch::Apply`) observe for a single manager.
 
+use crate::schema::{Field, ListType, Resolved, SCHEMA, Type};
 use crate::status::ApiError;
 use serde_json::{Map, Value};
+
+/// What the schema says about a value being merged: its type, and for a list its merge key.
+#[derive(Clone, Copy, Default)]
+struct Ctx<'a> {
+    ty: Option<&'a Type>,
+    field: Option<&'a Field>,
+}
+
+fn find_field<'a>(fields: &'a [Field], name: &str) -> Option<&'a Field> {
+    for f in fields {
+        if f.inline {
+            if let Resolved::Struct(_, inner) = SCHEMA.resolve(&f.ty)
+                && let Some(found) = find_field(inner, name)
+            {
+                return Some(found);
+            }
+        } else if f.json == name {
+            return Some(f);
+        }
+    }
+    None
+}
+
+impl<'a> Ctx<'a> {
+    /// The context of `key` inside this object.
+    fn child(self, key: &str) -> Ctx<'a> {
+        let Some(ty) = self.ty else {
+            return Ctx::default();
+        };
+        match SCHEMA.resolve(ty) {
+            Resolved::Struct(_, fields) => match find_field(fields, key) {
+                Some(f) => Ctx {
+                    ty: Some(&f.ty),
+                    field: Some(f),
+                },
+                None => Ctx::default(),
+            },
+            Resolved::Other(t) => match SCHEMA.underlying(t) {
+                Type::Map(inner) => Ctx {
+                    ty: Some(inner),
+                    field: None,
+                },
+                Type::Ptr(inner) => Ctx {
+                    ty: Some(inner),
+                    field: self.field,
+                }
+                .child(key),
+                _ => Ctx::default(),
+            },
+            Resolved::Special(_) => Ctx::default(),
+        }
+    }
+
+    /// The context of the items of this list.
+    fn item(self) -> Ctx<'a> {
+        match self.ty.map(|t| SCHEMA.underlying(t)) {
+            Some(Type::Slice(inner)) => Ctx {
+                ty: Some(inner),
+                field: None,
+            },
+            _ => Ctx::default(),
+        }
+    }
+
+    /// The merge key of this list, from the schema when known.
+    fn merge_key(self, name: &str, sample: Option<&Value>) -> Option<String> {
+        match self.field {
+            Some(f) => f.merge_key.clone().or_else(|| match &f.list {
+                Some(ListType::Map(keys)) if keys.len() == 1 => Some(keys[0].clone()),
+                _ => None,
+            }),
+            None if self.ty.is_none() => merge_key(name, sample).map(String::from),
+            None => None,
+        }
+    }
+
+    fn primitive_merge(self, name: &str) -> bool {
+        match self.field {
+            Some(f) => {
+                f.list == Some(ListType::Set) || (f.merge_key.is_none() && primitive_merge(name))
+            }
+            None => primitive_merge(name),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchType {
@@ -34,7 +120,7 @@ impl PatchType {
     }
 }
 
-/// The patch merge key of a list field, by field name and a sample element.
+/// The patch merge key of a list field by name, for kinds outside the type table.
 fn merge_key(field: &str, sample: Option<&Value>) -> Option<&'static str> {
     Some(match field {
         "containers"
@@ -76,7 +162,12 @@ fn primitive_merge(field: &str) -> bool {
 }
 
 /// Applies a patch of type `pt` to `current` and returns the result.
-pub fn apply(pt: PatchType, current: &Value, patch: &[u8]) -> Result<Value, ApiError> {
+pub fn apply(
+    pt: PatchType,
+    ty: Option<&Type>,
+    current: &Value,
+    patch: &[u8],
+) -> Result<Value, ApiError> {
     match pt {
         PatchType::Json => {
             let p: json_patch::Patch = serde_json::from_slice(patch)
@@ -100,7 +191,7 @@ pub fn apply(pt: PatchType, current: &Value, patch: &[u8]) -> Result<Value, ApiE
                     "error decoding patch: the patch must be a JSON object",
                 ));
             }
-            Ok(strategic(current, &p, ""))
+            Ok(merge(current, &p, "", Ctx { ty, field: None }))
         }
         PatchType::Apply => {
             let p: Value = serde_yaml::from_slice(patch)
@@ -110,13 +201,17 @@ pub fn apply(pt: PatchType, current: &Value, patch: &[u8]) -> Result<Value, ApiE
                     "error decoding YAML: the applied configuration must be an object",
                 ));
             }
-            Ok(strategic(current, &p, ""))
+            Ok(merge(current, &p, "", Ctx { ty, field: None }))
         }
     }
 }
 
-/// A strategic merge of `patch` onto `base`; `field` names the value being merged.
+/// A strategic merge of `patch` onto `base` without type information.
 pub fn strategic(base: &Value, patch: &Value, field: &str) -> Value {
+    merge(base, patch, field, Ctx::default())
+}
+
+fn merge(base: &Value, patch: &Value, field: &str, cx: Ctx<'_>) -> Value {
     match (base, patch) {
         (Value::Object(b), Value::Object(p)) => {
             if p.get("$patch").and_then(Value::as_str) == Some("replace") {
@@ -145,21 +240,22 @@ pub fn strategic(base: &Value, patch: &Value, field: &str) -> Value {
                     continue;
                 }
                 let merged = match out.get(k) {
-                    Some(existing) => strategic(existing, v, k),
+                    Some(existing) => merge(existing, v, k, cx.child(k)),
                     None => clean(v),
                 };
                 out.insert(k.clone(), merged);
             }
             for (f, order) in orders {
                 if let (Some(Value::Array(list)), Value::Array(order)) = (out.get_mut(&f), order) {
-                    let key = merge_key(&f, list.first());
-                    reorder(list, &order, key);
+                    let key = cx.child(&f).merge_key(&f, list.first());
+                    reorder(list, &order, key.as_deref());
                 }
             }
             Value::Object(out)
         }
         (Value::Array(b), Value::Array(p)) => {
-            if let Some(key) = merge_key(field, p.first().or(b.first())) {
+            if let Some(key) = cx.merge_key(field, p.first().or(b.first())) {
+                let key = key.as_str();
                 let mut out: Vec<Value> = b.clone();
                 for item in p {
                     let id = item.get(key);
@@ -170,12 +266,12 @@ pub fn strategic(base: &Value, patch: &Value, field: &str) -> Value {
                             out.remove(i);
                         }
                         (None, true) => {}
-                        (Some(i), false) => out[i] = strategic(&out[i], item, ""),
+                        (Some(i), false) => out[i] = merge(&out[i], item, "", cx.item()),
                         (None, false) => out.push(clean(item)),
                     }
                 }
                 Value::Array(out)
-            } else if primitive_merge(field) {
+            } else if cx.primitive_merge(field) {
                 let mut out = b.clone();
                 for item in p {
                     if !out.contains(item) {
@@ -239,11 +335,43 @@ mod tests {
     fn strategic_merges_containers_by_name() {
         let base = json!({"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}});
         let patch = json!({"spec": {"containers": [{"name": "b", "image": "z"}, {"name": "a", "$patch": "delete"}]}});
-        let out = apply(PatchType::Strategic, &base, patch.to_string().as_bytes()).unwrap();
+        let pod = SCHEMA.kind_type("", "v1", "Pod");
+        let out = apply(
+            PatchType::Strategic,
+            pod.as_ref(),
+            &base,
+            patch.to_string().as_bytes(),
+        )
+        .unwrap();
         assert_eq!(
             out,
             json!({"spec": {"containers": [{"name": "b", "image": "z"}]}})
         );
+    }
+
+    #[test]
+    fn schema_merge_keys_apply_per_type() {
+        // Container ports merge by containerPort; env by name; args replace.
+        let base = json!({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80}, {"containerPort": 81}], "env": [{"name": "X", "value": "1"}], "args": ["x"]}]}});
+        let patch = json!({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 81, "name": "b"}], "env": [{"name": "Y", "value": "2"}], "args": ["y"]}]}});
+        let pod = SCHEMA.kind_type("", "v1", "Pod");
+        let out = apply(
+            PatchType::Strategic,
+            pod.as_ref(),
+            &base,
+            patch.to_string().as_bytes(),
+        )
+        .unwrap();
+        let c = &out["spec"]["containers"][0];
+        assert_eq!(
+            c["ports"],
+            json!([{"containerPort": 80}, {"containerPort": 81, "name": "b"}])
+        );
+        assert_eq!(
+            c["env"],
+            json!([{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}])
+        );
+        assert_eq!(c["args"], json!(["y"]));
     }
 
     #[test]
@@ -262,12 +390,13 @@ mod tests {
         let base = json!({"a": 1});
         let err = apply(
             PatchType::Json,
+            None,
             &base,
             br#"[{"op":"remove","path":"/nope"}]"#,
         )
         .unwrap_err();
         assert_eq!(err.code, 422);
-        let err = apply(PatchType::Merge, &base, b"{not json").unwrap_err();
+        let err = apply(PatchType::Merge, None, &base, b"{not json").unwrap_err();
         assert_eq!(err.code, 400);
     }
 }

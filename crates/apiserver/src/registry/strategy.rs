@@ -124,24 +124,6 @@ pub fn default_pod_spec(spec: &mut Map<String, Value>) {
     default(spec, "securityContext", json!({}));
     default(spec, "schedulerName", json!("default-scheduler"));
     default(spec, "enableServiceLinks", json!(true));
-    default(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
-    default(spec, "priority", json!(0));
-    // The DefaultTolerationSeconds admission plugin (on by default): tolerate a
-    // not-ready or unreachable node for 300 s.
-    let tolerations = spec.entry("tolerations").or_insert_with(|| json!([]));
-    if let Some(list) = tolerations.as_array_mut() {
-        for key in [
-            "node.kubernetes.io/not-ready",
-            "node.kubernetes.io/unreachable",
-        ] {
-            let present = list
-                .iter()
-                .any(|t| t.get("key").and_then(Value::as_str) == Some(key));
-            if !present {
-                list.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
-            }
-        }
-    }
     if let Some(Value::Array(vols)) = spec.get_mut("volumes") {
         for v in vols.iter_mut().filter_map(Value::as_object_mut) {
             for (src, field) in [

@@ -41,6 +41,15 @@ pub enum Special {
     String,
 }
 
+/// How a list merges and is owned (`+listType`, from the Go markers).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListType {
+    Atomic,
+    Set,
+    /// Items keyed by these fields (`+listMapKey`).
+    Map(Vec<String>),
+}
+
 #[derive(Debug, Clone)]
 pub struct Field {
     pub json: String,
@@ -48,6 +57,11 @@ pub struct Field {
     pub omitempty: bool,
     pub inline: bool,
     pub pb: Option<u32>,
+    /// `patchMergeKey` from the struct tag.
+    pub merge_key: Option<String>,
+    pub list: Option<ListType>,
+    /// `+mapType=atomic` on the field.
+    pub atomic: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +75,8 @@ pub enum Def {
 pub struct Schema {
     defs: HashMap<String, Def>,
     docs: HashMap<String, String>,
+    /// Structs marked `+structType=atomic`: owned and replaced as a whole.
+    atomic_structs: std::collections::HashSet<String>,
 }
 
 pub static SCHEMA: LazyLock<Schema> =
@@ -95,6 +111,7 @@ impl Schema {
     fn parse(text: &str) -> Result<Schema, String> {
         let mut defs = HashMap::new();
         let mut docs = HashMap::new();
+        let mut atomic_structs = std::collections::HashSet::new();
         let mut current: Option<(String, Vec<Field>)> = None;
         for (n, line) in text.lines().enumerate() {
             if line.starts_with('#') || line.trim().is_empty() {
@@ -114,12 +131,33 @@ impl Schema {
                     omitempty: false,
                     inline: false,
                     pb: None,
+                    merge_key: None,
+                    list: None,
+                    atomic: false,
                 };
                 for flag in parts {
                     match flag {
                         "omitempty" => f.omitempty = true,
                         "inline" => f.inline = true,
-                        pb => f.pb = pb.strip_prefix("pb=").and_then(|n| n.parse().ok()),
+                        "atomic" => f.atomic = true,
+                        other => {
+                            if let Some(n) = other.strip_prefix("pb=") {
+                                f.pb = n.parse().ok();
+                            } else if let Some(k) = other.strip_prefix("pmk=") {
+                                f.merge_key = Some(k.to_string());
+                            } else if let Some(l) = other.strip_prefix("list=") {
+                                f.list = Some(match l.split_once(':') {
+                                    Some((_, keys)) => {
+                                        ListType::Map(keys.split(',').map(String::from).collect())
+                                    }
+                                    None if l == "set" => ListType::Set,
+                                    None if l == "map" => ListType::Map(Vec::new()),
+                                    None => ListType::Atomic,
+                                });
+                            } else {
+                                return Err(format!("types.txt:{}: unknown flag {other}", n + 1));
+                            }
+                        }
                     }
                 }
                 fields.push(f);
@@ -135,6 +173,10 @@ impl Schema {
             let parts: Vec<&str> = line.split_whitespace().collect();
             match parts.as_slice() {
                 [name, "struct"] => current = Some((name.to_string(), Vec::new())),
+                [name, "struct", "atomic"] => {
+                    atomic_structs.insert(name.to_string());
+                    current = Some((name.to_string(), Vec::new()));
+                }
                 [name, "=", ty] => {
                     defs.insert(name.to_string(), Def::Alias(parse_type(ty)));
                 }
@@ -159,7 +201,11 @@ impl Schema {
         if let Some((name, fields)) = current.take() {
             defs.insert(name, Def::Struct(fields));
         }
-        Ok(Schema { defs, docs })
+        Ok(Schema {
+            defs,
+            docs,
+            atomic_structs,
+        })
     }
 
     /// The definition behind a named type, following aliases to a struct or special.
@@ -177,6 +223,10 @@ impl Schema {
                 other => return Resolved::Other(other),
             }
         }
+    }
+
+    pub fn is_atomic_struct(&self, name: &str) -> bool {
+        self.atomic_structs.contains(name)
     }
 
     /// A field's description from the API documentation (`Type.field`), for the few

@@ -146,7 +146,15 @@ async fn curl_sees_what_k3s_answers() {
     let crb = apiserver::discovery::DISCOVERY
         .resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings")
         .unwrap();
-    c.state.registry.create(crb, "", binding, false).unwrap();
+    c.state
+        .registry
+        .create(
+            crb,
+            "",
+            binding,
+            &apiserver::registry::Writer::internal("test"),
+        )
+        .unwrap();
     let (_, body, _) = curl.run(&with_token, "/").await;
     assert!(body.starts_with("{\n  \"paths\": [\n    \"/.well-known/openid-configuration\",\n    \"/api\",\n    \"/api/v1\",\n    \"/apis\",\n    \"/apis/\",\n"), "{body}");
     assert!(body.ends_with("\"/version\"\n  ]\n}"));

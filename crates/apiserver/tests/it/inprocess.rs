@@ -153,17 +153,31 @@ async fn deleting_a_namespace_removes_its_contents() {
     let client = Client::new(c.service_as(UserInfo::admin()), "default");
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
-        .create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"metadata": {"name": "doomed"}})).unwrap())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": "doomed"}})).unwrap(),
+        )
         .await
         .unwrap();
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "doomed");
-    cms.create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"metadata": {"name": "x"}})).unwrap())
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(serde_json::json!({"metadata": {"name": "x"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let gone = namespaces
+        .delete("doomed", &DeleteParams::default())
         .await
         .unwrap();
-    let gone = namespaces.delete("doomed", &DeleteParams::default()).await.unwrap();
     // The namespace lingers as Terminating while the controller empties it.
-    let terminating = gone.left().expect("a namespace is returned while it terminates");
-    assert_eq!(terminating.status.unwrap().phase.as_deref(), Some("Terminating"));
+    let terminating = gone
+        .left()
+        .expect("a namespace is returned while it terminates");
+    assert_eq!(
+        terminating.status.unwrap().phase.as_deref(),
+        Some("Terminating")
+    );
     for _ in 0..200 {
         if namespaces.get_opt("doomed").await.unwrap().is_none() {
             break;
@@ -171,16 +185,28 @@ async fn deleting_a_namespace_removes_its_contents() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert!(namespaces.get_opt("doomed").await.unwrap().is_none());
-    assert!(c.state.registry.store.get("/configmaps", "doomed", "x").is_none());
+    assert!(
+        c.state
+            .registry
+            .store
+            .get("/configmaps", "doomed", "x")
+            .is_none()
+    );
     // Nothing can be created in a namespace that is gone.
     let kube::Error::Api(s) = cms
-        .create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"metadata": {"name": "y"}})).unwrap())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": "y"}})).unwrap(),
+        )
         .await
         .unwrap_err()
     else {
         panic!("expected a Status")
     };
-    assert_eq!((s.code, s.message.as_str()), (404, r#"namespaces "doomed" not found"#));
+    assert_eq!(
+        (s.code, s.message.as_str()),
+        (404, r#"namespaces "doomed" not found"#)
+    );
 }
 
 #[tokio::test]
@@ -193,20 +219,32 @@ async fn access_and_token_reviews() {
     let review = SubjectAccessReview {
         spec: SubjectAccessReviewSpec {
             user: Some("system:serviceaccount:default:default".into()),
-            groups: Some(vec!["system:serviceaccounts".into(), "system:authenticated".into()]),
-            non_resource_attributes: Some(k8s_openapi::api::authorization::v1::NonResourceAttributes {
-                path: Some("/apis".into()),
-                verb: Some("get".into()),
-            }),
+            groups: Some(vec![
+                "system:serviceaccounts".into(),
+                "system:authenticated".into(),
+            ]),
+            non_resource_attributes: Some(
+                k8s_openapi::api::authorization::v1::NonResourceAttributes {
+                    path: Some("/apis".into()),
+                    verb: Some("get".into()),
+                },
+            ),
             ..Default::default()
         },
         ..Default::default()
     };
-    let status = sar.create(&PostParams::default(), &review).await.unwrap().status.unwrap();
+    let status = sar
+        .create(&PostParams::default(), &review)
+        .await
+        .unwrap()
+        .status
+        .unwrap();
     assert!(status.allowed);
     assert_eq!(
         status.reason.as_deref(),
-        Some(r#"RBAC: allowed by ClusterRoleBinding "system:discovery" of ClusterRole "system:discovery" to Group "system:authenticated""#)
+        Some(
+            r#"RBAC: allowed by ClusterRoleBinding "system:discovery" of ClusterRole "system:discovery" to Group "system:authenticated""#
+        )
     );
 
     // A pod-bound token from TokenRequest: claims of FIDELITY.md §4, accepted by TokenReview.
@@ -234,21 +272,43 @@ async fn access_and_token_reviews() {
     let token = tr.status.unwrap().token;
     let payload = token.split('.').nth(1).unwrap();
     use base64::Engine;
-    let claims: serde_json::Value =
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
     let iat = claims["iat"].as_i64().unwrap();
     assert_eq!(claims["exp"].as_i64().unwrap() - iat, 31_536_000);
-    assert_eq!(claims["kubernetes.io"]["warnafter"].as_i64().unwrap() - iat, 3607);
-    assert_eq!(claims["aud"], serde_json::json!(["https://kubernetes.default.svc.cluster.local", "k3s"]));
+    assert_eq!(
+        claims["kubernetes.io"]["warnafter"].as_i64().unwrap() - iat,
+        3607
+    );
+    assert_eq!(
+        claims["aud"],
+        serde_json::json!(["https://kubernetes.default.svc.cluster.local", "k3s"])
+    );
     assert_eq!(claims["kubernetes.io"]["pod"]["name"], "p");
 
     let reviews: Api<TokenReview> = Api::all(client);
     let out = reviews
-        .create(&PostParams::default(), &TokenReview { spec: TokenReviewSpec { token: Some(token), audiences: None }, ..Default::default() })
+        .create(
+            &PostParams::default(),
+            &TokenReview {
+                spec: TokenReviewSpec {
+                    token: Some(token),
+                    audiences: None,
+                },
+                ..Default::default()
+            },
+        )
         .await
         .unwrap()
         .status
         .unwrap();
     assert_eq!(out.authenticated, Some(true));
-    assert_eq!(out.user.unwrap().username.as_deref(), Some("system:serviceaccount:default:default"));
+    assert_eq!(
+        out.user.unwrap().username.as_deref(),
+        Some("system:serviceaccount:default:default")
+    );
 }
