@@ -130,41 +130,24 @@ impl Cluster {
         )));
         let router = http::router(state.clone());
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-        {
-            let (router, acceptor, mut stop_rx) =
-                (router.clone(), acceptor.clone(), stop_rx.clone());
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = stop_rx.changed() => break,
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            let _ = stream.set_nodelay(true);
-                            tokio::spawn(http::serve::serve_connection(stream, acceptor.clone(), router.clone()));
-                        }
-                    }
-                }
-            }));
-        }
+        tasks.push(tokio::spawn(http::serve::accept_loop(
+            http::serve::Listener::Tcp(listener),
+            acceptor.clone(),
+            router.clone(),
+            stop_rx.clone(),
+        )));
         if let Some(path) = &config.socket {
             let _ = std::fs::remove_file(path);
             let unix = UnixListener::bind(path).map_err(|source| StartError::Listen {
                 addr: path.display().to_string(),
                 source,
             })?;
-            let (router, acceptor, mut stop_rx) =
-                (router.clone(), acceptor.clone(), stop_rx.clone());
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = stop_rx.changed() => break,
-                        accepted = unix.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            tokio::spawn(http::serve::serve_connection(stream, acceptor.clone(), router.clone()));
-                        }
-                    }
-                }
-            }));
+            tasks.push(tokio::spawn(http::serve::accept_loop(
+                http::serve::Listener::Unix(unix),
+                acceptor,
+                router,
+                stop_rx,
+            )));
         }
         Ok(Cluster {
             state,

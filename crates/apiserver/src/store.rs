@@ -117,6 +117,22 @@ impl Store {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Bumps the resourceVersion and records a change to `obj` (already stamped with it).
+    fn change(&self, inner: &mut Inner, kind: EventType, key: &Key, obj: Arc<Value>) {
+        let (resource, namespace, name) = key.clone();
+        self.record(
+            inner,
+            Event {
+                kind,
+                resource,
+                namespace,
+                name,
+                rv: inner.rv,
+                object: obj,
+            },
+        );
+    }
+
     fn record(&self, inner: &mut Inner, event: Event) {
         if inner.history.len() == HISTORY {
             inner.history.pop_front();
@@ -181,18 +197,8 @@ impl Store {
         let rv = inner.rv;
         set_rv(&mut obj, rv);
         let obj = Arc::new(obj);
-        inner.objects.insert(key, obj.clone());
-        self.record(
-            &mut inner,
-            Event {
-                kind: EventType::Added,
-                resource: resource.into(),
-                namespace: namespace.into(),
-                name: name.into(),
-                rv,
-                object: obj.clone(),
-            },
-        );
+        inner.objects.insert(key.clone(), obj.clone());
+        self.change(&mut inner, EventType::Added, &key, obj.clone());
         Ok(obj)
     }
 
@@ -235,18 +241,8 @@ impl Store {
         let rv = inner.rv;
         set_rv(&mut next, rv);
         let next = Arc::new(next);
-        inner.objects.insert(key, next.clone());
-        self.record(
-            &mut inner,
-            Event {
-                kind: EventType::Modified,
-                resource: resource.into(),
-                namespace: namespace.into(),
-                name: name.into(),
-                rv,
-                object: next.clone(),
-            },
-        );
+        inner.objects.insert(key.clone(), next.clone());
+        self.change(&mut inner, EventType::Modified, &key, next.clone());
         Ok(Ok(next))
     }
 
@@ -269,17 +265,7 @@ impl Store {
         let mut gone = (*old).clone();
         set_rv(&mut gone, rv);
         let gone = Arc::new(gone);
-        self.record(
-            &mut inner,
-            Event {
-                kind: EventType::Deleted,
-                resource: resource.into(),
-                namespace: namespace.into(),
-                name: name.into(),
-                rv,
-                object: gone.clone(),
-            },
-        );
+        self.change(&mut inner, EventType::Deleted, &key, gone.clone());
         Ok(gone)
     }
 

@@ -119,12 +119,7 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
         "list" => list(state, ctx, res, ns),
         "watch" => watch(state, ctx, res, ns, name),
         "create" => {
-            let validation = FieldValidation::parse(ctx.param("fieldValidation"))?;
-            let mut outcome = WriteOutcome::default();
-            let body = parse_body(ctx, &read_body(req).await?, res)?;
-            let body = state
-                .registry
-                .decode_body(res, body, validation, &mut outcome)?;
+            let (body, outcome) = decoded_body(state, ctx, res, req).await?;
             let created = state
                 .registry
                 .create(res, &info.namespace, body, &writer(ctx, false))?;
@@ -134,12 +129,7 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
             ))
         }
         "update" => {
-            let validation = FieldValidation::parse(ctx.param("fieldValidation"))?;
-            let mut outcome = WriteOutcome::default();
-            let body = parse_body(ctx, &read_body(req).await?, res)?;
-            let body = state
-                .registry
-                .decode_body(res, body, validation, &mut outcome)?;
+            let (body, outcome) = decoded_body(state, ctx, res, req).await?;
             let updated = state
                 .registry
                 .update(res, None, ns, name, body, &writer(ctx, false))?;
@@ -176,6 +166,22 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
         }
         other => Err(method_not_allowed(res, other)),
     }
+}
+
+/// The request body decoded and checked as an object of `res`, with any warnings.
+async fn decoded_body(
+    state: &State,
+    ctx: &Ctx,
+    res: &ApiResource,
+    req: Request,
+) -> Result<(Value, WriteOutcome), ApiError> {
+    let validation = FieldValidation::parse(ctx.param("fieldValidation"))?;
+    let mut outcome = WriteOutcome::default();
+    let body = parse_body(ctx, &read_body(req).await?, res)?;
+    let body = state
+        .registry
+        .decode_body(res, body, validation, &mut outcome)?;
+    Ok((body, outcome))
 }
 
 /// The field manager of a request (`fieldManager`, else the User-Agent).
@@ -615,17 +621,15 @@ async fn subresource(
             Ok(respond(ctx, StatusCode::OK, &obj))
         }
         (Some("status"), "update") => {
-            let validation = FieldValidation::parse(ctx.param("fieldValidation"))?;
-            let mut outcome = WriteOutcome::default();
-            let body = parse_body(ctx, &read_body(req).await?, res)?;
-            let body = state
-                .registry
-                .decode_body(res, body, validation, &mut outcome)?;
+            let (body, outcome) = decoded_body(state, ctx, res, req).await?;
             let updated =
                 state
                     .registry
                     .update(res, Some("status"), ns, name, body, &writer(ctx, false))?;
-            Ok(respond(ctx, StatusCode::OK, &updated))
+            Ok(with_warnings(
+                respond(ctx, StatusCode::OK, &updated),
+                &outcome,
+            ))
         }
         (Some("status"), "patch") => {
             patch_object(state, ctx, res, Some("status"), ns, name, req).await

@@ -43,6 +43,43 @@ pub fn tls_config(pki: &Pki) -> Result<Arc<ServerConfig>, TlsError> {
     Ok(Arc::new(config))
 }
 
+/// Where connections come from: the host's TCP port or the pods' Unix socket.
+pub enum Listener {
+    Tcp(tokio::net::TcpListener),
+    Unix(tokio::net::UnixListener),
+}
+
+/// Accepts connections until `stop` changes, serving each on its own task.
+pub async fn accept_loop(
+    listener: Listener,
+    acceptor: TlsAcceptor,
+    router: axum::Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            accepted = async {
+                match &listener {
+                    Listener::Tcp(l) => l.accept().await.map(|(s, _)| {
+                        let _ = s.set_nodelay(true);
+                        tokio::spawn(serve_connection(s, acceptor.clone(), router.clone()));
+                    }),
+                    Listener::Unix(l) => l.accept().await.map(|(s, _)| {
+                        tokio::spawn(serve_connection(s, acceptor.clone(), router.clone()));
+                    }),
+                }
+            } => {
+                if let Err(e) = accepted {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
 /// Serves one accepted connection: TLS handshake, then HTTP/1.1 or HTTP/2.
 pub async fn serve_connection<S>(stream: S, acceptor: TlsAcceptor, router: axum::Router)
 where
