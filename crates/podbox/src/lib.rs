@@ -1,0 +1,144 @@
+//! Pods as sandboxed processes: the embedded kubelet's container runtime. Linux only.
+//!
+//! A pod is a *sandbox*: a holder process that owns the pod's user, network (only `lo`),
+//! UTS (hostname = pod name), IPC and PID namespaces, with a PID 1 that reaps orphans.
+//! A container is a process started inside those namespaces, in a mount namespace of its
+//! own over a read-only view of the host root with a writable `/tmp` and the pod's volumes.
+//!
+//! Both the holder and the container launcher are this very executable, re-run with
+//! `PODBOX_ROLE` set; `sys` catches that before `main` runs. So any binary that links
+//! podbox (the harness, tests, xtask) can host pods without a helper binary.
+//! Everything dies with the host process: the holder watches a pipe from it, and killing
+//! the pod's PID 1 kills every process in its PID namespace.
+//!
+//! This crate does not talk to the API server; the kubelet that drives it lives elsewhere.
+
+mod sys;
+
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("starting the pod sandbox for {pod}")]
+    SpawnHolder {
+        pod: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the pod sandbox for {pod} failed to set up its namespaces: {detail}")]
+    HolderFailed { pod: String, detail: String },
+    #[error("finding this executable to re-run as a pod process")]
+    CurrentExe(#[source] std::io::Error),
+    #[error("encoding the container spec")]
+    Spec(#[source] serde_json::Error),
+}
+
+/// A pod's sandbox: what all its containers share.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SandboxSpec {
+    /// The pod's hostname (the pod name).
+    pub hostname: String,
+}
+
+/// A bind mount into a container.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Mount {
+    /// Host path.
+    pub source: String,
+    /// Path inside the container.
+    pub target: String,
+    pub read_only: bool,
+}
+
+/// One process to run in a sandbox.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct ContainerSpec {
+    /// Program and arguments; the program is looked up on the container's `PATH`.
+    pub argv: Vec<String>,
+    /// The complete environment (nothing is inherited).
+    pub env: Vec<(String, String)>,
+    /// Working directory inside the container.
+    pub cwd: String,
+    pub mounts: Vec<Mount>,
+}
+
+/// A running sandbox. Dropping it kills every process of the pod.
+#[derive(Debug)]
+pub struct Sandbox {
+    holder: Child,
+    hostname: String,
+}
+
+impl Sandbox {
+    /// Creates the pod's namespaces and waits until they are ready.
+    pub fn create(spec: &SandboxSpec) -> Result<Sandbox, Error> {
+        sys::ensure_linked();
+        let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
+        let mut holder = Command::new(exe)
+            .env_clear()
+            .env(sys::ROLE, sys::ROLE_HOLDER)
+            .env(sys::HOSTNAME, &spec.hostname)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| Error::SpawnHolder {
+                pod: spec.hostname.clone(),
+                source,
+            })?;
+        let stdout = holder.stdout.take().expect("piped");
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        if line.trim_end() != "ready" {
+            let _ = holder.kill();
+            let out = holder.wait_with_output().ok();
+            let stderr = out
+                .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())
+                .unwrap_or_default();
+            return Err(Error::HolderFailed {
+                pod: spec.hostname.clone(),
+                detail: if stderr.is_empty() {
+                    "it exited without a word".into()
+                } else {
+                    stderr
+                },
+            });
+        }
+        Ok(Sandbox {
+            holder,
+            hostname: spec.hostname.clone(),
+        })
+    }
+
+    pub fn hostname(&self) -> &str {
+        &self.hostname
+    }
+
+    /// The holder's host PID (its `/proc/<pid>/ns/*` are the pod's namespaces).
+    pub fn holder_pid(&self) -> u32 {
+        self.holder.id()
+    }
+
+    /// A command that runs `spec` inside the sandbox; set its stdio and spawn it. It exits
+    /// with the container's exit code (128 + signal when killed by a signal).
+    pub fn command(&self, spec: &ContainerSpec) -> Result<Command, Error> {
+        let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
+        let json = serde_json::to_string(spec).map_err(Error::Spec)?;
+        let mut cmd = Command::new(exe);
+        cmd.env_clear()
+            .env(sys::ROLE, sys::ROLE_CONTAINER)
+            .env(sys::HOLDER_PID, self.holder.id().to_string())
+            .env(sys::SPEC, json);
+        Ok(cmd)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Killing the holder kills the pod's PID 1, and with it every process in the pod.
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
