@@ -142,6 +142,16 @@ impl Cluster {
                 addr: path.display().to_string(),
                 source,
             })?;
+            // Pods connect as their own user (nobody when the host is root). The socket
+            // offers what the loopback TCP port offers to every local user: TLS, then
+            // authentication.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).map_err(
+                |source| StartError::Listen {
+                    addr: path.display().to_string(),
+                    source,
+                },
+            )?;
             tasks.push(tokio::spawn(http::serve::accept_loop(
                 http::serve::Listener::Unix(unix),
                 acceptor,

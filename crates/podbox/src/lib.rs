@@ -13,6 +13,7 @@
 //!
 //! This crate does not talk to the API server; the kubelet that drives it lives elsewhere.
 
+mod dns;
 mod sys;
 
 use serde::{Deserialize, Serialize};
@@ -36,11 +37,25 @@ pub enum Error {
 }
 
 /// A pod's sandbox: what all its containers share.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct SandboxSpec {
     /// The pod's hostname (the pod name).
     pub hostname: String,
+    /// Addresses to put on the pod's `lo` (the pod IP); the API and DNS service
+    /// addresses are added when `api_socket` and `dns_records` are set.
+    pub addresses: Vec<std::net::Ipv4Addr>,
+    /// The API server's Unix socket: reachable in the pod at `10.43.0.1:443`, bytes
+    /// relayed as they are (TLS end to end).
+    pub api_socket: Option<String>,
+    /// A file of `name address` lines, answered as cluster DNS at `10.43.0.10:53`; read
+    /// on every query, so whoever writes it can update it while the pod runs.
+    pub dns_records: Option<String>,
 }
+
+/// The `kubernetes` Service's ClusterIP, where pods reach the API server.
+pub const API_SERVICE_IP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 43, 0, 1);
+/// The cluster DNS Service's ClusterIP (`service CIDR + 10`, FIDELITY.md §1).
+pub const DNS_SERVICE_IP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 43, 0, 10);
 
 /// A bind mount into a container.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -79,7 +94,10 @@ impl Sandbox {
         let mut holder = Command::new(exe)
             .env_clear()
             .env(sys::ROLE, sys::ROLE_HOLDER)
-            .env(sys::HOSTNAME, &spec.hostname)
+            .env(
+                sys::SANDBOX,
+                serde_json::to_string(spec).map_err(Error::Spec)?,
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

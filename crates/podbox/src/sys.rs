@@ -2,7 +2,7 @@
 //! The only module in the workspace allowed `unsafe`; every block says why it is sound.
 #![allow(unsafe_code)]
 
-use crate::ContainerSpec;
+use crate::{ContainerSpec, SandboxSpec};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::signal::{Signal, kill};
@@ -14,7 +14,7 @@ use std::os::fd::AsFd;
 pub const ROLE: &str = "PODBOX_ROLE";
 pub const ROLE_HOLDER: &str = "holder";
 pub const ROLE_CONTAINER: &str = "container";
-pub const HOSTNAME: &str = "PODBOX_HOSTNAME";
+pub const SANDBOX: &str = "PODBOX_SANDBOX";
 pub const HOLDER_PID: &str = "PODBOX_HOLDER_PID";
 pub const SPEC: &str = "PODBOX_SPEC";
 
@@ -118,16 +118,53 @@ fn holder_setup() -> Result<i32, String> {
     write_file("/proc/self/setgroups", "deny")?;
     write_file("/proc/self/uid_map", &format!("0 {} 1\n", uid.as_raw()))?;
     write_file("/proc/self/gid_map", &format!("0 {} 1\n", gid.as_raw()))?;
-    let hostname = std::env::var(HOSTNAME).unwrap_or_else(|_| "pod".into());
-    sethostname(&hostname).map_err(|e| format!("sethostname: {e}"))?;
+    let spec: SandboxSpec =
+        serde_json::from_str(&std::env::var(SANDBOX).map_err(|_| format!("{SANDBOX} is not set"))?)
+            .map_err(|e| format!("reading the sandbox spec: {e}"))?;
+    sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
     loopback_up()?;
+    let mut addresses = spec.addresses.clone();
+    if spec.api_socket.is_some() {
+        addresses.push(crate::API_SERVICE_IP);
+    }
+    if spec.dns_records.is_some() {
+        addresses.push(crate::DNS_SERVICE_IP);
+    }
+    for a in &addresses {
+        add_loopback_address(*a)?;
+    }
+    // Bind the services before forking, so `ready` means they answer.
+    let api = match &spec.api_socket {
+        Some(sock) => Some((
+            std::net::TcpListener::bind((crate::API_SERVICE_IP, 443))
+                .map_err(|e| format!("listening on 10.43.0.1:443: {e}"))?,
+            sock.clone(),
+        )),
+        None => None,
+    };
+    let dns = match &spec.dns_records {
+        Some(file) => Some((
+            std::net::UdpSocket::bind((crate::DNS_SERVICE_IP, 53))
+                .map_err(|e| format!("listening on 10.43.0.10:53: {e}"))?,
+            file.clone(),
+        )),
+        None => None,
+    };
     // SAFETY: this process is single-threaded (we run before main, and only a fresh
     // exec reaches here), so the child may use any function after fork.
     match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
         ForkResult::Child => {
-            // PID 1 of the pod: die with the holder, reap orphans.
+            // PID 1 of the pod: die with the holder, serve the API relay and DNS on threads
+            // (the holder cannot: a process that unshared its PID namespace may not start
+            // threads), reap orphans.
             // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and no pointers.
             unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+            if let Some((listener, sock)) = api {
+                std::thread::spawn(move || relay_api(listener, sock));
+            }
+            if let Some((socket, file)) = dns {
+                std::thread::spawn(move || crate::dns::serve(socket, file));
+            }
             loop {
                 match waitpid(Pid::from_raw(-1), None) {
                     Ok(_) => {}
@@ -140,6 +177,7 @@ fn holder_setup() -> Result<i32, String> {
             }
         }
         ForkResult::Parent { child } => {
+            drop((api, dns));
             println!("ready");
             // Wait for the host to go away (EOF), then take the pod down with us.
             let mut sink = String::new();
@@ -149,6 +187,93 @@ fn holder_setup() -> Result<i32, String> {
             Ok(0)
         }
     }
+}
+
+/// Relays each connection to `10.43.0.1:443` to the API server's Unix socket, bytes as
+/// they are: the pod's TLS session ends at the API server.
+fn relay_api(listener: std::net::TcpListener, socket: String) {
+    for conn in listener.incoming() {
+        let Ok(tcp) = conn else { continue };
+        let socket = socket.clone();
+        std::thread::spawn(move || {
+            let Ok(unix) = std::os::unix::net::UnixStream::connect(&socket) else {
+                // The API server is gone: the client sees the connection close.
+                return;
+            };
+            let (Ok(mut tcp_r), Ok(mut unix_w)) = (tcp.try_clone(), unix.try_clone()) else {
+                return;
+            };
+            let up = std::thread::spawn(move || {
+                let _ = std::io::copy(&mut tcp_r, &mut unix_w);
+                let _ = unix_w.shutdown(std::net::Shutdown::Write);
+            });
+            let (mut unix_r, mut tcp_w) = (unix, tcp);
+            let _ = std::io::copy(&mut unix_r, &mut tcp_w);
+            let _ = tcp_w.shutdown(std::net::Shutdown::Write);
+            let _ = up.join();
+        });
+    }
+}
+
+/// `ip addr add <addr>/32 dev lo` over rtnetlink (`RTM_NEWADDR`). In a new network
+/// namespace `lo` is always interface 1.
+fn add_loopback_address(addr: std::net::Ipv4Addr) -> Result<(), String> {
+    const LO_INDEX: u32 = 1;
+    // nlmsghdr (16) + ifaddrmsg (8) + two rtattrs of 4 + 4 bytes.
+    let mut msg: Vec<u8> = Vec::with_capacity(40);
+    let total: u32 = 16 + 8 + 8 + 8;
+    msg.extend_from_slice(&total.to_ne_bytes());
+    msg.extend_from_slice(&libc::RTM_NEWADDR.to_ne_bytes());
+    let flags =
+        (libc::NLM_F_REQUEST | libc::NLM_F_ACK | libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16;
+    msg.extend_from_slice(&flags.to_ne_bytes());
+    msg.extend_from_slice(&1u32.to_ne_bytes()); // sequence
+    msg.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel fills it
+    msg.extend_from_slice(&[libc::AF_INET as u8, 32, 0, libc::RT_SCOPE_HOST]);
+    msg.extend_from_slice(&LO_INDEX.to_ne_bytes());
+    for kind in [libc::IFA_LOCAL, libc::IFA_ADDRESS] {
+        msg.extend_from_slice(&8u16.to_ne_bytes());
+        msg.extend_from_slice(&kind.to_ne_bytes());
+        msg.extend_from_slice(&addr.octets());
+    }
+    // SAFETY: a plain socket() call; the descriptor is closed below.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    };
+    if fd < 0 {
+        return Err(format!(
+            "netlink socket: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: `msg` is a valid buffer of the given length for the duration of the call.
+    let sent = unsafe { libc::send(fd, msg.as_ptr().cast(), msg.len(), 0) };
+    let mut reply = [0u8; 256];
+    // SAFETY: `reply` is a writable buffer of the given length.
+    let got = if sent == msg.len() as isize {
+        unsafe { libc::recv(fd, reply.as_mut_ptr().cast(), reply.len(), 0) }
+    } else {
+        -1
+    };
+    let err = std::io::Error::last_os_error();
+    // SAFETY: closing the descriptor opened above, once.
+    unsafe { libc::close(fd) };
+    if got < 36 {
+        return Err(format!("adding {addr} to lo: {err}"));
+    }
+    // An NLMSG_ERROR reply carries the errno (0 for the acknowledgement) after the header.
+    let errno = i32::from_ne_bytes([reply[16], reply[17], reply[18], reply[19]]);
+    if errno != 0 {
+        return Err(format!(
+            "adding {addr} to lo: {}",
+            std::io::Error::from_raw_os_error(-errno)
+        ));
+    }
+    Ok(())
 }
 
 /// `mount_setattr(2)` with `MOUNT_ATTR_RDONLY` over a whole tree.

@@ -6,6 +6,7 @@ use std::process::{Command, Output, Stdio};
 fn sandbox(name: &str) -> Sandbox {
     Sandbox::create(&SandboxSpec {
         hostname: name.into(),
+        ..Default::default()
     })
     .expect("sandbox starts")
 }
@@ -232,4 +233,89 @@ fn missing_program_is_a_clear_error() {
         String::from_utf8_lossy(&out.stderr)
             .contains(r#"exec: "no-such-program": executable file not found in $PATH"#)
     );
+}
+
+/// The API server is reachable in the pod at 10.43.0.1:443 and by its cluster DNS names,
+/// TLS end to end; nothing else is.
+#[test]
+fn api_server_through_the_bridge() {
+    let Some(curl) = ["/usr/bin/curl", "/bin/curl"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!("skipped: curl is not installed; install it with your package manager");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("podbox-api-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("sa")).unwrap();
+    let sock = dir.join("apiserver.sock");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cluster = rt
+        .block_on(apiserver::Cluster::start(apiserver::Config {
+            socket: Some(sock.clone()),
+            ..Default::default()
+        }))
+        .unwrap();
+    std::fs::write(dir.join("sa/ca.crt"), &cluster.state.pki.server_ca.cert_pem).unwrap();
+    let records = dir.join("dns");
+    std::fs::write(&records, "kubernetes.default.svc.cluster.local 10.43.0.1\n").unwrap();
+    let resolv = dir.join("resolv.conf");
+    std::fs::write(&resolv, "search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.43.0.10\noptions ndots:5\n").unwrap();
+    let sb = Sandbox::create(&SandboxSpec {
+        hostname: "curl".into(),
+        addresses: vec!["10.42.0.9".parse().unwrap()],
+        api_socket: Some(sock.display().to_string()),
+        dns_records: Some(records.display().to_string()),
+    })
+    .unwrap();
+    let mut s = spec("");
+    s.mounts.push(Mount {
+        source: dir.join("sa").display().to_string(),
+        target: "/var/run/secrets/kubernetes.io/serviceaccount".into(),
+        read_only: true,
+    });
+    s.mounts.push(Mount {
+        source: resolv.display().to_string(),
+        target: "/etc/resolv.conf".into(),
+        read_only: true,
+    });
+    let run_sh = |script: &str| {
+        let mut s = s.clone();
+        s.argv = vec!["/bin/sh".into(), "-c".into(), script.into()];
+        let out = run(&sb, &s);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = run_sh(&format!("{curl} -sS https://kubernetes"));
+    assert_eq!(code, 60, "{err}");
+    assert!(
+        err.starts_with(
+            "curl: (60) SSL certificate problem: self-signed certificate in certificate chain"
+        ),
+        "{err}"
+    );
+    let (code, out, err) = run_sh(&format!(
+        "{curl} -s --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt https://kubernetes"
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\"reason\": \"Unauthorized\"") && out.ends_with('}'),
+        "{out}"
+    );
+    let (code, out, _) = run_sh(&format!(
+        "{curl} -s --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt https://10.43.0.1/version"
+    ));
+    assert_eq!(code, 0);
+    assert!(out.contains("Unauthorized"));
+    // A name the cluster does not know does not resolve.
+    let (code, _, _) = run_sh(&format!(
+        "{curl} -sS https://nope.default.svc.cluster.local"
+    ));
+    assert_eq!(code, 6);
+    drop(sb);
+    rt.block_on(cluster.shutdown());
+    let _ = std::fs::remove_dir_all(&dir);
 }
