@@ -52,6 +52,7 @@ fn only_podbox_sys_has_unsafe() {
 fn apiserver_does_not_depend_on_podbox() {
     let manifest = std::fs::read_to_string(root().join("crates/apiserver/Cargo.toml")).unwrap();
     assert!(!manifest.contains("podbox"));
+    assert!(!manifest.contains("kubelet"));
 }
 
 /// Invariant: every member opts into the workspace lints.

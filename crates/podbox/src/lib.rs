@@ -77,6 +77,9 @@ pub struct ContainerSpec {
     /// Working directory inside the container.
     pub cwd: String,
     pub mounts: Vec<Mount>,
+    /// When set, `/bin`, `/sbin`, `/usr/bin` and `/usr/sbin` hold exactly these programs
+    /// (name, host path) instead of the host's, e.g. a busybox userland.
+    pub bin: Vec<(String, String)>,
 }
 
 /// A running sandbox. Dropping it kills every process of the pod.

@@ -368,6 +368,7 @@ fn container_setup() -> Result<i32, String> {
             Ok(fail(&e))
         }
         ForkResult::Parent { child } => loop {
+            forward_signals_to(child);
             match waitpid(child, None) {
                 Ok(WaitStatus::Exited(_, code)) => return Ok(code),
                 Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
@@ -376,6 +377,40 @@ fn container_setup() -> Result<i32, String> {
                 Err(e) => return Err(format!("waiting for the container: {e}")),
             }
         },
+    }
+}
+
+/// The container's PID (in the host's view) for the signal forwarder.
+static CONTAINER_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn forward(sig: libc::c_int) {
+    let pid = CONTAINER_PID.load(std::sync::atomic::Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe and takes plain integers.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to the launcher go to the container, so a
+/// graceful stop reaches the program.
+fn forward_signals_to(child: Pid) {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
+    if CONTAINER_PID.swap(child.as_raw(), std::sync::atomic::Ordering::Relaxed) == child.as_raw() {
+        return;
+    }
+    let action = SigAction::new(
+        SigHandler::Handler(forward),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for sig in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
+        // SAFETY: the handler only calls kill(2), which is async-signal-safe.
+        let _ = unsafe { sigaction(sig, &action) };
     }
 }
 
@@ -446,6 +481,9 @@ fn build_root(spec: &ContainerSpec) -> Result<(), String> {
             make_tree_read_only(&target)?;
         }
     }
+    if !spec.bin.is_empty() {
+        install_bin(root, &spec.bin)?;
+    }
     std::env::set_current_dir(root).map_err(|e| format!("chdir {root}: {e}"))?;
     pivot_root(".", ".").map_err(|e| format!("pivot_root: {e}"))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| format!("detaching the old root: {e}"))?;
@@ -455,6 +493,62 @@ fn build_root(spec: &ContainerSpec) -> Result<(), String> {
         spec.cwd.as_str()
     };
     std::env::set_current_dir(cwd).map_err(|e| format!("chdir {cwd}: {e}"))?;
+    Ok(())
+}
+
+/// Covers the program directories with a tmpfs holding only `bin`: each distinct host
+/// program is bind-mounted once (as `/usr/bin/.podbox-N`) and every name is a symlink to
+/// it, so multi-call binaries like busybox see the applet name in `argv[0]`.
+fn install_bin(root: &str, bin: &[(String, String)]) -> Result<(), String> {
+    let none: Option<&str> = None;
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    for d in ["/usr/bin", "/usr/sbin", "/bin", "/sbin"] {
+        let resolved = resolve_in_root(root, d)?;
+        if !dirs.contains(&resolved) && resolved.is_dir() {
+            dirs.push(resolved);
+        }
+    }
+    for d in &dirs {
+        mount(
+            Some("tmpfs"),
+            d.as_path(),
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=0755"),
+        )
+        .map_err(|e| format!("mounting a tmpfs at {}: {e}", d.display()))?;
+    }
+    let home = dirs
+        .first()
+        .ok_or("no program directory in the root")?
+        .clone();
+    let mut programs: Vec<&str> = Vec::new();
+    for (_, host) in bin {
+        if !programs.contains(&host.as_str()) {
+            programs.push(host);
+        }
+    }
+    for (i, host) in programs.iter().enumerate() {
+        let file = home.join(format!(".podbox-{i}"));
+        std::fs::write(&file, b"").map_err(|e| format!("creating {}: {e}", file.display()))?;
+        mount(Some(*host), file.as_path(), none, MsFlags::MS_BIND, none)
+            .map_err(|e| format!("binding {host}: {e}"))?;
+    }
+    for (name, host) in bin {
+        let i = programs.iter().position(|p| p == host).unwrap_or(0);
+        let inside = format!("/usr/bin/.podbox-{i}");
+        for d in &dirs {
+            let link = d.join(name);
+            if !link.exists() {
+                std::os::unix::fs::symlink(&inside, &link)
+                    .map_err(|e| format!("linking {}: {e}", link.display()))?;
+            }
+        }
+    }
+    make_tree_read_only(&home.display().to_string())?;
+    for d in dirs.iter().skip(1) {
+        make_tree_read_only(&d.display().to_string())?;
+    }
     Ok(())
 }
 

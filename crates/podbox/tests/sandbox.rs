@@ -17,6 +17,7 @@ fn spec(script: &str) -> ContainerSpec {
         env: vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into())],
         cwd: "/".into(),
         mounts: Vec::new(),
+        bin: Vec::new(),
     }
 }
 
@@ -318,4 +319,30 @@ fn api_server_through_the_bridge() {
     drop(sb);
     rt.block_on(cluster.shutdown());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_busybox_userland_replaces_the_host_programs() {
+    let Some(busybox) = ["/usr/bin/busybox", "/bin/busybox"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!("skipped: busybox is not installed; install it with apt-get install busybox");
+        return;
+    };
+    let sb = sandbox("bb");
+    let mut s = spec(
+        "ls --help 2>&1 | head -1; ls /bin; test -e /usr/bin/perl && echo host-perl-visible; echo done",
+    );
+    s.argv[0] = "sh".into();
+    s.bin = ["sh", "ls", "head", "test", "echo"]
+        .iter()
+        .map(|a| (a.to_string(), busybox.to_string()))
+        .collect();
+    let out = run(&sb, &s);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("BusyBox v"), "{text}");
+    assert!(text.contains("echo\nhead\nls\nsh\ntest\n"), "{text}");
+    assert!(!text.contains("host-perl-visible"));
+    assert!(text.ends_with("done\n"));
 }

@@ -140,8 +140,8 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
         }
         "patch" => patch_object(state, ctx, res, None, ns, name, req).await,
         "delete" => {
-            let _options = read_body(req).await?;
-            let (obj, lingers) = state.registry.delete(res, ns, name, dry_run)?;
+            let grace = grace_period(ctx, &read_body(req).await?)?;
+            let (obj, lingers) = state.registry.delete(res, ns, name, dry_run, grace)?;
             if lingers {
                 return Ok(respond(ctx, StatusCode::OK, &obj));
             }
@@ -153,7 +153,7 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
             for item in items {
                 let n = object::name(&item).to_string();
                 let item_ns = object::meta_str(&item, "namespace").to_string();
-                if let Ok((obj, _)) = state.registry.delete(res, &item_ns, &n, dry_run) {
+                if let Ok((obj, _)) = state.registry.delete(res, &item_ns, &n, dry_run, None) {
                     deleted.push(object::without_type_meta(&obj));
                 }
             }
@@ -166,6 +166,67 @@ async fn dispatch(state: &State, ctx: &Ctx, req: Request) -> Result<Response, Ap
         }
         other => Err(method_not_allowed(res, other)),
     }
+}
+
+/// Binds a pod to a node, as the scheduler does through `pods/binding`
+/// (`pkg/registry/core/pod/storage/storage.go`, `assignPod`): sets `spec.nodeName` and
+/// the `PodScheduled` condition; a pod already bound is a 409.
+fn bind(state: &State, ns: &str, name: &str, binding: &Value) -> Result<(), ApiError> {
+    let node = binding
+        .pointer("/target/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if node.is_empty() {
+        return Err(ApiError::invalid(
+            "",
+            "Binding",
+            name,
+            vec![crate::status::field::required("target.name", "")],
+        ));
+    }
+    let pods = DISCOVERY.resource("", "v1", "pods").expect("pods");
+    let gr = GroupResource {
+        group: "",
+        resource: "pods",
+    };
+    let result = state.registry.store.update(&resource_key("", "pods"), ns, name, |old| {
+        if old.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty()) {
+            return Err(ApiError::conflict(gr, name, &format!("pod {name} is already assigned to node {:?}", old.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or(""))));
+        }
+        if old.pointer("/metadata/deletionTimestamp").is_some() {
+            return Err(ApiError::conflict(gr, name, &format!("pod {name} is being deleted, cannot be assigned to a host")));
+        }
+        let mut next = old.clone();
+        next["spec"]["nodeName"] = json!(node);
+        let now = object::now();
+        let conditions = next["status"].as_object_mut().map(|s| s.entry("conditions").or_insert_with(|| json!([])));
+        if let Some(Value::Array(list)) = conditions {
+            list.retain(|c| c["type"] != "PodScheduled");
+            list.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now}));
+        }
+        Ok(Some(crate::registry::canonical(pods, next)))
+    });
+    match result {
+        Ok(r) => r.map(|_| ()),
+        Err(_) => Err(ApiError::not_found(gr, name)),
+    }
+}
+
+/// `gracePeriodSeconds` from the query or the `DeleteOptions` body.
+fn grace_period(ctx: &Ctx, body: &Bytes) -> Result<Option<i64>, ApiError> {
+    if let Some(q) = ctx.param("gracePeriodSeconds") {
+        return q
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds: {q}")));
+    }
+    if body.is_empty() {
+        return Ok(None);
+    }
+    let options: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("the DeleteOptions body is not valid JSON: {e}"))
+    })?;
+    Ok(options.get("gracePeriodSeconds").and_then(Value::as_i64))
 }
 
 /// The request body decoded and checked as an object of `res`, with any warnings.
@@ -633,6 +694,15 @@ async fn subresource(
         }
         (Some("status"), "patch") => {
             patch_object(state, ctx, res, Some("status"), ns, name, req).await
+        }
+        (Some("binding"), "create") if res.name == "pods" => {
+            let body = parse_body(ctx, &read_body(req).await?, sub)?;
+            bind(state, ns, name, &body)?;
+            Ok(respond(
+                ctx,
+                StatusCode::CREATED,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+            ))
         }
         (Some("token"), "create") if res.name == "serviceaccounts" => {
             let body = parse_body(ctx, &read_body(req).await?, sub)?;

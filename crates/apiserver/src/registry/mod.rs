@@ -313,6 +313,55 @@ impl Registry {
             .map_err(|e| store_err(res, &name, e))
     }
 
+    /// Graceful pod deletion (`pkg/registry/core/pod/strategy.go`, `CheckGracefulDelete`):
+    /// a pod bound to a node gets `deletionTimestamp` = now + grace and stays until its
+    /// kubelet has stopped it and deletes it with grace 0. Unbound and finished pods, and
+    /// grace 0, go at once (`None`).
+    fn graceful_pod_delete(
+        &self,
+        res: &ApiResource,
+        ns: &str,
+        name: &str,
+        pod: &Value,
+        grace_period: Option<i64>,
+    ) -> Result<Option<Arc<Value>>, ApiError> {
+        let bound = pod
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !n.is_empty());
+        let finished = matches!(
+            pod.pointer("/status/phase").and_then(Value::as_str),
+            Some("Succeeded" | "Failed")
+        );
+        let grace = grace_period
+            .or_else(|| {
+                pod.pointer("/spec/terminationGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+            })
+            .unwrap_or(30);
+        if !bound || finished || grace <= 0 {
+            return Ok(None);
+        }
+        let key = Self::key(res);
+        let r = self.store.update(&key, ns, name, |old| {
+            let mut next = old.clone();
+            let existing = object::meta(old)
+                .and_then(|m| m.get("deletionGracePeriodSeconds"))
+                .and_then(Value::as_i64);
+            // A second delete may only shorten the grace period.
+            if existing.is_some_and(|g| g <= grace) {
+                return Ok::<_, ApiError>(None);
+            }
+            let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
+            let m = object::meta_mut(&mut next);
+            m.insert("deletionTimestamp".into(), json!(object::timestamp(at)));
+            m.insert("deletionGracePeriodSeconds".into(), json!(grace));
+            Ok(Some(canonical(res, next)))
+        });
+        let obj = r.map_err(|e| store_err(res, name, e))??;
+        Ok(Some(obj))
+    }
+
     /// The ClusterIP allocator for the service range 10.43.0.0/16 (k3s's default): a free
     /// address for a Service that asks for none, or the one it asks for if free.
     fn allocate_cluster_ip(&self, obj: &mut Value) -> Result<(), ApiError> {
@@ -459,12 +508,18 @@ impl Registry {
         namespace: &str,
         name: &str,
         dry_run: bool,
+        grace_period: Option<i64>,
     ) -> Result<(Arc<Value>, bool), ApiError> {
         let key = Self::key(res);
         let ns = if res.namespaced { namespace } else { "" };
         let current = self.get(res, ns, name)?;
         if dry_run {
             return Ok((current, false));
+        }
+        if res.group.is_empty() && res.kind == "Pod" {
+            if let Some(pod) = self.graceful_pod_delete(res, ns, name, &current, grace_period)? {
+                return Ok((pod, true));
+            }
         }
         if res.group.is_empty() && res.kind == "Namespace" {
             let r = self.store.update(&key, "", name, |old| {

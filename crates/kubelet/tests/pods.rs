@@ -1,0 +1,248 @@
+//! Pods run by the embedded kubelet against the embedded API server: what a container
+//! sees (FIDELITY.md §3–§5, §10) and the status the kubelet reports.
+
+use apiserver::{Cluster, Config, UserInfo};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, PostParams};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Duration;
+
+struct Node {
+    /// Kept alive for the test's length: the API server the kubelet talks to.
+    _cluster: Cluster,
+    dir: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+    pods: Api<Pod>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn tools_present() -> bool {
+    for (tool, install) in [
+        ("busybox", "apt-get install busybox"),
+        ("curl", "apt-get install curl"),
+    ] {
+        if !["/usr/bin", "/bin"]
+            .iter()
+            .any(|d| std::path::Path::new(d).join(tool).exists())
+        {
+            eprintln!("skipped: `{tool}` is not installed; install it with {install}");
+            return false;
+        }
+    }
+    true
+}
+
+async fn node(tag: &str) -> Node {
+    let dir = std::env::temp_dir().join(format!("kubelet-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("apiserver.sock");
+    let cluster = Cluster::start(Config {
+        socket: Some(sock.clone()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = kube::Client::new(cluster.service_as(UserInfo::admin()), "default");
+    let kubelet = kubelet::Kubelet::new(
+        client.clone(),
+        kubelet::Config {
+            node_name: "kubelab".into(),
+            runtime_dir: dir.join("run"),
+            api_socket: sock,
+        },
+    );
+    let task = tokio::spawn(kubelet.run());
+    Node {
+        _cluster: cluster,
+        dir,
+        task,
+        pods: Api::namespaced(client, "default"),
+    }
+}
+
+async fn wait_for(pods: &Api<Pod>, name: &str, what: impl Fn(&Pod) -> bool) -> Pod {
+    for _ in 0..300 {
+        if let Some(p) = pods.get_opt(name).await.unwrap()
+            && what(&p)
+        {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "pod {name} did not get there: {:?}",
+        pods.get_opt(name).await.unwrap().map(|p| p.status)
+    );
+}
+
+fn phase(p: &Pod) -> &str {
+    p.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("")
+}
+
+fn log_of(n: &Node, pod: &Pod, container: &str) -> String {
+    let uid = pod.metadata.uid.as_deref().unwrap();
+    std::fs::read_to_string(
+        n.dir
+            .join("run/pods")
+            .join(uid)
+            .join("logs")
+            .join(format!("{container}.log")),
+    )
+    .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_curl_pod_sees_the_service_account_and_the_api() {
+    if !tools_present() {
+        return;
+    }
+    let n = node("curl").await;
+    let script = r#"env | grep KUBERNETES_SERVICE | sort
+ls /var/run/secrets/kubernetes.io/serviceaccount
+cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo
+cat /etc/resolv.conf
+curl -sS https://kubernetes; echo "exit=$?"
+curl -s --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt https://kubernetes; echo
+TOKEN=$(cat /var/run/secrets/kubernetes.io/serviceaccount/token)
+curl -s --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt -H "Authorization: Bearer $TOKEN" https://kubernetes/api/v1/namespaces/default/pods"#;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "curl"},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "curlimages/curl:8.8.0", "command": ["sh", "-c", script]}]},
+    }))
+    .unwrap();
+    n.pods.create(&PostParams::default(), &pod).await.unwrap();
+    let done = wait_for(&n.pods, "curl", |p| {
+        phase(p) == "Succeeded" || phase(p) == "Failed"
+    })
+    .await;
+    let log = log_of(&n, &done, "main");
+    assert!(log.starts_with("KUBERNETES_SERVICE_HOST=10.43.0.1\nKUBERNETES_SERVICE_PORT=443\nKUBERNETES_SERVICE_PORT_HTTPS=443\nca.crt\nnamespace\ntoken\ndefault\n"), "{log}");
+    assert!(log.contains("search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.43.0.10\noptions ndots:5\n"), "{log}");
+    assert!(
+        log.contains(
+            "curl: (60) SSL certificate problem: self-signed certificate in certificate chain"
+        ),
+        "{log}"
+    );
+    assert!(log.contains("exit=60"), "{log}");
+    assert!(log.contains("\"reason\": \"Unauthorized\""), "{log}");
+    assert!(log.contains(r#""message": "pods is forbidden: User \"system:serviceaccount:default:default\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"""#), "{log}");
+    assert_eq!(phase(&done), "Succeeded");
+    let status = done.status.unwrap();
+    assert_eq!(
+        status.pod_ip.as_deref().map(|ip| ip.starts_with("10.42.")),
+        Some(true)
+    );
+    assert_eq!(status.host_ip.as_deref(), Some("10.42.0.1"));
+    let cs = &status.container_statuses.unwrap()[0];
+    assert_eq!(
+        cs.state
+            .as_ref()
+            .unwrap()
+            .terminated
+            .as_ref()
+            .unwrap()
+            .exit_code,
+        0
+    );
+    n.pods
+        .delete("curl", &DeleteParams::default())
+        .await
+        .unwrap();
+    drop(n);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn running_pods_report_ready_and_stop_on_delete() {
+    if !tools_present() {
+        return;
+    }
+    let n = node("run").await;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "sleeper"},
+        "spec": {"terminationGracePeriodSeconds": 5, "containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "3600"]}]},
+    }))
+    .unwrap();
+    n.pods.create(&PostParams::default(), &pod).await.unwrap();
+    let running = wait_for(&n.pods, "sleeper", |p| phase(p) == "Running").await;
+    let conds: Vec<(String, String)> = running
+        .status
+        .as_ref()
+        .unwrap()
+        .conditions
+        .iter()
+        .flatten()
+        .map(|c| (c.type_.clone(), c.status.clone()))
+        .collect();
+    let want: Vec<(String, String)> = [
+        "PodReadyToStartContainers",
+        "Initialized",
+        "Ready",
+        "ContainersReady",
+        "PodScheduled",
+    ]
+    .iter()
+    .map(|t| (t.to_string(), "True".to_string()))
+    .collect();
+    assert_eq!(conds, want);
+    assert_eq!(
+        running.spec.as_ref().unwrap().node_name.as_deref(),
+        Some("kubelab")
+    );
+    // Graceful delete: the pod lingers with a deletionTimestamp until the kubelet has
+    // stopped it (sleep dies on SIGTERM), then it is gone.
+    n.pods
+        .delete("sleeper", &DeleteParams::default())
+        .await
+        .unwrap();
+    for _ in 0..300 {
+        if n.pods.get_opt("sleeper").await.unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        n.pods.get_opt("sleeper").await.unwrap().is_none(),
+        "the pod was not removed"
+    );
+    drop(n);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_images_wait_with_err_image_pull() {
+    let n = node("img").await;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]},
+    }))
+    .unwrap();
+    n.pods.create(&PostParams::default(), &pod).await.unwrap();
+    let p = wait_for(&n.pods, "web", |p| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .is_some_and(|c| !c.is_empty())
+    })
+    .await;
+    let cs = &p.status.unwrap().container_statuses.unwrap()[0];
+    let waiting = cs.state.as_ref().unwrap().waiting.as_ref().unwrap();
+    assert_eq!(waiting.reason.as_deref(), Some("ErrImagePull"));
+    assert!(
+        waiting
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("curlimages/curl, busybox, alpine and registry.k8s.io/kubectl")
+    );
+    drop(n);
+}
