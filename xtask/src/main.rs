@@ -135,6 +135,17 @@ fn cluster_up(rest: &[&str]) -> Result<()> {
                     .join(": ")
             ),
         };
+        // The node: the embedded kubelet runs the cluster's pods as sandboxed processes.
+        let client = kube::Client::new(cluster.service_as(apiserver::UserInfo::admin()), "default");
+        let kubelet = kubelet::Kubelet::new(
+            client,
+            kubelet::Config {
+                node_name: "kubelab".into(),
+                runtime_dir: dir.join("run"),
+                api_socket: dir.join("apiserver.sock"),
+            },
+        );
+        let node = tokio::spawn(kubelet.run());
         write_private(&kubeconfig, &cluster.admin_kubeconfig())?;
         let ca = dir.join("ca.crt");
         write_private(&ca, &cluster.state.pki.server_ca.cert_pem)?;
@@ -149,7 +160,10 @@ fn cluster_up(rest: &[&str]) -> Result<()> {
             .await
             .context("waiting for Ctrl-C")?;
         eprintln!("stopping");
+        node.abort();
+        let _ = node.await;
         cluster.shutdown().await;
+        let _ = std::fs::remove_dir_all(dir.join("run"));
         Ok(())
     })
 }
