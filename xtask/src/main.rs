@@ -145,6 +145,7 @@ fn cluster_up(rest: &[&str]) -> Result<()> {
                 api_socket: dir.join("apiserver.sock"),
             },
         );
+        cluster.attach_runtime(kubelet.clone());
         let node = tokio::spawn(kubelet.run());
         write_private(&kubeconfig, &cluster.admin_kubeconfig())?;
         let ca = dir.join("ca.crt");

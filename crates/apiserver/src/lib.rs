@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod pki;
 pub mod rbac;
 pub mod registry;
+pub mod runtime;
 pub mod schema;
 pub mod selectors;
 pub mod status;
@@ -43,6 +44,8 @@ pub struct State {
     pub pki: Arc<pki::Pki>,
     /// `host:port` advertised in `/api`'s `serverAddressByClientCIDRs`.
     pub server_address: String,
+    /// What runs pods, once a node has attached (`Cluster::attach_runtime`).
+    pub runtime: std::sync::OnceLock<Arc<dyn runtime::PodRuntime>>,
 }
 
 /// How to start a cluster.
@@ -121,6 +124,7 @@ impl Cluster {
             keys,
             pki: pki.clone(),
             server_address: format!("{}:{}", addr.ip(), addr.port()),
+            runtime: std::sync::OnceLock::new(),
         });
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -166,6 +170,11 @@ impl Cluster {
             stop,
             tasks,
         })
+    }
+
+    /// Attaches the pod runtime that answers `pods/exec`; the first one attached stays.
+    pub fn attach_runtime(&self, runtime: Arc<dyn runtime::PodRuntime>) {
+        let _ = self.state.runtime.set(runtime);
     }
 
     /// `https://127.0.0.1:<port>`.

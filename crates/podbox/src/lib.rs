@@ -80,6 +80,29 @@ pub struct ContainerSpec {
     /// When set, `/bin`, `/sbin`, `/usr/bin` and `/usr/sbin` hold exactly these programs
     /// (name, host path) instead of the host's, e.g. a busybox userland.
     pub bin: Vec<(String, String)>,
+    /// The program's stdin is a terminal that becomes its controlling terminal.
+    #[serde(default)]
+    pub tty: bool,
+}
+
+/// A pseudo-terminal for a container's TTY session.
+#[derive(Debug)]
+pub struct Pty {
+    /// The side the host reads and writes.
+    pub master: std::os::fd::OwnedFd,
+    /// The side given to the container as stdin, stdout and stderr.
+    pub slave: std::os::fd::OwnedFd,
+}
+
+impl Pty {
+    pub fn open() -> std::io::Result<Pty> {
+        sys::open_pty()
+    }
+
+    /// Sets the terminal size (`TIOCSWINSZ`), which the program sees as SIGWINCH.
+    pub fn resize(master: &std::os::fd::OwnedFd, cols: u16, rows: u16) -> std::io::Result<()> {
+        sys::set_window_size(master, cols, rows)
+    }
 }
 
 /// A running sandbox. Dropping it kills every process of the pod.

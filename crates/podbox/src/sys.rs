@@ -641,8 +641,46 @@ fn ensure_mount_point(root: &str, target: &str, dir: bool) -> Result<std::path::
     Ok(full)
 }
 
+/// Opens a pseudo-terminal pair.
+pub fn open_pty() -> std::io::Result<crate::Pty> {
+    let pty = nix::pty::openpty(None, None).map_err(std::io::Error::from)?;
+    Ok(crate::Pty {
+        master: pty.master,
+        slave: pty.slave,
+    })
+}
+
+/// `TIOCSWINSZ` on a terminal.
+pub fn set_window_size(fd: &std::os::fd::OwnedFd, cols: u16, rows: u16) -> std::io::Result<()> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a `winsize` that outlives the call; the fd is open.
+    let r = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(fd), libc::TIOCSWINSZ, &ws) };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Drops every capability, becomes root of the pod's user namespace, and execs.
 fn exec(spec: &ContainerSpec) -> String {
+    if spec.tty {
+        // A new session whose controlling terminal is the one on stdin.
+        if let Err(e) = nix::unistd::setsid() {
+            return format!("setsid: {e}");
+        }
+        // SAFETY: TIOCSCTTY on fd 0 takes an integer argument.
+        if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
+            return format!(
+                "setting the controlling terminal: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
     for cap in 0..=libc::c_ulong::from(63u8) {
         // SAFETY: PR_CAPBSET_DROP takes a capability number; unknown numbers fail harmlessly.
         unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) };

@@ -18,6 +18,7 @@ fn spec(script: &str) -> ContainerSpec {
         cwd: "/".into(),
         mounts: Vec::new(),
         bin: Vec::new(),
+        tty: false,
     }
 }
 

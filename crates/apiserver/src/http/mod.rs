@@ -5,6 +5,7 @@
 //! `router(state)` is the boundary: tests drive it in-process through `kube::Client`, and
 //! `serve` puts it behind TLS on TCP and a Unix socket.
 
+mod exec;
 mod negotiate;
 mod request_info;
 mod resources;

@@ -695,6 +695,9 @@ async fn subresource(
         (Some("status"), "patch") => {
             patch_object(state, ctx, res, Some("status"), ns, name, req).await
         }
+        (Some("exec"), "get" | "create") if res.name == "pods" => {
+            super::exec::exec(state, ctx, ns, name, req).await
+        }
         (Some("binding"), "create") if res.name == "pods" => {
             let body = parse_body(ctx, &read_body(req).await?, sub)?;
             bind(state, ns, name, &body)?;

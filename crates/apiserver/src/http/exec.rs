@@ -1,0 +1,308 @@
+//! `pods/exec` over WebSocket (`v5.channel.k8s.io`, `v4.channel.k8s.io`), relayed to the
+//! attached `PodRuntime`.
+//!
+//! Framing and status per FIDELITY.md §7 (apimachinery `pkg/util/remotecommand`,
+//! `wsstream/conn.go`; kubelet `cri/streaming/remotecommand`): every frame is a channel
+//! byte and a payload (0 stdin, 1 stdout, 2 stderr, 3 status, 4 resize, 255 close in v5);
+//! an empty frame opens the lowest writable channel; the status frame carries a compact
+//! `Status` without kind or apiVersion. v5 goes through the API server's stream
+//! translator, v4 straight to the kubelet, which is why their failure messages differ.
+
+use super::Ctx;
+use crate::State;
+use crate::rbac::{Attributes, Decision, forbidden_message};
+use crate::runtime::ExecRequest;
+use crate::status::{ApiError, GroupResource};
+use axum::extract::FromRequestParts;
+use axum::extract::Request;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const V5: &str = "v5.channel.k8s.io";
+const V4: &str = "v4.channel.k8s.io";
+
+fn bool_param(ctx: &Ctx, key: &str) -> bool {
+    ctx.param(key)
+        .and_then(super::request_info::parse_bool)
+        .unwrap_or(false)
+}
+
+/// The exit status frame's JSON (compact, no TypeMeta).
+fn status_frame(code: i32, v5: bool, command: &[String]) -> String {
+    if code == 0 {
+        return r#"{"metadata":{},"status":"Success"}"#.into();
+    }
+    let inner = if v5 {
+        format!("command terminated with exit code {code}")
+    } else {
+        format!(
+            "error executing command [{}], exit code {code}",
+            command.join(" ")
+        )
+    };
+    let status = json!({
+        "metadata": {},
+        "status": "Failure",
+        "message": format!("command terminated with non-zero exit code: {inner}"),
+        "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]},
+    });
+    serde_json::to_string(&status).expect("json")
+}
+
+pub async fn exec(
+    state: &State,
+    ctx: &Ctx,
+    ns: &str,
+    name: &str,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let gr = GroupResource {
+        group: "",
+        resource: "pods",
+    };
+    // Since v1.30 (AuthorizePodWebsocketUpgradeCreatePermission, on by default) a
+    // WebSocket GET on pods/exec also needs `create`.
+    if ctx.info.verb == "get" {
+        let a = Attributes {
+            verb: "create".into(),
+            resource_request: true,
+            namespace: ns.into(),
+            resource: "pods".into(),
+            subresource: "exec".into(),
+            name: name.into(),
+            ..Attributes::default()
+        };
+        if let Decision::Deny(reason) = state.authz.authorize(&ctx.user, &a) {
+            return Err(ApiError::forbidden(
+                gr,
+                name,
+                &forbidden_message(&ctx.user.name, &a, &reason),
+            ));
+        }
+    }
+    let pod = state
+        .registry
+        .store
+        .get(&crate::store::resource_key("", "pods"), ns, name)
+        .ok_or_else(|| ApiError::not_found(gr, name))?;
+    let command: Vec<String> = ctx
+        .query
+        .iter()
+        .filter(|(k, _)| k == "command")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if command.is_empty() {
+        return Err(ApiError::bad_request("you must specify at least 1 command"));
+    }
+    let containers: Vec<String> = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("name").and_then(Value::as_str).map(String::from))
+        .collect();
+    let container = match ctx.param("container").filter(|c| !c.is_empty()) {
+        Some(c) => c.to_string(),
+        None => pod
+            .pointer("/metadata/annotations/kubectl.kubernetes.io~1default-container")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .or_else(|| containers.first().cloned())
+            .unwrap_or_default(),
+    };
+    if !containers.contains(&container) {
+        return Err(ApiError::bad_request(format!(
+            "container {container} is not valid for pod {name}"
+        )));
+    }
+    let phase = pod
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if phase == "Succeeded" || phase == "Failed" {
+        return Err(ApiError::bad_request(format!(
+            "cannot exec into a container in a completed pod; current phase is {phase}"
+        )));
+    }
+    let (mut parts, _body) = req.into_parts();
+    let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &()).await.map_err(|_| {
+        ApiError::bad_request("the embedded cluster serves pods/exec over WebSocket (v5.channel.k8s.io or v4.channel.k8s.io) only; SPDY is not supported")
+    })?;
+    let runtime = state.runtime.get().cloned().ok_or_else(|| ApiError {
+        code: 503,
+        reason: "ServiceUnavailable",
+        message: "no pod runtime is attached to this cluster".into(),
+        details: None,
+    })?;
+    let tty = bool_param(ctx, "tty");
+    let want_stdin = bool_param(ctx, "stdin");
+    let want_stdout = bool_param(ctx, "stdout");
+    let want_stderr = bool_param(ctx, "stderr") && !tty;
+    let session = runtime
+        .exec(ExecRequest {
+            namespace: ns.into(),
+            pod: name.into(),
+            uid: pod
+                .pointer("/metadata/uid")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .into(),
+            container: container.clone(),
+            command: command.clone(),
+            stdin: want_stdin,
+            tty,
+        })
+        .await
+        .map_err(|e| ApiError {
+            code: 400,
+            reason: "BadRequest",
+            message: format!("unable to upgrade connection: {e}"),
+            details: None,
+        })?;
+    let upgrade = upgrade.protocols([V5, V4]);
+    let v5 = upgrade.selected_protocol().is_some_and(|p| p == V5);
+    Ok(upgrade
+        .on_upgrade(move |socket| relay(socket, session, v5, want_stdout, want_stderr, command)))
+}
+
+async fn relay(
+    socket: WebSocket,
+    mut session: crate::runtime::ExecSession,
+    v5: bool,
+    want_stdout: bool,
+    want_stderr: bool,
+    command: Vec<String>,
+) {
+    let (mut tx, mut rx) = socket.split();
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+    // The empty frame that opens the lowest writable channel.
+    let first = if want_stdout {
+        1
+    } else if want_stderr {
+        2
+    } else {
+        3
+    };
+    let _ = out_tx.send(vec![first]).await;
+    let mut pumps = Vec::new();
+    for (channel, stream, wanted) in [
+        (1u8, session.stdout.take(), want_stdout),
+        (2u8, session.stderr.take(), want_stderr),
+    ] {
+        let Some(mut stream) = stream else { continue };
+        let out_tx = out_tx.clone();
+        pumps.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; 32 * 1024];
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) if wanted => {
+                        let mut frame = Vec::with_capacity(n + 1);
+                        frame.push(channel);
+                        frame.extend_from_slice(&buf[..n]);
+                        if out_tx.send(frame).await.is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                }
+            }
+        }));
+    }
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = out_rx.recv().await {
+            if tx.send(Message::Binary(frame.into())).await.is_err() {
+                return None;
+            }
+        }
+        Some(tx)
+    });
+    let mut stdin = session.stdin.take();
+    let resize = session.resize.take();
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(msg)) = rx.next().await {
+            let data = match msg {
+                Message::Binary(b) => b.to_vec(),
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            let Some((&channel, payload)) = data.split_first() else {
+                continue;
+            };
+            match channel {
+                0 => {
+                    if let Some(w) = stdin.as_mut()
+                        && (w.write_all(payload).await.is_err() || w.flush().await.is_err())
+                    {
+                        stdin = None;
+                    }
+                }
+                4 => {
+                    if let (Some(r), Ok(size)) = (&resize, serde_json::from_slice::<Value>(payload))
+                    {
+                        let w = size.get("Width").and_then(Value::as_u64).unwrap_or(80) as u16;
+                        let h = size.get("Height").and_then(Value::as_u64).unwrap_or(24) as u16;
+                        let _ = r.send((w, h));
+                    }
+                }
+                255 if payload.first() == Some(&0) => {
+                    // v5 half-close of stdin.
+                    if let Some(mut w) = stdin.take() {
+                        let _ = w.shutdown().await;
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+    let code = session.exit.await;
+    for p in pumps {
+        let _ = p.await;
+    }
+    let frame = match code {
+        Ok(code) => status_frame(code, v5, &command),
+        Err(e) => serde_json::to_string(&json!({"metadata": {}, "status": "Failure", "message": format!("Internal error occurred: {e}"), "reason": "InternalError", "code": 500})).expect("json"),
+    };
+    let mut status = vec![3u8];
+    status.extend_from_slice(frame.as_bytes());
+    let _ = out_tx.send(status).await;
+    drop(out_tx);
+    reader.abort();
+    if let Ok(Some(mut tx)) = writer.await {
+        // A normal closure (1000): client-go treats a close without a code as an error.
+        let frame = axum::extract::ws::CloseFrame {
+            code: axum::extract::ws::close_code::NORMAL,
+            reason: "".into(),
+        };
+        let _ = tx.send(Message::Close(Some(frame))).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_frames_match_fidelity() {
+        let cmd: Vec<String> = ["sh", "-c", "exit 3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            status_frame(0, true, &cmd),
+            r#"{"metadata":{},"status":"Success"}"#
+        );
+        assert_eq!(
+            status_frame(3, false, &cmd),
+            r#"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}"#
+        );
+        assert_eq!(
+            status_frame(3, true, &cmd),
+            r#"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: command terminated with exit code 3","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}"#
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! The boundary between the API server and whatever runs pods: `pods/exec` (and later
+//! `pods/log`) are answered by a `PodRuntime` attached to the cluster, as the real API
+//! server hands these requests to the node's kubelet. This crate defines the trait and
+//! never depends on an implementation.
+
+use futures::future::BoxFuture;
+use std::pin::Pin;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// One command to run in a pod's container.
+#[derive(Debug, Clone)]
+pub struct ExecRequest {
+    pub namespace: String,
+    pub pod: String,
+    pub uid: String,
+    pub container: String,
+    pub command: Vec<String>,
+    pub stdin: bool,
+    pub tty: bool,
+}
+
+/// A running command: its streams, its terminal size control, and its exit code.
+pub struct ExecSession {
+    pub stdin: Option<Pin<Box<dyn AsyncWrite + Send>>>,
+    pub stdout: Option<Pin<Box<dyn AsyncRead + Send>>>,
+    pub stderr: Option<Pin<Box<dyn AsyncRead + Send>>>,
+    /// Terminal size changes (columns, rows), for a TTY session.
+    pub resize: Option<tokio::sync::mpsc::UnboundedSender<(u16, u16)>>,
+    /// The exit code once the command ends.
+    pub exit: BoxFuture<'static, Result<i32, String>>,
+}
+
+impl std::fmt::Debug for ExecSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecSession").finish_non_exhaustive()
+    }
+}
+
+/// Runs commands in pods. Errors are messages for the client (the container is not
+/// running, the program does not exist).
+pub trait PodRuntime: Send + Sync + std::fmt::Debug {
+    fn exec(&self, req: ExecRequest) -> BoxFuture<'static, Result<ExecSession, String>>;
+}

@@ -1,0 +1,103 @@
+//! `pods/exec` on this node: a new process in a running container's sandbox, with the
+//! container's environment, mounts and programs, as `kubectl exec` gets from a kubelet.
+
+use crate::Kubelet;
+use apiserver::runtime::{ExecRequest, ExecSession, PodRuntime};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use std::process::Stdio;
+
+impl PodRuntime for Kubelet {
+    fn exec(&self, req: ExecRequest) -> BoxFuture<'static, Result<ExecSession, String>> {
+        let target = self
+            .targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(req.namespace.clone(), req.pod.clone()))
+            .cloned();
+        async move {
+            let not_found = || format!("container not found ({:?})", req.container);
+            let target = target.filter(|t| t.uid == req.uid).ok_or_else(not_found)?;
+            let base = target
+                .containers
+                .get(&req.container)
+                .ok_or_else(not_found)?;
+            let mut spec = base.clone();
+            spec.argv = req.command.clone();
+            spec.tty = req.tty;
+            let mut cmd = target.sandbox.command(&spec).map_err(|e| e.to_string())?;
+            if req.tty {
+                let pty = podbox::Pty::open().map_err(|e| format!("allocating a terminal: {e}"))?;
+                let slave = |fd: &std::os::fd::OwnedFd| {
+                    fd.try_clone().map(Stdio::from).map_err(|e| e.to_string())
+                };
+                cmd.stdin(slave(&pty.slave)?)
+                    .stdout(slave(&pty.slave)?)
+                    .stderr(slave(&pty.slave)?);
+                let mut child = tokio::process::Command::from(cmd)
+                    .kill_on_drop(true)
+                    .spawn()
+                    .map_err(|e| e.to_string())?;
+                drop(pty.slave);
+                let master = std::fs::File::from(pty.master);
+                let resize_fd: std::os::fd::OwnedFd =
+                    master.try_clone().map_err(|e| e.to_string())?.into();
+                let reader =
+                    tokio::fs::File::from_std(master.try_clone().map_err(|e| e.to_string())?);
+                let writer = tokio::fs::File::from_std(master);
+                let (resize_tx, mut resize_rx) =
+                    tokio::sync::mpsc::unbounded_channel::<(u16, u16)>();
+                tokio::spawn(async move {
+                    while let Some((cols, rows)) = resize_rx.recv().await {
+                        let _ = podbox::Pty::resize(&resize_fd, cols, rows);
+                    }
+                });
+                let exit = async move {
+                    child
+                        .wait()
+                        .await
+                        .map(|s| s.code().unwrap_or(137))
+                        .map_err(|e| e.to_string())
+                }
+                .boxed();
+                return Ok(ExecSession {
+                    stdin: req.stdin.then(|| Box::pin(writer) as _),
+                    stdout: Some(Box::pin(reader)),
+                    stderr: None,
+                    resize: Some(resize_tx),
+                    exit,
+                });
+            }
+            cmd.stdin(if req.stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+            let mut child = tokio::process::Command::from(cmd)
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let stdin = child.stdin.take().map(|s| Box::pin(s) as _);
+            let stdout = child.stdout.take().map(|s| Box::pin(s) as _);
+            let stderr = child.stderr.take().map(|s| Box::pin(s) as _);
+            let exit = async move {
+                child
+                    .wait()
+                    .await
+                    .map(|s| s.code().unwrap_or(137))
+                    .map_err(|e| e.to_string())
+            }
+            .boxed();
+            Ok(ExecSession {
+                stdin,
+                stdout,
+                stderr,
+                resize: None,
+                exit,
+            })
+        }
+        .boxed()
+    }
+}
