@@ -36,8 +36,27 @@ impl std::fmt::Debug for ExecSession {
     }
 }
 
-/// Runs commands in pods. Errors are messages for the client (the container is not
-/// running, the program does not exist).
+/// What `pods/log` asks for (`PodLogOptions`).
+#[derive(Debug, Clone, Default)]
+pub struct LogRequest {
+    pub namespace: String,
+    pub pod: String,
+    pub uid: String,
+    pub container: String,
+    pub follow: bool,
+    pub previous: bool,
+    pub timestamps: bool,
+    pub tail_lines: Option<usize>,
+    pub limit_bytes: Option<usize>,
+}
+
+/// A container's log, as bytes that end when the log does (or, following, when the
+/// container stops).
+pub type LogStream = futures::stream::BoxStream<'static, bytes::Bytes>;
+
+/// Runs commands in pods and reads their logs. Errors are messages for the client (the
+/// container is not running, the program does not exist).
 pub trait PodRuntime: Send + Sync + std::fmt::Debug {
     fn exec(&self, req: ExecRequest) -> BoxFuture<'static, Result<ExecSession, String>>;
+    fn logs(&self, req: LogRequest) -> BoxFuture<'static, Result<LogStream, String>>;
 }

@@ -8,6 +8,46 @@ use futures::future::BoxFuture;
 use std::process::Stdio;
 
 impl PodRuntime for Kubelet {
+    fn logs(
+        &self,
+        req: apiserver::runtime::LogRequest,
+    ) -> BoxFuture<'static, Result<apiserver::runtime::LogStream, String>> {
+        let dir = self
+            .config
+            .runtime_dir
+            .join("pods")
+            .join(&req.uid)
+            .join("logs");
+        let alive = self
+            .targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(req.namespace.clone(), req.pod.clone()))
+            .and_then(|t| t.alive.get(&req.container).cloned());
+        async move {
+            let path = crate::logs::log_path(&dir, &req.container, req.previous);
+            if !path.exists() {
+                return Err(if req.previous {
+                    format!(
+                        "previous terminated container {:?} in pod {:?} not found",
+                        req.container, req.pod
+                    )
+                } else {
+                    format!(
+                        "container {:?} in pod {:?} is waiting to start: ContainerCreating",
+                        req.container, req.pod
+                    )
+                });
+            }
+            Ok(crate::logs::read(
+                path,
+                &req,
+                if req.previous { None } else { alive },
+            ))
+        }
+        .boxed()
+    }
+
     fn exec(&self, req: ExecRequest) -> BoxFuture<'static, Result<ExecSession, String>> {
         let target = self
             .targets

@@ -5,11 +5,13 @@
 //! API server knows nothing of it. Status follows `pkg/kubelet/status` and
 //! `kubelet_pods.go` (`generateAPIPodStatus`): conditions `PodReadyToStartContainers`,
 //! `Initialized`, `Ready`, `ContainersReady`, `PodScheduled`; container states with exit
-//! codes and restart counts; pod IPs from `10.42.0.0/16`. Exec and logs are not served yet.
+//! codes and restart counts; pod IPs from `10.42.0.0/16`. It also answers `pods/exec`
+//! and `pods/log` for the API server (`exec`, `logs`).
 
 pub mod env;
 mod exec;
 pub mod images;
+mod logs;
 pub mod volumes;
 
 use futures::StreamExt;
@@ -46,6 +48,8 @@ struct ExecTarget {
     uid: String,
     sandbox: Arc<podbox::Sandbox>,
     containers: HashMap<String, podbox::ContainerSpec>,
+    /// Whether each container is running, for `logs -f`.
+    alive: HashMap<String, tokio::sync::watch::Receiver<bool>>,
 }
 
 /// The kubelet of one node.
@@ -83,8 +87,10 @@ impl Kubelet {
         })
     }
 
-    /// Watches every pod until the stream ends.
+    /// Watches every pod until the stream ends. Files left by an earlier kubelet that
+    /// was killed are removed first: their pods died with it.
     pub async fn run(self: Arc<Self>) {
+        let _ = std::fs::remove_dir_all(self.config.runtime_dir.join("pods"));
         let pods: Api<Pod> = Api::all(self.client.clone());
         let mut stream = watcher(pods, watcher::Config::default()).boxed();
         while let Some(ev) = stream.next().await {
@@ -572,6 +578,10 @@ impl Kubelet {
                 .iter()
                 .map(|r| (r.name.clone(), r.spec.clone()))
                 .collect(),
+            alive: runs
+                .iter()
+                .map(|r| (r.name.clone(), r.alive.subscribe()))
+                .collect(),
         };
         self.targets
             .lock()
@@ -587,6 +597,8 @@ struct ContainerRun {
     image: String,
     spec: podbox::ContainerSpec,
     log: PathBuf,
+    alive: tokio::sync::watch::Sender<bool>,
+    pumps: Vec<tokio::task::JoinHandle<()>>,
     child: Option<tokio::process::Child>,
     started_at: String,
     finished_at: String,
@@ -603,6 +615,8 @@ impl ContainerRun {
             image: c.image.clone().unwrap_or_default(),
             spec,
             log,
+            alive: tokio::sync::watch::channel(false).0,
+            pumps: Vec::new(),
             child: None,
             started_at: String::new(),
             finished_at: String::new(),
@@ -619,15 +633,23 @@ impl ContainerRun {
             .append(true)
             .open(&self.log)
             .map_err(|e| e.to_string())?;
-        let log2 = log.try_clone().map_err(|e| e.to_string())?;
+        let log = Arc::new(tokio::sync::Mutex::new(tokio::fs::File::from_std(log)));
         let mut cmd = sandbox.command(&self.spec).map_err(|e| e.to_string())?;
         cmd.stdin(std::process::Stdio::null())
-            .stdout(log)
-            .stderr(log2);
-        let child = tokio::process::Command::from(cmd)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = tokio::process::Command::from(cmd)
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| e.to_string())?;
+        if let Some(out) = child.stdout.take() {
+            self.pumps
+                .push(tokio::spawn(logs::pump(out, "stdout", log.clone())));
+        }
+        if let Some(err) = child.stderr.take() {
+            self.pumps
+                .push(tokio::spawn(logs::pump(err, "stderr", log)));
+        }
         self.id = format!(
             "kubelab://{:016x}",
             jiff::Timestamp::now().as_nanosecond() as u64 ^ u64::from(child.id().unwrap_or(0))
@@ -635,11 +657,14 @@ impl ContainerRun {
         self.child = Some(child);
         self.started_at = now();
         self.exit_code = None;
+        let _ = self.alive.send(true);
         Ok(())
     }
 
     fn restart(&mut self, sandbox: &podbox::Sandbox) -> Result<(), String> {
         self.last_state = json!({"terminated": self.terminated()});
+        // The previous run's log is what `logs --previous` reads.
+        let _ = std::fs::rename(&self.log, self.log.with_extension("log.previous"));
         self.restarts += 1;
         self.start(sandbox)
     }

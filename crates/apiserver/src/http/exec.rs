@@ -53,6 +53,95 @@ fn status_frame(code: i32, v5: bool, command: &[String]) -> String {
     serde_json::to_string(&status).expect("json")
 }
 
+/// The container a request names, or the pod's default one; 400 when the pod has no such
+/// container (`container x is not valid for pod y`).
+fn pick_container(ctx: &Ctx, pod: &Value, name: &str) -> Result<String, ApiError> {
+    let containers: Vec<String> = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("name").and_then(Value::as_str).map(String::from))
+        .collect();
+    let container = match ctx.param("container").filter(|c| !c.is_empty()) {
+        Some(c) => c.to_string(),
+        None => pod
+            .pointer("/metadata/annotations/kubectl.kubernetes.io~1default-container")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .or_else(|| containers.first().cloned())
+            .unwrap_or_default(),
+    };
+    if !containers.contains(&container) {
+        return Err(ApiError::bad_request(format!(
+            "container {container} is not valid for pod {name}"
+        )));
+    }
+    Ok(container)
+}
+
+fn runtime(state: &State) -> Result<std::sync::Arc<dyn crate::runtime::PodRuntime>, ApiError> {
+    state.runtime.get().cloned().ok_or_else(|| ApiError {
+        code: 503,
+        reason: "ServiceUnavailable",
+        message: "no pod runtime is attached to this cluster".into(),
+        details: None,
+    })
+}
+
+/// `pods/log`: the container's output as `text/plain`, streamed when following.
+pub async fn logs(state: &State, ctx: &Ctx, ns: &str, name: &str) -> Result<Response, ApiError> {
+    let gr = GroupResource {
+        group: "",
+        resource: "pods",
+    };
+    let pod = state
+        .registry
+        .store
+        .get(&crate::store::resource_key("", "pods"), ns, name)
+        .ok_or_else(|| ApiError::not_found(gr, name))?;
+    let container = pick_container(ctx, &pod, name)?;
+    let number = |key: &str| -> Result<Option<usize>, ApiError> {
+        match ctx.param(key) {
+            None | Some("") => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError::bad_request(format!("invalid {key}: {v}"))),
+        }
+    };
+    let req = crate::runtime::LogRequest {
+        namespace: ns.into(),
+        pod: name.into(),
+        uid: pod
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .into(),
+        container,
+        follow: bool_param(ctx, "follow"),
+        previous: bool_param(ctx, "previous"),
+        timestamps: bool_param(ctx, "timestamps"),
+        tail_lines: number("tailLines")?,
+        limit_bytes: number("limitBytes")?,
+    };
+    let stream = runtime(state)?
+        .logs(req)
+        .await
+        .map_err(ApiError::bad_request)?;
+    let body = axum::body::Body::from_stream(stream.map(Ok::<_, std::convert::Infallible>));
+    let mut r = Response::new(body);
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain"),
+    );
+    r.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-cache, private"),
+    );
+    Ok(r)
+}
+
 pub async fn exec(
     state: &State,
     ctx: &Ctx,
@@ -98,27 +187,7 @@ pub async fn exec(
     if command.is_empty() {
         return Err(ApiError::bad_request("you must specify at least 1 command"));
     }
-    let containers: Vec<String> = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.get("name").and_then(Value::as_str).map(String::from))
-        .collect();
-    let container = match ctx.param("container").filter(|c| !c.is_empty()) {
-        Some(c) => c.to_string(),
-        None => pod
-            .pointer("/metadata/annotations/kubectl.kubernetes.io~1default-container")
-            .and_then(Value::as_str)
-            .map(String::from)
-            .or_else(|| containers.first().cloned())
-            .unwrap_or_default(),
-    };
-    if !containers.contains(&container) {
-        return Err(ApiError::bad_request(format!(
-            "container {container} is not valid for pod {name}"
-        )));
-    }
+    let container = pick_container(ctx, &pod, name)?;
     let phase = pod
         .pointer("/status/phase")
         .and_then(Value::as_str)
@@ -132,12 +201,7 @@ pub async fn exec(
     let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &()).await.map_err(|_| {
         ApiError::bad_request("the embedded cluster serves pods/exec over WebSocket (v5.channel.k8s.io or v4.channel.k8s.io) only; SPDY is not supported")
     })?;
-    let runtime = state.runtime.get().cloned().ok_or_else(|| ApiError {
-        code: 503,
-        reason: "ServiceUnavailable",
-        message: "no pod runtime is attached to this cluster".into(),
-        details: None,
-    })?;
+    let runtime = runtime(state)?;
     let tty = bool_param(ctx, "tty");
     let want_stdin = bool_param(ctx, "stdin");
     let want_stdout = bool_param(ctx, "stdout");

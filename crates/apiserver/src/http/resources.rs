@@ -698,6 +698,7 @@ async fn subresource(
         (Some("exec"), "get" | "create") if res.name == "pods" => {
             super::exec::exec(state, ctx, ns, name, req).await
         }
+        (Some("log"), "get") if res.name == "pods" => super::exec::logs(state, ctx, ns, name).await,
         (Some("binding"), "create") if res.name == "pods" => {
             let body = parse_body(ctx, &read_body(req).await?, sub)?;
             bind(state, ns, name, &body)?;

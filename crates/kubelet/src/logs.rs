@@ -1,0 +1,157 @@
+//! Container logs in the CRI format the kubelet keeps (`pkg/kubelet/kuberuntime/logs`):
+//! one line per output line, `<RFC 3339 time> <stdout|stderr> <F|P> <text>`, and reading
+//! them back for `pods/log` with `timestamps`, `tailLines`, `limitBytes`, `previous` and
+//! `follow`.
+
+use apiserver::runtime::{LogRequest, LogStream};
+use bytes::Bytes;
+use futures::StreamExt;
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+/// Copies one output stream into the log file, a line at a time.
+pub async fn pump(
+    mut from: impl AsyncRead + Unpin,
+    stream: &'static str,
+    file: std::sync::Arc<tokio::sync::Mutex<tokio::fs::File>>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&buf[..n]);
+        while let Some(i) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=i).collect();
+            write_line(&file, stream, "F", &line[..line.len() - 1]).await;
+        }
+    }
+    if !pending.is_empty() {
+        write_line(&file, stream, "P", &pending).await;
+    }
+}
+
+async fn write_line(
+    file: &tokio::sync::Mutex<tokio::fs::File>,
+    stream: &str,
+    tag: &str,
+    text: &[u8],
+) {
+    let mut out = format!("{} {stream} {tag} ", jiff::Timestamp::now()).into_bytes();
+    out.extend_from_slice(text);
+    out.push(b'\n');
+    let mut f = file.lock().await;
+    let _ = f.write_all(&out).await;
+    let _ = f.flush().await;
+}
+
+/// One CRI log line rendered as `kubectl logs` shows it.
+fn render(line: &str, timestamps: bool) -> Option<String> {
+    let mut parts = line.splitn(4, ' ');
+    let (ts, _stream, tag) = (parts.next()?, parts.next()?, parts.next()?);
+    let text = parts.next().unwrap_or("");
+    let mut out = String::new();
+    if timestamps {
+        out.push_str(ts);
+        out.push(' ');
+    }
+    out.push_str(text);
+    if tag == "F" {
+        out.push('\n');
+    }
+    Some(out)
+}
+
+pub fn log_path(dir: &Path, container: &str, previous: bool) -> PathBuf {
+    dir.join(format!(
+        "{container}.log{}",
+        if previous { ".previous" } else { "" }
+    ))
+}
+
+/// The log as a stream; following polls for growth until `alive` turns false.
+pub fn read(
+    path: PathBuf,
+    req: &LogRequest,
+    mut alive: Option<tokio::sync::watch::Receiver<bool>>,
+) -> LogStream {
+    let timestamps = req.timestamps;
+    let follow = req.follow;
+    let tail = req.tail_lines;
+    let mut budget = req.limit_bytes.unwrap_or(usize::MAX);
+    let stream = async_stream(move |tx| async move {
+        let mut offset = 0usize;
+        let mut first = true;
+        loop {
+            let text = tokio::fs::read_to_string(&path).await.unwrap_or_default();
+            let new = &text[offset.min(text.len())..];
+            // Only whole lines; a line being written waits for the next round.
+            let complete = new.rfind('\n').map_or(0, |i| i + 1);
+            let mut lines: Vec<&str> = new[..complete].lines().collect();
+            if first {
+                if let Some(n) = tail {
+                    lines = lines.split_off(lines.len().saturating_sub(n));
+                }
+                first = false;
+            }
+            offset += complete;
+            for l in lines {
+                let Some(mut out) = render(l, timestamps) else {
+                    continue;
+                };
+                if out.len() > budget {
+                    out.truncate(budget);
+                }
+                budget -= out.len();
+                if tx.send(Bytes::from(out)).await.is_err() || budget == 0 {
+                    return;
+                }
+            }
+            let still_running = alive.as_ref().is_some_and(|a| *a.borrow());
+            if !follow || !still_running {
+                if follow && complete == 0 && still_running {
+                    continue;
+                }
+                return;
+            }
+            if let Some(a) = alive.as_mut() {
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_millis(100), a.changed()).await;
+            }
+        }
+    });
+    stream.boxed()
+}
+
+fn async_stream<F, Fut>(producer: F) -> impl futures::Stream<Item = Bytes>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Bytes>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    tokio::spawn(producer(tx));
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_lines() {
+        assert_eq!(
+            render("2025-01-01T00:00:00.5Z stdout F hello world", false).as_deref(),
+            Some("hello world\n")
+        );
+        assert_eq!(
+            render("2025-01-01T00:00:00.5Z stderr P part", true).as_deref(),
+            Some("2025-01-01T00:00:00.5Z part")
+        );
+        assert_eq!(
+            render("2025-01-01T00:00:00.5Z stdout F ", false).as_deref(),
+            Some("\n")
+        );
+    }
+}
