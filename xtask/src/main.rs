@@ -146,7 +146,7 @@ fn cluster_up(rest: &[&str]) -> Result<()> {
             },
         );
         cluster.attach_runtime(kubelet.clone());
-        let node = tokio::spawn(kubelet.run());
+        let node = tokio::spawn(kubelet.clone().run());
         write_private(&kubeconfig, &cluster.admin_kubeconfig())?;
         let ca = dir.join("ca.crt");
         write_private(&ca, &cluster.state.pki.server_ca.cert_pem)?;
@@ -163,6 +163,7 @@ fn cluster_up(rest: &[&str]) -> Result<()> {
         eprintln!("stopping");
         node.abort();
         let _ = node.await;
+        kubelet.shutdown();
         cluster.shutdown().await;
         let _ = std::fs::remove_dir_all(dir.join("run"));
         Ok(())

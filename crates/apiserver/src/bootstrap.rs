@@ -261,6 +261,8 @@ pub async fn run_controllers(reg: Registry, ca_pem: String) {
             }
         } else if ev.resource == cr_key && ev.object.get("aggregationRule").is_none() {
             aggregate_cluster_roles(&reg);
+        } else {
+            crate::jobs::on_event(&reg, &ev);
         }
     }
 }

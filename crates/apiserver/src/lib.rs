@@ -10,6 +10,7 @@ pub mod authn;
 pub mod bootstrap;
 pub mod discovery;
 pub mod http;
+pub mod jobs;
 pub mod kubeconfig;
 pub mod object;
 pub mod openapi;

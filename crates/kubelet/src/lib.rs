@@ -108,6 +108,25 @@ impl Kubelet {
         }
     }
 
+    /// Stops every pod at once (the node is going away): their sandboxes are dropped, so
+    /// every pod process dies.
+    pub fn shutdown(&self) {
+        let running: Vec<Running> = self
+            .pods
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, r)| r)
+            .collect();
+        for r in running {
+            r.task.abort();
+        }
+        self.targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     fn forget(&self, pod: &Pod) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         if let Some(r) = self

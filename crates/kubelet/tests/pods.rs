@@ -11,6 +11,7 @@ use std::time::Duration;
 struct Node {
     /// Kept alive for the test's length: the API server the kubelet talks to.
     _cluster: Cluster,
+    kubelet: std::sync::Arc<kubelet::Kubelet>,
     dir: PathBuf,
     task: tokio::task::JoinHandle<()>,
     pods: Api<Pod>,
@@ -19,6 +20,7 @@ struct Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.task.abort();
+        self.kubelet.shutdown();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -59,9 +61,10 @@ async fn node(tag: &str) -> Node {
         },
     );
     cluster.attach_runtime(kubelet.clone());
-    let task = tokio::spawn(kubelet.run());
+    let task = tokio::spawn(kubelet.clone().run());
     Node {
         _cluster: cluster,
+        kubelet,
         dir,
         task,
         pods: Api::namespaced(client, "default"),
@@ -431,5 +434,138 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
         ])
     });
     assert!(out.contains("\"reason\": \"Forbidden\""), "{out}");
+    drop(n);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_runs_to_completion_and_takes_its_pods_with_it() {
+    use k8s_openapi::api::batch::v1::Job;
+    if !tools_present() {
+        return;
+    }
+    let n = node("job").await;
+    let client = kube::Client::new(n._cluster.service_as(UserInfo::admin()), "default");
+    let jobs: Api<Job> = Api::namespaced(client, "default");
+    let job: Job = serde_json::from_value(json!({
+        "metadata": {"name": "my-job"},
+        "spec": {"template": {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "main", "image": "busybox:1.36", "command": ["echo", "hello"]}]}}},
+    }))
+    .unwrap();
+    jobs.create(&PostParams::default(), &job).await.unwrap();
+    let mut done = None;
+    for _ in 0..300 {
+        let j = jobs.get("my-job").await.unwrap();
+        if j.status.as_ref().and_then(|s| s.succeeded) == Some(1) {
+            done = Some(j);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = done.expect("the job completed").status.unwrap();
+    let kinds: Vec<String> = status
+        .conditions
+        .iter()
+        .flatten()
+        .map(|c| c.type_.clone())
+        .collect();
+    assert_eq!(kinds, ["SuccessCriteriaMet", "Complete"]);
+    // `active` is omitempty in Go: absent when zero; `ready` and `terminating` are pointers.
+    assert_eq!(
+        (status.active, status.ready, status.terminating),
+        (None, Some(0), Some(0))
+    );
+    assert!(status.start_time.is_some() && status.completion_time.is_some());
+    let pods = n.pods.list(&Default::default()).await.unwrap().items;
+    assert_eq!(pods.len(), 1);
+    let pod = &pods[0];
+    assert!(pod.metadata.name.as_deref().unwrap().starts_with("my-job-"));
+    assert_eq!(log_of(&n, pod, "main").await, "hello\n");
+    jobs.delete("my-job", &DeleteParams::background())
+        .await
+        .unwrap();
+    for _ in 0..300 {
+        if n.pods
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        n.pods
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "the job's pods were not deleted"
+    );
+    drop(n);
+}
+
+fn processes_with(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stopping_the_node_kills_its_pods_and_automount_can_be_refused() {
+    if !tools_present() {
+        return;
+    }
+    let n = node("stop").await;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "quiet"},
+        "spec": {"automountServiceAccountToken": false, "containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "4243.75"]}]},
+    }))
+    .unwrap();
+    n.pods.create(&PostParams::default(), &pod).await.unwrap();
+    wait_for(&n.pods, "quiet", |p| phase(p) == "Running").await;
+    // Running means started; the program may still be on its way to exec.
+    for _ in 0..200 {
+        if processes_with("4243.75") == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(processes_with("4243.75"), 1);
+    // No token directory, but the service variables stay (FIDELITY §5).
+    let kc = kube::config::Kubeconfig::from_yaml(&n._cluster.admin_kubeconfig()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    let tls_pods: Api<Pod> = Api::namespaced(kube::Client::try_from(config).unwrap(), "default");
+    let mut proc = tls_pods
+        .exec("quiet", ["sh", "-c", "ls /var/run/secrets/kubernetes.io/serviceaccount 2>&1; echo $KUBERNETES_SERVICE_HOST"], &kube::api::AttachParams::default().stderr(false))
+        .await
+        .unwrap();
+    let mut out = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut proc.stdout().unwrap(), &mut out)
+        .await
+        .unwrap();
+    assert!(out.contains("No such file or directory"), "{out}");
+    assert!(out.ends_with("10.43.0.1\n"), "{out}");
+    n.kubelet.shutdown();
+    for _ in 0..200 {
+        if processes_with("4243.75") == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        processes_with("4243.75"),
+        0,
+        "a pod process outlived its node"
+    );
     drop(n);
 }
