@@ -15,7 +15,7 @@ commands:
       kubeconfig (default: target/kubelab/kubeconfig); Ctrl-C stops it
   bench
       measure the embedded cluster against its targets (release build; see
-      crates/apiserver/benches/server.rs)
+      crates/apiserver/benches/server.rs and crates/kubelet/benches/pods.rs)
   gen-schema --api DIR --apimachinery DIR
       regenerate crates/apiserver/src/schema/types.txt from checkouts of k8s.io/api and
       k8s.io/apimachinery at the emulated release (v0.33.3)
