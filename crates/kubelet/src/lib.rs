@@ -583,6 +583,7 @@ impl Kubelet {
                     .map(|(n, p)| (n.clone(), p.display().to_string()))
                     .collect(),
                 tty: false,
+                builtin: image.builtin.clone(),
             };
             let mut run =
                 ContainerRun::new(c, cspec, dir.join("logs").join(format!("{}.log", c.name)));

@@ -14,6 +14,7 @@
 //! This crate does not talk to the API server; the kubelet that drives it lives elsewhere.
 
 mod dns;
+mod proxy;
 mod sys;
 
 use serde::{Deserialize, Serialize};
@@ -83,6 +84,10 @@ pub struct ContainerSpec {
     /// The program's stdin is a terminal that becomes its controlling terminal.
     #[serde(default)]
     pub tty: bool,
+    /// Run a program built into podbox instead of executing `argv[0]`: `kubectl` (only
+    /// `kubectl proxy`), for hosts without kubectl.
+    #[serde(default)]
+    pub builtin: Option<String>,
 }
 
 /// A pseudo-terminal for a container's TTY session.

@@ -362,6 +362,7 @@ fn container_setup() -> Result<i32, String> {
             // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and no pointers.
             unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
             let e = match build_root(&spec) {
+                Ok(()) if spec.builtin.is_some() => return Ok(crate::proxy::builtin(&spec)),
                 Ok(()) => exec(&spec),
                 Err(e) => e,
             };
