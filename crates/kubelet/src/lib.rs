@@ -9,6 +9,7 @@
 //! and `pods/log` for the API server (`exec`, `logs`).
 
 pub mod env;
+mod events;
 mod exec;
 pub mod images;
 mod logs;
@@ -153,7 +154,7 @@ impl Kubelet {
             // The scheduler's job, done here for the one node: a Binding.
             let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name}, "target": {"apiVersion": "v1", "kind": "Node", "name": self.config.node_name}});
             let api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
-            if let Err(e) = api
+            match api
                 .create_subresource::<Value, Value>(
                     "binding",
                     &name,
@@ -162,7 +163,20 @@ impl Kubelet {
                 )
                 .await
             {
-                tracing::warn!(pod = %name, error = %e, "binding failed");
+                Ok(_) => {
+                    let msg = format!(
+                        "Successfully assigned {ns}/{name} to {}",
+                        self.config.node_name
+                    );
+                    events::Recorder {
+                        client: &self.client,
+                        component: "default-scheduler",
+                        host: "",
+                    }
+                    .record(&pod, "Normal", "Scheduled", &msg, None)
+                    .await;
+                }
+                Err(e) => tracing::warn!(pod = %name, error = %e, "binding failed"),
             }
             return;
         }
@@ -265,9 +279,27 @@ impl Kubelet {
         let scheduled = json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": start_time});
 
         let result = self.start_pod(&pod, &dir, &pod_ip).await;
+        let node = self.config.node_name.clone();
         let (sandbox, mut containers) = match result {
             Ok(ok) => ok,
             Err((waiting_reason, message)) => {
+                let field = spec
+                    .containers
+                    .first()
+                    .map(|c| format!("spec.containers{{{}}}", c.name));
+                events::Recorder {
+                    client: &self.client,
+                    component: "kubelet",
+                    host: &node,
+                }
+                .record(
+                    &pod,
+                    "Warning",
+                    "Failed",
+                    &format!("Error: {waiting_reason}: {message}"),
+                    field.as_deref(),
+                )
+                .await;
                 let statuses: Vec<Value> = spec
                     .containers
                     .iter()
@@ -387,6 +419,22 @@ impl Kubelet {
         // Graceful stop: SIGTERM, the grace period, then SIGKILL (by dropping the sandbox).
         let grace = spec.termination_grace_period_seconds.unwrap_or(30).max(0) as u64;
         for c in containers.iter_mut() {
+            if c.running() {
+                let field = format!("spec.containers{{{}}}", c.name);
+                events::Recorder {
+                    client: &self.client,
+                    component: "kubelet",
+                    host: &node,
+                }
+                .record(
+                    &pod,
+                    "Normal",
+                    "Killing",
+                    &format!("Stopping container {}", c.name),
+                    Some(&field),
+                )
+                .await;
+            }
             c.terminate();
         }
         let all_exit = futures::future::join_all(
@@ -587,8 +635,50 @@ impl Kubelet {
             };
             let mut run =
                 ContainerRun::new(c, cspec, dir.join("logs").join(format!("{}.log", c.name)));
+            let field = format!("spec.containers{{{}}}", c.name);
+            let node = &self.config.node_name;
+            let image_name = c.image.clone().unwrap_or_default();
+            events::Recorder {
+                client: &self.client,
+                component: "kubelet",
+                host: node,
+            }
+            .record(
+                pod,
+                "Normal",
+                "Pulled",
+                &format!("Container image {image_name:?} already present on machine"),
+                Some(&field),
+            )
+            .await;
             run.start(&sandbox)
                 .map_err(|e| fail("RunContainerError", e))?;
+            events::Recorder {
+                client: &self.client,
+                component: "kubelet",
+                host: node,
+            }
+            .record(
+                pod,
+                "Normal",
+                "Created",
+                &format!("Created container: {}", c.name),
+                Some(&field),
+            )
+            .await;
+            events::Recorder {
+                client: &self.client,
+                component: "kubelet",
+                host: node,
+            }
+            .record(
+                pod,
+                "Normal",
+                "Started",
+                &format!("Started container {}", c.name),
+                Some(&field),
+            )
+            .await;
             runs.push(run);
         }
         let target = ExecTarget {
