@@ -92,6 +92,37 @@ impl Kubelet {
     /// was killed are removed first: their pods died with it.
     pub async fn run(self: Arc<Self>) {
         let _ = std::fs::remove_dir_all(self.config.runtime_dir.join("pods"));
+        // Cluster DNS follows the Services: every pod's records file is rewritten when one
+        // changes, and the pods' resolvers read it on each query.
+        let me = self.clone();
+        let dns = tokio::spawn(async move {
+            let services: Api<Service> = Api::all(me.client.clone());
+            let mut changes = watcher(services, watcher::Config::default()).boxed();
+            while let Some(ev) = changes.next().await {
+                if matches!(
+                    ev,
+                    Ok(watcher::Event::Apply(_))
+                        | Ok(watcher::Event::Delete(_))
+                        | Ok(watcher::Event::InitDone)
+                ) {
+                    let records = me.dns_records().await;
+                    let uids: Vec<String> = me
+                        .targets
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .values()
+                        .map(|t| t.uid.clone())
+                        .collect();
+                    for uid in uids {
+                        let _ = std::fs::write(
+                            me.config.runtime_dir.join("pods").join(uid).join("dns"),
+                            &records,
+                        );
+                    }
+                }
+            }
+        });
+        let _dns = AbortOnDrop(dns);
         let pods: Api<Pod> = Api::all(self.client.clone());
         let mut stream = watcher(pods, watcher::Config::default()).boxed();
         while let Some(ev) = stream.next().await {
@@ -698,6 +729,15 @@ impl Kubelet {
             .unwrap_or_else(|e| e.into_inner())
             .insert((ns.clone(), name.clone()), target);
         Ok((sandbox, runs))
+    }
+}
+
+/// Aborts a background task when the owner goes away.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -420,6 +420,43 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
     });
     assert_eq!(code, Some(0), "{err}");
     assert!(out.starts_with("{\n  \"kind\": \"APIVersions\""), "{out}");
+    // A Service created after the pod started resolves by its cluster name.
+    let client = kube::Client::new(n._cluster.service_as(UserInfo::admin()), "default");
+    let svcs: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(client, "default");
+    svcs.create(
+        &PostParams::default(),
+        &serde_json::from_value(
+            json!({"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}}),
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut resolved = String::new();
+    for _ in 0..100 {
+        resolved = tokio::task::block_in_place(|| {
+            run(&[
+                "exec",
+                "curl-with-ambassador",
+                "-c",
+                "main",
+                "--",
+                "nslookup",
+                "web",
+            ])
+        })
+        .1;
+        if resolved.contains("Name:\tweb.default.svc.cluster.local")
+            || resolved.contains("Name:\tweb")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        resolved.contains("web.default.svc.cluster.local"),
+        "{resolved}"
+    );
     // RBAC still applies: the proxy carries the pod's service account.
     let (_, out, _) = tokio::task::block_in_place(|| {
         run(&[
