@@ -72,7 +72,7 @@ async fn node(tag: &str) -> Node {
 }
 
 async fn wait_for(pods: &Api<Pod>, name: &str, what: impl Fn(&Pod) -> bool) -> Pod {
-    for _ in 0..300 {
+    for _ in 0..1500 {
         if let Some(p) = pods.get_opt(name).await.unwrap()
             && what(&p)
         {
@@ -209,7 +209,7 @@ async fn running_pods_report_ready_and_stop_on_delete() {
         .delete("sleeper", &DeleteParams::default())
         .await
         .unwrap();
-    for _ in 0..300 {
+    for _ in 0..1500 {
         if n.pods.get_opt("sleeper").await.unwrap().is_none() {
             break;
         }
@@ -395,7 +395,7 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
     };
     // The proxy needs a moment to listen.
     let mut logs = String::new();
-    for _ in 0..100 {
+    for _ in 0..400 {
         logs = tokio::task::block_in_place(|| {
             run(&["logs", "curl-with-ambassador", "-c", "ambassador"])
         })
@@ -433,7 +433,7 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
     .await
     .unwrap();
     let mut resolved = String::new();
-    for _ in 0..100 {
+    for _ in 0..400 {
         resolved = tokio::task::block_in_place(|| {
             run(&[
                 "exec",
@@ -490,7 +490,7 @@ async fn a_job_runs_to_completion_and_takes_its_pods_with_it() {
     .unwrap();
     jobs.create(&PostParams::default(), &job).await.unwrap();
     let mut done = None;
-    for _ in 0..300 {
+    for _ in 0..1500 {
         let j = jobs.get("my-job").await.unwrap();
         if j.status.as_ref().and_then(|s| s.succeeded) == Some(1) {
             done = Some(j);
@@ -520,7 +520,7 @@ async fn a_job_runs_to_completion_and_takes_its_pods_with_it() {
     jobs.delete("my-job", &DeleteParams::background())
         .await
         .unwrap();
-    for _ in 0..300 {
+    for _ in 0..1500 {
         if n.pods
             .list(&Default::default())
             .await
@@ -569,7 +569,7 @@ async fn stopping_the_node_kills_its_pods_and_automount_can_be_refused() {
     n.pods.create(&PostParams::default(), &pod).await.unwrap();
     wait_for(&n.pods, "quiet", |p| phase(p) == "Running").await;
     // Running means started; the program may still be on its way to exec.
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if processes_with("4243.75") == 1 {
             break;
         }
@@ -593,7 +593,7 @@ async fn stopping_the_node_kills_its_pods_and_automount_can_be_refused() {
     assert!(out.contains("No such file or directory"), "{out}");
     assert!(out.ends_with("10.43.0.1\n"), "{out}");
     n.kubelet.shutdown();
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if processes_with("4243.75") == 0 {
             break;
         }

@@ -143,7 +143,7 @@ fn processes_with(marker: &str) -> Vec<u32> {
 }
 
 fn wait_gone(marker: &str) -> bool {
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if processes_with(marker).is_empty() {
             return true;
         }
@@ -160,7 +160,7 @@ fn dropping_the_sandbox_kills_its_processes() {
         .unwrap()
         .spawn()
         .unwrap();
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if !processes_with("4242.25").is_empty() {
             break;
         }
@@ -207,7 +207,7 @@ fn sigkill_of_the_host_kills_its_pods() {
     while out.read_line(&mut line).unwrap() > 0 && !line.contains("started") {
         line.clear();
     }
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if !processes_with("4242.5").is_empty() {
             break;
         }

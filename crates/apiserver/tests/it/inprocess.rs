@@ -99,7 +99,7 @@ async fn every_namespace_gets_default_service_account_and_root_ca() {
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), "lab");
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "lab");
     // The controllers run asynchronously; give them a moment.
-    for _ in 0..100 {
+    for _ in 0..500 {
         if sas.get_opt("default").await.unwrap().is_some()
             && cms.get_opt("kube-root-ca.crt").await.unwrap().is_some()
         {
@@ -178,7 +178,7 @@ async fn deleting_a_namespace_removes_its_contents() {
         terminating.status.unwrap().phase.as_deref(),
         Some("Terminating")
     );
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if namespaces.get_opt("doomed").await.unwrap().is_none() {
             break;
         }
