@@ -178,6 +178,37 @@ impl Cluster {
         let _ = self.state.runtime.set(runtime);
     }
 
+    /// A token for a service account, as `kubectl create token <name>` gets one.
+    pub async fn service_account_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        expiration_seconds: i64,
+    ) -> Result<String, String> {
+        let sa = self
+            .state
+            .registry
+            .store
+            .get(&store::resource_key("", "serviceaccounts"), namespace, name)
+            .ok_or_else(|| format!("serviceaccount {namespace}/{name} not found"))?;
+        let key = self.state.keys.get().await?;
+        let spec = tokens::TokenSpec {
+            namespace: namespace.into(),
+            service_account: tokens::Ref {
+                name: name.into(),
+                uid: object::meta_str(&sa, "uid").into(),
+            },
+            pod: None,
+            node: None,
+            audiences: tokens::API_AUDIENCES
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+            expiration_seconds,
+        };
+        Ok(tokens::issue(key, &spec, jiff::Timestamp::now().as_second()).token)
+    }
+
     /// `https://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("https://{}", self.addr)

@@ -112,6 +112,41 @@ fn secret_data(s: &Secret) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// A ConfigMap's or Secret's data for a volume: empty when missing and `optional`, an
+/// error naming it otherwise.
+async fn fetch<K>(
+    cx: &Context<'_>,
+    ns: &str,
+    name: &str,
+    optional: Option<bool>,
+    volume: &str,
+    data: fn(&K) -> BTreeMap<String, Vec<u8>>,
+) -> Result<BTreeMap<String, Vec<u8>>, VolumeError>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    match Api::<K>::namespaced(cx.client.clone(), ns)
+        .get_opt(name)
+        .await
+        .ok()
+        .flatten()
+    {
+        Some(obj) => Ok(data(&obj)),
+        None if optional == Some(true) => Ok(BTreeMap::new()),
+        None => Err(VolumeError::Source {
+            volume: volume.into(),
+            detail: format!(
+                "{} {name:?} not found",
+                K::kind(&Default::default()).to_lowercase()
+            ),
+        }),
+    }
+}
+
 /// Everything a pod's volumes read from the API.
 pub struct Context<'a> {
     pub client: &'a kube::Client,
@@ -143,40 +178,13 @@ pub async fn prepare(
             std::fs::create_dir_all(&path).map_err(io)?;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).map_err(io)?;
         } else if let Some(cm) = &v.config_map {
-            let got = Api::<ConfigMap>::namespaced(cx.client.clone(), &ns)
-                .get_opt(&cm.name)
-                .await
-                .ok()
-                .flatten();
-            let data = match got {
-                Some(c) => config_map_data(&c),
-                None if cm.optional == Some(true) => BTreeMap::new(),
-                None => {
-                    return Err(VolumeError::Source {
-                        volume: v.name.clone(),
-                        detail: format!("configmap {:?} not found", cm.name),
-                    });
-                }
-            };
+            let data = fetch::<ConfigMap>(cx, &ns, &cm.name, cm.optional, &v.name, config_map_data)
+                .await?;
             let files = select(cm.items.as_ref(), data, &v.name)?;
             write_atomic(&path, &files, cm.default_mode.unwrap_or(0o644) as u32).map_err(io)?;
         } else if let Some(sec) = &v.secret {
             let name = sec.secret_name.clone().unwrap_or_default();
-            let got = Api::<Secret>::namespaced(cx.client.clone(), &ns)
-                .get_opt(&name)
-                .await
-                .ok()
-                .flatten();
-            let data = match got {
-                Some(s) => secret_data(&s),
-                None if sec.optional == Some(true) => BTreeMap::new(),
-                None => {
-                    return Err(VolumeError::Source {
-                        volume: v.name.clone(),
-                        detail: format!("secret {name:?} not found"),
-                    });
-                }
-            };
+            let data = fetch::<Secret>(cx, &ns, &name, sec.optional, &v.name, secret_data).await?;
             let files = select(sec.items.as_ref(), data, &v.name)?;
             write_atomic(&path, &files, sec.default_mode.unwrap_or(0o644) as u32).map_err(io)?;
         } else if let Some(da) = &v.downward_api {
@@ -222,42 +230,22 @@ pub async fn prepare(
                     files.insert(t.path.clone(), token.into_bytes());
                 }
                 if let Some(cm) = &src.config_map {
-                    let got = Api::<ConfigMap>::namespaced(cx.client.clone(), &ns)
-                        .get_opt(&cm.name)
-                        .await
-                        .ok()
-                        .flatten();
-                    match got {
-                        Some(c) => {
-                            files.extend(select(cm.items.as_ref(), config_map_data(&c), &v.name)?)
-                        }
-                        None if cm.optional == Some(true) => {}
-                        None => {
-                            return Err(VolumeError::Source {
-                                volume: v.name.clone(),
-                                detail: format!("configmap {:?} not found", cm.name),
-                            });
-                        }
-                    }
+                    let data = fetch::<ConfigMap>(
+                        cx,
+                        &ns,
+                        &cm.name,
+                        cm.optional,
+                        &v.name,
+                        config_map_data,
+                    )
+                    .await?;
+                    files.extend(select(cm.items.as_ref(), data, &v.name)?);
                 }
                 if let Some(sec) = &src.secret {
-                    let got = Api::<Secret>::namespaced(cx.client.clone(), &ns)
-                        .get_opt(&sec.name)
-                        .await
-                        .ok()
-                        .flatten();
-                    match got {
-                        Some(s) => {
-                            files.extend(select(sec.items.as_ref(), secret_data(&s), &v.name)?)
-                        }
-                        None if sec.optional == Some(true) => {}
-                        None => {
-                            return Err(VolumeError::Source {
-                                volume: v.name.clone(),
-                                detail: format!("secret {:?} not found", sec.name),
-                            });
-                        }
-                    }
+                    let data =
+                        fetch::<Secret>(cx, &ns, &sec.name, sec.optional, &v.name, secret_data)
+                            .await?;
+                    files.extend(select(sec.items.as_ref(), data, &v.name)?);
                 }
                 if let Some(da) = &src.downward_api {
                     for item in da.items.iter().flatten() {

@@ -371,35 +371,10 @@ fn builtin_kubectl_proxy() {
         }))
         .unwrap();
     std::fs::write(dir.join("sa/ca.crt"), &cluster.state.pki.server_ca.cert_pem).unwrap();
-    let key = rt.block_on(cluster.state.keys.get()).unwrap();
-    let sa = cluster
-        .state
-        .registry
-        .store
-        .get("/serviceaccounts", "default", "default")
+    let token = rt
+        .block_on(cluster.service_account_token("default", "default", 3600))
         .unwrap();
-    let token = apiserver::tokens::issue(
-        key,
-        &apiserver::tokens::TokenSpec {
-            namespace: "default".into(),
-            service_account: apiserver::tokens::Ref {
-                name: "default".into(),
-                uid: sa["metadata"]["uid"].as_str().unwrap().into(),
-            },
-            pod: None,
-            node: None,
-            audiences: apiserver::tokens::API_AUDIENCES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            expiration_seconds: 3600,
-        },
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64,
-    );
-    std::fs::write(dir.join("sa/token"), token.token).unwrap();
+    std::fs::write(dir.join("sa/token"), token).unwrap();
     let sb = Sandbox::create(&SandboxSpec {
         hostname: "amb".into(),
         api_socket: Some(sock.display().to_string()),

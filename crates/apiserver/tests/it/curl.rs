@@ -74,28 +74,9 @@ const FORBIDDEN_ROOT: &str = r#"{
 }"#;
 
 async fn default_token(c: &apiserver::Cluster) -> String {
-    let key = c.state.keys.get().await.unwrap();
-    let sa = c
-        .state
-        .registry
-        .store
-        .get("/serviceaccounts", "default", "default")
-        .unwrap();
-    let spec = apiserver::tokens::TokenSpec {
-        namespace: "default".into(),
-        service_account: apiserver::tokens::Ref {
-            name: "default".into(),
-            uid: sa["metadata"]["uid"].as_str().unwrap().into(),
-        },
-        pod: None,
-        node: None,
-        audiences: apiserver::tokens::API_AUDIENCES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        expiration_seconds: 3600,
-    };
-    apiserver::tokens::issue(key, &spec, jiff::Timestamp::now().as_second()).token
+    c.service_account_token("default", "default", 3600)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
