@@ -80,3 +80,12 @@ fn every_crate_uses_workspace_lints() {
         );
     }
 }
+
+/// Invariant: `scenario` is pure data: no other workspace crate below it.
+#[test]
+fn scenario_stands_alone() {
+    let manifest = std::fs::read_to_string(root().join("crates/scenario/Cargo.toml")).unwrap();
+    for other in ["apiserver", "podbox", "kubelet", "harness", "kube"] {
+        assert!(!manifest.lines().any(|l| l.starts_with(&format!("{other}.")) || l.starts_with(&format!("{other} "))), "scenario depends on {other}");
+    }
+}

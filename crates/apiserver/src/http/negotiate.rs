@@ -8,10 +8,10 @@ use serde_json::Value;
 
 /// `isPrettyPrint` from `negotiation/negotiate.go`.
 pub fn wants_pretty(query: &[(String, String)], user_agent: &str) -> bool {
-    if let Some((_, v)) = query.iter().find(|(k, _)| k == "pretty") {
-        if let Some(b) = parse_bool(v) {
-            return b;
-        }
+    if let Some((_, v)) = query.iter().find(|(k, _)| k == "pretty")
+        && let Some(b) = parse_bool(v)
+    {
+        return b;
     }
     user_agent.starts_with("curl")
         || user_agent.starts_with("Wget")

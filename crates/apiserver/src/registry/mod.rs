@@ -516,10 +516,11 @@ impl Registry {
         if dry_run {
             return Ok((current, false));
         }
-        if res.group.is_empty() && res.kind == "Pod" {
-            if let Some(pod) = self.graceful_pod_delete(res, ns, name, &current, grace_period)? {
-                return Ok((pod, true));
-            }
+        if res.group.is_empty()
+            && res.kind == "Pod"
+            && let Some(pod) = self.graceful_pod_delete(res, ns, name, &current, grace_period)?
+        {
+            return Ok((pod, true));
         }
         if res.group.is_empty() && res.kind == "Namespace" {
             let r = self.store.update(&key, "", name, |old| {

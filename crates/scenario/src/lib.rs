@@ -1,0 +1,232 @@
+//! Lab scenarios as data: a scenario file (`scenarios/NN-name/scenario.yaml`) and the
+//! manifests beside it, parsed and checked before any cluster starts.
+//!
+//! Every problem is a `ScenarioError` naming the file, line and column. This crate reads
+//! only the scenario's own files; running steps is the harness's job.
+
+mod raw;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// A position in a file, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A scenario or manifest that cannot be used, and where.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}:{}:{}: {message}", file.display(), pos.line, pos.column)]
+pub struct ScenarioError {
+    pub file: PathBuf,
+    pub pos: Pos,
+    pub message: String,
+}
+
+/// What a `wait` step waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitFor {
+    PodReady(String),
+    JobComplete(String),
+    /// An object of `resource` (as kubectl names it: `serviceaccount`, `job`...) exists.
+    Exists {
+        resource: String,
+        name: String,
+    },
+}
+
+/// How an `http` step reaches the API server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// Through the `kubectl proxy` a `proxy` step started.
+    Proxy,
+    /// Straight to the server URL, without credentials.
+    Direct,
+}
+
+/// One action of a step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// `kubectl apply -f <file>`.
+    Apply {
+        file: String,
+    },
+    /// `kubectl delete -f <file>`.
+    Delete {
+        file: String,
+    },
+    Wait(WaitFor),
+    /// A shell command in a pod's container, with the exit code it must end with.
+    Exec {
+        pod: String,
+        container: Option<String>,
+        run: String,
+        exit: i32,
+    },
+    /// `kubectl proxy` on the host.
+    Proxy {
+        port: u16,
+    },
+    /// An HTTP request from the host.
+    Http {
+        method: String,
+        path: String,
+        via: Via,
+    },
+    /// `kubectl get <resource> <name> -o <output>`.
+    Get {
+        resource: String,
+        name: String,
+        output: String,
+    },
+    /// `kubectl auth can-i <verb> <resource> [--as <user>]`.
+    CanI {
+        verb: String,
+        resource: String,
+        as_user: Option<String>,
+    },
+}
+
+/// A step: an action, the narration shown before it, and its snapshot name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// `01-apply-curl`: the step number and a slug, unique in the scenario.
+    pub name: String,
+    pub narration: Option<String>,
+    pub action: Action,
+    pub pos: Pos,
+}
+
+/// An object a manifest creates.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+}
+
+/// A manifest file and the objects in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub file: String,
+    pub text: String,
+    pub objects: Vec<ObjectRef>,
+}
+
+/// A parsed, checked scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub dir: PathBuf,
+    pub title: String,
+    pub summary: String,
+    pub goals: Vec<String>,
+    pub steps: Vec<Step>,
+    pub manifests: Vec<Manifest>,
+}
+
+/// Loads `<dir>/scenario.yaml` and the manifests it names.
+pub fn load(dir: &Path) -> Result<Scenario, ScenarioError> {
+    let file = dir.join("scenario.yaml");
+    let text = std::fs::read_to_string(&file).map_err(|e| ScenarioError {
+        file: file.clone(),
+        pos: Pos::default(),
+        message: format!("cannot read the scenario: {e}"),
+    })?;
+    parse(dir, &file, &text, &|name| {
+        std::fs::read_to_string(dir.join(name)).ok()
+    })
+}
+
+/// Parses scenario text; `read` returns a manifest's text by file name.
+pub fn parse(
+    dir: &Path,
+    file: &Path,
+    text: &str,
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Result<Scenario, ScenarioError> {
+    let raw = raw::parse(file, text)?;
+    let err = |pos: Pos, message: String| ScenarioError {
+        file: file.to_path_buf(),
+        pos,
+        message,
+    };
+    let mut manifests: Vec<Manifest> = Vec::new();
+    let mut created: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut proxy_started = false;
+    let mut steps = Vec::new();
+    for (i, rs) in raw.steps.into_iter().enumerate() {
+        let n = i + 1;
+        let (action, pos, slug) = rs
+            .action
+            .map_err(|m| err(rs.pos, format!("step {n}: {m}")))?;
+        match &action {
+            Action::Apply { file: m } | Action::Delete { file: m } => {
+                if !manifests.iter().any(|x| &x.file == m) {
+                    let Some(text) = read(m) else {
+                        return Err(err(
+                            pos,
+                            format!("step {n}: manifest {m:?} not found in {}", dir.display()),
+                        ));
+                    };
+                    let objects = raw::manifest_objects(&dir.join(m), &text)?;
+                    manifests.push(Manifest {
+                        file: m.clone(),
+                        text,
+                        objects,
+                    });
+                }
+                if matches!(action, Action::Apply { .. }) {
+                    let man = manifests.iter().find(|x| &x.file == m).expect("just added");
+                    for o in &man.objects {
+                        created.insert((o.kind.to_lowercase(), o.name.clone()));
+                    }
+                }
+            }
+            Action::Exec { pod, .. } | Action::Wait(WaitFor::PodReady(pod))
+                if !created.contains(&("pod".into(), pod.clone())) =>
+            {
+                return Err(err(
+                    pos,
+                    format!("step {n}: no manifest applied before this step creates pod {pod:?}"),
+                ));
+            }
+            Action::Wait(WaitFor::JobComplete(job))
+                if !created.contains(&("job".into(), job.clone())) =>
+            {
+                return Err(err(
+                    pos,
+                    format!("step {n}: no manifest applied before this step creates job {job:?}"),
+                ));
+            }
+            Action::Proxy { .. } => proxy_started = true,
+            Action::Http {
+                via: Via::Proxy, ..
+            } if !proxy_started => {
+                return Err(err(
+                    pos,
+                    format!("step {n}: a request through the proxy needs a proxy step before it"),
+                ));
+            }
+            _ => {}
+        }
+        steps.push(Step {
+            name: format!("{n:02}-{}", rs.name.unwrap_or(slug)),
+            narration: rs.narration,
+            action,
+            pos,
+        });
+    }
+    Ok(Scenario {
+        dir: dir.to_path_buf(),
+        title: raw.title,
+        summary: raw.summary,
+        goals: raw.goals,
+        steps,
+        manifests,
+    })
+}
+
+#[cfg(test)]
+mod tests;
