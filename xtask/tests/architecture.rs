@@ -89,3 +89,12 @@ fn scenario_stands_alone() {
         assert!(!manifest.lines().any(|l| l.starts_with(&format!("{other}.")) || l.starts_with(&format!("{other} "))), "scenario depends on {other}");
     }
 }
+
+/// Invariant: the harness knows no backend.
+#[test]
+fn harness_names_no_backend() {
+    let manifest = std::fs::read_to_string(root().join("crates/harness/Cargo.toml")).unwrap();
+    for backend in ["apiserver", "podbox", "kubelet", "testcontainers"] {
+        assert!(!manifest.contains(backend), "harness depends on {backend}");
+    }
+}

@@ -1,0 +1,247 @@
+//! The Kubernetes-aware redaction set (DESIGN.md, Scenarios and snapshots): what differs
+//! between two runs or two backends without being a difference in behaviour — uids,
+//! resourceVersions, times, managedFields, pod and node IPs and names, tokens,
+//! certificates, the `kube-api-access-xxxxx` suffix, Audit-Id, the build suffix of the
+//! version, the advertised server address, durations curl measures.
+//!
+//! JSON bodies are redacted structurally and written back in the style they came in
+//! (pretty with two spaces, or compact), so the redacted text still reads as the server
+//! sent it (Go's `\u003c`-style escapes of `<`, `>`, `&` come back as the characters; the
+//! same for every backend). Everything else is redacted line by line. Nothing here widens to hide a
+//! behavioural difference: each rule names one kind of value.
+
+use regex::Regex;
+use serde_json::Value;
+use std::sync::LazyLock;
+
+/// Facts of the run that redaction needs: names and addresses that differ per backend.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The node's name (`kubelab` embedded, the container's hostname on k3s).
+    pub node_name: String,
+    /// The node's IP.
+    pub node_ip: String,
+}
+
+macro_rules! re {
+    ($name:ident, $pat:expr) => {
+        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pat).expect("valid regex"));
+    };
+}
+
+re!(
+    UUID,
+    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
+);
+re!(
+    TIME,
+    r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"
+);
+re!(JWT, r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+");
+re!(
+    PEM,
+    r"(?s)-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----\n?"
+);
+re!(B64_PEM, r"\bLS0tLS1[A-Za-z0-9+/=]+");
+re!(
+    API_ACCESS,
+    r"kube-api-access-[bcdfghjklmnpqrstvwxz2456789]{5}"
+);
+re!(POD_IP, r"\b10\.42\.\d{1,3}\.\d{1,3}\b");
+re!(RV_TEXT, r#"(resourceVersion"?:\s*"?)(\d+)("?)"#);
+re!(AUDIT_ID, r"(?im)^(audit-id:\s*).*$");
+re!(BUILD, r"(v1\.\d+\.\d+)\+[a-z0-9]+");
+re!(CURL_MS, r"after \d+ ms");
+re!(SERVER_ADDRESS, r#"("serverAddress":\s*")[^"]*(")"#);
+
+fn redact_json(v: &mut Value, ctx: &Context) {
+    match v {
+        Value::Object(m) => {
+            for (k, val) in m.iter_mut() {
+                match (k.as_str(), &*val) {
+                    ("managedFields", Value::Array(_)) => {
+                        *val = Value::String("[managedFields]".into())
+                    }
+                    ("resourceVersion", Value::String(_)) => *val = Value::String("[rv]".into()),
+                    ("serverAddress", Value::String(_)) => {
+                        *val = Value::String("[server-address]".into())
+                    }
+                    ("token", Value::String(s)) if !s.is_empty() => {
+                        *val = Value::String("[token]".into())
+                    }
+                    _ => redact_json(val, ctx),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| redact_json(x, ctx)),
+        Value::String(s) => *s = redact_line(s, ctx),
+        _ => {}
+    }
+}
+
+/// Redacts free text (kubectl tables, curl errors, YAML).
+pub fn redact_line(text: &str, ctx: &Context) -> String {
+    let mut s = PEM.replace_all(text, "[certificate]\n").into_owned();
+    s = B64_PEM.replace_all(&s, "[certificate]").into_owned();
+    s = JWT.replace_all(&s, "[jwt]").into_owned();
+    s = UUID.replace_all(&s, "[uid]").into_owned();
+    s = TIME.replace_all(&s, "[time]").into_owned();
+    s = API_ACCESS
+        .replace_all(&s, "kube-api-access-[suffix]")
+        .into_owned();
+    s = POD_IP.replace_all(&s, "[pod-ip]").into_owned();
+    s = RV_TEXT.replace_all(&s, "${1}[rv]${3}").into_owned();
+    s = AUDIT_ID.replace_all(&s, "${1}[audit-id]").into_owned();
+    s = BUILD.replace_all(&s, "${1}+[build]").into_owned();
+    s = CURL_MS.replace_all(&s, "after [ms] ms").into_owned();
+    s = SERVER_ADDRESS
+        .replace_all(&s, "${1}[server-address]${2}")
+        .into_owned();
+    if !ctx.node_ip.is_empty() {
+        s = s.replace(&ctx.node_ip, "[node-ip]");
+    }
+    if !ctx.node_name.is_empty() {
+        let name = Regex::new(&format!(r"\b{}\b", regex::escape(&ctx.node_name))).expect("escaped");
+        s = name.replace_all(&s, "[node]").into_owned();
+    }
+    s
+}
+
+/// Redacts one output: structurally when it is a JSON document, line by line otherwise.
+pub fn redact(text: &str, ctx: &Context) -> String {
+    let trimmed = text.trim_end_matches('\n');
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Ok(mut v) = serde_json::from_str::<Value>(trimmed)
+    {
+        redact_json(&mut v, ctx);
+        let pretty = trimmed.contains("\n  ");
+        let mut out = if pretty {
+            serde_json::to_string_pretty(&v).expect("values serialize")
+        } else {
+            serde_json::to_string(&v).expect("values serialize")
+        };
+        out.push_str(&text[trimmed.len()..]);
+        return out;
+    }
+    redact_line(text, ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Context {
+        Context {
+            node_name: "kubelab".into(),
+            node_ip: "172.17.0.2".into(),
+        }
+    }
+
+    #[test]
+    fn json_keeps_its_style_and_loses_what_varies() {
+        let body = r#"{
+  "kind": "Job",
+  "metadata": {
+    "name": "my-job",
+    "uid": "1a87dcc4-313a-4648-89a8-621242cd5bbc",
+    "resourceVersion": "38",
+    "creationTimestamp": "2026-11-23T07:59:14Z",
+    "managedFields": [
+      {
+        "manager": "kubectl-create"
+      }
+    ]
+  },
+  "spec": {
+    "selector": {
+      "matchLabels": {
+        "batch.kubernetes.io/controller-uid": "1a87dcc4-313a-4648-89a8-621242cd5bbc"
+      }
+    }
+  }
+}"#;
+        let want = r#"{
+  "kind": "Job",
+  "metadata": {
+    "name": "my-job",
+    "uid": "[uid]",
+    "resourceVersion": "[rv]",
+    "creationTimestamp": "[time]",
+    "managedFields": "[managedFields]"
+  },
+  "spec": {
+    "selector": {
+      "matchLabels": {
+        "batch.kubernetes.io/controller-uid": "[uid]"
+      }
+    }
+  }
+}"#;
+        assert_eq!(redact(body, &ctx()), want);
+        let compact = "{\"metadata\":{\"resourceVersion\":\"12\"}}\n";
+        assert_eq!(
+            redact(compact, &ctx()),
+            "{\"metadata\":{\"resourceVersion\":\"[rv]\"}}\n"
+        );
+    }
+
+    #[test]
+    fn text_rules() {
+        let c = ctx();
+        assert_eq!(
+            redact_line("curl   1/1   Running   0   5s   10.42.0.4   kubelab", &c),
+            "curl   1/1   Running   0   5s   [pod-ip]   [node]"
+        );
+        assert_eq!(
+            redact_line(
+                "curl: (7) Failed to connect to 127.0.0.1 port 1 after 12 ms: Couldn't connect to server",
+                &c
+            ),
+            "curl: (7) Failed to connect to 127.0.0.1 port 1 after [ms] ms: Couldn't connect to server"
+        );
+        assert_eq!(
+            redact_line("TOKEN=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", &c),
+            "TOKEN=[jwt]"
+        );
+        assert_eq!(
+            redact_line("\"gitVersion\": \"v1.33.3+k3s1\",", &c),
+            "\"gitVersion\": \"v1.33.3+[build]\","
+        );
+        assert_eq!(
+            redact_line("\"gitVersion\": \"v1.33.3+kubelab\",", &c),
+            "\"gitVersion\": \"v1.33.3+[build]\","
+        );
+        assert_eq!(
+            redact_line("name: kube-api-access-6m97w", &c),
+            "name: kube-api-access-[suffix]"
+        );
+        assert_eq!(
+            redact_line("Audit-Id: 0b7c1f7e-aaaa", &c),
+            "Audit-Id: [audit-id]"
+        );
+        assert_eq!(
+            redact_line("  resourceVersion: \"41\"", &c),
+            "  resourceVersion: \"[rv]\""
+        );
+        assert_eq!(
+            redact_line(
+                "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+                &c
+            ),
+            "[certificate]\n"
+        );
+        assert_eq!(redact_line("the node 172.17.0.2", &c), "the node [node-ip]");
+        // Service addresses are the same on every backend and stay.
+        assert_eq!(
+            redact_line("KUBERNETES_SERVICE_HOST=10.43.0.1", &c),
+            "KUBERNETES_SERVICE_HOST=10.43.0.1"
+        );
+    }
+
+    #[test]
+    fn both_backends_redact_to_the_same_text() {
+        let embedded = r#"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1:16443"}]}"#;
+        let k3s = r#"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"172.17.0.2:6443"}]}"#;
+        assert_eq!(redact(embedded, &ctx()), redact(k3s, &ctx()));
+    }
+}
