@@ -124,17 +124,28 @@ impl Kubelet {
         });
         let _dns = AbortOnDrop(dns);
         let pods: Api<Pod> = Api::all(self.client.clone());
-        let mut stream = watcher(pods, watcher::Config::default()).boxed();
-        while let Some(ev) = stream.next().await {
-            match ev {
-                Ok(watcher::Event::Apply(pod)) | Ok(watcher::Event::InitApply(pod)) => {
-                    self.clone().reconcile(pod).await
-                }
-                Ok(watcher::Event::Delete(pod)) => self.forget(&pod),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "pod watch failed; retrying");
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let mut stream = watcher(pods.clone(), watcher::Config::default()).boxed();
+        // Like the kubelet's periodic sync: a full pass now and then, so that an event the
+        // watch missed delays a pod, never strands it.
+        let mut resync = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                ev = stream.next() => match ev {
+                    None => return,
+                    Some(Ok(watcher::Event::Apply(pod))) | Some(Ok(watcher::Event::InitApply(pod))) => {
+                        self.clone().reconcile(pod).await
+                    }
+                    Some(Ok(watcher::Event::Delete(pod))) => self.forget(&pod),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "pod watch failed; retrying");
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                },
+                _ = resync.tick() => {
+                    for pod in pods.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default() {
+                        self.clone().reconcile(pod).await;
+                    }
                 }
             }
         }

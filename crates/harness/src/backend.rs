@@ -1,0 +1,36 @@
+//! What a backend gives the harness: a running cluster reachable through a kubeconfig, and
+//! the facts redaction needs. Backends live in their own crates; the harness only knows
+//! this trait.
+
+use futures::future::BoxFuture;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("starting the {backend} cluster: {detail}")]
+    Start { backend: String, detail: String },
+}
+
+/// A running cluster, as the steps of a lab reach it.
+#[derive(Debug, Clone)]
+pub struct ClusterInfo {
+    /// An admin kubeconfig file.
+    pub kubeconfig: PathBuf,
+    /// A scratch directory for the run (removed with the cluster).
+    pub workdir: PathBuf,
+    /// One line for the learner: what runs and where.
+    pub description: String,
+    pub redact: crate::redact::Context,
+}
+
+/// A cluster the harness can stop.
+pub trait RunningCluster: Send + Sync {
+    fn info(&self) -> &ClusterInfo;
+    fn stop(self: Box<Self>) -> BoxFuture<'static, ()>;
+}
+
+/// A way to get a cluster: embedded, k3s, or the learner's own.
+pub trait Backend: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn start(&self) -> BoxFuture<'_, Result<Box<dyn RunningCluster>, BackendError>>;
+}

