@@ -219,7 +219,7 @@ fn pod_from_template(job: &Value, name: &str, uid: &str) -> Value {
     let template = job.pointer("/spec/template").cloned().unwrap_or(json!({}));
     let mut meta = template.get("metadata").cloned().unwrap_or(json!({}));
     if let Some(m) = meta.as_object_mut() {
-        m.remove("creationTimestamp");
+        m.shift_remove("creationTimestamp");
         m.insert("generateName".into(), json!(format!("{name}-")));
         m.insert(
             "ownerReferences".into(),

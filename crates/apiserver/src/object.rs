@@ -88,13 +88,13 @@ pub fn normalize(obj: &mut Value, kind: &str, api_version: &str) {
     let Some(root) = obj.as_object_mut() else {
         return;
     };
-    let mut meta = match root.remove("metadata") {
+    let mut meta = match root.shift_remove("metadata") {
         Some(Value::Object(m)) => m,
         _ => Map::new(),
     };
     let mut ordered_meta = Map::new();
     for key in META_ORDER {
-        if let Some(v) = meta.remove(*key) {
+        if let Some(v) = meta.shift_remove(*key) {
             let empty = match &v {
                 Value::Null => *key != "creationTimestamp",
                 Value::String(s) => s.is_empty(),
@@ -110,8 +110,8 @@ pub fn normalize(obj: &mut Value, kind: &str, api_version: &str) {
     }
     // Unknown metadata keys have been rejected by validation; keep any left at the end.
     ordered_meta.extend(meta);
-    root.remove("kind");
-    root.remove("apiVersion");
+    root.shift_remove("kind");
+    root.shift_remove("apiVersion");
     let rest = std::mem::take(root);
     root.insert("kind".into(), Value::String(kind.into()));
     root.insert("apiVersion".into(), Value::String(api_version.into()));
@@ -123,7 +123,7 @@ pub fn normalize(obj: &mut Value, kind: &str, api_version: &str) {
 pub fn order_metadata(meta: &mut Map<String, Value>) {
     let mut ordered = Map::new();
     for key in META_ORDER {
-        if let Some(v) = meta.remove(*key) {
+        if let Some(v) = meta.shift_remove(*key) {
             ordered.insert((*key).into(), v);
         }
     }
@@ -135,8 +135,8 @@ pub fn order_metadata(meta: &mut Map<String, Value>) {
 pub fn without_type_meta(obj: &Value) -> Value {
     let mut o = obj.clone();
     if let Some(m) = o.as_object_mut() {
-        m.remove("kind");
-        m.remove("apiVersion");
+        m.shift_remove("kind");
+        m.shift_remove("apiVersion");
     }
     o
 }

@@ -52,6 +52,7 @@ re!(RV_TEXT, r#"(resourceVersion"?:\s*"?)(\d+)("?)"#);
 re!(AUDIT_ID, r"(?im)^(audit-id:\s*).*$");
 re!(BUILD, r"(v1\.\d+\.\d+)\+[a-z0-9]+");
 re!(CURL_MS, r"after \d+ ms");
+re!(LOCAL_PORT, r"(https://(?:127\.0\.0\.1|localhost)):\d+");
 re!(SERVER_ADDRESS, r#"("serverAddress":\s*")[^"]*(")"#);
 
 fn redact_json(v: &mut Value, ctx: &Context) {
@@ -97,6 +98,9 @@ pub fn redact_line(text: &str, ctx: &Context) -> String {
     s = SERVER_ADDRESS
         .replace_all(&s, "${1}[server-address]${2}")
         .into_owned();
+    // The API server's port on the host: 6443 mapped to a random port for k3s, random for
+    // the embedded cluster.
+    s = LOCAL_PORT.replace_all(&s, "${1}:[port]").into_owned();
     if !ctx.node_ip.is_empty() {
         s = s.replace(&ctx.node_ip, "[node-ip]");
     }
@@ -231,6 +235,14 @@ mod tests {
             "[certificate]\n"
         );
         assert_eq!(redact_line("the node 172.17.0.2", &c), "the node [node-ip]");
+        assert_eq!(
+            redact_line("$ curl -k https://127.0.0.1:40123/", &c),
+            "$ curl -k https://127.0.0.1:[port]/"
+        );
+        assert_eq!(
+            redact_line("Starting to serve on 127.0.0.1:8001", &c),
+            "Starting to serve on 127.0.0.1:8001"
+        );
         // Service addresses are the same on every backend and stay.
         assert_eq!(
             redact_line("KUBERNETES_SERVICE_HOST=10.43.0.1", &c),

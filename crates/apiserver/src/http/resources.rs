@@ -647,7 +647,7 @@ async fn patch_object(
                 .and_then(|p| p.pointer("/metadata/resourceVersion").cloned())
                 .is_some();
             if !patch_sets_rv {
-                object::meta_mut(&mut patched).remove("resourceVersion");
+                object::meta_mut(&mut patched).shift_remove("resourceVersion");
             }
             let updated = state.registry.update(
                 res,

@@ -71,9 +71,11 @@ fn walk(ty: &Type, v: &Value, path: &mut Path, out: &mut BTreeMap<Path, Value>) 
         }
         Resolved::Other(t) => match (t, v) {
             (Type::Ptr(inner), v) => {
-                // A pointer to a struct owns itself (`.`) as well as its fields.
-                if let (Resolved::Struct(..), Some(o)) = (SCHEMA.resolve(inner), v.as_object())
+                // A pointer to a struct owns itself (`.`) as well as its fields, unless the
+                // struct is atomic (then it is one leaf).
+                if let (Resolved::Struct(name, _), Some(o)) = (SCHEMA.resolve(inner), v.as_object())
                     && !o.is_empty()
+                    && !SCHEMA.is_atomic_struct(name)
                 {
                     let mut dot = path.clone();
                     dot.push(".".into());
@@ -167,11 +169,11 @@ fn walk_fields(
 fn paths(ty: &Type, obj: &Value, scope: Scope) -> BTreeMap<Path, Value> {
     let mut o = obj.clone();
     if let Some(root) = o.as_object_mut() {
-        root.remove("kind");
-        root.remove("apiVersion");
+        root.shift_remove("kind");
+        root.shift_remove("apiVersion");
         if let Some(meta) = root.get_mut("metadata").and_then(Value::as_object_mut) {
             for k in STRIPPED_META {
-                meta.remove(*k);
+                meta.shift_remove(*k);
             }
         }
         if root
@@ -179,11 +181,11 @@ fn paths(ty: &Type, obj: &Value, scope: Scope) -> BTreeMap<Path, Value> {
             .and_then(Value::as_object)
             .is_some_and(Map::is_empty)
         {
-            root.remove("metadata");
+            root.shift_remove("metadata");
         }
         match scope {
             Scope::Main { strip_status: true } => {
-                root.remove("status");
+                root.shift_remove("status");
             }
             Scope::Main { .. } => {}
             Scope::Status => root.retain(|k, _| k == "status"),

@@ -89,7 +89,7 @@ fn record_managed_fields(
     let mf = managed::update(&ty, old, next, &write);
     let m = object::meta_mut(next);
     if mf.as_array().is_some_and(|a| a.is_empty()) {
-        m.remove("managedFields");
+        m.shift_remove("managedFields");
     } else {
         m.insert("managedFields".into(), mf);
     }
@@ -268,18 +268,19 @@ impl Registry {
             if res.namespaced {
                 m.insert("namespace".into(), json!(namespace));
             } else {
-                m.remove("namespace");
+                m.shift_remove("namespace");
             }
             m.insert("uid".into(), json!(object::new_uid()));
             m.insert("creationTimestamp".into(), json!(object::now()));
-            m.remove("resourceVersion");
-            m.remove("deletionTimestamp");
-            m.remove("deletionGracePeriodSeconds");
-            m.remove("selfLink");
+            m.shift_remove("resourceVersion");
+            m.shift_remove("deletionTimestamp");
+            m.shift_remove("deletionGracePeriodSeconds");
+            m.shift_remove("selfLink");
         }
-        strategy::prepare_create(res, &mut obj);
-        // Managed fields cover what the request set after defaulting, before admission.
-        object::meta_mut(&mut obj).remove("managedFields");
+        // As in the create handler: defaults (decoding), then managed fields, then
+        // mutating admission, then the strategy's `PrepareForCreate`.
+        strategy::default_object(res, &mut obj);
+        object::meta_mut(&mut obj).shift_remove("managedFields");
         let mut defaulted = canonical(res, obj.clone());
         record_managed_fields(res, None, None, &mut defaulted, writer);
         if let Some(mf) = object::meta(&defaulted)
@@ -288,6 +289,7 @@ impl Registry {
         {
             object::meta_mut(&mut obj).insert("managedFields".into(), mf);
         }
+        strategy::prepare_create(res, &mut obj);
         if res.group.is_empty() && res.kind == "Service" {
             self.allocate_cluster_ip(&mut obj)?;
         }
@@ -481,7 +483,7 @@ impl Registry {
             let m = object::meta_mut(&mut obj);
             match old_mf {
                 Some(mf) => m.insert("managedFields".into(), mf),
-                None => m.remove("managedFields"),
+                None => m.shift_remove("managedFields"),
             };
             let mut next = canonical(res, obj);
             record_managed_fields(res, subresource, Some(old), &mut next, writer);
@@ -578,7 +580,7 @@ fn drop_path(v: &mut Value, path: &str) {
         };
         if i == segs.len() - 1 && idx.is_none() {
             if let Some(m) = cur.as_object_mut() {
-                m.remove(key);
+                m.shift_remove(key);
             }
             return;
         }

@@ -70,7 +70,7 @@ pub fn prepare_create(res: &ApiResource, obj: &mut Value) {
     if has_status(res) && res.kind != "Namespace" {
         // `PrepareForCreate` clears status; the controllers own it.
         if let Some(m) = obj.as_object_mut() {
-            m.remove("status");
+            m.shift_remove("status");
         }
     }
     if has_generation(res.kind) {
@@ -78,21 +78,33 @@ pub fn prepare_create(res: &ApiResource, obj: &mut Value) {
     }
     match (res.group, res.kind) {
         ("", "Namespace") => {
-            let name = object::name(obj).to_string();
-            let labels = obj_mut(object_meta(obj), "labels");
-            labels.insert("kubernetes.io/metadata.name".into(), json!(name));
             default(obj_mut(obj, "spec"), "finalizers", json!(["kubernetes"]));
             obj.as_object_mut()
                 .expect("object")
                 .insert("status".into(), json!({"phase": "Active"}));
         }
         ("", "Pod") => {
-            default_pod_spec(obj_mut(obj, "spec"));
             obj.as_object_mut().expect("object").insert(
                 "status".into(),
                 json!({"phase": "Pending", "qosClass": "BestEffort"}),
             );
         }
+        ("batch", "Job") => generate_job_selector(obj),
+        _ => {}
+    }
+}
+
+/// The v1 defaulters (`SetDefaults_*`), which run while the request is decoded: the fields
+/// they fill count as the writer's in `managedFields`, unlike what `prepare_create` sets.
+pub fn default_object(res: &ApiResource, obj: &mut Value) {
+    match (res.group, res.kind) {
+        ("", "Namespace") => {
+            // `SetDefaults_Namespace`.
+            let name = object::name(obj).to_string();
+            let labels = obj_mut(object_meta(obj), "labels");
+            labels.insert("kubernetes.io/metadata.name".into(), json!(name));
+        }
+        ("", "Pod") => default_pod_spec(obj_mut(obj, "spec")),
         ("batch", "Job") => default_job(obj),
         ("", "Service") => default_service(obj_mut(obj, "spec")),
         ("", "Secret") => default(
@@ -194,27 +206,34 @@ fn default_service(spec: &mut Map<String, Value>) {
 }
 
 /// `SetDefaults_Job` and the Job strategy's selector generation.
-fn default_job(obj: &mut Value) {
+/// The Job strategy's `generateSelector`: the controller-uid label on selector and
+/// template (`pkg/registry/batch/job/strategy.go`).
+fn generate_job_selector(obj: &mut Value) {
     let uid = object::meta_str(obj, "uid").to_string();
     let name = object::name(obj).to_string();
     let spec = obj_mut(obj, "spec");
-    let manual = spec
+    if spec
         .get("manualSelector")
         .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if !manual {
-        // `generateSelector`: the controller-uid label on selector and template.
-        spec.insert(
-            "selector".into(),
-            json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
-        );
-        let template = spec.entry("template").or_insert_with(|| json!({}));
-        let labels = obj_mut(object_meta(template), "labels");
-        labels.insert("batch.kubernetes.io/controller-uid".into(), json!(uid));
-        labels.insert("batch.kubernetes.io/job-name".into(), json!(name));
-        labels.insert("controller-uid".into(), json!(uid));
-        labels.insert("job-name".into(), json!(name));
+        .unwrap_or(false)
+    {
+        return;
     }
+    spec.insert(
+        "selector".into(),
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
+    );
+    let template = spec.entry("template").or_insert_with(|| json!({}));
+    let labels = obj_mut(object_meta(template), "labels");
+    labels.insert("batch.kubernetes.io/controller-uid".into(), json!(uid));
+    labels.insert("batch.kubernetes.io/job-name".into(), json!(name));
+    labels.insert("controller-uid".into(), json!(uid));
+    labels.insert("job-name".into(), json!(name));
+}
+
+/// `SetDefaults_Job`.
+fn default_job(obj: &mut Value) {
+    let spec = obj_mut(obj, "spec");
     default(spec, "parallelism", json!(1));
     default(spec, "completions", json!(1));
     default(spec, "backoffLimit", json!(6));
@@ -249,7 +268,7 @@ pub fn prepare_update(res: &ApiResource, subresource: Option<&str>, old: &Value,
                     m.insert(k.into(), v.clone());
                 }
                 None => {
-                    m.remove(k);
+                    m.shift_remove(k);
                 }
             }
         }
@@ -259,8 +278,8 @@ pub fn prepare_update(res: &ApiResource, subresource: Option<&str>, old: &Value,
     match subresource {
         Some("status") => {
             // Only status changes through /status; everything else stays as stored.
-            let status = root.remove("status");
-            let meta = root.remove("metadata");
+            let status = root.shift_remove("status");
+            let meta = root.shift_remove("metadata");
             *root = old.as_object().cloned().unwrap_or_default();
             if let Some(s) = status {
                 root.insert("status".into(), s);
@@ -280,7 +299,7 @@ pub fn prepare_update(res: &ApiResource, subresource: Option<&str>, old: &Value,
         _ if status_split => {
             match old.get("status") {
                 Some(s) => root.insert("status".into(), s.clone()),
-                None => root.remove("status"),
+                None => root.shift_remove("status"),
             };
         }
         _ => {}
