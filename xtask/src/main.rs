@@ -1,6 +1,7 @@
 //! kubelab's task runner: `cargo xtask cluster up` today; `lab`, `docs` and `bench` join it
 //! as the harness lands. Exit codes live in `ExitCode` below.
 
+mod lab;
 mod schema_gen;
 
 use anyhow::{Context, Result, bail};
@@ -13,6 +14,12 @@ commands:
   cluster up [--kubeconfig PATH] [--port N]
       start an embedded Kubernetes v1.33 cluster in the foreground and write an admin
       kubeconfig (default: target/kubelab/kubeconfig); Ctrl-C stops it
+  lab list
+      the labs, with their titles
+  lab N [--yes] [--backend embedded]
+      walk lab N on a fresh cluster: each command, its output, and whether it matches
+      the verified snapshot; Enter runs the next step (--yes: no pauses). Exit codes:
+      0 all steps match, 1 a step differs, 2 usage error, 3 backend failure
   bench
       measure the embedded cluster against its targets (release build; see
       crates/apiserver/benches/server.rs and crates/kubelet/benches/pods.rs)
@@ -66,6 +73,42 @@ fn run(args: &[String]) -> Result<()> {
         .as_slice()
     {
         ["cluster", "up", rest @ ..] => cluster_up(rest),
+        ["lab", "list"] | ["lab"] => {
+            lab::list(&lab::discover(&workspace_root())?, &mut std::io::stdout())?;
+            Ok(())
+        }
+        ["lab", n, rest @ ..] => {
+            let labs = lab::discover(&workspace_root())?;
+            let mut yes = false;
+            let mut backend = None;
+            let mut it = rest.iter();
+            while let Some(a) = it.next() {
+                match *a {
+                    "--yes" | "-y" => yes = true,
+                    "--backend" => {
+                        backend = Some(
+                            it.next()
+                                .ok_or_else(|| {
+                                    usage("--backend needs embedded, k3s or kubeconfig")
+                                })?
+                                .to_string(),
+                        )
+                    }
+                    other => return Err(usage(format!("unknown flag for lab: {other}"))),
+                }
+            }
+            let found = n
+                .parse::<u32>()
+                .ok()
+                .and_then(|n| labs.iter().find(|f| f.lab.number == n));
+            let Some(found) = found else {
+                eprintln!("error: there is no lab {n}; the labs are:");
+                lab::list(&labs, &mut std::io::stderr())?;
+                std::process::exit(lab::exit::USAGE);
+            };
+            let code = lab::walk(found, backend.as_deref(), yes)?;
+            std::process::exit(code);
+        }
         ["gen-schema", "--api", api, "--apimachinery", am] => schema_gen::run(
             api.as_ref(),
             am.as_ref(),

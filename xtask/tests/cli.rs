@@ -88,3 +88,44 @@ fn which(name: &str) -> Option<std::path::PathBuf> {
         .map(|p| p.join(name))
         .find(|p| p.is_file())
 }
+
+#[test]
+fn lab_list_and_unknown_lab() {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["lab", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Proxy access"), "{stdout}");
+    assert!(stdout.contains("CA verification"), "{stdout}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["lab", "42"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("42"), "{stderr}");
+    assert!(stderr.contains("Proxy access"), "{stderr}");
+}
+
+#[test]
+fn lab_walks_every_step_non_interactively() {
+    if which("curl").is_none() || which("kubectl").is_none() {
+        eprintln!("skipping: curl and kubectl are needed on PATH");
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["lab", "3", "--yes"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains('✓'), "{stdout}");
+}

@@ -134,8 +134,8 @@ impl<'a> Runner<'a> {
         })
     }
 
-    /// Runs one step.
-    pub fn step(&mut self, step: &Step) -> Result<Transcript, RunError> {
+    /// What running `step` means: the command as shown and what actually runs.
+    pub fn plan(&self, step: &Step) -> Result<Plan, RunError> {
         let kubectl = || {
             tool(
                 "kubectl",
@@ -143,20 +143,23 @@ impl<'a> Runner<'a> {
             )
         };
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
-        match &step.action {
-            Action::Apply { file } => {
-                let args = s(&["apply", "-f", file]);
-                self.run(step, format!("kubectl apply -f {file}"), &kubectl()?, &args)
-            }
-            Action::Delete { file } => {
-                let args = s(&["delete", "-f", file]);
-                self.run(
-                    step,
-                    format!("kubectl delete -f {file}"),
-                    &kubectl()?,
-                    &args,
-                )
-            }
+        let run = |shown: String, program: std::path::PathBuf, args: Vec<String>| Plan {
+            shown,
+            program,
+            args,
+            kind: PlanKind::Run,
+        };
+        Ok(match &step.action {
+            Action::Apply { file } => run(
+                format!("kubectl apply -f {file}"),
+                kubectl()?,
+                s(&["apply", "-f", file]),
+            ),
+            Action::Delete { file } => run(
+                format!("kubectl delete -f {file}"),
+                kubectl()?,
+                s(&["delete", "-f", file]),
+            ),
             Action::Wait(w) => {
                 let (cond, target) = match w {
                     WaitFor::PodReady(p) => {
@@ -175,17 +178,12 @@ impl<'a> Runner<'a> {
                     target.clone(),
                     "--timeout=60s".into(),
                 ];
-                self.run(
-                    step,
-                    format!("kubectl wait {cond} {target}"),
-                    &kubectl()?,
-                    &args,
-                )
+                run(format!("kubectl wait {cond} {target}"), kubectl()?, args)
             }
             Action::Exec {
                 pod,
                 container,
-                run,
+                run: cmd,
                 exit,
             } => {
                 let mut args = vec!["exec".to_string(), pod.clone()];
@@ -194,56 +192,25 @@ impl<'a> Runner<'a> {
                     args.extend(["-c".into(), c.clone()]);
                     shown.push_str(&format!(" -c {c}"));
                 }
-                args.extend(["--".into(), "sh".into(), "-c".into(), run.clone()]);
-                shown.push_str(&format!(" -- sh -c {}", shell_quote(run)));
-                let t = self.run(step, shown, &kubectl()?, &args)?;
-                if t.exit != *exit {
-                    return Err(RunError::Step {
-                        step: step.name.clone(),
-                        detail: format!(
-                            "exited {} where the scenario expects {exit}\n{}",
-                            t.exit,
-                            t.render()
-                        ),
-                    });
+                args.extend(["--".into(), "sh".into(), "-c".into(), cmd.clone()]);
+                shown.push_str(&format!(" -- sh -c {}", shell_quote(cmd)));
+                Plan {
+                    shown,
+                    program: kubectl()?,
+                    args,
+                    kind: PlanKind::Exec { exit: *exit },
                 }
-                Ok(t)
             }
-            Action::Proxy { port } => {
-                // The proxy listens where the scenario says; the transcript shows its line.
-                let mut child = Command::new(kubectl()?)
-                    .args(["proxy", &format!("--port={port}")])
-                    .env("KUBECONFIG", &self.cluster.kubeconfig)
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .map_err(|source| RunError::Spawn {
-                        step: step.name.clone(),
-                        command: "kubectl proxy".into(),
-                        source,
-                    })?;
-                let mut line = String::new();
-                let stdout = child.stdout.take().expect("piped");
-                std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
-                    .map_err(|source| RunError::Spawn {
-                        step: step.name.clone(),
-                        command: "kubectl proxy".into(),
-                        source,
-                    })?;
-                self.proxy = Some((child, *port));
-                let shown = if *port == 8001 {
+            Action::Proxy { port } => Plan {
+                shown: if *port == 8001 {
                     "kubectl proxy".to_string()
                 } else {
                     format!("kubectl proxy --port={port}")
-                };
-                Ok(Transcript {
-                    step: step.name.clone(),
-                    command: shown,
-                    exit: 0,
-                    stdout: line,
-                    stderr: String::new(),
-                })
-            }
+                },
+                program: kubectl()?,
+                args: vec!["proxy".into(), format!("--port={port}")],
+                kind: PlanKind::Proxy { port: *port },
+            },
             Action::Http { method, path, via } => {
                 let curl = tool("curl", "apt-get install curl")?;
                 let (url, shown) = match via {
@@ -271,21 +238,17 @@ impl<'a> Runner<'a> {
                     args.extend(["-X".into(), method.clone()]);
                 }
                 args.push(url);
-                self.run(step, shown, &curl, &args)
+                run(shown, curl, args)
             }
             Action::Get {
                 resource,
                 name,
                 output,
-            } => {
-                let args = s(&["get", resource, name, "-o", output]);
-                self.run(
-                    step,
-                    format!("kubectl get {resource} {name} -o {output}"),
-                    &kubectl()?,
-                    &args,
-                )
-            }
+            } => run(
+                format!("kubectl get {resource} {name} -o {output}"),
+                kubectl()?,
+                s(&["get", resource, name, "-o", output]),
+            ),
             Action::CanI {
                 verb,
                 resource,
@@ -297,10 +260,79 @@ impl<'a> Runner<'a> {
                     args.push(format!("--as={a}"));
                     shown.push_str(&format!(" --as={a}"));
                 }
-                self.run(step, shown, &kubectl()?, &args)
+                run(shown, kubectl()?, args)
+            }
+        })
+    }
+
+    /// Runs one step.
+    pub fn step(&mut self, step: &Step) -> Result<Transcript, RunError> {
+        let plan = self.plan(step)?;
+        match plan.kind {
+            PlanKind::Run => self.run(step, plan.shown, &plan.program, &plan.args),
+            PlanKind::Exec { exit } => {
+                let t = self.run(step, plan.shown, &plan.program, &plan.args)?;
+                if t.exit != exit {
+                    return Err(RunError::Step {
+                        step: step.name.clone(),
+                        detail: format!(
+                            "exited {} where the scenario expects {exit}\n{}",
+                            t.exit,
+                            t.render()
+                        ),
+                    });
+                }
+                Ok(t)
+            }
+            PlanKind::Proxy { port } => {
+                // The proxy keeps running for the later steps; the transcript shows its line.
+                let spawn_err = |source| RunError::Spawn {
+                    step: step.name.clone(),
+                    command: plan.shown.clone(),
+                    source,
+                };
+                let mut child = Command::new(&plan.program)
+                    .args(&plan.args)
+                    .env("KUBECONFIG", &self.cluster.kubeconfig)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map_err(spawn_err)?;
+                let mut line = String::new();
+                let stdout = child.stdout.take().expect("piped");
+                std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+                    .map_err(spawn_err)?;
+                self.proxy = Some((child, port));
+                Ok(Transcript {
+                    step: step.name.clone(),
+                    command: plan.shown,
+                    exit: 0,
+                    stdout: line,
+                    stderr: String::new(),
+                })
             }
         }
     }
+}
+
+/// How a step runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanKind {
+    /// Run to completion.
+    Run,
+    /// Run to completion; the exit code must be this.
+    Exec { exit: i32 },
+    /// Start and keep running.
+    Proxy { port: u16 },
+}
+
+/// A step ready to run: what the learner sees and what runs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub shown: String,
+    pub program: std::path::PathBuf,
+    pub args: Vec<String>,
+    pub kind: PlanKind,
 }
 
 /// The `server:` of the first cluster in a kubeconfig.
