@@ -85,9 +85,129 @@ fn diff(expected: &str, actual: &str) -> String {
     out
 }
 
+/// How `lab N` was asked to walk.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// No pauses between steps.
+    pub yes: bool,
+    /// `--backend`; `None` means `KUBELAB_BACKEND` or the embedded default.
+    pub backend: Option<String>,
+    /// Start showing at this step (1-based); earlier steps run silently.
+    pub from_step: Option<usize>,
+    /// Leave the cluster up after the last step until Ctrl-C.
+    pub keep: bool,
+    /// Finish in an interactive shell in the lab's pod.
+    pub shell: bool,
+}
+
+/// The pod and container a `--shell` opens: those of the lab's last `exec` step.
+/// The shell opens right after that step, before any clean-up steps delete the pod.
+fn shell_target(scenario: &scenario::Scenario) -> Option<(usize, &str, Option<&str>)> {
+    scenario
+        .steps
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, s)| match &s.action {
+            scenario::Action::Exec { pod, container, .. } => {
+                Some((i, pod.as_str(), container.as_deref()))
+            }
+            _ => None,
+        })
+}
+
+/// `kubectl exec -it POD [-c C] -- sh` against the lab's cluster, on this terminal.
+fn open_shell(kubeconfig: &Path, pod: &str, container: Option<&str>) -> Result<()> {
+    println!("Opening a shell in pod {pod}; leave it with `exit` to finish the lab.");
+    let mut cmd = std::process::Command::new("kubectl");
+    cmd.env("KUBECONFIG", kubeconfig).args(["exec", "-it", pod]);
+    if let Some(c) = container {
+        cmd.args(["-c", c]);
+    }
+    cmd.args(["--", "sh"]);
+    cmd.status()
+        .context("running kubectl exec -it (is kubectl on PATH?)")?;
+    Ok(())
+}
+
+/// Checks the options against the lab before any cluster starts; a usage error otherwise.
+pub fn check(found: &Found, opts: &Options) -> std::result::Result<(), String> {
+    let steps = found.lab.scenario.steps.len();
+    if let Some(k) = opts.from_step
+        && (k == 0 || k > steps)
+    {
+        return Err(format!(
+            "--step {k}: lab {} has steps 1 to {steps}",
+            found.lab.number
+        ));
+    }
+    if opts.shell {
+        if shell_target(&found.lab.scenario).is_none() {
+            return Err(format!(
+                "--shell: lab {} runs nothing in a pod, so there is no pod to open a shell in",
+                found.lab.number
+            ));
+        }
+        if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+            return Err("--shell needs a terminal".into());
+        }
+    }
+    Ok(())
+}
+
+/// A spinner with elapsed time on stderr while something slow runs; silent when stderr is
+/// not a terminal. Dropping it clears the line.
+struct Spinner {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spinner {
+    fn start(what: String) -> Spinner {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return Spinner { stop, thread: None };
+        }
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+            let t0 = std::time::Instant::now();
+            // Quick steps should not flicker: show nothing for the first 300 ms.
+            let mut i = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                if t0.elapsed() > std::time::Duration::from_millis(300) {
+                    eprint!(
+                        "\r{} {what} {:.1} s",
+                        FRAMES[i % FRAMES.len()],
+                        t0.elapsed().as_secs_f64()
+                    );
+                    i += 1;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(80));
+            }
+            if i > 0 {
+                eprint!("\r\x1b[2K");
+            }
+        });
+        Spinner {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Walks one lab; returns the exit code.
-pub fn walk(found: &Found, backend_name: Option<&str>, yes: bool) -> Result<i32> {
-    let backend = match backend_name {
+pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
+    let backend = match opts.backend.as_deref() {
         None => backends::from_env(),
         Some("embedded") => Ok(Box::new(backends::Embedded) as Box<dyn harness::Backend>),
         Some(other) => Err(format!(
@@ -101,7 +221,8 @@ pub fn walk(found: &Found, backend_name: Option<&str>, yes: bool) -> Result<i32>
             return Ok(exit::BACKEND);
         }
     };
-    let interactive = !yes && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let interactive =
+        !opts.yes && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let lab = &found.lab;
     println!(
         "Lab {}: {}\n{}\n",
@@ -109,20 +230,60 @@ pub fn walk(found: &Found, backend_name: Option<&str>, yes: bool) -> Result<i32>
     );
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let started = std::time::Instant::now();
-    eprint!("starting the {} cluster... ", backend.name());
-    let cluster = match rt.block_on(backend.start()) {
+    let spinner = Spinner::start(format!("starting the {} cluster", backend.name()));
+    let cluster = rt.block_on(backend.start());
+    drop(spinner);
+    let cluster = match cluster {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("\nerror: {e}");
+            eprintln!("error: starting the {} cluster: {e}", backend.name());
             return Ok(exit::BACKEND);
         }
     };
-    eprintln!("ready in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "{} cluster ready in {:.1} s\n",
+        backend.name(),
+        started.elapsed().as_secs_f64()
+    );
     let info = cluster.info().clone();
     let mut differs = 0;
+    let first_shown = opts.from_step.unwrap_or(1);
     let result = (|| -> Result<()> {
         let mut runner = harness::run::Runner::new(&info, &lab.scenario);
-        for step in &lab.scenario.steps {
+        let shell_after = shell_target(&lab.scenario).filter(|_| opts.shell);
+        for (i, step) in lab.scenario.steps.iter().enumerate() {
+            if let Some((after, pod, container)) = shell_after
+                && i == after + 1
+            {
+                open_shell(&info.kubeconfig, pod, container)?;
+            }
+            let number = i + 1;
+            let name = format!("lab{:02}__{}", lab.number, step.name);
+            if number < first_shown {
+                // Earlier steps run silently to bring the cluster to where step K starts;
+                // one that fails is still reported, as what follows depends on it.
+                let spinner = Spinner::start(format!("step {number}: {}", step.name));
+                let t = runner.step(step);
+                drop(spinner);
+                match t {
+                    Ok(t) => {
+                        let actual = harness::redact::redact(&t.render(), &info.redact);
+                        let expected = verified(&found.snapshots, &name).unwrap_or_default();
+                        if expected.trim_end() != actual.trim_end() {
+                            differs += 1;
+                            println!(
+                                "✗ step {number} differs from the verified output ({name}):\n{}",
+                                diff(&expected, &actual)
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        differs += 1;
+                        println!("✗ step {number} ({name}): {e}");
+                    }
+                }
+                continue;
+            }
             if let Some(n) = &step.narration {
                 println!("{}", n.trim_end());
             }
@@ -140,7 +301,10 @@ pub fn walk(found: &Found, backend_name: Option<&str>, yes: bool) -> Result<i32>
                 let mut line = String::new();
                 std::io::stdin().lock().read_line(&mut line)?;
             }
-            let t = match runner.step(step) {
+            let spinner = Spinner::start(format!("step {number}: {}", step.name));
+            let t = runner.step(step);
+            drop(spinner);
+            let t = match t {
                 Ok(t) => t,
                 Err(e) => {
                     println!("✗ {e}");
@@ -153,7 +317,6 @@ pub fn walk(found: &Found, backend_name: Option<&str>, yes: bool) -> Result<i32>
                 println!();
             }
             eprint!("{}", t.stderr);
-            let name = format!("lab{:02}__{}", lab.number, step.name);
             let actual = harness::redact::redact(&t.render(), &info.redact);
             match verified(&found.snapshots, &name) {
                 Some(expected) if expected.trim_end() == actual.trim_end() => {
@@ -172,9 +335,24 @@ pub fn walk(found: &Found, backend_name: Option<&str>, yes: bool) -> Result<i32>
                 }
             }
         }
+        if let Some((after, pod, container)) = shell_after
+            && after + 1 == lab.scenario.steps.len()
+        {
+            open_shell(&info.kubeconfig, pod, container)?;
+        }
+        if opts.keep {
+            println!(
+                "The cluster stays up; in another terminal:\n\n    export KUBECONFIG={}\n\nCtrl-C stops it.",
+                info.kubeconfig.display()
+            );
+            rt.block_on(tokio::signal::ctrl_c())
+                .context("waiting for Ctrl-C")?;
+        }
         Ok(())
     })();
+    let spinner = Spinner::start("stopping the cluster".into());
     rt.block_on(cluster.stop());
+    drop(spinner);
     result?;
     Ok(if differs == 0 {
         exit::MATCH

@@ -16,10 +16,18 @@ commands:
       kubeconfig (default: target/kubelab/kubeconfig); Ctrl-C stops it
   lab list
       the labs, with their titles
-  lab N [--yes] [--backend embedded]
+  lab N [--yes] [--step K] [--keep] [--shell] [--backend embedded]
       walk lab N on a fresh cluster: each command, its output, and whether it matches
-      the verified snapshot; Enter runs the next step (--yes: no pauses). Exit codes:
-      0 all steps match, 1 a step differs, 2 usage error, 3 backend failure
+      the verified snapshot; Enter runs the next step.
+        --yes      no pauses
+        --step K   start at step K; earlier steps run silently
+        --keep     leave the cluster up afterwards and print its KUBECONFIG; Ctrl-C stops it
+        --shell    finish in an interactive shell in the lab's pod
+      Exit codes: 0 all steps match, 1 a step differs, 2 usage error, 3 backend failure
+
+environment:
+  KUBELAB_BACKEND   the backend when --backend is not given (default: embedded)
+  KUBELAB_ROOT      read scenarios/ and labs/ from this folder instead of the workspace
   bench
       measure the embedded cluster against its targets (release build; see
       crates/apiserver/benches/server.rs and crates/kubelet/benches/pods.rs)
@@ -74,19 +82,29 @@ fn run(args: &[String]) -> Result<()> {
     {
         ["cluster", "up", rest @ ..] => cluster_up(rest),
         ["lab", "list"] | ["lab"] => {
-            lab::list(&lab::discover(&workspace_root())?, &mut std::io::stdout())?;
+            lab::list(&lab::discover(&course_root())?, &mut std::io::stdout())?;
             Ok(())
         }
         ["lab", n, rest @ ..] => {
-            let labs = lab::discover(&workspace_root())?;
-            let mut yes = false;
-            let mut backend = None;
+            let labs = lab::discover(&course_root())?;
+            let mut opts = lab::Options::default();
             let mut it = rest.iter();
             while let Some(a) = it.next() {
                 match *a {
-                    "--yes" | "-y" => yes = true,
+                    "--yes" | "-y" => opts.yes = true,
+                    "--keep" => opts.keep = true,
+                    "--shell" => opts.shell = true,
+                    "--step" => {
+                        let k = it
+                            .next()
+                            .ok_or_else(|| usage("--step needs a step number"))?;
+                        opts.from_step = Some(
+                            k.parse()
+                                .map_err(|_| usage(format!("--step: not a step number: {k}")))?,
+                        );
+                    }
                     "--backend" => {
-                        backend = Some(
+                        opts.backend = Some(
                             it.next()
                                 .ok_or_else(|| {
                                     usage("--backend needs embedded, k3s or kubeconfig")
@@ -106,7 +124,8 @@ fn run(args: &[String]) -> Result<()> {
                 lab::list(&labs, &mut std::io::stderr())?;
                 std::process::exit(lab::exit::USAGE);
             };
-            let code = lab::walk(found, backend.as_deref(), yes)?;
+            lab::check(found, &opts).map_err(usage)?;
+            let code = lab::walk(found, &opts)?;
             std::process::exit(code);
         }
         ["gen-schema", "--api", api, "--apimachinery", am] => schema_gen::run(
@@ -120,6 +139,14 @@ fn run(args: &[String]) -> Result<()> {
         }
         other => Err(usage(format!("unknown command: {}", other.join(" ")))),
     }
+}
+
+/// Where `scenarios/` and `labs/` are read from: `KUBELAB_ROOT` when set (a copy of the
+/// course being edited), this workspace otherwise.
+fn course_root() -> PathBuf {
+    std::env::var_os("KUBELAB_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(workspace_root)
 }
 
 fn workspace_root() -> PathBuf {

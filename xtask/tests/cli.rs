@@ -129,3 +129,61 @@ fn lab_walks_every_step_non_interactively() {
     );
     assert!(stdout.contains('✓'), "{stdout}");
 }
+
+/// Editing a scenario's command on purpose makes `lab N --yes` exit 1 with a diff that
+/// shows the verified line and the new one.
+#[test]
+fn a_broken_step_fails_with_a_diff() {
+    if which("curl").is_none() || which("kubectl").is_none() {
+        eprintln!("skipping: curl and kubectl are needed on PATH");
+        return;
+    }
+    let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let root = std::env::temp_dir().join(format!("kubelab-broken-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let scen = root.join("scenarios/03-ca-verification");
+    let snaps = root.join("labs/lab03-ca-verification/snapshots");
+    std::fs::create_dir_all(&scen).unwrap();
+    std::fs::create_dir_all(&snaps).unwrap();
+    let src = ws.join("scenarios/03-ca-verification");
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, scen.join(p.file_name().unwrap())).unwrap();
+    }
+    for e in std::fs::read_dir(ws.join("labs/lab03-ca-verification/snapshots")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, snaps.join(p.file_name().unwrap())).unwrap();
+    }
+    let yaml = std::fs::read_to_string(scen.join("scenario.yaml")).unwrap();
+    let broken = yaml.replacen(
+        "run: \"ls /var/run/secrets/kubernetes.io/serviceaccount\"",
+        "run: \"ls -a /var/run/secrets/kubernetes.io/serviceaccount\"",
+        1,
+    );
+    assert_ne!(yaml, broken, "the step to break is no longer in lab 3");
+    std::fs::write(scen.join("scenario.yaml"), broken).unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["lab", "3", "--yes"])
+        .env("KUBELAB_ROOT", &root)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let _ = std::fs::remove_dir_all(&root);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("✗ differs from the verified output (lab03__03-secret-files)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("- $ kubectl exec curl -- sh -c 'ls /var/run/secrets"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+ $ kubectl exec curl -- sh -c 'ls -a /var/run"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("+ ..data"), "{stdout}");
+}
