@@ -61,13 +61,13 @@ pub fn list(labs: &[Found], out: &mut dyn std::io::Write) -> std::io::Result<()>
 }
 
 /// The verified text of a step: the snapshot file's body after insta's header.
-fn verified(snapshots: &Path, name: &str) -> Option<String> {
+pub(crate) fn verified(snapshots: &Path, name: &str) -> Option<String> {
     let text = std::fs::read_to_string(snapshots.join(format!("{name}.snap"))).ok()?;
     let body = text.splitn(3, "---\n").nth(2)?;
     Some(body.to_string())
 }
 
-fn diff(expected: &str, actual: &str) -> String {
+pub(crate) fn diff(expected: &str, actual: &str) -> String {
     let d = similar::TextDiff::from_lines(expected, actual);
     let mut out = String::new();
     for change in d.iter_all_changes() {

@@ -1,6 +1,7 @@
 //! kubelab's task runner: `cargo xtask cluster up` today; `lab`, `docs` and `bench` join it
 //! as the harness lands. Exit codes live in `ExitCode` below.
 
+mod docs;
 mod lab;
 mod schema_gen;
 
@@ -28,6 +29,10 @@ commands:
 environment:
   KUBELAB_BACKEND   the backend when --backend is not given (default: embedded)
   KUBELAB_ROOT      read scenarios/ and labs/ from this folder instead of the workspace
+  docs [--check]
+      fill the course pages' generated blocks (docs/src) from the scenarios and their
+      verified snapshots and build the book into docs/book; --check only reports stale
+      blocks (exit 1)
   bench
       measure the embedded cluster against its targets (release build; see
       crates/apiserver/benches/server.rs and crates/kubelet/benches/pods.rs)
@@ -81,6 +86,16 @@ fn run(args: &[String]) -> Result<()> {
         .as_slice()
     {
         ["cluster", "up", rest @ ..] => cluster_up(rest),
+        ["docs"] => std::process::exit(docs::run(
+            &course_root(),
+            &lab::discover(&course_root())?,
+            false,
+        )?),
+        ["docs", "--check"] => std::process::exit(docs::run(
+            &course_root(),
+            &lab::discover(&course_root())?,
+            true,
+        )?),
         ["lab", "list"] | ["lab"] => {
             lab::list(&lab::discover(&course_root())?, &mut std::io::stdout())?;
             Ok(())

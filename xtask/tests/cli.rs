@@ -138,24 +138,8 @@ fn a_broken_step_fails_with_a_diff() {
         eprintln!("skipping: curl and kubectl are needed on PATH");
         return;
     }
-    let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap();
-    let root = std::env::temp_dir().join(format!("kubelab-broken-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let root = copy_of_lab3("broken");
     let scen = root.join("scenarios/03-ca-verification");
-    let snaps = root.join("labs/lab03-ca-verification/snapshots");
-    std::fs::create_dir_all(&scen).unwrap();
-    std::fs::create_dir_all(&snaps).unwrap();
-    let src = ws.join("scenarios/03-ca-verification");
-    for e in std::fs::read_dir(&src).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, scen.join(p.file_name().unwrap())).unwrap();
-    }
-    for e in std::fs::read_dir(ws.join("labs/lab03-ca-verification/snapshots")).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, snaps.join(p.file_name().unwrap())).unwrap();
-    }
     let yaml = std::fs::read_to_string(scen.join("scenario.yaml")).unwrap();
     let broken = yaml.replacen(
         "run: \"ls /var/run/secrets/kubernetes.io/serviceaccount\"",
@@ -186,4 +170,106 @@ fn a_broken_step_fails_with_a_diff() {
         "{stdout}"
     );
     assert!(stdout.contains("+ ..data"), "{stdout}");
+}
+
+/// A course folder (for `KUBELAB_ROOT`) holding only lab 3: its scenario, snapshots and page.
+fn copy_of_lab3(tag: &str) -> std::path::PathBuf {
+    let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let root = std::env::temp_dir().join(format!("kubelab-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for dir in [
+        "scenarios/03-ca-verification",
+        "labs/lab03-ca-verification/snapshots",
+    ] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+        for e in std::fs::read_dir(ws.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, root.join(dir).join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let page = "docs/src/labs/03-ca-verification.md";
+    std::fs::create_dir_all(root.join("docs/src/labs")).unwrap();
+    std::fs::copy(ws.join(page), root.join(page)).unwrap();
+    std::fs::write(
+        root.join("docs/src/SUMMARY.md"),
+        "# Summary\n\n- [3. CA verification](labs/03-ca-verification.md)\n",
+    )
+    .unwrap();
+    root
+}
+
+fn xtask_in(root: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .env("KUBELAB_ROOT", root)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_course_pages_are_up_to_date() {
+    let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let (code, stdout, stderr) = xtask_in(ws, &["docs", "--check"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+}
+
+#[test]
+fn docs_check_finds_stale_and_missing_blocks() {
+    let root = copy_of_lab3("docs");
+    let page = root.join("docs/src/labs/03-ca-verification.md");
+    let text = std::fs::read_to_string(&page).unwrap();
+    let (code, _, stderr) = xtask_in(&root, &["docs", "--check"]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    // A snapshot that changed since the page was generated: the page is stale.
+    let snap = root.join("labs/lab03-ca-verification/snapshots/lab03__03-secret-files.snap");
+    let s = std::fs::read_to_string(&snap).unwrap();
+    std::fs::write(&snap, s.replace("namespace\n", "namespace\nextra\n")).unwrap();
+    let (code, _, stderr) = xtask_in(&root, &["docs", "--check"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stale: docs/src/labs/03-ca-verification.md"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("+ extra"), "{stderr}");
+    std::fs::write(&snap, s).unwrap();
+
+    // A step the page does not show.
+    let without = text.replace(
+        "<!-- kubelab:step 04-untrusted -->",
+        "<!-- kubelab:goals -->",
+    );
+    std::fs::write(&page, without).unwrap();
+    let (code, _, stderr) = xtask_in(&root, &["docs", "--check"]);
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("step 04-untrusted is shown 0 times"),
+        "{stderr}"
+    );
+
+    // A marker naming a step that does not exist, with file and line.
+    let line = text
+        .lines()
+        .position(|l| l.contains("kubelab:step 04-untrusted"))
+        .unwrap()
+        + 1;
+    std::fs::write(&page, text.replace("step 04-untrusted", "step 04-nope")).unwrap();
+    let (code, _, stderr) = xtask_in(&root, &["docs", "--check"]);
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "03-ca-verification.md:{line}: lab 3 has no step 04-nope"
+        )),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&root);
 }

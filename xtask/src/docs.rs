@@ -1,0 +1,199 @@
+//! `cargo xtask docs`: fills the generated blocks of the course pages from the scenarios and
+//! their verified snapshots, then builds the book; `--check` only reports stale blocks.
+//!
+//! A page is `docs/src/labs/<scenario folder>.md`, hand-written around markers:
+//!
+//! ```text
+//! <!-- kubelab:goals -->            the scenario's learning goals, as a list
+//! <!-- kubelab:manifest curl.yaml --> a manifest the scenario applies, as a YAML block
+//! <!-- kubelab:step 03-secret-files --> the step's verified command and output
+//! <!-- /kubelab -->                 ends every generated block
+//! ```
+//!
+//! Every step of the scenario must be shown once, in order, so the page shows exactly what
+//! `cargo test` verified and what `cargo xtask lab N` walks.
+
+use crate::lab::Found;
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+
+const OPEN: &str = "<!-- kubelab:";
+const CLOSE: &str = "<!-- /kubelab -->";
+
+/// One page's text as it is and as it should be.
+pub struct Page {
+    pub path: PathBuf,
+    pub current: String,
+    pub generated: String,
+}
+
+/// The pages of every lab with their generated blocks filled; an error names the file and
+/// line of a bad marker or a step the page does not show.
+pub fn pages(root: &Path, labs: &[Found]) -> Result<Vec<Page>> {
+    let src = root.join("docs/src");
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md"))
+        .with_context(|| format!("reading {}", src.join("SUMMARY.md").display()))?;
+    let mut out = Vec::new();
+    for found in labs {
+        let folder = found
+            .lab
+            .scenario
+            .dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("a scenario folder without a name")?;
+        let file = format!("labs/{folder}.md");
+        let path = src.join(&file);
+        let current = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "lab {} has no course page: write {} with a `<!-- kubelab:step NAME -->` marker per step",
+                found.lab.number,
+                path.display()
+            )
+        })?;
+        if !summary.contains(&format!("({file})")) {
+            bail!(
+                "{}: lab {}'s page {file} is not listed",
+                src.join("SUMMARY.md").display(),
+                found.lab.number
+            );
+        }
+        let generated = fill(&path, &current, found)?;
+        out.push(Page {
+            path,
+            current,
+            generated,
+        });
+    }
+    Ok(out)
+}
+
+/// `text` with every generated block replaced by what the scenario and snapshots say.
+fn fill(path: &Path, text: &str, found: &Found) -> Result<String> {
+    let scenario = &found.lab.scenario;
+    let mut out = String::new();
+    let mut lines = text.lines().enumerate();
+    let mut shown: Vec<(usize, &str)> = Vec::new();
+    while let Some((i, line)) = lines.next() {
+        out.push_str(line);
+        out.push('\n');
+        let Some(marker) = line.trim().strip_prefix(OPEN) else {
+            continue;
+        };
+        let at = || format!("{}:{}", path.display(), i + 1);
+        let Some(marker) = marker.strip_suffix("-->") else {
+            bail!("{}: a marker ends with `-->` on its own line", at());
+        };
+        let mut words = marker.split_whitespace();
+        let body = match (words.next(), words.next(), words.next()) {
+            (Some("goals"), None, _) => scenario
+                .goals
+                .iter()
+                .map(|g| format!("- {g}\n"))
+                .collect::<String>(),
+            (Some("manifest"), Some(name), None) => {
+                let file = scenario.dir.join(name);
+                let yaml = std::fs::read_to_string(&file).with_context(|| {
+                    format!("{}: no manifest {} in the scenario", at(), file.display())
+                })?;
+                format!("```yaml\n# {name}\n{}\n```\n", yaml.trim_end())
+            }
+            (Some("step"), Some(name), None) => {
+                let Some(index) = scenario.steps.iter().position(|s| s.name == name) else {
+                    let names: Vec<&str> = scenario.steps.iter().map(|s| s.name.as_str()).collect();
+                    bail!(
+                        "{}: lab {} has no step {name}; its steps are {}",
+                        at(),
+                        found.lab.number,
+                        names.join(", ")
+                    );
+                };
+                shown.push((index, name));
+                let snap = format!("lab{:02}__{name}", found.lab.number);
+                let Some(body) = crate::lab::verified(&found.snapshots, &snap) else {
+                    bail!(
+                        "{}: step {name} has no verified snapshot ({snap}.snap); run `cargo test` and review it first",
+                        at()
+                    );
+                };
+                format!("```console\n{}\n```\n", body.trim_end())
+            }
+            _ => bail!(
+                "{}: unknown marker `{}`; use goals, manifest FILE or step NAME",
+                at(),
+                line.trim()
+            ),
+        };
+        out.push_str(&body);
+        // Skip the old block up to and including its end marker.
+        loop {
+            match lines.next() {
+                Some((_, l)) if l.trim() == CLOSE => break,
+                Some((_, l)) if l.trim().starts_with(OPEN) => {
+                    bail!("{}: the block is not closed with `{CLOSE}`", at())
+                }
+                Some(_) => {}
+                None => bail!("{}: the block is not closed with `{CLOSE}`", at()),
+            }
+        }
+        out.push_str(CLOSE);
+        out.push('\n');
+    }
+    // Every step once, in scenario order.
+    for (k, step) in scenario.steps.iter().enumerate() {
+        let times = shown.iter().filter(|(i, _)| *i == k).count();
+        if times != 1 {
+            bail!(
+                "{}: step {} is shown {times} times; show every step of the lab once (`<!-- kubelab:step {} -->`)",
+                path.display(),
+                step.name,
+                step.name
+            );
+        }
+    }
+    if shown.windows(2).any(|w| w[0].0 > w[1].0) {
+        bail!(
+            "{}: steps are shown out of order; the lab runs them as the scenario lists them",
+            path.display()
+        );
+    }
+    Ok(out)
+}
+
+/// `docs --check`: the stale pages, by path; `docs`: writes them and builds the book.
+pub fn run(root: &Path, labs: &[Found], check: bool) -> Result<i32> {
+    let pages = pages(root, labs)?;
+    let stale: Vec<&Page> = pages.iter().filter(|p| p.current != p.generated).collect();
+    if check {
+        if stale.is_empty() {
+            println!("docs: {} lab pages up to date", pages.len());
+            return Ok(0);
+        }
+        for p in &stale {
+            eprintln!(
+                "stale: {} differs from its scenario and snapshots:\n{}",
+                p.path.strip_prefix(root).unwrap_or(&p.path).display(),
+                crate::lab::diff(&p.current, &p.generated)
+            );
+        }
+        eprintln!("run `cargo xtask docs` to regenerate them");
+        return Ok(1);
+    }
+    for p in &stale {
+        std::fs::write(&p.path, &p.generated)
+            .with_context(|| format!("writing {}", p.path.display()))?;
+        println!(
+            "wrote {}",
+            p.path.strip_prefix(root).unwrap_or(&p.path).display()
+        );
+    }
+    let book = mdbook::MDBook::load(root.join("docs"))
+        .map_err(|e| anyhow::anyhow!("loading docs/book.toml: {e:#}"))?;
+    book.build()
+        .map_err(|e| anyhow::anyhow!("building the book: {e:#}"))?;
+    println!(
+        "the course is in {}",
+        root.join("docs/book/index.html").display()
+    );
+    Ok(0)
+}
