@@ -116,7 +116,8 @@ fn fill(path: &Path, text: &str, found: &Found) -> Result<String> {
                         at()
                     );
                 };
-                format!("```console\n{}\n```\n", body.trim_end())
+                let shown = scenario.steps[index].shown(&body);
+                format!("```console\n{}\n```\n", shown.trim_end())
             }
             _ => bail!(
                 "{}: unknown marker `{}`; use goals, manifest FILE or step NAME",

@@ -205,6 +205,77 @@ impl Drop for Spinner {
     }
 }
 
+/// JSON output coloured on a terminal (keys, strings, numbers and literals), plain otherwise.
+fn paint(text: &str) -> std::borrow::Cow<'_, str> {
+    let looks_json = matches!(text.trim_start().chars().next(), Some('{' | '['));
+    if !looks_json || !std::io::stdout().is_terminal() || std::env::var_os("NO_COLOR").is_some() {
+        return text.into();
+    }
+    const KEY: &str = "\x1b[34m";
+    const STRING: &str = "\x1b[32m";
+    const NUMBER: &str = "\x1b[33m";
+    const LITERAL: &str = "\x1b[35m";
+    const RESET: &str = "\x1b[0m";
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => {
+                let start = i;
+                let mut end = text.len();
+                let mut escaped = false;
+                for (j, d) in chars.by_ref() {
+                    if escaped {
+                        escaped = false;
+                    } else if d == '\\' {
+                        escaped = true;
+                    } else if d == '"' {
+                        end = j + 1;
+                        break;
+                    }
+                }
+                let rest = text[end..].trim_start_matches([' ', '\t']);
+                let colour = if rest.starts_with(':') { KEY } else { STRING };
+                out.push_str(colour);
+                out.push_str(&text[start..end]);
+                out.push_str(RESET);
+            }
+            '-' | '0'..='9' => {
+                let mut end = i + 1;
+                while let Some(&(j, d)) = chars.peek() {
+                    if d.is_ascii_digit() || matches!(d, '.' | 'e' | 'E' | '+' | '-') {
+                        end = j + 1;
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                out.push_str(NUMBER);
+                out.push_str(&text[i..end]);
+                out.push_str(RESET);
+            }
+            't' | 'f' | 'n' => {
+                let word = ["true", "false", "null"]
+                    .into_iter()
+                    .find(|w| text[i..].starts_with(w));
+                match word {
+                    Some(w) => {
+                        for _ in 1..w.len() {
+                            chars.next();
+                        }
+                        out.push_str(LITERAL);
+                        out.push_str(w);
+                        out.push_str(RESET);
+                    }
+                    None => out.push(c),
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out.into()
+}
+
 /// Walks one lab; returns the exit code.
 pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
     let backend = match opts.backend.as_deref() {
@@ -312,8 +383,11 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
                     continue;
                 }
             };
-            print!("{}", t.stdout);
-            if !t.stdout.is_empty() && !t.stdout.ends_with('\n') {
+            // A long output shows the lines the scenario selects; all of it is checked.
+            let shown = step.shown(&format!("$\n{}", t.stdout));
+            let shown = shown.strip_prefix("$\n").unwrap_or(&shown);
+            print!("{}", paint(shown));
+            if !shown.is_empty() && !shown.ends_with('\n') {
                 println!();
             }
             eprint!("{}", t.stderr);

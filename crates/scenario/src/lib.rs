@@ -95,8 +95,63 @@ pub struct Step {
     /// `01-apply-curl`: the step number and a slug, unique in the scenario.
     pub name: String,
     pub narration: Option<String>,
+    /// `show: "1-20, 150-"`: the output lines (1-based, after the command line) the course
+    /// and the walk show of a long output; the rest is shown as `...`. The snapshot always
+    /// holds the whole output.
+    pub show: Option<Vec<std::ops::RangeInclusive<usize>>>,
     pub action: Action,
     pub pos: Pos,
+}
+
+impl Step {
+    /// `transcript` (a command line, then its output) as the course shows it: whole, or the
+    /// lines `show` selects with `...` for each run of lines left out.
+    pub fn shown(&self, transcript: &str) -> String {
+        let Some(show) = &self.show else {
+            return transcript.to_string();
+        };
+        let mut lines = transcript.lines();
+        let mut out = String::new();
+        if let Some(command) = lines.next() {
+            out.push_str(command);
+            out.push('\n');
+        }
+        let mut elided = false;
+        for (i, line) in lines.enumerate() {
+            if show.iter().any(|r| r.contains(&(i + 1))) {
+                out.push_str(line);
+                out.push('\n');
+                elided = false;
+            } else if !elided {
+                out.push_str("...\n");
+                elided = true;
+            }
+        }
+        out
+    }
+}
+
+/// Parses `"1-20, 150-"` into inclusive line ranges; an open end runs to the last line.
+fn parse_show(text: &str) -> Result<Vec<std::ops::RangeInclusive<usize>>, String> {
+    let bad = || {
+        format!(
+            "show: {text:?} is not a list of line ranges like \"1-20, 150-\" (lines count from 1)"
+        )
+    };
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let a: usize = a.trim().parse().map_err(|_| bad())?;
+        let b: usize = match b.trim() {
+            "" => usize::MAX,
+            b => b.parse().map_err(|_| bad())?,
+        };
+        if a == 0 || b < a {
+            return Err(bad());
+        }
+        out.push(a..=b);
+    }
+    Ok(out)
 }
 
 /// An object a manifest creates.
@@ -211,9 +266,16 @@ pub fn parse(
             }
             _ => {}
         }
+        let show = match &rs.show {
+            None => None,
+            Some((text, at)) => {
+                Some(parse_show(text).map_err(|m| err(*at, format!("step {n}: {m}")))?)
+            }
+        };
         steps.push(Step {
             name: format!("{n:02}-{}", rs.name.unwrap_or(slug)),
             narration: rs.narration,
+            show,
             action,
             pos,
         });

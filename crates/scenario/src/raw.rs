@@ -54,6 +54,7 @@ struct File {
 struct RawStep {
     name: Option<String>,
     narration: Option<String>,
+    show: Option<Spanned<String>>,
     apply: Option<Spanned<String>>,
     delete: Option<Spanned<String>>,
     wait: Option<Spanned<RawWait>>,
@@ -134,6 +135,8 @@ struct RawCanI {
 pub struct Step {
     pub name: Option<String>,
     pub narration: Option<String>,
+    /// The selection of output lines the course shows, where it is written.
+    pub show: Option<(String, Pos)>,
     pub pos: Pos,
     /// The action, where it is written, and a slug for its snapshot name; or what is wrong.
     pub action: Result<(Action, Pos, String), String>,
@@ -314,9 +317,14 @@ pub fn parse(file: &Path, text: &str) -> Result<Raw, ScenarioError> {
             let p = pos(&s.referenced);
             let r = s.value;
             let (name, narration) = (r.name.clone(), r.narration.clone());
+            let show = r
+                .show
+                .as_ref()
+                .map(|s| (s.value.clone(), pos(&s.referenced)));
             Step {
                 name,
                 narration,
+                show,
                 pos: p,
                 action: action(r),
             }

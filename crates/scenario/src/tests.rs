@@ -90,7 +90,7 @@ fn bad_scenarios_name_file_line_and_column() {
     let cases = [
         (
             "title: t\nsummary: s\nsteps:\n  - aply: curl.yaml\n",
-            "scenarios/03-ca/scenario.yaml:4:5: unknown field `aply`, expected one of name, narration, apply, delete, wait, exec, proxy, http, get, can-i",
+            "scenarios/03-ca/scenario.yaml:4:5: unknown field `aply`, expected one of name, narration, show, apply, delete, wait, exec, proxy, http, get, can-i",
         ),
         (
             "title: t\nsummary: s\nsteps:\n  - apply: nope.yaml\n",
@@ -111,6 +111,10 @@ fn bad_scenarios_name_file_line_and_column() {
         (
             "title: t\nsummary: s\nsteps:\n  - http: {path: /api}\n",
             "scenarios/03-ca/scenario.yaml:4:11: step 1: a request through the proxy needs a proxy step before it",
+        ),
+        (
+            "title: t\nsummary: s\nsteps:\n  - proxy: {}\n    show: \"20-3\"\n",
+            "scenarios/03-ca/scenario.yaml:5:11: step 1: show: \"20-3\" is not a list of line ranges like \"1-20, 150-\" (lines count from 1)",
         ),
         (
             "title: t\nsummary: s\nsteps:\n  - apply: broken.yaml\n",
@@ -149,4 +153,17 @@ fn load_reads_files_from_the_scenario_directory() {
         "{missing}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn show_selects_output_lines_and_marks_the_gaps() {
+    let s = parse_str(
+        "title: t\nsummary: s\nsteps:\n  - proxy: {}\n  - http: {path: /api}\n    show: \"1-2, 5-\"\n",
+    )
+    .unwrap();
+    assert_eq!(s.steps[0].show, None);
+    assert_eq!(s.steps[1].show, Some(vec![1..=2, 5..=usize::MAX]));
+    let transcript = "$ curl x\na\nb\nc\nd\ne\nf\n";
+    assert_eq!(s.steps[1].shown(transcript), "$ curl x\na\nb\n...\ne\nf\n");
+    assert_eq!(s.steps[0].shown(transcript), transcript);
 }
