@@ -273,3 +273,81 @@ fn docs_check_finds_stale_and_missing_blocks() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Under a terminal, `lab N` shows a step and waits for Enter before running it.
+#[test]
+fn lab_pauses_for_enter_under_a_terminal() {
+    use std::io::{Read, Write};
+    if which("script").is_none() || which("curl").is_none() || which("kubectl").is_none() {
+        eprintln!("skipping: script (util-linux), curl and kubectl are needed on PATH");
+        return;
+    }
+    // script(1) gives the walk a pseudo-terminal; its stdin feeds our keystrokes.
+    let cmd = format!("{} lab 3", env!("CARGO_BIN_EXE_xtask"));
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let first = read_until(&rx, &mut seen, "(Enter to run)", 60);
+    assert!(first.contains("$ kubectl apply -f curl.yaml"), "{first}");
+    // Nothing runs until Enter.
+    std::thread::sleep(Duration::from_millis(500));
+    while let Ok(chunk) = rx.try_recv() {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        !seen.contains("pod/curl created"),
+        "ran without Enter:\n{seen}"
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"\n").unwrap();
+    read_until(&rx, &mut seen, "pod/curl created", 60);
+    for _ in 0..10 {
+        stdin.write_all(b"\n").unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "lab 3 did not finish:\n{seen}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    while let Ok(chunk) = rx.recv_timeout(Duration::from_millis(200)) {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(status.success(), "{seen}");
+    assert_eq!(seen.matches("✓ matches").count(), 7, "{seen}");
+}
+
+/// Reads chunks from `rx` into `seen` until it holds `needle`; panics with what it saw after
+/// `secs` seconds.
+fn read_until(
+    rx: &std::sync::mpsc::Receiver<Vec<u8>>,
+    seen: &mut String,
+    needle: &str,
+    secs: u64,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !seen.contains(needle) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            Err(_) => panic!("waited for {needle:?}; got:\n{seen}"),
+        }
+    }
+    seen.clone()
+}
