@@ -95,7 +95,7 @@ pub fn resolve(image: &str) -> Result<Image, ImageError> {
     match repository(image).as_str() {
         // curlimages/curl: Alpine with curl; ENTRYPOINT ["/entrypoint.sh"], CMD ["curl"]
         // (the entrypoint runs its arguments, prefixing `curl` to options), user
-        // curl_user and CURL_CA_BUNDLE=/cacert.pem (UNCONFIRMED for 8.8.0).
+        // curl_user and CURL_CA_BUNDLE=/cacert.pem (UNCONFIRMED for the 8.x images).
         "curlimages/curl" => {
             let mut bin = busybox_userland(image)?;
             let curl = which("curl").ok_or_else(|| ImageError::MissingProgram {
