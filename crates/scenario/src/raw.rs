@@ -100,6 +100,9 @@ struct RawHttp {
     path: String,
     #[serde(default = "proxy_via")]
     via: String,
+    /// With `via: token`, the ServiceAccount whose token is sent (default `default`).
+    #[serde(rename = "as")]
+    as_sa: Option<String>,
 }
 
 fn get_method() -> String {
@@ -239,10 +242,19 @@ fn action(r: RawStep) -> Result<(Action, Pos, String), String> {
     }
     if let Some(h) = r.http {
         let v = h.value;
-        let via = match v.via.as_str() {
-            "proxy" => Ok(Via::Proxy),
-            "direct" => Ok(Via::Direct),
-            other => Err(format!("http via {other:?}: expected proxy or direct")),
+        let via = match (v.via.as_str(), &v.as_sa) {
+            ("proxy", None) => Ok(Via::Proxy),
+            ("direct", None) => Ok(Via::Direct),
+            ("token", sa) => Ok(Via::Token {
+                service_account: sa.clone().unwrap_or_else(|| "default".into()),
+            }),
+            ("proxy" | "direct", Some(_)) => Err(format!(
+                "http via {:?} sends no token, so `as` has no meaning; use via: token",
+                v.via
+            )),
+            (other, _) => Err(format!(
+                "http via {other:?}: expected proxy, direct or token"
+            )),
         };
         let method = v.method.to_uppercase();
         let got = via.and_then(|via| {

@@ -117,6 +117,10 @@ fn bad_scenarios_name_file_line_and_column() {
             "scenarios/03-ca/scenario.yaml:5:11: step 1: show: \"20-3\" is not a list of line ranges like \"1-20, 150-\" (lines count from 1)",
         ),
         (
+            "title: t\nsummary: s\nsteps:\n  - http: {path: /api, via: direct, as: x}\n",
+            "scenarios/03-ca/scenario.yaml:4:5: step 1: http via \"direct\" sends no token, so `as` has no meaning; use via: token",
+        ),
+        (
             "title: t\nsummary: s\nsteps:\n  - apply: broken.yaml\n",
             "scenarios/03-ca/broken.yaml:1:1: a manifest object needs metadata.name",
         ),
@@ -166,4 +170,28 @@ fn show_selects_output_lines_and_marks_the_gaps() {
     let transcript = "$ curl x\na\nb\nc\nd\ne\nf\n";
     assert_eq!(s.steps[1].shown(transcript), "$ curl x\na\nb\n...\ne\nf\n");
     assert_eq!(s.steps[0].shown(transcript), transcript);
+}
+
+#[test]
+fn http_via_token_names_a_service_account() {
+    let s = parse_str(
+        "title: t\nsummary: s\nsteps:\n  - http: {path: /api, via: token}\n  - http: {path: /api, via: token, as: reader}\n",
+    )
+    .unwrap();
+    let via = |i: usize| match &s.steps[i].action {
+        Action::Http { via, .. } => via.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        via(0),
+        Via::Token {
+            service_account: "default".into()
+        }
+    );
+    assert_eq!(
+        via(1),
+        Via::Token {
+            service_account: "reader".into()
+        }
+    );
 }
