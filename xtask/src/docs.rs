@@ -109,7 +109,7 @@ fn fill(path: &Path, text: &str, found: &Found) -> Result<String> {
                     );
                 };
                 shown.push((index, name));
-                let snap = format!("lab{:02}__{name}", found.lab.number);
+                let snap = found.lab.snapshot_name(&scenario.steps[index]);
                 let Some(body) = crate::lab::verified(&found.snapshots, &snap) else {
                     bail!(
                         "{}: step {name} has no verified snapshot ({snap}.snap); run `cargo test` and review it first",

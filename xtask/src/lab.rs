@@ -67,6 +67,36 @@ pub(crate) fn verified(snapshots: &Path, name: &str) -> Option<String> {
     Some(body.to_string())
 }
 
+/// How a step's output compares with its verified snapshot.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Match,
+    /// The snapshot's name and a -/+ diff.
+    Differs(String, String),
+    /// No snapshot of this name yet.
+    Unverified(String),
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Match => writeln!(f, "✓ matches the verified output"),
+            Outcome::Differs(name, diff) => {
+                write!(f, "✗ differs from the verified output ({name}):\n{diff}")
+            }
+            Outcome::Unverified(name) => writeln!(f, "✗ no verified output for {name} yet"),
+        }
+    }
+}
+
+fn compare(found: &Found, name: &str, actual: &str) -> Outcome {
+    match verified(&found.snapshots, name) {
+        Some(expected) if expected.trim_end() == actual.trim_end() => Outcome::Match,
+        Some(expected) => Outcome::Differs(name.to_string(), diff(&expected, actual)),
+        None => Outcome::Unverified(name.to_string()),
+    }
+}
+
 pub(crate) fn diff(expected: &str, actual: &str) -> String {
     let d = similar::TextDiff::from_lines(expected, actual);
     let mut out = String::new();
@@ -155,53 +185,26 @@ pub fn check(found: &Found, opts: &Options) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// A spinner with elapsed time on stderr while something slow runs; silent when stderr is
-/// not a terminal. Dropping it clears the line.
-struct Spinner {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+/// A spinner with elapsed time on stderr while something slow runs (indicatif hides it
+/// when stderr is not a terminal). Dropping it clears the line.
+struct Spinner(indicatif::ProgressBar);
 
 impl Spinner {
     fn start(what: String) -> Spinner {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        if !std::io::stderr().is_terminal() {
-            return Spinner { stop, thread: None };
-        }
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-            let t0 = std::time::Instant::now();
-            // Quick steps should not flicker: show nothing for the first 300 ms.
-            let mut i = 0;
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                if t0.elapsed() > std::time::Duration::from_millis(300) {
-                    eprint!(
-                        "\r{} {what} {:.1} s",
-                        FRAMES[i % FRAMES.len()],
-                        t0.elapsed().as_secs_f64()
-                    );
-                    i += 1;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(80));
-            }
-            if i > 0 {
-                eprint!("\r\x1b[2K");
-            }
-        });
-        Spinner {
-            stop,
-            thread: Some(thread),
-        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .expect("a valid template"),
+        );
+        bar.set_message(what);
+        bar.enable_steady_tick(std::time::Duration::from_millis(80));
+        Spinner(bar)
     }
 }
 
 impl Drop for Spinner {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.0.finish_and_clear();
     }
 }
 
@@ -329,7 +332,7 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
                 open_shell(&info.kubeconfig, pod, container)?;
             }
             let number = i + 1;
-            let name = format!("lab{:02}__{}", lab.number, step.name);
+            let name = lab.snapshot_name(step);
             if number < first_shown {
                 // Earlier steps run silently to bring the cluster to where step K starts;
                 // one that fails is still reported, as what follows depends on it.
@@ -337,17 +340,13 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
                 let t = runner.step(step);
                 drop(spinner);
                 match t {
-                    Ok(t) => {
-                        let actual = harness::redact::redact(&t.render(), &info.redact);
-                        let expected = verified(&found.snapshots, &name).unwrap_or_default();
-                        if expected.trim_end() != actual.trim_end() {
+                    Ok(t) => match compare(found, &name, &t.redacted(&info.redact)) {
+                        Outcome::Match => {}
+                        other => {
                             differs += 1;
-                            println!(
-                                "✗ step {number} differs from the verified output ({name}):\n{}",
-                                diff(&expected, &actual)
-                            );
+                            println!("step {number}: {other}");
                         }
-                    }
+                    },
                     Err(e) => {
                         differs += 1;
                         println!("✗ step {number} ({name}): {e}");
@@ -391,23 +390,11 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
                 println!();
             }
             eprint!("{}", t.stderr);
-            let actual = harness::redact::redact(&t.render(), &info.redact);
-            match verified(&found.snapshots, &name) {
-                Some(expected) if expected.trim_end() == actual.trim_end() => {
-                    println!("✓ matches the verified output\n")
-                }
-                Some(expected) => {
-                    differs += 1;
-                    println!(
-                        "✗ differs from the verified output ({name}):\n{}",
-                        diff(&expected, &actual)
-                    );
-                }
-                None => {
-                    differs += 1;
-                    println!("✗ no verified output for {name} yet\n");
-                }
+            let outcome = compare(found, &name, &t.redacted(&info.redact));
+            if outcome != Outcome::Match {
+                differs += 1;
             }
+            println!("{outcome}");
         }
         if let Some((after, pod, container)) = shell_after
             && after + 1 == lab.scenario.steps.len()

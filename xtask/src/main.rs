@@ -86,16 +86,11 @@ fn run(args: &[String]) -> Result<()> {
         .as_slice()
     {
         ["cluster", "up", rest @ ..] => cluster_up(rest),
-        ["docs"] => std::process::exit(docs::run(
-            &course_root(),
-            &lab::discover(&course_root())?,
-            false,
-        )?),
-        ["docs", "--check"] => std::process::exit(docs::run(
-            &course_root(),
-            &lab::discover(&course_root())?,
-            true,
-        )?),
+        ["docs"] | ["docs", "--check"] => {
+            let root = course_root();
+            let check = args.len() == 2;
+            std::process::exit(docs::run(&root, &lab::discover(&root)?, check)?)
+        }
         ["lab", "list"] | ["lab"] => {
             lab::list(&lab::discover(&course_root())?, &mut std::io::stdout())?;
             Ok(())

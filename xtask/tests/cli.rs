@@ -70,17 +70,11 @@ fn cluster_up_serves_and_stops_on_ctrl_c() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["cluster", "up", "--port", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--port: not a port number: x"));
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("nope")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let (code, _, stderr) = xtask(&["cluster", "up", "--port", "x"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--port: not a port number: x"));
+    let (code, _, _) = xtask(&["nope"]);
+    assert_eq!(code, Some(2));
 }
 
 fn which(name: &str) -> Option<std::path::PathBuf> {
@@ -91,21 +85,13 @@ fn which(name: &str) -> Option<std::path::PathBuf> {
 
 #[test]
 fn lab_list_and_unknown_lab() {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["lab", "list"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (code, stdout, _) = xtask(&["lab", "list"]);
+    assert_eq!(code, Some(0));
     assert!(stdout.contains("Proxy access"), "{stdout}");
     assert!(stdout.contains("CA verification"), "{stdout}");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["lab", "42"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, _, stderr) = xtask(&["lab", "42"]);
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("42"), "{stderr}");
     assert!(stderr.contains("Proxy access"), "{stderr}");
 }
@@ -116,17 +102,8 @@ fn lab_walks_every_step_non_interactively() {
         eprintln!("skipping: curl and kubectl are needed on PATH");
         return;
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["lab", "3", "--yes"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    let (code, stdout, stderr) = xtask(&["lab", "3", "--yes"]);
+    assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains('✓'), "{stdout}");
 }
 
@@ -149,14 +126,9 @@ fn a_broken_step_fails_with_a_diff() {
     assert_ne!(yaml, broken, "the step to break is no longer in lab 3");
     std::fs::write(scen.join("scenario.yaml"), broken).unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["lab", "3", "--yes"])
-        .env("KUBELAB_ROOT", &root)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (code, stdout, _) = xtask_in(&root, &["lab", "3", "--yes"]);
     let _ = std::fs::remove_dir_all(&root);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("✗ differs from the verified output (lab03__03-secret-files)"),
         "{stdout}"
@@ -200,12 +172,22 @@ fn copy_of_lab3(tag: &str) -> std::path::PathBuf {
     root
 }
 
+/// Runs `cargo xtask ARGS` on this workspace: exit code, stdout, stderr.
+fn xtask(args: &[&str]) -> (Option<i32>, String, String) {
+    output(Command::new(env!("CARGO_BIN_EXE_xtask")).args(args))
+}
+
+/// Runs `cargo xtask ARGS` on the course copy at `root` (`KUBELAB_ROOT`).
 fn xtask_in(root: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .env("KUBELAB_ROOT", root)
-        .output()
-        .unwrap();
+    output(
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .env("KUBELAB_ROOT", root),
+    )
+}
+
+fn output(cmd: &mut Command) -> (Option<i32>, String, String) {
+    let out = cmd.output().unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -215,10 +197,7 @@ fn xtask_in(root: &std::path::Path, args: &[&str]) -> (Option<i32>, String, Stri
 
 #[test]
 fn the_course_pages_are_up_to_date() {
-    let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap();
-    let (code, stdout, stderr) = xtask_in(ws, &["docs", "--check"]);
+    let (code, stdout, stderr) = xtask(&["docs", "--check"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
 }
 

@@ -163,6 +163,10 @@ fn sync(reg: &Registry, ns: &str, name: &str) {
         next["failed"] = json!(failed);
     }
     if !finished {
+        // Upstream pkg/controller/job/job_controller.go (v1.33): when succeeded reaches
+        // completions the controller adds SuccessCriteriaMet, then Complete, both with
+        // reason CompletionsReached (batch.JobReasonCompletionsReached) and this message;
+        // real v1.33 Job objects (`kubectl get job -o yaml` captures) show the same pair.
         if succeeded >= completions {
             next["conditions"] = json!([
                 condition(

