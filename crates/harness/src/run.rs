@@ -76,6 +76,28 @@ pub fn tool(name: &'static str, install: &'static str) -> Result<std::path::Path
         })
 }
 
+/// `stderr` without the lines a client logs about itself rather than about the cluster.
+///
+/// kubectl before v1.34 starts reading the exec WebSocket before it has registered its
+/// streams, so the empty frame every server (the kubelet and the API server's stream
+/// translator alike) sends first on stdout can arrive too early and client-go logs
+/// `Unknown stream id 1, discarding message` (klog, from `tools/remotecommand/websocket.go`).
+/// It happens against k3s as much as here, at random; fixed upstream by
+/// kubernetes/kubernetes#131203 (client-go 2f016580e, "make sure all streams are created
+/// before starting demux websocket").
+pub fn without_client_noise(stderr: &str) -> String {
+    static NOISE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"^[IWE]\d{4} \d{2}:\d{2}:\d{2}\.\d{6}\s+\d+ websocket\.go:\d+\] Unknown stream id \d+, discarding message$",
+        )
+        .expect("valid regex")
+    });
+    stderr
+        .split_inclusive('\n')
+        .filter(|l| !NOISE.is_match(l.trim_end_matches('\n')))
+        .collect()
+}
+
 /// Runs steps in order; stops at the first that cannot run at all.
 pub struct Runner<'a> {
     cluster: &'a ClusterInfo,
@@ -135,7 +157,7 @@ impl<'a> Runner<'a> {
             command: shown,
             exit: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stderr: without_client_noise(&String::from_utf8_lossy(&out.stderr)),
         })
     }
 
@@ -403,7 +425,6 @@ pub struct Plan {
     pub kind: PlanKind,
 }
 
-/// The `server:` of the first cluster in a kubeconfig.
 fn kubectl() -> Result<std::path::PathBuf, RunError> {
     tool(
         "kubectl",
@@ -430,4 +451,24 @@ fn server_url(kubeconfig: &std::path::Path) -> Option<String> {
             .strip_prefix("server: ")
             .map(|s| s.trim().to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_noise_goes_and_everything_else_stays() {
+        let stderr = "E1123 10:57:56.525942   14028 websocket.go:297] Unknown stream id 1, discarding message\n\
+                      curl: (60) SSL certificate problem: self-signed certificate in certificate chain\n\
+                      E1123 10:57:56.525942   14028 memcache.go:265] couldn't get current server API group list\n\
+                      command terminated with exit code 60\n";
+        assert_eq!(
+            without_client_noise(stderr),
+            "curl: (60) SSL certificate problem: self-signed certificate in certificate chain\n\
+             E1123 10:57:56.525942   14028 memcache.go:265] couldn't get current server API group list\n\
+             command terminated with exit code 60\n"
+        );
+        assert_eq!(without_client_noise("no newline"), "no newline");
+    }
 }

