@@ -2,7 +2,8 @@
 //!
 //! Seeds the objects a fresh k3s has that users meet — namespaces `default`, `kube-system`,
 //! `kube-public`, `kube-node-lease`; the `kubernetes` Service with its Endpoints and
-//! EndpointSlice; one Ready Node; the bootstrap RBAC policy — and runs the controllers that
+//! EndpointSlice; one Ready Node; the bootstrap RBAC policy; k3s's CustomResourceDefinitions
+//! (`crds.rs`) — and runs the controllers that
 //! give every namespace its `default` ServiceAccount and `kube-root-ca.crt` ConfigMap,
 //! empty a deleted namespace, and aggregate ClusterRoles.
 
@@ -76,6 +77,31 @@ pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
         create(reg, "rbac.authorization.k8s.io", "v1", resource, "", obj);
     }
     aggregate_cluster_roles(reg);
+    for crd in crate::crds::K3S_CRDS {
+        create(
+            reg,
+            "apiextensions.k8s.io",
+            "v1",
+            "customresourcedefinitions",
+            "",
+            crd.object(),
+        );
+        let status =
+            json!({"metadata": {"name": crd.name()}, "status": crd.status(&object::now())});
+        let crds = DISCOVERY
+            .resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+            .expect("customresourcedefinitions");
+        if let Err(e) = reg.update(
+            crds,
+            Some("status"),
+            "",
+            &crd.name(),
+            status,
+            &Writer::internal(APISERVER),
+        ) {
+            tracing::error!(error = %e.message, "CRD status rejected");
+        }
+    }
     for ns in INITIAL_NAMESPACES {
         create(
             reg,

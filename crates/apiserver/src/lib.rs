@@ -8,6 +8,7 @@
 pub mod admission;
 pub mod authn;
 pub mod bootstrap;
+pub mod crds;
 pub mod discovery;
 pub mod http;
 pub mod jobs;

@@ -201,12 +201,14 @@ impl ApiError {
 
     /// `NewUnsupportedMediaType` as the handlers return it for an unknown patch type or
     /// content type (`apiserver pkg/endpoints/handlers/rest.go`).
-    pub fn unsupported_media_type(content_type: &str) -> Self {
+    /// 415 naming what the endpoint accepts (`negotiation.NewUnsupportedMediaTypeError`).
+    pub fn unsupported_media_type(accepted: &[&str]) -> Self {
         Self::new(
             415,
             "UnsupportedMediaType",
             format!(
-                "the body of the request was in an unknown format - accepted media types include: {content_type}"
+                "the body of the request was in an unknown format - accepted media types include: {}",
+                accepted.join(", ")
             ),
         )
     }

@@ -84,11 +84,17 @@ impl Default for Store {
     }
 }
 
+/// Stamps `metadata.resourceVersion`, keeping the metadata's order: Go field order for
+/// typed objects, sorted keys for unstructured ones (custom resources arrive sorted, and a
+/// typed object never is: it has `uid` and `creationTimestamp`).
 fn set_rv(obj: &mut Value, rv: u64) {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         let fresh = !meta.contains_key("resourceVersion");
+        let sorted = meta.keys().is_sorted();
         meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
-        if fresh {
+        if fresh && sorted {
+            meta.sort_keys();
+        } else if fresh {
             crate::object::order_metadata(meta);
         }
     }

@@ -627,6 +627,18 @@ fn columns_and_cells(res: &ApiResource, obj: &Value, now: i64) -> (Vec<Value>, V
                 ],
             )
         }
+        _ if crate::crds::serving(res).is_some() => {
+            let crd = crate::crds::serving(res).expect("checked");
+            let mut cells = vec![name];
+            cells.extend(crd.cells(obj, |ts| match ts.parse::<jiff::Timestamp>() {
+                Ok(t) => human_duration(now - t.as_second()),
+                Err(_) => "<unknown>".into(),
+            }));
+            (
+                crd.table_columns(name_col(), doc("meta/v1.ObjectMeta.creationTimestamp")),
+                cells,
+            )
+        }
         _ => (
             // The default table convertor.
             vec![

@@ -12,6 +12,19 @@ use std::sync::LazyLock;
 
 const TABLE: &str = include_str!("resources.txt");
 
+/// The verbs of a CRD-served resource, in apiextensions' order
+/// (`customresource_discovery_controller.go`).
+pub const CRD_VERBS: &[&str] = &[
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "create",
+    "update",
+    "watch",
+];
+
 /// One row of the table: a resource or subresource in one group version.
 #[derive(Debug, Clone)]
 pub struct ApiResource {
@@ -159,6 +172,7 @@ fn parse(table: &'static str) -> Result<Discovery, String> {
                 "watch",
             ],
             "gpu" => vec!["get", "patch", "update"],
+            "crd" => CRD_VERBS.to_vec(),
             v => list(v),
         };
         let mut r = ApiResource {

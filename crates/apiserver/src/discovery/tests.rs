@@ -1,4 +1,5 @@
 use super::*;
+use serde_json::Value;
 
 /// The v1.33 reference documents, copied from `shared/reference/discovery/` (see the
 /// README there for their provenance).
@@ -15,10 +16,30 @@ fn core_v1_matches_reference_byte_for_byte() {
 }
 
 #[test]
-fn group_list_matches_reference() {
-    assert_eq!(
-        serde_json::to_string_pretty(&DISCOVERY.group_list()).unwrap(),
-        APIS_PRETTY
+fn group_list_is_the_reference_then_k3s_crd_groups() {
+    let mut list = DISCOVERY.group_list();
+    let groups = list["groups"].as_array_mut().unwrap();
+    let crd_groups: Vec<Value> = groups.split_off(groups.len() - 2);
+    assert_eq!(serde_json::to_string_pretty(&list).unwrap(), APIS_PRETTY);
+    let names: Vec<&str> = crd_groups
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["helm.cattle.io", "k3s.cattle.io"]);
+}
+
+#[test]
+fn crd_served_resources_list_as_apiextensions_does() {
+    let gv = DISCOVERY.group_version("helm.cattle.io", "v1").unwrap();
+    let expected = concat!(
+        r#"{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"helm.cattle.io/v1","resources":["#,
+        r#"{"name":"helmchartconfigs","singularName":"helmchartconfig","namespaced":true,"kind":"HelmChartConfig","verbs":["delete","deletecollection","get","list","patch","create","update","watch"],"storageVersionHash":"#,
+    );
+    let got = serde_json::to_string(&DISCOVERY.resource_list(gv)).unwrap();
+    assert!(got.starts_with(expected), "{got}");
+    assert!(
+        got.contains(r#"{"name":"helmcharts/status","singularName":"","namespaced":true,"kind":"HelmChart","verbs":["get","patch","update"]}"#),
+        "{got}"
     );
 }
 

@@ -297,7 +297,16 @@ fn parse_body(ctx: &Ctx, body: &Bytes, res: &ApiResource) -> Result<Value, ApiEr
             "couldn't get version/kind; json parse error: unexpected end of JSON input".into(),
         ));
     }
+    // The serializer's media types, in its order (`negotiation.MediaTypesForSerializer`);
+    // custom resources have no protobuf encoding.
+    let custom = crate::crds::serving(res).is_some();
+    let accepted: &[&str] = if custom {
+        &["application/json", "application/yaml"]
+    } else {
+        &["application/json", "application/yaml", PROTOBUF]
+    };
     let v: Value = match ct {
+        PROTOBUF if custom => return Err(ApiError::unsupported_media_type(accepted)),
         "application/yaml" | "application/x-yaml" | "text/yaml" => serde_yaml::from_slice(body)
             .map_err(|e| {
                 unrecognized(format!("couldn't get version/kind; yaml parse error: {e}"))
@@ -324,7 +333,7 @@ fn parse_body(ctx: &Ctx, body: &Bytes, res: &ApiResource) -> Result<Value, ApiEr
             }
             v
         }
-        other => return Err(ApiError::unsupported_media_type(other)),
+        _ => return Err(ApiError::unsupported_media_type(accepted)),
     };
     if !v.is_object() {
         return Err(unrecognized(
@@ -601,8 +610,26 @@ async fn patch_object(
     name: &str,
     req: Request,
 ) -> Result<Response, ApiError> {
+    // The patch types the handler takes, sorted as `sets.String.List()` sorts them; custom
+    // resources take no strategic merge patch (apiextensions `customresource_handler.go`).
+    let custom = crate::crds::serving(res).is_some();
+    let accepted: &[&str] = if custom {
+        &[
+            "application/apply-patch+yaml",
+            "application/json-patch+json",
+            "application/merge-patch+json",
+        ]
+    } else {
+        &[
+            "application/apply-patch+yaml",
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/strategic-merge-patch+json",
+        ]
+    };
     let pt = PatchType::from_content_type(&ctx.content_type)
-        .ok_or_else(|| ApiError::unsupported_media_type(&ctx.content_type))?;
+        .filter(|pt| !(custom && *pt == PatchType::Strategic))
+        .ok_or_else(|| ApiError::unsupported_media_type(accepted))?;
     let body = read_body(req).await?;
     let validation = FieldValidation::parse(ctx.param("fieldValidation"))?;
     let mut outcome = WriteOutcome::default();

@@ -83,6 +83,16 @@ fn walk(ty: &Type, v: &Value, path: &mut Path, out: &mut BTreeMap<Path, Value>) 
                 }
                 walk(inner, v, path, out);
             }
+            (Type::Deduced, Value::Object(m)) if !m.is_empty() => {
+                let mut dot = path.clone();
+                dot.push(".".into());
+                out.insert(dot, Value::Null);
+                for (k, item) in m {
+                    path.push(format!("f:{k}"));
+                    walk(&Type::Deduced, item, path, out);
+                    path.pop();
+                }
+            }
             (Type::Map(inner), Value::Object(m)) if !m.is_empty() => {
                 let mut dot = path.clone();
                 dot.push(".".into());
@@ -192,7 +202,18 @@ fn paths(ty: &Type, obj: &Value, scope: Scope) -> BTreeMap<Path, Value> {
         }
     }
     let mut out = BTreeMap::new();
-    walk(ty, &o, &mut Vec::new(), &mut out);
+    match (ty, o.as_object()) {
+        // A custom resource: its metadata is still `ObjectMeta`; the rest is deduced.
+        (Type::Deduced, Some(root)) => {
+            let meta = SCHEMA.named("meta/v1.ObjectMeta").expect("ObjectMeta");
+            for (k, v) in root {
+                let mut path = vec![format!("f:{k}")];
+                let ty = if k == "metadata" { &meta } else { ty };
+                walk(ty, v, &mut path, &mut out);
+            }
+        }
+        _ => walk(ty, &o, &mut Vec::new(), &mut out),
+    }
     // The root itself is not a member.
     out.remove(&Vec::new());
     out

@@ -69,8 +69,13 @@ fn record_managed_fields(
     writer: &Writer,
 ) {
     let (group, version) = res.kind_gv.unwrap_or((res.group, res.version));
-    let Some(ty) = crate::schema::SCHEMA.kind_type(group, version, res.kind) else {
-        return;
+    let ty = if crate::crds::serving(res).is_some() {
+        crate::schema::Type::Deduced
+    } else {
+        let Some(ty) = crate::schema::SCHEMA.kind_type(group, version, res.kind) else {
+            return;
+        };
+        ty
     };
     let api_version = res.api_version();
     let scope = if subresource == Some("status") {
@@ -553,8 +558,8 @@ impl Registry {
 }
 
 /// The object as the Go API server would store and serve it: `kind` and `apiVersion` set,
-/// fields in struct order with Go's zero values (`schema::json`). Kinds outside the type
-/// table (CRD-served groups) keep their own order after `metadata`.
+/// fields in struct order with Go's zero values (`schema::json`); custom resources with
+/// their keys sorted, as unstructured objects are written.
 pub fn canonical(res: &ApiResource, mut obj: Value) -> Value {
     let (group, version) = res.kind_gv.unwrap_or((res.group, res.version));
     let api_version = if group.is_empty() {
@@ -563,6 +568,10 @@ pub fn canonical(res: &ApiResource, mut obj: Value) -> Value {
         format!("{group}/{version}")
     };
     object::normalize(&mut obj, res.kind, &api_version);
+    if crate::crds::serving(res).is_some() {
+        crate::crds::sort_keys(&mut obj);
+        return obj;
+    }
     match crate::schema::SCHEMA.kind_type(group, version, res.kind) {
         Some(t) => crate::schema::json::encode(&t, &obj),
         None => obj,

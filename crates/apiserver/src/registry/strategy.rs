@@ -47,7 +47,8 @@ pub fn has_status(res: &ApiResource) -> bool {
 }
 
 pub fn has_generation(kind: &str) -> bool {
-    GENERATION_KINDS.contains(&kind)
+    // Custom resources always have one (apiextensions `customresource/strategy.go`).
+    GENERATION_KINDS.contains(&kind) || crate::crds::K3S_CRDS.iter().any(|c| c.kind == kind)
 }
 
 fn obj_mut<'a>(v: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {

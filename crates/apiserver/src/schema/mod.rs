@@ -27,6 +27,9 @@ pub enum Type {
     Map(Box<Type>),
     /// A named type: a struct, alias or special.
     Named(String),
+    /// A custom resource without a schema here: structured-merge-diff's deduced type, where
+    /// every object is a map of fields and every list is atomic.
+    Deduced,
 }
 
 /// Encodings of the types that implement their own marshalling in apimachinery.

@@ -3,6 +3,7 @@
 
 mod admission;
 mod clients;
+mod crds;
 mod curl;
 mod inprocess;
 mod kubectl;

@@ -1,7 +1,7 @@
 //! Bad input gets the upstream Status, never a panic or a 500: every bad-token class, and
 //! malformed, unknown-field, unknown-path and wrong-verb requests.
 
-use super::clients::cluster;
+use super::clients::{cluster, raw};
 use apiserver::UserInfo;
 use apiserver::tokens::{self, API_AUDIENCES, ISSUER};
 use serde_json::{Value, json};
@@ -118,31 +118,6 @@ async fn deleted_pod_and_service_account_invalidate_tokens() {
     assert_eq!(status_of(&c, &plain).await, 401, "deleted service account");
 }
 
-/// Sends a raw request through the router as admin; returns status and parsed body.
-async fn raw(
-    c: &apiserver::Cluster,
-    method: &str,
-    path: &str,
-    content_type: &str,
-    body: &str,
-) -> (u16, Value) {
-    use tower::ServiceExt;
-    let req = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", content_type)
-        .body(axum::body::Body::from(body.to_string()))
-        .unwrap();
-    let resp = c.service_as(UserInfo::admin()).oneshot(req).await.unwrap();
-    let code = resp.status().as_u16();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let v = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    (code, v)
-}
-
 #[tokio::test]
 async fn malformed_bodies_are_400_with_a_status() {
     let c = cluster().await;
@@ -163,6 +138,23 @@ async fn malformed_bodies_are_400_with_a_status() {
     assert_eq!(
         (code, status["reason"].as_str()),
         (415, Some("UnsupportedMediaType"))
+    );
+    assert_eq!(
+        status["message"],
+        "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf"
+    );
+    let (code, status) = raw(
+        &c,
+        "PATCH",
+        &format!("{cms}/kube-root-ca.crt"),
+        "application/apply-patch+cbor",
+        "x",
+    )
+    .await;
+    assert_eq!(code, 415);
+    assert_eq!(
+        status["message"],
+        "the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
     );
     // A wrong type for a field.
     let (code, status) = raw(
