@@ -283,10 +283,7 @@ fn paint(text: &str) -> std::borrow::Cow<'_, str> {
 pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
     let backend = match opts.backend.as_deref() {
         None => backends::from_env(),
-        Some("embedded") => Ok(Box::new(backends::Embedded) as Box<dyn harness::Backend>),
-        Some(other) => Err(format!(
-            "the {other} backend is not built yet; use --backend embedded"
-        )),
+        Some(name) => backends::by_name(name).map_err(|e| format!("--backend: {e}")),
     };
     let backend = match backend {
         Ok(b) => b,
@@ -310,7 +307,7 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
     let cluster = match cluster {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: starting the {} cluster: {e}", backend.name());
+            eprintln!("error: {e}");
             return Ok(exit::BACKEND);
         }
     };

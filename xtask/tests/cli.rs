@@ -96,6 +96,32 @@ fn lab_list_and_unknown_lab() {
     assert!(stderr.contains("Proxy access"), "{stderr}");
 }
 
+/// A backend that cannot start is exit code 3 with what to do; an unknown one too.
+#[test]
+fn backend_failures_exit_3_and_say_what_to_do() {
+    let (code, _, stderr) = xtask(&["lab", "3", "--yes", "--backend", "nowhere"]);
+    assert_eq!(code, Some(3));
+    assert!(
+        stderr.contains("the backends are embedded, k3s or kubeconfig"),
+        "{stderr}"
+    );
+    if docker_present() {
+        eprintln!("skipped the k3s half: a Docker engine is present here");
+        return;
+    }
+    let started = Instant::now();
+    let (code, _, stderr) = xtask(&["lab", "3", "--yes", "--backend", "k3s"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("needs a Docker engine"), "{stderr}");
+    assert!(stderr.contains("--backend embedded"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+fn docker_present() -> bool {
+    std::env::var_os("DOCKER_HOST").is_some()
+        || std::path::Path::new("/var/run/docker.sock").exists()
+}
+
 #[test]
 fn lab_walks_every_step_non_interactively() {
     if which("curl").is_none() || which("kubectl").is_none() {

@@ -1,0 +1,337 @@
+//! The k3s backend: a real k3s v1.33.3 server in a privileged container, through
+//! `testcontainers-modules` (feature `k3s`).
+//!
+//! The container runs `k3s server` with the packaged components the labs do not use
+//! switched off (`--disable=traefik,metrics-server`), writes its kubeconfig into a fresh
+//! directory per cluster, and is ready when its node is Ready, the `default`
+//! ServiceAccount exists and CoreDNS is Ready. It needs a Docker engine; without one it
+//! fails at once and says so.
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use harness::{Backend, BackendError, ClusterInfo, RunningCluster};
+use k8s_openapi::api::core::v1::{Node, Pod, ServiceAccount};
+use kube::api::{Api, ListParams};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use testcontainers_modules::k3s::{K3s as K3sImage, KUBE_SECURE_PORT};
+use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt, runners::AsyncRunner};
+
+/// The image the course is verified against (DESIGN.md, Backends).
+pub const IMAGE_TAG: &str = "v1.33.3-k3s1";
+
+/// How long a cold start may take (image pull included) before giving up.
+const START_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What the learner is told when there is no engine to run k3s in.
+const NO_DOCKER: &str = "the k3s backend runs k3s in a container and needs a Docker engine \
+     (set DOCKER_HOST, or start Docker so that /var/run/docker.sock exists); \
+     without one, use the embedded backend (KUBELAB_BACKEND=embedded, or --backend embedded)";
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct K3s;
+
+/// `k3s server`'s arguments: the module's defaults plus the components the labs never use.
+pub fn server_args() -> Vec<String> {
+    [
+        "server",
+        "--snapshotter=native",
+        "--disable=traefik,metrics-server",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The kubeconfig k3s wrote (`https://127.0.0.1:6443`) pointed at the port Docker mapped.
+pub fn rewrite_kubeconfig(text: &str, host: &str, port: u16) -> Result<String, String> {
+    let mut found = false;
+    let out: Vec<String> = text
+        .lines()
+        .map(|l| match l.trim_start().strip_prefix("server: https://") {
+            Some(_) => {
+                found = true;
+                let indent = &l[..l.len() - l.trim_start().len()];
+                format!("{indent}server: https://{host}:{port}")
+            }
+            None => l.to_string(),
+        })
+        .collect();
+    if !found {
+        return Err("k3s's kubeconfig names no server".into());
+    }
+    Ok(out.join("\n") + "\n")
+}
+
+/// The node condition `Ready` is `True`.
+pub fn node_ready(node: &Node) -> bool {
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// Every pod is Ready, and there is at least one.
+pub fn all_ready(pods: &[Pod]) -> bool {
+    !pods.is_empty()
+        && pods.iter().all(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        })
+}
+
+/// The node's name and InternalIP, for redaction.
+fn node_identity(node: &Node) -> (String, String) {
+    let name = node.metadata.name.clone().unwrap_or_default();
+    let ip = node
+        .status
+        .as_ref()
+        .and_then(|s| s.addresses.as_ref())
+        .and_then(|a| a.iter().find(|a| a.type_ == "InternalIP"))
+        .map(|a| a.address.clone())
+        .unwrap_or_default();
+    (name, ip)
+}
+
+struct Running {
+    info: ClusterInfo,
+    container: ContainerAsync<K3sImage>,
+    conf_dir: PathBuf,
+}
+
+impl RunningCluster for Running {
+    fn info(&self) -> &ClusterInfo {
+        &self.info
+    }
+
+    fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
+        async move {
+            let Running {
+                info,
+                container,
+                conf_dir,
+            } = *self;
+            if let Err(e) = container.rm().await {
+                tracing::warn!(error = %e, "removing the k3s container");
+            }
+            let _ = std::fs::remove_dir_all(&info.workdir);
+            // k3s writes its files as root; on a rootless engine some may stay behind.
+            let _ = std::fs::remove_dir_all(&conf_dir);
+        }
+        .boxed()
+    }
+}
+
+fn fresh_dir(kind: &str) -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "kubelab-k3s-{kind}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Waits for k3s to write its kubeconfig into the mounted directory.
+async fn read_kubeconfig(conf_dir: &Path, deadline: Instant) -> Result<String, String> {
+    let file = conf_dir.join("k3s.yaml");
+    loop {
+        match std::fs::read_to_string(&file) {
+            Ok(text) if text.contains("server:") => return Ok(text),
+            _ if Instant::now() > deadline => {
+                return Err(format!("k3s wrote no kubeconfig to {}", file.display()));
+            }
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+/// Polls until the cluster is ready for a lab; returns the node for redaction.
+async fn wait_ready(client: kube::Client, deadline: Instant) -> Result<Node, String> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    let system: Api<Pod> = Api::namespaced(client, "kube-system");
+    let coredns = ListParams::default().labels("k8s-app=kube-dns");
+    loop {
+        let state = async {
+            let node = nodes
+                .list(&ListParams::default())
+                .await
+                .map_err(|_| "the API server")?
+                .items
+                .into_iter()
+                .find(node_ready)
+                .ok_or("a Ready node")?;
+            sas.get_opt("default")
+                .await
+                .ok()
+                .flatten()
+                .ok_or("the default ServiceAccount")?;
+            let pods = system.list(&coredns).await.map_err(|_| "CoreDNS")?;
+            if !all_ready(&pods.items) {
+                return Err("CoreDNS");
+            }
+            Ok(node)
+        }
+        .await;
+        let waiting_for = match state {
+            Ok(node) => return Ok(node),
+            Err(what) => what,
+        };
+        if Instant::now() > deadline {
+            return Err(format!(
+                "k3s was not ready after {} s: still waiting for {waiting_for}",
+                START_TIMEOUT.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+impl Backend for K3s {
+    fn name(&self) -> &'static str {
+        "k3s"
+    }
+
+    fn start(&self) -> BoxFuture<'_, Result<Box<dyn RunningCluster>, BackendError>> {
+        async move {
+            let fail = |detail: String| BackendError::Start {
+                backend: "k3s".into(),
+                detail,
+            };
+            let deadline = Instant::now() + START_TIMEOUT;
+            let conf_dir =
+                fresh_dir("conf").map_err(|e| fail(format!("creating a conf dir: {e}")))?;
+            let workdir =
+                fresh_dir("work").map_err(|e| fail(format!("creating a work dir: {e}")))?;
+            let cleanup = || {
+                let _ = std::fs::remove_dir_all(&conf_dir);
+                let _ = std::fs::remove_dir_all(&workdir);
+            };
+            let request = K3sImage::default()
+                .with_conf_mount(&conf_dir)
+                .with_tag(IMAGE_TAG)
+                .with_cmd(server_args())
+                .with_privileged(true)
+                .with_userns_mode("host")
+                .with_startup_timeout(START_TIMEOUT);
+            let container = match request.start().await {
+                Ok(c) => c,
+                Err(e) => {
+                    cleanup();
+                    return Err(fail(format!("{e}\n{NO_DOCKER}")));
+                }
+            };
+            let ready = async {
+                let port = container
+                    .get_host_port_ipv4(KUBE_SECURE_PORT)
+                    .await
+                    .map_err(|e| format!("finding the mapped API port: {e}"))?;
+                let host = container
+                    .get_host()
+                    .await
+                    .map_err(|e| format!("finding the Docker host: {e}"))?
+                    .to_string();
+                let text = read_kubeconfig(&conf_dir, deadline).await?;
+                let kubeconfig_text = rewrite_kubeconfig(&text, &host, port)?;
+                let kubeconfig = workdir.join("kubeconfig");
+                std::fs::write(&kubeconfig, &kubeconfig_text)
+                    .map_err(|e| format!("writing {}: {e}", kubeconfig.display()))?;
+                let kc = kube::config::Kubeconfig::from_yaml(&kubeconfig_text)
+                    .map_err(|e| format!("reading k3s's kubeconfig: {e}"))?;
+                let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                    .await
+                    .map_err(|e| format!("reading k3s's kubeconfig: {e}"))?;
+                let client = kube::Client::try_from(config).map_err(|e| e.to_string())?;
+                let node = wait_ready(client, deadline).await?;
+                Ok::<_, String>((kubeconfig, host, port, node))
+            }
+            .await;
+            let (kubeconfig, host, port, node) = match ready {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = container.rm().await;
+                    cleanup();
+                    return Err(fail(e));
+                }
+            };
+            let (node_name, node_ip) = node_identity(&node);
+            let info = ClusterInfo {
+                kubeconfig,
+                workdir,
+                description: format!("k3s {IMAGE_TAG} in Docker at https://{host}:{port}"),
+                redact: harness::redact::Context { node_name, node_ip },
+            };
+            Ok(Box::new(Running {
+                info,
+                container,
+                conf_dir,
+            }) as Box<dyn RunningCluster>)
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_server_runs_without_traefik_and_metrics_server() {
+        assert_eq!(
+            server_args(),
+            [
+                "server",
+                "--snapshotter=native",
+                "--disable=traefik,metrics-server"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_kubeconfig_points_at_the_mapped_port() {
+        let k3s = "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: QQ==\n    server: https://127.0.0.1:6443\n  name: default\n";
+        assert_eq!(
+            rewrite_kubeconfig(k3s, "localhost", 32771).unwrap(),
+            "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: QQ==\n    server: https://localhost:32771\n  name: default\n"
+        );
+        assert!(rewrite_kubeconfig("apiVersion: v1\n", "localhost", 1).is_err());
+    }
+
+    #[test]
+    fn readiness_needs_ready_conditions() {
+        let node: Node = serde_json::from_value(json!({
+            "metadata": {"name": "3f9c2a1b7d4e"},
+            "status": {
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "addresses": [{"type": "InternalIP", "address": "172.17.0.2"}, {"type": "Hostname", "address": "3f9c2a1b7d4e"}],
+            },
+        }))
+        .unwrap();
+        assert!(node_ready(&node));
+        assert_eq!(
+            node_identity(&node),
+            ("3f9c2a1b7d4e".to_string(), "172.17.0.2".to_string())
+        );
+        let not_ready: Node = serde_json::from_value(
+            json!({"status": {"conditions": [{"type": "Ready", "status": "False"}]}}),
+        )
+        .unwrap();
+        assert!(!node_ready(&not_ready));
+        assert!(!node_ready(&Node::default()));
+
+        let pod = |ready: &str| -> Pod {
+            serde_json::from_value(
+                json!({"status": {"conditions": [{"type": "Ready", "status": ready}]}}),
+            )
+            .unwrap()
+        };
+        assert!(all_ready(&[pod("True")]));
+        assert!(!all_ready(&[pod("True"), pod("False")]));
+        assert!(!all_ready(&[]));
+    }
+}
