@@ -321,6 +321,7 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
     let first_shown = opts.from_step.unwrap_or(1);
     let result = (|| -> Result<()> {
         let mut runner = harness::run::Runner::new(&info, &lab.scenario);
+        runner.prepare()?;
         let shell_after = shell_target(&lab.scenario).filter(|_| opts.shell);
         for (i, step) in lab.scenario.steps.iter().enumerate() {
             if let Some((after, pod, container)) = shell_after

@@ -220,7 +220,7 @@ fn cluster_up(rest: &[&str]) -> Result<()> {
         let kubelet = kubelet::Kubelet::new(
             client,
             kubelet::Config {
-                node_name: "kubelab".into(),
+                node_name: apiserver::NODE_NAME.into(),
                 runtime_dir: dir.join("run"),
                 api_socket: dir.join("apiserver.sock"),
             },

@@ -42,15 +42,8 @@ impl Backend for Embedded {
                 backend: "embedded".into(),
                 detail,
             };
-            let workdir = std::env::temp_dir().join(format!(
-                "kubelab-{}-{}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos())
-            ));
-            std::fs::create_dir_all(&workdir)
-                .map_err(|e| fail(format!("creating {}: {e}", workdir.display())))?;
+            let workdir = crate::fresh_dir("embedded")
+                .map_err(|e| fail(format!("creating a work dir: {e}")))?;
             let socket = workdir.join("apiserver.sock");
             let cluster = apiserver::Cluster::start(apiserver::Config {
                 socket: Some(socket.clone()),
@@ -60,7 +53,7 @@ impl Backend for Embedded {
             .map_err(|e| fail(e.to_string()))?;
             let client =
                 kube::Client::new(cluster.service_as(apiserver::UserInfo::admin()), "default");
-            let node_name = "kubelab".to_string();
+            let node_name = apiserver::NODE_NAME.to_string();
             let kubelet = kubelet::Kubelet::new(
                 client,
                 kubelet::Config {
@@ -77,6 +70,7 @@ impl Backend for Embedded {
             let info = ClusterInfo {
                 kubeconfig,
                 workdir,
+                shared: false,
                 description: format!("embedded Kubernetes v1.33 at {}", cluster.url()),
                 redact: harness::redact::Context {
                     node_name,

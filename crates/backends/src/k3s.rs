@@ -81,19 +81,6 @@ pub fn all_ready(pods: &[Pod]) -> bool {
         })
 }
 
-/// The node's name and InternalIP, for redaction.
-fn node_identity(node: &Node) -> (String, String) {
-    let name = node.metadata.name.clone().unwrap_or_default();
-    let ip = node
-        .status
-        .as_ref()
-        .and_then(|s| s.addresses.as_ref())
-        .and_then(|a| a.iter().find(|a| a.type_ == "InternalIP"))
-        .map(|a| a.address.clone())
-        .unwrap_or_default();
-    (name, ip)
-}
-
 struct Running {
     info: ClusterInfo,
     container: ContainerAsync<K3sImage>,
@@ -121,18 +108,6 @@ impl RunningCluster for Running {
         }
         .boxed()
     }
-}
-
-fn fresh_dir(kind: &str) -> std::io::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "kubelab-k3s-{kind}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 /// Waits for k3s to write its kubeconfig into the mounted directory.
@@ -203,10 +178,10 @@ impl Backend for K3s {
                 detail,
             };
             let deadline = Instant::now() + START_TIMEOUT;
-            let conf_dir =
-                fresh_dir("conf").map_err(|e| fail(format!("creating a conf dir: {e}")))?;
-            let workdir =
-                fresh_dir("work").map_err(|e| fail(format!("creating a work dir: {e}")))?;
+            let conf_dir = crate::fresh_dir("k3s-conf")
+                .map_err(|e| fail(format!("creating a conf dir: {e}")))?;
+            let workdir = crate::fresh_dir("k3s-work")
+                .map_err(|e| fail(format!("creating a work dir: {e}")))?;
             let cleanup = || {
                 let _ = std::fs::remove_dir_all(&conf_dir);
                 let _ = std::fs::remove_dir_all(&workdir);
@@ -258,10 +233,11 @@ impl Backend for K3s {
                     return Err(fail(e));
                 }
             };
-            let (node_name, node_ip) = node_identity(&node);
+            let (node_name, node_ip) = crate::node_identity(&node);
             let info = ClusterInfo {
                 kubeconfig,
                 workdir,
+                shared: false,
                 description: format!("k3s {IMAGE_TAG} in Docker at https://{host}:{port}"),
                 redact: harness::redact::Context { node_name, node_ip },
             };
@@ -314,7 +290,7 @@ mod tests {
         .unwrap();
         assert!(node_ready(&node));
         assert_eq!(
-            node_identity(&node),
+            crate::node_identity(&node),
             ("3f9c2a1b7d4e".to_string(), "172.17.0.2".to_string())
         );
         let not_ready: Node = serde_json::from_value(

@@ -1,11 +1,13 @@
 //! The backends labs run on, chosen by `KUBELAB_BACKEND` or `--backend`: `embedded` (the
-//! default), `k3s` (a real k3s in Docker); `kubeconfig` is not built yet and says so.
+//! default), `k3s` (a real k3s in Docker), `kubeconfig` (the learner's own cluster).
 
 mod embedded;
 mod k3s;
+mod kubeconfig;
 
 pub use embedded::Embedded;
 pub use k3s::K3s;
+pub use kubeconfig::Kubeconfig;
 
 /// The names `by_name` takes.
 pub const NAMES: &str = "embedded, k3s or kubeconfig";
@@ -15,9 +17,7 @@ pub fn by_name(name: &str) -> Result<Box<dyn harness::Backend>, String> {
     match name {
         "embedded" => Ok(Box::new(Embedded)),
         "k3s" => Ok(Box::new(K3s)),
-        "kubeconfig" => {
-            Err("the kubeconfig backend is not built yet; use embedded or k3s".to_string())
-        }
+        "kubeconfig" => Ok(Box::new(Kubeconfig::default())),
         other => Err(format!(
             "unknown backend {other:?}: the backends are {NAMES}"
         )),
@@ -30,4 +30,30 @@ pub fn from_env() -> Result<Box<dyn harness::Backend>, String> {
         Err(_) | Ok("") => Ok(Box::new(Embedded)),
         Ok(name) => by_name(name).map_err(|e| format!("KUBELAB_BACKEND: {e}")),
     }
+}
+
+/// A fresh scratch folder for one cluster: `$TMPDIR/kubelab-<what>-<pid>-<nanos>`.
+fn fresh_dir(what: &str) -> std::io::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "kubelab-{what}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// A node's name and InternalIP, which redaction replaces.
+fn node_identity(node: &k8s_openapi::api::core::v1::Node) -> (String, String) {
+    let name = node.metadata.name.clone().unwrap_or_default();
+    let ip = node
+        .status
+        .as_ref()
+        .and_then(|s| s.addresses.as_ref())
+        .and_then(|a| a.iter().find(|a| a.type_ == "InternalIP"))
+        .map(|a| a.address.clone())
+        .unwrap_or_default();
+    (name, ip)
 }

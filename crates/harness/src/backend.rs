@@ -21,6 +21,9 @@ pub struct ClusterInfo {
     /// One line for the learner: what runs and where.
     pub description: String,
     pub redact: crate::redact::Context,
+    /// The cluster is someone else's (the kubeconfig backend): the runner labels what it
+    /// creates, refuses to change what it did not create, and deletes what it created.
+    pub shared: bool,
 }
 
 /// A cluster the harness can stop.

@@ -56,6 +56,7 @@ pub async fn run(lab: &Lab, backend: &dyn Backend) -> Result<Vec<(String, String
     let lab2 = lab.clone();
     let result = tokio::task::spawn_blocking(move || {
         let mut runner = run::Runner::new(&info, &lab2.scenario);
+        runner.prepare()?;
         let mut out = Vec::new();
         for step in &lab2.scenario.steps {
             let t = runner.step(step)?;

@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 /// Facts of the run that redaction needs: names and addresses that differ per backend.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    /// The node's name (`kubelab` embedded, the container's hostname on k3s).
+    /// The node's name (`kubelab-node` embedded, the container's hostname on k3s).
     pub node_name: String,
     /// The node's IP.
     pub node_ip: String,

@@ -27,7 +27,7 @@ fn main() {
         let client = kube::Client::new(cluster.service_as(UserInfo::admin()), "default");
         let kubelet = kubelet::Kubelet::new(
             client.clone(),
-            kubelet::Config { node_name: "kubelab".into(), runtime_dir: dir.join("run"), api_socket: sock },
+            kubelet::Config { node_name: apiserver::NODE_NAME.into(), runtime_dir: dir.join("run"), api_socket: sock },
         );
         cluster.attach_runtime(kubelet.clone());
         let task = tokio::spawn(kubelet.clone().run());

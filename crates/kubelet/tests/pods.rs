@@ -55,7 +55,7 @@ async fn node(tag: &str) -> Node {
     let kubelet = kubelet::Kubelet::new(
         client.clone(),
         kubelet::Config {
-            node_name: "kubelab".into(),
+            node_name: apiserver::NODE_NAME.into(),
             runtime_dir: dir.join("run"),
             api_socket: sock,
         },
@@ -234,7 +234,7 @@ async fn running_pods_report_ready_and_stop_on_delete() {
     assert_eq!(conds, want);
     assert_eq!(
         running.spec.as_ref().unwrap().node_name.as_deref(),
-        Some("kubelab")
+        Some(apiserver::NODE_NAME)
     );
     // Graceful delete: the pod lingers with a deletionTimestamp until the kubelet has
     // stopped it (sleep dies on SIGTERM), then it is gone.
