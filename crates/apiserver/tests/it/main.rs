@@ -5,6 +5,7 @@ mod admission;
 mod clients;
 mod crds;
 mod curl;
+mod health;
 mod inprocess;
 mod kubectl;
 mod negative;
