@@ -85,6 +85,23 @@ impl SaKey {
         &self.kid
     }
 
+    /// The public key as a JSON Web Key, as `/openid/v1/jwks` lists it: go-jose's field
+    /// order (`use`, `kty`, `kid`, `alg`, `n`, `e`), `use: sig` and the key id
+    /// (`pkg/serviceaccount/openidmetadata.go`, `publicJWKSFromKeys`); `n` and `e` are the
+    /// big-endian modulus and exponent, base64url without padding.
+    pub fn jwk(&self) -> Value {
+        use rsa::traits::PublicKeyParts;
+        let public: &RsaPublicKey = self.verifying.as_ref();
+        json!({
+            "use": "sig",
+            "kty": "RSA",
+            "kid": self.kid,
+            "alg": "RS256",
+            "n": B64.encode(public.n().to_bytes_be()),
+            "e": B64.encode(public.e().to_bytes_be()),
+        })
+    }
+
     /// The private key as PKCS#8 PEM (for tests that forge tokens with the right key).
     pub fn private_pem(&self) -> &str {
         &self.private_pem

@@ -371,6 +371,14 @@ pub async fn handle(state: Arc<State>, req: Request) -> Response {
     };
     if ctx.info.is_resource_request {
         resources::handle(&state, ctx, req).await
+    } else if ctx.info.path == "/openid/v1/jwks"
+        && matches!(*req.method(), http::Method::GET | http::Method::HEAD)
+    {
+        // The signing key may still be generating: wait for it off the executor.
+        match state.keys.get().await {
+            Ok(key) => oidc_response("application/jwk-set+json", &json!({"keys": [key.jwk()]})),
+            Err(e) => error_response(&ApiError::internal(e), ctx.pretty),
+        }
     } else {
         non_resource(&state, &ctx, req.method())
     }
@@ -453,21 +461,46 @@ fn non_resource(state: &State, ctx: &Ctx, method: &http::Method) -> Response {
             Some(doc) => object_response(StatusCode::OK, &doc, ctx.pretty),
             None => plain_not_found(),
         },
-        // Listed by `/` as upstream lists them, but not modelled: a clear error, never a
-        // made-up answer.
-        ["metrics", ..] | [".well-known", "openid-configuration"] | ["openid", "v1", "jwks"] => {
-            error_response(
-                &ApiError {
-                    code: 501,
-                    reason: "NotImplemented",
-                    message: format!("the embedded cluster does not serve {path} yet"),
-                    details: None,
-                },
-                ctx.pretty,
-            )
+        // Service-account issuer discovery (`pkg/serviceaccount/openidmetadata.go`): compact
+        // JSON, cacheable for an hour. The JWKS URI is built from the advertised address,
+        // as kube-apiserver does when `--service-account-jwks-uri` is unset.
+        [".well-known", "openid-configuration"] => {
+            let config = json!({
+                "issuer": crate::tokens::ISSUER,
+                "jwks_uri": format!("https://{}/openid/v1/jwks", state.server_address),
+                "response_types_supported": ["id_token"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+            });
+            oidc_response("application/json", &config)
         }
+        // Listed by `/` as upstream lists it, but not modelled: a clear error, never a
+        // made-up answer.
+        ["metrics", ..] => error_response(
+            &ApiError {
+                code: 501,
+                reason: "NotImplemented",
+                message: format!("the embedded cluster does not serve {path} yet"),
+                details: None,
+            },
+            ctx.pretty,
+        ),
         _ => plain_not_found(),
     }
+}
+
+fn oidc_response(content_type: &'static str, body: &Value) -> Response {
+    // `json.Marshal` written as is: compact, no trailing newline.
+    let mut r = base_response(
+        StatusCode::OK,
+        content_type,
+        Bytes::from(serde_json::to_vec(body).expect("values serialize")),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
 }
 
 /// The sorted path list `/` serves (`routes/index.go`, `ListedPathProvider`).

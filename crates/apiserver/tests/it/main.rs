@@ -9,4 +9,5 @@ mod health;
 mod inprocess;
 mod kubectl;
 mod negative;
+mod oidc;
 mod tls;
