@@ -62,6 +62,18 @@ pub fn rewrite_kubeconfig(text: &str, host: &str, port: u16) -> Result<String, S
     Ok(out.join("\n") + "\n")
 }
 
+/// The host name the kubeconfig uses for the mapped API port: k3s's own kubeconfig says
+/// `127.0.0.1`, and so does the embedded cluster's, so a local Docker engine's `localhost`
+/// becomes `127.0.0.1` (both are in the serving certificate) and the server URL a lab
+/// shows is the same on both backends; a remote engine's host is kept.
+pub fn api_host(docker_host: &str) -> &str {
+    if docker_host == "localhost" {
+        "127.0.0.1"
+    } else {
+        docker_host
+    }
+}
+
 /// The node condition `Ready` is `True`.
 pub fn node_ready(node: &Node) -> bool {
     node.status
@@ -205,11 +217,12 @@ impl Backend for K3s {
                     .get_host_port_ipv4(KUBE_SECURE_PORT)
                     .await
                     .map_err(|e| format!("finding the mapped API port: {e}"))?;
-                let host = container
+                let docker_host = container
                     .get_host()
                     .await
                     .map_err(|e| format!("finding the Docker host: {e}"))?
                     .to_string();
+                let host = api_host(&docker_host).to_string();
                 let text = read_kubeconfig(&conf_dir, deadline).await?;
                 let kubeconfig_text = rewrite_kubeconfig(&text, &host, port)?;
                 let kubeconfig = workdir.join("kubeconfig");
@@ -276,6 +289,8 @@ mod tests {
             "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: QQ==\n    server: https://localhost:32771\n  name: default\n"
         );
         assert!(rewrite_kubeconfig("apiVersion: v1\n", "localhost", 1).is_err());
+        assert_eq!(api_host("localhost"), "127.0.0.1");
+        assert_eq!(api_host("docker.example"), "docker.example");
     }
 
     #[test]
