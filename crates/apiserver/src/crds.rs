@@ -174,8 +174,10 @@ impl Crd {
         })
     }
 
-    /// The definition's status once the apiextensions controllers have accepted it
-    /// (`NamesAccepted` and `Established`, the names as asked).
+    /// The definition's status once the apiextensions controllers have accepted it: the
+    /// naming controller's `NamesAccepted`/`NoConflicts` and the establishing controller's
+    /// `Established`/`InitialNamesAccepted` (apiextensions-apiserver
+    /// `pkg/controller/status/naming_controller.go`, messages as written there).
     pub fn status(&self, now: &str) -> Value {
         json!({
             "conditions": [
@@ -192,8 +194,10 @@ impl Crd {
         })
     }
 
-    /// Table columns (apiextensions `tableconvertor.New`): Name, then the printer columns,
-    /// or `Age` when there are none (`serveDefaultColumnsIfEmpty`).
+    /// Table columns (apiextensions `pkg/registry/customresource/tableconvertor`, `New`):
+    /// Name, then the printer columns described as "Custom resource definition column (in
+    /// JSONPath format): <path>" when the CRD gives no description, or `Age` when there
+    /// are none (`serveDefaultColumnsIfEmpty`).
     pub fn table_columns(&self, name_col: Value, created_doc: &str) -> Vec<Value> {
         let mut out = vec![name_col];
         if self.columns.is_empty() {

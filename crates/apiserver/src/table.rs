@@ -180,6 +180,18 @@ fn pod_restarts(pod: &Value) -> String {
 
 fn columns_and_cells(res: &ApiResource, obj: &Value, now: i64) -> (Vec<Value>, Vec<Value>) {
     let name = json!(object::name(obj));
+    if let Some(crd) = crate::crds::serving(res) {
+        // A custom resource: apiextensions' table convertor.
+        let mut cells = vec![name];
+        cells.extend(crd.cells(obj, |ts| match ts.parse::<jiff::Timestamp>() {
+            Ok(t) => human_duration(now - t.as_second()),
+            Err(_) => "<unknown>".into(),
+        }));
+        return (
+            crd.table_columns(name_col(), doc("meta/v1.ObjectMeta.creationTimestamp")),
+            cells,
+        );
+    }
     match (res.group, res.kind) {
         ("", "Pod") => {
             let statuses = obj
@@ -625,18 +637,6 @@ fn columns_and_cells(res: &ApiResource, obj: &Value, now: i64) -> (Vec<Value>, V
                     json!(of("Group")),
                     json!(of("ServiceAccount")),
                 ],
-            )
-        }
-        _ if crate::crds::serving(res).is_some() => {
-            let crd = crate::crds::serving(res).expect("checked");
-            let mut cells = vec![name];
-            cells.extend(crd.cells(obj, |ts| match ts.parse::<jiff::Timestamp>() {
-                Ok(t) => human_duration(now - t.as_second()),
-                Err(_) => "<unknown>".into(),
-            }));
-            (
-                crd.table_columns(name_col(), doc("meta/v1.ObjectMeta.creationTimestamp")),
-                cells,
             )
         }
         _ => (

@@ -21,6 +21,12 @@ fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// kubectl that must succeed.
+fn must(kubeconfig: &Path, args: &[&str]) {
+    let (ok, _, err) = kubectl(kubeconfig, args);
+    assert!(ok, "kubectl {}: {err}", args.join(" "));
+}
+
 fn scenario(root: &Path) -> harness::Lab {
     let dir = root.join("09-own-cluster");
     std::fs::create_dir_all(&dir).unwrap();
@@ -57,7 +63,7 @@ async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
     let theirs = backends::Embedded.start().await.unwrap();
     let config = root.join("their-kubeconfig");
     std::fs::copy(&theirs.info().kubeconfig, &config).unwrap();
-    let (ok, _, err) = kubectl(
+    must(
         &config,
         &[
             "config",
@@ -66,7 +72,6 @@ async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
             "--namespace=kube-system",
         ],
     );
-    assert!(ok, "{err}");
     let backend = backends::Kubeconfig {
         path: Some(config.clone()),
     };
@@ -114,7 +119,7 @@ async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
 
     // What an interrupted run left behind (it carries the label) is cleared first, so the
     // lab starts as on a fresh cluster.
-    let (ok, _, err) = kubectl(
+    must(
         &config,
         &[
             "create",
@@ -125,8 +130,7 @@ async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
             "--from-literal=colour=green",
         ],
     );
-    assert!(ok, "{err}");
-    let (ok, _, err) = kubectl(
+    must(
         &config,
         &[
             "label",
@@ -137,7 +141,6 @@ async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
             "app.kubernetes.io/managed-by=kubelab",
         ],
     );
-    assert!(ok, "{err}");
     let steps = harness::run(&lab, &backend).await.unwrap();
     assert_eq!(
         steps[0].1,
@@ -145,7 +148,7 @@ async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
     );
 
     // An object of the same name that kubelab did not create stops the lab untouched.
-    let (ok, _, err) = kubectl(
+    must(
         &config,
         &[
             "create",
@@ -156,7 +159,6 @@ async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
             "--from-literal=colour=red",
         ],
     );
-    assert!(ok, "{err}");
     let err = harness::run(&lab, &backend).await.unwrap_err().to_string();
     assert!(
         err.contains("refusing to change configmap/settings in this cluster: kubelab did not create it (no label app.kubernetes.io/managed-by=kubelab)"),

@@ -287,19 +287,11 @@ async fn unknown_images_wait_with_err_image_pull() {
         let (code, out, err) = run_kubectl(kubectl, &n, &["exec", "web", "--", "true"]);
         assert_eq!(code, Some(1), "{out}{err}");
         assert_eq!(
-            without_race_report(&err),
+            harness::run::without_client_noise(&err),
             "error: Internal error occurred: unable to upgrade connection: container not found (\"nginx\")\n"
         );
     }
     drop(n);
-}
-
-/// kubectl's stderr without client-go's own race report (see `harness::run`).
-fn without_race_report(err: &str) -> String {
-    err.lines()
-        .filter(|l| !l.contains("Unknown stream id"))
-        .map(|l| format!("{l}\n"))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -373,7 +365,7 @@ async fn exec_through_kube_and_kubectl() {
     let (code, out, err) = run(&["exec", "curl", "--", "curl", "-sS", "https://kubernetes"]);
     assert_eq!(code, Some(60), "{out}{err}");
     assert!(
-        without_race_report(&err).starts_with(
+        harness::run::without_client_noise(&err).starts_with(
             "curl: (60) SSL certificate problem: self-signed certificate in certificate chain"
         ),
         "{err}"
@@ -411,16 +403,13 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(logs, "Starting to serve on 127.0.0.1:8001\n");
-    let (code, out, err) = run(&[
-        "exec",
-        "curl-with-ambassador",
-        "-c",
-        "main",
-        "--",
-        "curl",
-        "-s",
-        "localhost:8001/api",
-    ]);
+    // A command in the pod's first container, next to the ambassador.
+    let in_main = |cmd: &[&str]| {
+        let mut args = vec!["exec", "curl-with-ambassador", "-c", "main", "--"];
+        args.extend(cmd);
+        run(&args)
+    };
+    let (code, out, err) = in_main(&["curl", "-s", "localhost:8001/api"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.starts_with("{\n  \"kind\": \"APIVersions\""), "{out}");
     // A Service created after the pod started resolves by its cluster name.
@@ -437,16 +426,7 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
     .unwrap();
     let mut resolved = String::new();
     for _ in 0..400 {
-        resolved = run(&[
-            "exec",
-            "curl-with-ambassador",
-            "-c",
-            "main",
-            "--",
-            "nslookup",
-            "web",
-        ])
-        .1;
+        resolved = in_main(&["nslookup", "web"]).1;
         if resolved.contains("Name:\tweb.default.svc.cluster.local")
             || resolved.contains("Name:\tweb")
         {
@@ -459,12 +439,7 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
         "{resolved}"
     );
     // RBAC still applies: the proxy carries the pod's service account.
-    let (_, out, _) = run(&[
-        "exec",
-        "curl-with-ambassador",
-        "-c",
-        "main",
-        "--",
+    let (_, out, _) = in_main(&[
         "curl",
         "-s",
         "localhost:8001/api/v1/namespaces/default/pods",

@@ -80,6 +80,15 @@ fn pick_container(ctx: &Ctx, pod: &Value, name: &str) -> Result<String, ApiError
     Ok(container)
 }
 
+/// The pod's uid, which the runtime checks so that a recreated pod of the same name is
+/// not mistaken for the old one.
+fn pod_uid(pod: &Value) -> String {
+    pod.pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
 fn runtime(state: &State) -> Result<std::sync::Arc<dyn crate::runtime::PodRuntime>, ApiError> {
     state.runtime.get().cloned().ok_or_else(|| ApiError {
         code: 503,
@@ -113,11 +122,7 @@ pub async fn logs(state: &State, ctx: &Ctx, ns: &str, name: &str) -> Result<Resp
     let req = crate::runtime::LogRequest {
         namespace: ns.into(),
         pod: name.into(),
-        uid: pod
-            .pointer("/metadata/uid")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .into(),
+        uid: pod_uid(&pod),
         container,
         follow: bool_param(ctx, "follow"),
         previous: bool_param(ctx, "previous"),
@@ -209,11 +214,7 @@ pub async fn exec(
     let request = ExecRequest {
         namespace: ns.into(),
         pod: name.into(),
-        uid: pod
-            .pointer("/metadata/uid")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .into(),
+        uid: pod_uid(&pod),
         container: container.clone(),
         command: command.clone(),
         stdin: want_stdin,

@@ -113,6 +113,7 @@ fn text(body: String) -> Response {
 /// `GET /<endpoint>[/<check>]`, or `None` when no such check exists. Every check passes:
 /// the embedded server is up when it answers. `verbose` lists them as upstream does
 /// (`healthz.handleRootHealth`); `exclude` names checks to skip.
+/// Checks are named with Go's `%q`; Rust's `{:?}` quotes the same for these ASCII names.
 pub fn answer(endpoint: &str, check: &str, query: &[(String, String)]) -> Option<Response> {
     if !ENDPOINTS.contains(&endpoint) {
         return None;
@@ -126,18 +127,28 @@ pub fn answer(endpoint: &str, check: &str, query: &[(String, String)]) -> Option
     if !query.iter().any(|(k, _)| k == "verbose") {
         return Some(text("ok".into()));
     }
-    let excluded: Vec<&str> = query
+    // apiserver `pkg/server/healthz/healthz.go`, `handleRootHealth`: excluded checks say
+    // so, unknown exclusions get a warning line (names quoted, in the order given).
+    let mut excluded: Vec<&str> = query
         .iter()
         .filter(|(k, _)| k == "exclude")
         .map(|(_, v)| v.as_str())
         .collect();
     let mut out = String::new();
     for c in checks(endpoint) {
-        if excluded.contains(&c) {
+        if let Some(at) = excluded.iter().position(|e| *e == c) {
+            excluded.remove(at);
             out.push_str(&format!("[+]{c} excluded: ok\n"));
         } else {
             out.push_str(&format!("[+]{c} ok\n"));
         }
+    }
+    if !excluded.is_empty() {
+        let quoted: Vec<String> = excluded.iter().map(|e| format!("{e:?}")).collect();
+        out.push_str(&format!(
+            "warn: some health checks cannot be excluded: no matches for {}\n",
+            quoted.join(", ")
+        ));
     }
     out.push_str(&format!("{endpoint} check passed\n"));
     Some(text(out))

@@ -410,6 +410,20 @@ fn non_resource(state: &State, ctx: &Ctx, method: &http::Method) -> Response {
     let path = ctx.info.path.as_str();
     if *method != http::Method::GET && *method != http::Method::HEAD {
         return match path {
+            // `pkg/routes/openidmetadata.go`: `http.Error(w, "<METHOD> method is not
+            // allowed", 405)`.
+            "/.well-known/openid-configuration" | "/openid/v1/jwks" => {
+                let mut r = base_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "text/plain; charset=utf-8",
+                    Bytes::from(format!("{method} method is not allowed\n")),
+                );
+                r.headers_mut().insert(
+                    "X-Content-Type-Options",
+                    HeaderValue::from_static("nosniff"),
+                );
+                r
+            }
             "/" | "/version" | "/healthz" | "/livez" | "/readyz" | "/api" | "/apis" => {
                 let mut r = base_response(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -461,8 +475,9 @@ fn non_resource(state: &State, ctx: &Ctx, method: &http::Method) -> Response {
             Some(doc) => object_response(StatusCode::OK, &doc, ctx.pretty),
             None => plain_not_found(),
         },
-        // Service-account issuer discovery (`pkg/serviceaccount/openidmetadata.go`): compact
-        // JSON, cacheable for an hour. The JWKS URI is built from the advertised address,
+        // Service-account issuer discovery: the document of `pkg/serviceaccount/
+        // openidmetadata.go` served by `pkg/routes/openidmetadata.go` (compact JSON,
+        // `Cache-Control: public, max-age=3600`, GET only). The JWKS URI is built from the advertised address,
         // as kube-apiserver does when `--service-account-jwks-uri` is unset.
         [".well-known", "openid-configuration"] => {
             let config = json!({

@@ -62,6 +62,11 @@ async fn health_endpoints_list_the_v1_33_checks() {
         "{livez}"
     );
     assert!(!livez.contains("shutdown"));
+    let (_, readyz) = get("/readyz?verbose&exclude=nope").await;
+    assert!(
+        readyz.ends_with("[+]shutdown ok\nwarn: some health checks cannot be excluded: no matches for \"nope\"\nreadyz check passed\n"),
+        "{readyz}"
+    );
     assert_eq!(
         get("/healthz/poststarthook/rbac/bootstrap-roles").await,
         (200, "ok".to_string())

@@ -28,6 +28,11 @@ async fn the_jwks_verifies_a_token_the_cluster_signed() {
         )
     );
 
+    assert_eq!(
+        request(&c, "POST", "/.well-known/openid-configuration", &[], "").await,
+        (405, "POST method is not allowed\n".to_string())
+    );
+
     let (code, token) = request(
         &c,
         "POST",
