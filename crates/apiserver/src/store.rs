@@ -208,48 +208,62 @@ impl Store {
         Ok(obj)
     }
 
-    /// Replaces an object. `expected_rv`, when given, must equal the stored one.
-    /// `mutate` sees the current object and returns the new one, or `None` for no change.
+    /// Replaces an object, as upstream's `GuaranteedUpdate` does
+    /// (`apiserver pkg/storage/etcd3/store.go`): `try_update` sees the current object and
+    /// returns the next one (`None` for no change), without the store's lock held; the
+    /// write happens only if the object is still the one it saw, and otherwise
+    /// `try_update` runs again on the fresh object. A `resourceVersion` in the returned
+    /// object is the caller's precondition: when it is not the current one, the answer is
+    /// `Conflict`, never a retry.
     pub fn update<E>(
         &self,
         resource: &str,
         namespace: &str,
         name: &str,
-        mutate: impl FnOnce(&Value) -> Result<Option<Value>, E>,
+        mut try_update: impl FnMut(&Value) -> Result<Option<Value>, E>,
     ) -> Result<Result<Arc<Value>, E>, StoreError> {
-        let mut inner = self.lock();
         let key = (
             resource.to_string(),
             namespace.to_string(),
             name.to_string(),
         );
-        let current = inner
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or(StoreError::NotFound)?;
-        let mut next = match mutate(&current) {
-            Ok(Some(next)) => next,
-            Ok(None) => return Ok(Ok(current)),
-            Err(e) => return Ok(Err(e)),
-        };
-        if let Some(want) = object_rv(&next)
-            && Some(want) != object_rv(&current)
-        {
-            return Err(StoreError::Conflict);
+        loop {
+            let current = self
+                .lock()
+                .objects
+                .get(&key)
+                .cloned()
+                .ok_or(StoreError::NotFound)?;
+            let current_rv = object_rv(&current);
+            let mut next = match try_update(&current) {
+                Ok(Some(next)) => next,
+                Ok(None) => return Ok(Ok(current)),
+                Err(e) => return Ok(Err(e)),
+            };
+            if let Some(want) = object_rv(&next)
+                && Some(want) != current_rv
+            {
+                return Err(StoreError::Conflict);
+            }
+            // An update that changes nothing is not written (upstream `GuaranteedUpdate`).
+            set_rv(&mut next, current_rv.unwrap_or(0));
+            if next == *current {
+                return Ok(Ok(current));
+            }
+            let mut inner = self.lock();
+            match inner.objects.get(&key) {
+                Some(now) if Arc::ptr_eq(now, &current) => {}
+                // Written or deleted since it was read: start again from what is there.
+                _ => continue,
+            }
+            inner.rv += 1;
+            let rv = inner.rv;
+            set_rv(&mut next, rv);
+            let next = Arc::new(next);
+            inner.objects.insert(key.clone(), next.clone());
+            self.change(&mut inner, EventType::Modified, &key, next.clone());
+            return Ok(Ok(next));
         }
-        // An update that changes nothing is not written (upstream `GuaranteedUpdate`).
-        set_rv(&mut next, object_rv(&current).unwrap_or(0));
-        if next == *current {
-            return Ok(Ok(current));
-        }
-        inner.rv += 1;
-        let rv = inner.rv;
-        set_rv(&mut next, rv);
-        let next = Arc::new(next);
-        inner.objects.insert(key.clone(), next.clone());
-        self.change(&mut inner, EventType::Modified, &key, next.clone());
-        Ok(Ok(next))
     }
 
     /// Removes an object; the DELETED event carries it with a new resourceVersion.
@@ -275,18 +289,21 @@ impl Store {
         Ok(gone)
     }
 
-    /// Starts a watch: the events after `since` still in history, then a live receiver.
+    /// Starts a watch: the events after `since` still in history, then a live receiver,
+    /// and the resourceVersion the receiver starts after (every later event reaches it).
     /// `since == 0` means "from now". An rv older than the history is `TooOld` (410).
-    pub fn watch(
-        &self,
-        since: u64,
-    ) -> Result<(Vec<Event>, broadcast::Receiver<Event>), StoreError> {
+    pub fn watch(&self, since: u64) -> Result<Watch, StoreError> {
         let inner = self.lock();
-        let rx = self.events.subscribe();
-        if since == 0 || since >= inner.rv {
-            return Ok((Vec::new(), rx));
+        let live = self.events.subscribe();
+        let now = inner.rv;
+        if since == 0 || since >= now {
+            return Ok(Watch {
+                replay: Vec::new(),
+                live,
+                rv: now,
+            });
         }
-        let oldest = inner.history.front().map_or(inner.rv, |e| e.rv);
+        let oldest = inner.history.front().map_or(now, |e| e.rv);
         if since + 1 < oldest {
             return Err(StoreError::TooOld {
                 requested: since,
@@ -299,8 +316,20 @@ impl Store {
             .filter(|e| e.rv > since)
             .cloned()
             .collect();
-        Ok((replay, rx))
+        Ok(Watch {
+            replay,
+            live,
+            rv: now,
+        })
     }
+}
+
+/// A started watch: `replay` holds the events up to `rv`, `live` every event after it.
+#[derive(Debug)]
+pub struct Watch {
+    pub replay: Vec<Event>,
+    pub live: broadcast::Receiver<Event>,
+    pub rv: u64,
 }
 
 #[cfg(test)]

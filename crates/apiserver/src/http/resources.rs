@@ -481,7 +481,11 @@ fn watch(
         .unwrap_or(DEFAULT_WATCH_SECONDS);
     let key = resource_key(res.group, res.resource());
     let store = state.registry.store.clone();
-    let (replay, mut rx) = store
+    let crate::store::Watch {
+        replay,
+        live: mut rx,
+        rv: watch_rv,
+    } = store
         .watch(since)
         .map_err(|e| ApiError::gone(e.to_string()))?;
     let ns_filter = ns.to_string();
@@ -492,7 +496,7 @@ fn watch(
     };
     // Initial state: synthetic ADDED events for "" and "0", or when asked to.
     let mut initial: Vec<Bytes> = Vec::new();
-    let mut start_rv = store.current_rv();
+    let mut start_rv = watch_rv;
     if since == 0 && send_initial != Some(false) {
         let (items, rv) = store.list(&key, if ns.is_empty() { None } else { Some(ns) });
         start_rv = rv;
@@ -632,62 +636,61 @@ async fn patch_object(
         .ok_or_else(|| ApiError::unsupported_media_type(accepted))?;
     let body = read_body(req).await?;
     let validation = FieldValidation::parse(ctx.param("fieldValidation"))?;
-    let mut outcome = WriteOutcome::default();
-    let current = state
-        .registry
-        .store
-        .get(&resource_key(res.group, res.resource()), ns, name);
-    match current {
-        None if pt == PatchType::Apply => {
-            // Server-side apply creates what does not exist.
-            let ty = crate::schema::SCHEMA.kind_type(res.group, res.version, res.kind);
-            let applied = patch::apply(pt, ty.as_ref(), &json!({}), &body)?;
-            let applied = state
-                .registry
-                .decode_body(res, applied, validation, &mut outcome)?;
-            let created = state
-                .registry
-                .create(res, ns, applied, &writer(ctx, true))?;
-            Ok(with_warnings(
-                respond(ctx, StatusCode::CREATED, &created),
-                &outcome,
-            ))
-        }
-        None => Err(ApiError::not_found(
-            GroupResource {
-                group: res.group,
-                resource: res.resource(),
-            },
+    let ty = crate::schema::SCHEMA.kind_type(res.group, res.version, res.kind);
+    // A resourceVersion in the patch is a precondition; without one the patch applies to
+    // whatever is current (upstream `patcher`, handlers/patch.go).
+    let patch_sets_rv = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|p| p.pointer("/metadata/resourceVersion").cloned())
+        .is_some();
+    loop {
+        let mut outcome = WriteOutcome::default();
+        let patched = state.registry.guaranteed_update(
+            res,
+            subresource,
+            ns,
             name,
-        )),
-        Some(current) => {
-            let ty = crate::schema::SCHEMA.kind_type(res.group, res.version, res.kind);
-            let patched = patch::apply(pt, ty.as_ref(), &current, &body)?;
-            let patched = state
-                .registry
-                .decode_body(res, patched, validation, &mut outcome)?;
-            // A patch never conflicts on the resourceVersion it carried from the read,
-            // unless the patch itself sets one (upstream patcher semantics).
-            let mut patched = patched;
-            let patch_sets_rv = serde_json::from_slice::<Value>(&body)
-                .ok()
-                .and_then(|p| p.pointer("/metadata/resourceVersion").cloned())
-                .is_some();
-            if !patch_sets_rv {
-                object::meta_mut(&mut patched).shift_remove("resourceVersion");
+            &writer(ctx, pt == PatchType::Apply),
+            |current| {
+                // Warnings are those of the attempt that is written.
+                outcome = WriteOutcome::default();
+                let mut patched = patch::apply(pt, ty.as_ref(), current, &body)?;
+                if !patch_sets_rv {
+                    let rv = object::meta_str(current, "resourceVersion").to_string();
+                    object::meta_mut(&mut patched).insert("resourceVersion".into(), json!(rv));
+                }
+                state
+                    .registry
+                    .decode_body(res, patched, validation, &mut outcome)
+            },
+        );
+        match patched {
+            Ok(updated) => {
+                return Ok(with_warnings(
+                    respond(ctx, StatusCode::OK, &updated),
+                    &outcome,
+                ));
             }
-            let updated = state.registry.update(
-                res,
-                subresource,
-                ns,
-                name,
-                patched,
-                &writer(ctx, pt == PatchType::Apply),
-            )?;
-            Ok(with_warnings(
-                respond(ctx, StatusCode::OK, &updated),
-                &outcome,
-            ))
+            // Server-side apply creates what does not exist.
+            Err(e) if e.code == 404 && pt == PatchType::Apply && subresource.is_none() => {
+                let mut outcome = WriteOutcome::default();
+                let applied = patch::apply(pt, ty.as_ref(), &json!({}), &body)?;
+                let applied = state
+                    .registry
+                    .decode_body(res, applied, validation, &mut outcome)?;
+                match state.registry.create(res, ns, applied, &writer(ctx, true)) {
+                    Ok(created) => {
+                        return Ok(with_warnings(
+                            respond(ctx, StatusCode::CREATED, &created),
+                            &outcome,
+                        ));
+                    }
+                    // Created by someone else in between: apply to that object instead.
+                    Err(e) if e.code == 409 && e.reason == "AlreadyExists" => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
         }
     }
 }

@@ -447,17 +447,18 @@ impl Registry {
         Ok(())
     }
 
-    /// Replaces an object (PUT), on the main resource or a subresource (`status`).
+    /// Replaces an object (PUT), on the main resource or a subresource (`status`). A
+    /// `resourceVersion` in `obj` is a precondition (409 when stale); without one the
+    /// update is unconditional, as upstream allows for every built-in kind.
     pub fn update(
         &self,
         res: &ApiResource,
         subresource: Option<&str>,
         namespace: &str,
         name: &str,
-        mut obj: Value,
+        obj: Value,
         writer: &Writer,
     ) -> Result<Arc<Value>, ApiError> {
-        let dry_run = writer.dry_run;
         let body_name = object::name(&obj).to_string();
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::bad_request(format!(
@@ -470,16 +471,36 @@ impl Registry {
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
-        {
+        self.guaranteed_update(res, subresource, namespace, name, writer, |_| {
+            Ok(obj.clone())
+        })
+    }
+
+    /// A read-modify-write, as upstream's `GuaranteedUpdate`: `next` sees the current
+    /// object and returns the object to write (the strategy's `PrepareForUpdate` and the
+    /// managed fields are applied to it here); if another write lands in between, `next`
+    /// runs again on the fresh object, so no acknowledged write is overwritten. A
+    /// `resourceVersion` in what `next` returns is a precondition: when it is not the
+    /// current one the answer is 409 Conflict. Patches, PUTs and every controller's
+    /// status write go through here.
+    pub fn guaranteed_update(
+        &self,
+        res: &ApiResource,
+        subresource: Option<&str>,
+        namespace: &str,
+        name: &str,
+        writer: &Writer,
+        mut next: impl FnMut(&Value) -> Result<Value, ApiError>,
+    ) -> Result<Arc<Value>, ApiError> {
+        let key = Self::key(res);
+        let ns = if res.namespaced { namespace } else { "" };
+        let mut prepare = |old: &Value| -> Result<Value, ApiError> {
+            let mut obj = next(old)?;
             let m = object::meta_mut(&mut obj);
             m.insert("name".into(), json!(name));
             if res.namespaced {
                 m.insert("namespace".into(), json!(namespace));
             }
-        }
-        let key = Self::key(res);
-        let ns = if res.namespaced { namespace } else { "" };
-        let prepare = |old: &Value, mut obj: Value| {
             // managedFields are the server's to write.
             let old_mf = object::meta(old)
                 .and_then(|m| m.get("managedFields"))
@@ -492,19 +513,21 @@ impl Registry {
             };
             let mut next = canonical(res, obj);
             record_managed_fields(res, subresource, Some(old), &mut next, writer);
-            canonical(res, next)
+            Ok(canonical(res, next))
         };
-        if dry_run {
+        if writer.dry_run {
             let old = self.get(res, ns, name)?;
-            return Ok(Arc::new(prepare(&old, obj)));
+            let next = prepare(&old)?;
+            if let Some(want) = crate::store::object_rv(&next)
+                && Some(want) != crate::store::object_rv(&old)
+            {
+                return Err(store_err(res, name, StoreError::Conflict));
+            }
+            return Ok(Arc::new(next));
         }
-        let result = self.store.update(&key, ns, name, |old| {
-            Ok::<_, ApiError>(Some(prepare(old, obj)))
-        });
-        match result {
-            Ok(r) => r,
-            Err(e) => Err(store_err(res, name, e)),
-        }
+        self.store
+            .update(&key, ns, name, |old| prepare(old).map(Some))
+            .map_err(|e| store_err(res, name, e))?
     }
 
     /// Deletes an object. Namespaces go through `Terminating`; everything else goes at once.

@@ -9,17 +9,9 @@ pub async fn cluster() -> Cluster {
         .expect("cluster starts")
 }
 
-/// A host tool on PATH, or `None` after printing one line saying what is skipped.
+/// A host tool on PATH, or `None` after saying what is skipped (a failure in CI).
 pub fn tool(name: &str, install: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        eprintln!("skipped: `{name}` is not on PATH; install it with {install}");
-    }
-    found
+    testkit::host_tool(name, install)
 }
 
 pub struct TempDir(pub PathBuf);

@@ -3,6 +3,7 @@
 
 mod admission;
 mod clients;
+mod concurrency;
 mod crds;
 mod curl;
 mod health;
