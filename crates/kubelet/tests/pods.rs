@@ -33,7 +33,11 @@ fn tools_present() -> bool {
 }
 
 async fn node(tag: &str) -> Node {
-    let dir = std::env::temp_dir().join(format!("kubelet-{tag}-{}", std::process::id()));
+    node_in(std::env::temp_dir().join(format!("kubelet-{tag}-{}", std::process::id()))).await
+}
+
+/// A node whose files (API socket, kubelet runtime directory) live in `dir`.
+async fn node_in(dir: PathBuf) -> Node {
     std::fs::create_dir_all(&dir).unwrap();
     let sock = dir.join("apiserver.sock");
     let cluster = Cluster::start(Config {
@@ -566,4 +570,107 @@ async fn stopping_the_node_kills_its_pods_and_automount_can_be_refused() {
         "a pod process outlived its node"
     );
     drop(n);
+}
+
+/// The cluster's files under a private (0700) directory, as `mktemp -d` makes one: pods
+/// still run, exec works, and they read their volumes and reach the API server and
+/// cluster DNS, both when root runs the cluster (pods run as nobody) and when an
+/// unprivileged user does.
+#[tokio::test(flavor = "multi_thread")]
+async fn pods_work_under_a_private_directory() {
+    if !tools_present() {
+        return;
+    }
+    pod_under_a_private_directory().await;
+    let me = std::fs::metadata("/proc/self").unwrap();
+    if std::os::unix::fs::MetadataExt::uid(&me) == 0 {
+        as_unprivileged_user("private_directory_as_an_unprivileged_user");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "run by pods_work_under_a_private_directory as an unprivileged user"]
+async fn private_directory_as_an_unprivileged_user() {
+    pod_under_a_private_directory().await;
+}
+
+async fn pod_under_a_private_directory() {
+    use kube::api::AttachParams;
+    use std::os::unix::fs::PermissionsExt;
+    use tokio::io::AsyncReadExt;
+    // As `mktemp -d` makes it.
+    let private = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let n = node_in(private.path().join("cluster")).await;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "private"},
+        "spec": {"terminationGracePeriodSeconds": 0, "containers": [{"name": "main", "image": "curlimages/curl:8.8.0", "command": ["sleep", "3600"]}]},
+    }))
+    .unwrap();
+    n.pods.create(&PostParams::default(), &pod).await.unwrap();
+    wait_for(&n.pods, "private", |p| phase(p) == "Running").await;
+    let kc = kube::config::Kubeconfig::from_yaml(&n._cluster.admin_kubeconfig()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    let tls_pods: Api<Pod> = Api::namespaced(kube::Client::try_from(config).unwrap(), "default");
+    let script = "head -c 24 /etc/hosts; echo; \
+        cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; \
+        nslookup kubernetes.default.svc.cluster.local | grep '^Address: '; \
+        curl -s -o /dev/null -w '%{http_code}\\n' \
+          --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt https://kubernetes/";
+    let mut proc = tls_pods
+        .exec(
+            "private",
+            ["sh", "-c", script],
+            &AttachParams::default().stderr(true),
+        )
+        .await
+        .unwrap();
+    let (mut out, mut err) = (String::new(), String::new());
+    let mut stderr = proc.stderr().unwrap();
+    let mut stdout = proc.stdout().unwrap();
+    let (a, b) = tokio::join!(
+        stdout.read_to_string(&mut out),
+        stderr.read_to_string(&mut err)
+    );
+    a.unwrap();
+    b.unwrap();
+    let status = proc.take_status().unwrap().await.unwrap();
+    assert_eq!(status.status.as_deref(), Some("Success"), "{out}{err}");
+    assert_eq!(
+        out, "# Kubernetes-managed hos\ndefault\nAddress: 10.43.0.1\n401\n",
+        "stderr: {err}"
+    );
+    drop(n);
+}
+
+/// Runs this test binary's `test` (an ignored test) as the unprivileged user `nobody`,
+/// from a copy of the binary in a directory of its own, and asserts that it passes.
+fn as_unprivileged_user(test: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    const NOBODY: u32 = 65534;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(home.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+    let exe = home.path().join("pods-test");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    let out = std::process::Command::new(&exe)
+        .args(["--exact", test, "--ignored", "--nocapture"])
+        .env("TMPDIR", home.path())
+        .env("HOME", home.path())
+        .current_dir(home.path())
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{test} as an unprivileged user failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1 passed"), "{stdout}");
 }

@@ -7,8 +7,7 @@ use std::net::{Ipv4Addr, UdpSocket};
 
 const TTL: u32 = 5;
 
-fn records(file: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
-    let text = std::fs::read_to_string(file).ok()?;
+fn records(text: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
     let found: Vec<Ipv4Addr> = text
         .lines()
         .filter_map(|l| {
@@ -42,14 +41,15 @@ fn question(msg: &[u8]) -> Option<(String, usize, u16)> {
     Some((labels.join("."), i + 4, qtype))
 }
 
-/// Builds the answer to one query, or `None` for something that is not a query.
-pub fn answer(query: &[u8], file: &str) -> Option<Vec<u8>> {
+/// Builds the answer to one query from the records (`name address` lines), or `None` for
+/// something that is not a query.
+pub fn answer(query: &[u8], records_text: &str) -> Option<Vec<u8>> {
     if query.len() < 12 || query[2] & 0x80 != 0 || u16::from_be_bytes([query[4], query[5]]) != 1 {
         return None;
     }
     let (name, end, qtype) = question(query)?;
     let in_cluster = name.to_ascii_lowercase().ends_with("cluster.local");
-    let found = records(file, &name);
+    let found = records(records_text, &name);
     let mut out = query[..end].to_vec();
     // QR, opcode 0, AA for cluster names, RD copied; RA.
     out[2] = 0x80 | if in_cluster { 0x04 } else { 0 } | (query[2] & 0x01);
@@ -74,13 +74,25 @@ pub fn answer(query: &[u8], file: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-pub fn serve(socket: UdpSocket, file: String) {
+/// Answers queries on `socket` from the records file, read again for every query (the
+/// kubelet rewrites it in place when Services change). The file was opened before the
+/// pod's user was assumed, so where the cluster keeps it does not matter.
+pub fn serve(socket: UdpSocket, file: std::fs::File) {
+    use std::os::unix::fs::FileExt;
     let mut buf = [0u8; 512];
+    let mut text = Vec::new();
     loop {
         let Ok((n, from)) = socket.recv_from(&mut buf) else {
             continue;
         };
-        if let Some(reply) = answer(&buf[..n], &file) {
+        text.clear();
+        let mut chunk = [0u8; 4096];
+        while let Ok(got) = file.read_at(&mut chunk, text.len() as u64)
+            && got > 0
+        {
+            text.extend_from_slice(&chunk[..got]);
+        }
+        if let Some(reply) = answer(&buf[..n], &String::from_utf8_lossy(&text)) {
             let _ = socket.send_to(&reply, from);
         }
     }
@@ -104,11 +116,7 @@ mod tests {
 
     #[test]
     fn answers_from_the_records_file() {
-        let dir = std::env::temp_dir().join(format!("podbox-dns-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("records");
-        std::fs::write(&file, "kubernetes.default.svc.cluster.local 10.43.0.1\n").unwrap();
-        let f = file.to_str().unwrap();
+        let f = "kubernetes.default.svc.cluster.local 10.43.0.1\n";
         let a = answer(&query("kubernetes.default.svc.cluster.local", 1), f).unwrap();
         assert_eq!(&a[0..2], &[0x12, 0x34]);
         assert_eq!(a[3] & 0x0f, 0);
@@ -124,6 +132,5 @@ mod tests {
         let outside = answer(&query("example.com", 1), f).unwrap();
         assert_eq!(outside[3] & 0x0f, 2);
         assert!(answer(&[0; 5], f).is_none());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -93,6 +93,22 @@ fn holder() -> i32 {
 }
 
 fn holder_setup() -> Result<i32, String> {
+    let spec: SandboxSpec =
+        serde_json::from_str(&std::env::var(SANDBOX).map_err(|_| format!("{SANDBOX} is not set"))?)
+            .map_err(|e| format!("reading the sandbox spec: {e}"))?;
+    // What the pod's services read is opened now, as the host user: the pod's own user
+    // (nobody, when the host is root) may not be able to reach where the cluster keeps
+    // its files, e.g. under a private (0700) directory.
+    let api_socket = spec
+        .api_socket
+        .as_deref()
+        .map(|p| open_path(p).map_err(|e| format!("opening the API server socket {p}: {e}")))
+        .transpose()?;
+    let dns_records = spec
+        .dns_records
+        .as_deref()
+        .map(|p| std::fs::File::open(p).map_err(|e| format!("opening the DNS records {p}: {e}")))
+        .transpose()?;
     // Root in the pod is the host user that runs the cluster, or `nobody` when that is
     // root, so that a pod never holds host root's files. A process may only map its own
     // uid into a namespace it creates, so root first becomes nobody.
@@ -118,9 +134,6 @@ fn holder_setup() -> Result<i32, String> {
     write_file("/proc/self/setgroups", "deny")?;
     write_file("/proc/self/uid_map", &format!("0 {} 1\n", uid.as_raw()))?;
     write_file("/proc/self/gid_map", &format!("0 {} 1\n", gid.as_raw()))?;
-    let spec: SandboxSpec =
-        serde_json::from_str(&std::env::var(SANDBOX).map_err(|_| format!("{SANDBOX} is not set"))?)
-            .map_err(|e| format!("reading the sandbox spec: {e}"))?;
     sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
     loopback_up()?;
     let mut addresses = spec.addresses.clone();
@@ -134,19 +147,19 @@ fn holder_setup() -> Result<i32, String> {
         add_loopback_address(*a)?;
     }
     // Bind the services before forking, so `ready` means they answer.
-    let api = match &spec.api_socket {
+    let api = match api_socket {
         Some(sock) => Some((
             std::net::TcpListener::bind((crate::API_SERVICE_IP, 443))
                 .map_err(|e| format!("listening on 10.43.0.1:443: {e}"))?,
-            sock.clone(),
+            sock,
         )),
         None => None,
     };
-    let dns = match &spec.dns_records {
+    let dns = match dns_records {
         Some(file) => Some((
             std::net::UdpSocket::bind((crate::DNS_SERVICE_IP, 53))
                 .map_err(|e| format!("listening on 10.43.0.10:53: {e}"))?,
-            file.clone(),
+            file,
         )),
         None => None,
     };
@@ -189,9 +202,22 @@ fn holder_setup() -> Result<i32, String> {
     }
 }
 
+/// An `O_PATH` descriptor of `path`: it names the file without opening it for reading, so
+/// that a process whose user cannot reach `path` can still use it through
+/// `/proc/self/fd/N` (a Unix socket is connected to that way).
+fn open_path(path: &str) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(path)
+}
+
 /// Relays each connection to `10.43.0.1:443` to the API server's Unix socket, bytes as
 /// they are: the pod's TLS session ends at the API server.
-fn relay_api(listener: std::net::TcpListener, socket: String) {
+fn relay_api(listener: std::net::TcpListener, socket: std::fs::File) {
+    // Connecting through the descriptor opened as the host user, not by the socket's path.
+    let socket = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&socket));
     for conn in listener.incoming() {
         let Ok(tcp) = conn else { continue };
         let socket = socket.clone();
@@ -346,13 +372,25 @@ fn container_setup() -> Result<i32, String> {
     ];
     let (user, rest) = fds.split_first().expect("five namespaces");
     setns(user.0.as_fd(), user.1).map_err(|e| format!("joining the pod's user namespace: {e}"))?;
-    // Become the pod's root (the only mapped id) so that files can be created; joining
-    // the namespace granted its full capabilities, which this change keeps.
+    // Joining the namespace granted its full capabilities; the container's mount
+    // namespace is made now, so that it belongs to the pod's user namespace.
+    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare mount namespace: {e}"))?;
+    // Volume sources are opened while this process still has the host user's ids (joining
+    // a user namespace keeps them): the pod's user may not be able to reach where the
+    // cluster keeps them, e.g. under a private (0700) directory. They are opened in the
+    // new mount namespace, where they will be bind-mounted.
+    let mut sources = Vec::new();
+    for m in &spec.mounts {
+        let f = std::fs::File::open(&m.source)
+            .map_err(|e| format!("opening volume source {}: {e}", m.source))?;
+        sources.push(f);
+    }
+    // Become the pod's root (the only mapped id) so that files can be created; the
+    // capabilities stay.
     nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
         .map_err(|e| format!("setresgid in the pod: {e}"))?;
     nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
         .map_err(|e| format!("setresuid in the pod: {e}"))?;
-    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare mount namespace: {e}"))?;
     for (fd, kind) in rest {
         setns(fd.as_fd(), *kind).map_err(|e| format!("joining the pod's {kind:?}: {e}"))?;
     }
@@ -361,7 +399,7 @@ fn container_setup() -> Result<i32, String> {
         ForkResult::Child => {
             // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and no pointers.
             unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-            let e = match build_root(&spec) {
+            let e = match build_root(&spec, &sources) {
                 Ok(()) if spec.builtin.is_some() => return Ok(crate::proxy::builtin(&spec)),
                 Ok(()) => exec(&spec),
                 Err(e) => e,
@@ -417,15 +455,10 @@ fn forward_signals_to(child: Pid) {
 
 /// The container's filesystem: the host root read-only, fresh `/proc` and `/tmp`, the
 /// spec's bind mounts; then `pivot_root` into it.
-fn build_root(spec: &ContainerSpec) -> Result<(), String> {
+/// `sources` are the spec's bind sources, held open: the scratch mount below may hide
+/// their host paths.
+fn build_root(spec: &ContainerSpec, sources: &[std::fs::File]) -> Result<(), String> {
     let none: Option<&str> = None;
-    // Hold every bind source open first: the scratch mount below may hide its host path.
-    let mut sources = Vec::new();
-    for m in &spec.mounts {
-        let f = std::fs::File::open(&m.source)
-            .map_err(|e| format!("opening volume source {}: {e}", m.source))?;
-        sources.push(f);
-    }
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
         .map_err(|e| format!("making / private: {e}"))?;
     // A scratch tmpfs to hold the new root's mount point.
@@ -465,7 +498,7 @@ fn build_root(spec: &ContainerSpec) -> Result<(), String> {
         none,
     )
     .map_err(|e| format!("mounting /proc: {e}"))?;
-    for (m, src) in spec.mounts.iter().zip(&sources) {
+    for (m, src) in spec.mounts.iter().zip(sources) {
         let is_dir = src.metadata().map(|md| md.is_dir()).unwrap_or(false);
         let target = ensure_mount_point(root, &m.target, is_dir)?;
         let src_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(src));
