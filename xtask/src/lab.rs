@@ -116,17 +116,23 @@ pub(crate) fn diff(expected: &str, actual: &str) -> String {
 }
 
 /// How `lab N` was asked to walk.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, clap::Args)]
 pub struct Options {
-    /// No pauses between steps.
+    /// Run every step without pausing
+    #[arg(long, short = 'y')]
     pub yes: bool,
-    /// `--backend`; `None` means `KUBELAB_BACKEND` or the embedded default.
+    /// The cluster to run on: embedded, k3s or kubeconfig [default: KUBELAB_BACKEND, else
+    /// embedded]
+    #[arg(long, value_name = "NAME")]
     pub backend: Option<String>,
-    /// Start showing at this step (1-based); earlier steps run silently.
+    /// Start at step K; earlier steps run silently (and are still checked)
+    #[arg(long = "step", value_name = "K")]
     pub from_step: Option<usize>,
-    /// Leave the cluster up after the last step until Ctrl-C.
+    /// Leave the cluster up afterwards and print its KUBECONFIG; Ctrl-C stops it
+    #[arg(long)]
     pub keep: bool,
-    /// Finish in an interactive shell in the lab's pod.
+    /// Finish in an interactive shell in the lab's pod
+    #[arg(long)]
     pub shell: bool,
 }
 

@@ -1,192 +1,174 @@
-//! kubelab's task runner: `cargo xtask cluster up` today; `lab`, `docs` and `bench` join it
-//! as the harness lands. Exit codes live in `ExitCode` below.
+//! kubelab's task runner: `cargo xtask cluster up`, `lab`, `docs`, `bench` and
+//! `gen-schema`. Arguments and help come from clap; exit codes live in `exit` below.
 
+mod bench;
 mod docs;
 mod lab;
 mod schema_gen;
 
 use anyhow::{Context, Result, bail};
-use std::path::PathBuf;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
 
-const USAGE: &str = "\
-usage: cargo xtask <command>
-
-commands:
-  cluster up [--kubeconfig PATH] [--port N]
-      start an embedded Kubernetes v1.33 cluster in the foreground and write an admin
-      kubeconfig (default: target/kubelab/kubeconfig); Ctrl-C stops it
-  lab list
-      the labs, with their titles
-  lab N [--yes] [--step K] [--keep] [--shell] [--backend embedded]
-      walk lab N on a fresh cluster: each command, its output, and whether it matches
-      the verified snapshot; Enter runs the next step.
-        --yes      no pauses
-        --step K   start at step K; earlier steps run silently
-        --keep     leave the cluster up afterwards and print its KUBECONFIG; Ctrl-C stops it
-        --shell    finish in an interactive shell in the lab's pod
-      Exit codes: 0 all steps match, 1 a step differs, 2 usage error, 3 backend failure
-
-environment:
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "kubelab's task runner: walk the labs, run a cluster, build the course",
+    after_help = "\
+Environment:
   KUBELAB_BACKEND   the backend when --backend is not given (default: embedded)
-  KUBELAB_ROOT      read scenarios/ and labs/ from this folder instead of the workspace
-  docs [--check]
-      fill the course pages' generated blocks (docs/src) from the scenarios and their
-      verified snapshots and build the book into docs/book; --check only reports stale
-      blocks (exit 1)
-  bench
-      measure the embedded cluster against its targets (release build; see
-      crates/apiserver/benches/server.rs and crates/kubelet/benches/pods.rs)
-  gen-schema --api DIR --apimachinery DIR
-      regenerate crates/apiserver/src/schema/types.txt from checkouts of k8s.io/api and
-      k8s.io/apimachinery at the emulated release (v0.33.3)
-";
+  KUBELAB_ROOT      read scenarios/ and labs/ from this folder instead of the checkout
+  KUBELAB_LOG       log filter for the embedded cluster (e.g. debug)
 
-/// Exit codes, in one place.
-mod exit {
-    pub const USAGE: i32 = 2;
-    pub const BACKEND: i32 = 3;
+Exit codes of `lab N`: 0 every step matches, 1 a step differs, 2 usage error,
+3 the backend failed."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// An embedded Kubernetes v1.33 cluster for your own kubectl
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// Walk a lab step by step, or list the labs (`lab list`)
+    Lab {
+        /// A lab number, or `list`
+        #[arg(value_name = "N|list")]
+        which: Option<String>,
+        #[command(flatten)]
+        options: lab::Options,
+    },
+    /// Fill the course pages' generated blocks from the verified snapshots and build the
+    /// book into docs/book
+    Docs {
+        /// Only report stale blocks (exit 1 when one is)
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run every benchmark (release build) and print one table: each figure, its target,
+    /// and the baseline it was measured against in the same run
+    Bench,
+    /// Regenerate crates/apiserver/src/schema/types.txt from checkouts of k8s.io/api and
+    /// k8s.io/apimachinery at the emulated release (v0.33.3)
+    GenSchema {
+        #[arg(long, value_name = "DIR")]
+        api: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        apimachinery: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClusterCommand {
+    /// Start an embedded cluster in the foreground and write an admin kubeconfig;
+    /// Ctrl-C stops it
+    Up {
+        /// Where to write the kubeconfig [default: target/kubelab/kubeconfig]
+        #[arg(long, value_name = "PATH")]
+        kubeconfig: Option<PathBuf>,
+        /// The API server's port on 127.0.0.1 [default: any free port]
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        port: u16,
+    },
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match run(&args) {
-        Ok(()) => 0,
-        Err(e) if e.is::<UsageError>() => {
-            eprintln!("error: {e}\n\n{USAGE}");
-            exit::USAGE
-        }
+    let cli = Cli::parse();
+    let code = match run(cli.command) {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            exit::BACKEND
+            lab::exit::BACKEND
         }
     };
     std::process::exit(code);
 }
 
-#[derive(Debug)]
-struct UsageError(String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-fn usage(msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(UsageError(msg.into()))
-}
-
-fn run(args: &[String]) -> Result<()> {
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["cluster", "up", rest @ ..] => cluster_up(rest),
-        ["docs"] | ["docs", "--check"] => {
-            let root = course_root();
-            let check = args.len() == 2;
-            std::process::exit(docs::run(&root, &lab::discover(&root)?, check)?)
+fn run(command: Command) -> Result<i32> {
+    match command {
+        Command::Cluster(ClusterCommand::Up { kubeconfig, port }) => {
+            let kubeconfig = match kubeconfig {
+                Some(k) => k,
+                None => workspace_root()?.join("target/kubelab/kubeconfig"),
+            };
+            cluster_up(&kubeconfig, port).map(|()| 0)
         }
-        ["lab", "list"] | ["lab"] => {
-            lab::list(&lab::discover(&course_root())?, &mut std::io::stdout())?;
-            Ok(())
-        }
-        ["lab", n, rest @ ..] => {
-            let labs = lab::discover(&course_root())?;
-            let mut opts = lab::Options::default();
-            let mut it = rest.iter();
-            while let Some(a) = it.next() {
-                match *a {
-                    "--yes" | "-y" => opts.yes = true,
-                    "--keep" => opts.keep = true,
-                    "--shell" => opts.shell = true,
-                    "--step" => {
-                        let k = it
-                            .next()
-                            .ok_or_else(|| usage("--step needs a step number"))?;
-                        opts.from_step = Some(
-                            k.parse()
-                                .map_err(|_| usage(format!("--step: not a step number: {k}")))?,
-                        );
-                    }
-                    "--backend" => {
-                        opts.backend = Some(
-                            it.next()
-                                .ok_or_else(|| {
-                                    usage("--backend needs embedded, k3s or kubeconfig")
-                                })?
-                                .to_string(),
-                        )
-                    }
-                    other => return Err(usage(format!("unknown flag for lab: {other}"))),
-                }
+        Command::Lab { which, options } => {
+            let labs = lab::discover(&course_root()?)?;
+            let which = which.as_deref().unwrap_or("list");
+            if which == "list" {
+                lab::list(&labs, &mut std::io::stdout())?;
+                return Ok(0);
             }
-            let found = n
+            let found = which
                 .parse::<u32>()
                 .ok()
                 .and_then(|n| labs.iter().find(|f| f.lab.number == n));
             let Some(found) = found else {
-                eprintln!("error: there is no lab {n}; the labs are:");
+                eprintln!("error: there is no lab {which}; the labs are:");
                 lab::list(&labs, &mut std::io::stderr())?;
-                std::process::exit(lab::exit::USAGE);
+                return Ok(lab::exit::USAGE);
             };
-            lab::check(found, &opts).map_err(usage)?;
-            let code = lab::walk(found, &opts)?;
-            std::process::exit(code);
+            if let Err(e) = lab::check(found, &options) {
+                eprintln!("error: {e}");
+                return Ok(lab::exit::USAGE);
+            }
+            lab::walk(found, &options)
         }
-        ["gen-schema", "--api", api, "--apimachinery", am] => schema_gen::run(
-            api.as_ref(),
-            am.as_ref(),
-            &workspace_root().join(schema_gen::OUTPUT),
-        ),
-        ["help" | "--help" | "-h"] | [] => {
-            print!("{USAGE}");
-            Ok(())
+        Command::Docs { check } => {
+            let root = course_root()?;
+            docs::run(&root, &lab::discover(&root)?, check)
         }
-        other => Err(usage(format!("unknown command: {}", other.join(" ")))),
+        Command::Bench => bench::run(&workspace_root()?),
+        Command::GenSchema { api, apimachinery } => {
+            let out = workspace_root()?.join(schema_gen::OUTPUT);
+            schema_gen::run(&api, &apimachinery, &out).map(|()| 0)
+        }
     }
 }
 
 /// Where `scenarios/` and `labs/` are read from: `KUBELAB_ROOT` when set (a copy of the
-/// course being edited), this workspace otherwise.
-fn course_root() -> PathBuf {
-    std::env::var_os("KUBELAB_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(workspace_root)
-}
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
-}
-
-fn cluster_up(rest: &[&str]) -> Result<()> {
-    let mut kubeconfig = workspace_root().join("target/kubelab/kubeconfig");
-    let mut port: u16 = 0;
-    let mut it = rest.iter();
-    while let Some(arg) = it.next() {
-        match *arg {
-            "--kubeconfig" => {
-                kubeconfig = PathBuf::from(
-                    it.next()
-                        .ok_or_else(|| usage("--kubeconfig needs a path"))?,
-                );
-            }
-            "--port" => {
-                let v = it.next().ok_or_else(|| usage("--port needs a number"))?;
-                port = v
-                    .parse()
-                    .map_err(|_| usage(format!("--port: not a port number: {v}")))?;
-            }
-            other => return Err(usage(format!("unknown flag for cluster up: {other}"))),
-        }
+/// course being edited), the checkout otherwise.
+fn course_root() -> Result<PathBuf> {
+    match std::env::var_os("KUBELAB_ROOT") {
+        Some(root) => Ok(PathBuf::from(root)),
+        None => workspace_root(),
     }
+}
+
+/// The checkout this run serves, found at run time so that one binary serves whichever
+/// checkout starts it (two checkouts may share a target directory): `cargo xtask`
+/// (`cargo run`) sets `CARGO_MANIFEST_DIR` to this checkout's `xtask/`; run directly,
+/// the nearest ancestor of the current directory that holds kubelab's workspace.
+fn workspace_root() -> Result<PathBuf> {
+    if let Some(xtask) = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from)
+        && let Some(root) = xtask.parent()
+        && is_workspace(root)
+    {
+        return Ok(root.to_path_buf());
+    }
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    cwd.ancestors()
+        .find(|d| is_workspace(d))
+        .map(Path::to_path_buf)
+        .with_context(|| {
+            format!(
+                "{} is not inside a kubelab checkout: run cargo xtask in one, or set KUBELAB_ROOT",
+                cwd.display()
+            )
+        })
+}
+
+fn is_workspace(dir: &Path) -> bool {
+    dir.join("xtask/Cargo.toml").is_file()
+        && std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]"))
+}
+
+fn cluster_up(kubeconfig: &Path, port: u16) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KUBELAB_LOG")
@@ -227,7 +209,7 @@ fn cluster_up(rest: &[&str]) -> Result<()> {
         );
         cluster.attach_runtime(kubelet.clone());
         let node = tokio::spawn(kubelet.clone().run());
-        write_private(&kubeconfig, &cluster.admin_kubeconfig())?;
+        write_private(kubeconfig, &cluster.admin_kubeconfig())?;
         let ca = dir.join("ca.crt");
         write_private(&ca, &cluster.state.pki.server_ca.cert_pem)?;
         eprintln!(
@@ -251,7 +233,7 @@ fn cluster_up(rest: &[&str]) -> Result<()> {
 }
 
 /// Writes a file readable only by its owner (it holds a private key).
-fn write_private(path: &std::path::Path, contents: &str) -> Result<()> {
+fn write_private(path: &Path, contents: &str) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()

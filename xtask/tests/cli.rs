@@ -68,7 +68,10 @@ fn cluster_up_serves_and_stops_on_ctrl_c() {
 fn usage_errors_exit_2() {
     let (code, _, stderr) = xtask(&["cluster", "up", "--port", "x"]);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("--port: not a port number: x"));
+    assert!(
+        stderr.contains("invalid value 'x' for '--port <N>'"),
+        "{stderr}"
+    );
     let (code, _, _) = xtask(&["nope"]);
     assert_eq!(code, Some(2));
 }
@@ -352,4 +355,210 @@ fn read_until(
         }
     }
     seen.clone()
+}
+
+/// A binary built in one checkout serves the checkout it is started in: two checkouts may
+/// share a target directory (a global CARGO_TARGET_DIR, git worktrees).
+#[test]
+fn a_copy_of_the_checkout_serves_its_own_course() {
+    let copy = copy_of_lab3("checkout");
+    std::fs::write(
+        copy.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"xtask\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(copy.join("xtask")).unwrap();
+    std::fs::write(
+        copy.join("xtask/Cargo.toml"),
+        "[package]\nname = \"xtask\"\n",
+    )
+    .unwrap();
+    let scenario = copy.join("scenarios/03-ca-verification/scenario.yaml");
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    let title = text.lines().find(|l| l.starts_with("title:")).unwrap();
+    std::fs::write(&scenario, text.replace(title, "title: The copy's own lab")).unwrap();
+    let list = |cmd: &mut Command| {
+        let (code, stdout, stderr) = output(cmd.args(["lab", "list"]).env_remove("KUBELAB_ROOT"));
+        assert_eq!(code, Some(0), "{stderr}");
+        stdout
+    };
+    let bin = env!("CARGO_BIN_EXE_xtask");
+    // As `cargo xtask` runs it in the copy: CARGO_MANIFEST_DIR names the copy's xtask/.
+    let out = list(Command::new(bin).env("CARGO_MANIFEST_DIR", copy.join("xtask")));
+    assert!(out.contains("The copy's own lab"), "{out}");
+    assert!(!out.contains("Proxy access"), "{out}");
+    // Run directly from somewhere inside the copy: found by searching upward.
+    let out = list(
+        Command::new(bin)
+            .env_remove("CARGO_MANIFEST_DIR")
+            .current_dir(copy.join("scenarios")),
+    );
+    assert!(out.contains("The copy's own lab"), "{out}");
+    // And in the original, the original's.
+    let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = list(
+        Command::new(bin)
+            .env_remove("CARGO_MANIFEST_DIR")
+            .current_dir(ws.join("src")),
+    );
+    assert!(out.contains("Proxy access"), "{out}");
+    assert!(!out.contains("The copy's own lab"), "{out}");
+    // Outside any checkout, it says so.
+    let (code, _, stderr) = output(
+        Command::new(bin)
+            .args(["lab", "list"])
+            .env_remove("CARGO_MANIFEST_DIR")
+            .env_remove("KUBELAB_ROOT")
+            .current_dir("/"),
+    );
+    assert_eq!(code, Some(3));
+    assert!(
+        stderr.contains("is not inside a kubelab checkout"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&copy);
+}
+
+/// `cargo xtask cluster up` in a directory of the test's, stopped (SIGINT) on drop.
+struct ClusterUp {
+    child: std::process::Child,
+    kubeconfig: std::path::PathBuf,
+}
+
+impl ClusterUp {
+    fn start(kubeconfig: std::path::PathBuf) -> ClusterUp {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["cluster", "up", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("export KUBECONFIG="), "{line}");
+        ClusterUp { child, kubeconfig }
+    }
+
+    /// `kubectl ARGS` against the cluster: exit code, stdout, stderr.
+    fn kubectl(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        output(
+            Command::new("kubectl")
+                .args(args)
+                .env("KUBECONFIG", &self.kubeconfig),
+        )
+    }
+}
+
+impl Drop for ClusterUp {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// 24 concurrent `kubectl label`, 24 merge patches and 24 JSON patches of one ConfigMap
+/// against `cargo xtask cluster up`: every one lands.
+#[test]
+fn concurrent_kubectl_writes_all_land() {
+    if testkit::host_tool("kubectl", testkit::install::KUBECTL).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = ClusterUp::start(dir.path().join("kubeconfig"));
+    let (code, _, err) = cluster.kubectl(&["create", "configmap", "race"]);
+    assert_eq!(code, Some(0), "{err}");
+    // A JSON patch adds into a map that exists.
+    let (code, _, err) = cluster.kubectl(&["annotate", "cm", "race", "seed=v"]);
+    assert_eq!(code, Some(0), "{err}");
+    let mut writers = Vec::new();
+    for n in 0..24 {
+        let label = format!("k{n}=v{n}");
+        let merge = format!(r#"{{"data":{{"m{n}":"v"}}}}"#);
+        let json = format!(r#"[{{"op":"add","path":"/metadata/annotations/j{n}","value":"v"}}]"#);
+        for args in [
+            vec!["label", "cm", "race", label.as_str()],
+            vec![
+                "patch",
+                "cm",
+                "race",
+                "--type",
+                "merge",
+                "-p",
+                merge.as_str(),
+            ],
+            vec!["patch", "cm", "race", "--type", "json", "-p", json.as_str()],
+        ] {
+            let args: Vec<String> = args.into_iter().map(String::from).collect();
+            let cmd = Command::new("kubectl")
+                .args(&args)
+                .env("KUBECONFIG", &cluster.kubeconfig)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            writers.push((args.join(" "), cmd));
+        }
+    }
+    for (what, w) in writers {
+        let out = w.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "kubectl {what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (code, out, err) = cluster.kubectl(&["get", "cm", "race", "-o", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let cm: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let count = |field: &str, prefix: char| {
+        cm.pointer(field)
+            .and_then(|m| m.as_object())
+            .map_or(0, |m| m.keys().filter(|k| k.starts_with(prefix)).count())
+    };
+    assert_eq!(count("/metadata/labels", 'k'), 24, "{out}");
+    assert_eq!(count("/data", 'm'), 24, "{out}");
+    assert_eq!(count("/metadata/annotations", 'j'), 24, "{out}");
+}
+
+/// The kubeconfig in a private (0700) directory, as `mktemp -d` makes it, with the
+/// cluster run by root (its pods run as nobody) or by an unprivileged user: `kubectl
+/// exec` into a busybox pod works.
+#[test]
+fn exec_works_with_the_cluster_in_a_private_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    if !testkit::host_tools(&[
+        ("kubectl", testkit::install::KUBECTL),
+        ("busybox", testkit::install::BUSYBOX),
+    ]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let cluster = ClusterUp::start(dir.path().join("kubeconfig"));
+    let (code, _, err) = cluster.kubectl(&[
+        "run",
+        "bb",
+        "--image=busybox:1.37",
+        "--command",
+        "--",
+        "sleep",
+        "3600",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) =
+        cluster.kubectl(&["wait", "--for=condition=Ready", "pod/bb", "--timeout=60s"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = cluster.kubectl(&[
+        "exec",
+        "bb",
+        "--",
+        "cat",
+        "/var/run/secrets/kubernetes.io/serviceaccount/namespace",
+    ]);
+    assert_eq!((code, out.as_str()), (Some(0), "default"), "{err}");
 }

@@ -234,6 +234,12 @@ impl Cluster {
         http::router(self.state.clone()).layer(axum::Extension(identity))
     }
 
+    /// The router as a client without a client certificate reaches it: only the request's
+    /// own `Authorization` header can authenticate it.
+    pub fn service(&self) -> axum::Router {
+        http::router(self.state.clone()).layer(axum::Extension(http::PeerIdentity(None)))
+    }
+
     /// Stops serving and the controllers, and waits for them.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);

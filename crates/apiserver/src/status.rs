@@ -186,6 +186,17 @@ impl ApiError {
         Self::new(400, "BadRequest", message)
     }
 
+    /// A route that exists for other methods: go-restful's 405, which the server's
+    /// `serviceErrorHandler` (`apiserver pkg/server/handler.go`) turns into
+    /// `NewGenericServerResponse(405, ...)` (apimachinery `api/errors/errors.go`).
+    pub fn method_not_allowed_on_route() -> Self {
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+    }
+
     /// `NewMethodNotSupported(gr, action)`.
     pub fn method_not_supported(gr: GroupResource<'_>, action: &str) -> Self {
         Self::new(

@@ -1,4 +1,5 @@
-//! What kubelab's tests share about the host they run on.
+//! What kubelab's tests and benchmarks share: the host tools tests need, and the rows
+//! benchmarks report.
 //!
 //! A test that needs a host tool (kubectl, curl, busybox) skips with one line saying what
 //! to install when it runs on a developer's machine, and fails with that same line when
@@ -65,5 +66,109 @@ mod tests {
     fn finds_a_tool_that_is_there() {
         assert!(super::which("sh").is_some());
         assert!(super::which("kubelab-no-such-tool").is_none());
+    }
+}
+
+/// A benchmark's figures, for `cargo xtask bench`'s table.
+///
+/// A benchmark prints its figures for a reader and, when `KUBELAB_BENCH_ROWS` names a
+/// file, appends one tab-separated line per figure to it; `cargo xtask bench` runs every
+/// benchmark with that set and prints one table from the lines.
+pub mod bench {
+    use std::io::Write;
+
+    /// The variable naming the rows file.
+    pub const ROWS: &str = "KUBELAB_BENCH_ROWS";
+
+    /// One figure: what was measured, its value, its target, and the baseline it was
+    /// measured against in the same run.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Row {
+        pub figure: String,
+        pub value: String,
+        pub target: String,
+        /// Whether the target is met; `None` for a figure without a target.
+        pub met: Option<bool>,
+        pub baseline: String,
+    }
+
+    impl Row {
+        /// `met`, `MISSED`, or nothing for a figure without a target.
+        pub fn verdict(&self) -> &'static str {
+            match self.met {
+                Some(true) => "met",
+                Some(false) => "MISSED",
+                None => "",
+            }
+        }
+
+        /// The row as a line of the rows file.
+        pub fn line(&self) -> String {
+            [
+                self.figure.as_str(),
+                &self.value,
+                &self.target,
+                self.verdict(),
+                &self.baseline,
+            ]
+            .map(|f| f.replace(['\t', '\n'], " "))
+            .join("\t")
+        }
+
+        /// Prints the row for a reader and appends it to the rows file, if any.
+        pub fn record(&self) {
+            println!(
+                "  {:<44} {:>16}  target {:<12} {:<6}  baseline: {}",
+                self.figure,
+                self.value,
+                self.target,
+                self.verdict(),
+                self.baseline
+            );
+            if let Some(path) = std::env::var_os(ROWS) {
+                let line = self.line();
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .unwrap_or_else(|e| panic!("opening {}: {e}", path.to_string_lossy()));
+                writeln!(f, "{line}").unwrap_or_else(|e| panic!("writing a bench row: {e}"));
+            }
+        }
+
+        /// Reads one line of the rows file.
+        pub fn parse(line: &str) -> Option<Row> {
+            let mut f = line.split('\t');
+            let (figure, value, target, verdict, baseline) =
+                (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+            Some(Row {
+                figure: figure.into(),
+                value: value.into(),
+                target: target.into(),
+                met: match verdict {
+                    "met" => Some(true),
+                    "MISSED" => Some(false),
+                    _ => None,
+                },
+                baseline: baseline.into(),
+            })
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::Row;
+
+        #[test]
+        fn a_row_reads_back() {
+            let row = Row {
+                figure: "exec round trip".into(),
+                value: "9.1 ms".into(),
+                target: "<= 10 ms".into(),
+                met: Some(true),
+                baseline: "host process 1.0 ms".into(),
+            };
+            assert_eq!(Row::parse(&row.line()), Some(row));
+        }
     }
 }

@@ -152,39 +152,19 @@ fn plain_not_found() -> Response {
     r
 }
 
+/// The query string as Go's `url.ParseQuery` reads it: `+` is a space, `%XX` a byte.
 fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
-    let Some(q) = q else { return Vec::new() };
-    q.split('&')
-        .filter(|s| !s.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
+    form_urlencoded::parse(q.unwrap_or("").as_bytes())
+        .into_owned()
         .collect()
 }
 
-pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// The path as Go's `url.URL.Path` holds it: `%XX` decoded, `+` a literal `+` (only a
+/// query string turns `+` into a space).
+fn decode_path(path: &str) -> String {
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn header_str(req: &Request, name: header::HeaderName) -> String {
@@ -309,7 +289,7 @@ pub async fn handle(state: Arc<State>, req: Request) -> Response {
     let query = parse_query(req.uri().query());
     let user_agent = header_str(&req, header::USER_AGENT);
     let pretty = negotiate::wants_pretty(&query, &user_agent);
-    let path = percent_decode(req.uri().path());
+    let path = decode_path(req.uri().path());
     let info = request_info(req.method(), &path, &query);
 
     let peer = req
@@ -406,7 +386,6 @@ fn aggregated_response(v: &Value) -> Response {
 }
 
 fn non_resource(state: &State, ctx: &Ctx, method: &http::Method) -> Response {
-    use crate::discovery::DISCOVERY;
     let path = ctx.info.path.as_str();
     if *method != http::Method::GET && *method != http::Method::HEAD {
         return match path {
@@ -424,18 +403,31 @@ fn non_resource(state: &State, ctx: &Ctx, method: &http::Method) -> Response {
                 );
                 r
             }
-            "/" | "/version" | "/healthz" | "/livez" | "/readyz" | "/api" | "/apis" => {
-                let mut r = base_response(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "text/plain; charset=utf-8",
-                    Bytes::from_static(b"405: Method Not Allowed"),
-                );
-                r.headers_mut().remove("Audit-Id");
-                r
+            // The index (`routes/index.go`), the aggregator's `/apis` (`kube-aggregator
+            // pkg/apiserver/handler_apis.go`) and the health handlers
+            // (`server/healthz/healthz.go`) answer every method alike.
+            "/" | "/apis" => non_resource_get(state, ctx),
+            _ if health::ENDPOINTS
+                .iter()
+                .any(|e| path.trim_start_matches('/').split('/').next() == Some(e)) =>
+            {
+                non_resource_get(state, ctx)
+            }
+            // go-restful routes: `/version` (`routes/version.go`) and the discovery web
+            // services, which take GET only.
+            _ if non_resource_get(state, ctx).status() != StatusCode::NOT_FOUND => {
+                error_response(&ApiError::method_not_allowed_on_route(), ctx.pretty)
             }
             _ => plain_not_found(),
         };
     }
+    non_resource_get(state, ctx)
+}
+
+/// The answer of a GET on a path no resource handler owns.
+fn non_resource_get(state: &State, ctx: &Ctx) -> Response {
+    use crate::discovery::DISCOVERY;
+    let path = ctx.info.path.as_str();
     let accept = ctx.accept.as_str();
     let trimmed = path.trim_end_matches('/');
     let parts: Vec<&str> = trimmed

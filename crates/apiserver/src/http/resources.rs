@@ -643,6 +643,8 @@ async fn patch_object(
         .ok()
         .and_then(|p| p.pointer("/metadata/resourceVersion").cloned())
         .is_some();
+    // Like `GuaranteedUpdate` with `ignoreNotFound` (an apply may create), this tries
+    // again whenever another writer got there first.
     loop {
         let mut outcome = WriteOutcome::default();
         let patched = state.registry.guaranteed_update(
@@ -654,14 +656,16 @@ async fn patch_object(
             |current| {
                 // Warnings are those of the attempt that is written.
                 outcome = WriteOutcome::default();
-                let mut patched = patch::apply(pt, ty.as_ref(), current, &body)?;
+                let patched = patch::apply(pt, ty.as_ref(), current, &body)?;
+                let mut patched =
+                    state
+                        .registry
+                        .decode_body(res, patched, validation, &mut outcome)?;
                 if !patch_sets_rv {
                     let rv = object::meta_str(current, "resourceVersion").to_string();
                     object::meta_mut(&mut patched).insert("resourceVersion".into(), json!(rv));
                 }
-                state
-                    .registry
-                    .decode_body(res, patched, validation, &mut outcome)
+                Ok(patched)
             },
         );
         match patched {
@@ -675,9 +679,23 @@ async fn patch_object(
             Err(e) if e.code == 404 && pt == PatchType::Apply && subresource.is_none() => {
                 let mut outcome = WriteOutcome::default();
                 let applied = patch::apply(pt, ty.as_ref(), &json!({}), &body)?;
-                let applied = state
-                    .registry
-                    .decode_body(res, applied, validation, &mut outcome)?;
+                let mut applied =
+                    state
+                        .registry
+                        .decode_body(res, applied, validation, &mut outcome)?;
+                // The object is the one the URL names (`rest.Update` in
+                // registry/generic/registry/store.go checks the name it is given).
+                match object::name(&applied) {
+                    "" => {
+                        object::meta_mut(&mut applied).insert("name".into(), json!(name));
+                    }
+                    n if n != name => {
+                        return Err(ApiError::bad_request(format!(
+                            "the name of the object ({n}) does not match the name on the URL ({name})"
+                        )));
+                    }
+                    _ => {}
+                }
                 match state.registry.create(res, ns, applied, &writer(ctx, true)) {
                     Ok(created) => {
                         return Ok(with_warnings(

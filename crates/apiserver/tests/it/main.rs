@@ -6,6 +6,7 @@ mod clients;
 mod concurrency;
 mod crds;
 mod curl;
+mod fuzz;
 mod health;
 mod inprocess;
 mod kubectl;
