@@ -18,7 +18,12 @@ pub fn in_ci() -> bool {
 /// Use as `return testkit::skip("...")` after the check that decided it.
 #[track_caller]
 pub fn skip(why: impl std::fmt::Display) {
-    if in_ci() {
+    skip_in(in_ci(), why)
+}
+
+#[track_caller]
+fn skip_in(ci: bool, why: impl std::fmt::Display) {
+    if ci {
         panic!("skipped: {why} (CI is set, so a missing prerequisite is a failure)");
     }
     eprintln!("skipped: {why}");
@@ -62,6 +67,12 @@ pub mod install {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_skip_is_a_failure_in_ci_only() {
+        assert!(std::panic::catch_unwind(|| super::skip_in(true, "no kubectl")).is_err());
+        assert!(std::panic::catch_unwind(|| super::skip_in(false, "no kubectl")).is_ok());
+    }
+
     #[test]
     fn finds_a_tool_that_is_there() {
         assert!(super::which("sh").is_some());
