@@ -88,7 +88,10 @@ async fn concurrent_writers_lose_nothing_and_a_watch_sees_every_version() {
     let created = cms
         .create(
             &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": "race"}, "data": {}})).unwrap(),
+            // `data` must exist for JSON patches to add to it (an empty map is dropped,
+            // as Go's `omitempty` drops it).
+            &serde_json::from_value(json!({"metadata": {"name": "race"}, "data": {"seed": "v"}}))
+                .unwrap(),
         )
         .await
         .unwrap();
