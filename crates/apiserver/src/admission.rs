@@ -6,9 +6,10 @@
 //! ServiceAccount, then true), and the projected `kube-api-access-xxxxx` volume mounted
 //! read-only into every init container and container.
 
+use crate::discovery::{ApiResource, DISCOVERY};
 use crate::object;
+use crate::registry::Registry;
 use crate::status::{ApiError, GroupResource};
-use crate::store::{Store, resource_key};
 use serde_json::{Value, json};
 
 pub const DEFAULT_SERVICE_ACCOUNT: &str = "default";
@@ -17,7 +18,7 @@ pub const TOKEN_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccoun
 
 /// NamespaceLifecycle on create: the namespace must exist and not be terminating.
 pub fn namespace_lifecycle(
-    store: &Store,
+    reg: &Registry,
     namespace: &str,
     kind_resource: &str,
     name: &str,
@@ -25,7 +26,10 @@ pub fn namespace_lifecycle(
     if namespace.is_empty() || kind_resource == "namespaces" {
         return Ok(());
     }
-    let Some(ns) = store.get(&resource_key("", "namespaces"), "", namespace) else {
+    let namespaces = DISCOVERY
+        .resource("", "v1", "namespaces")
+        .expect("namespaces are served");
+    let Some(ns) = reg.find(namespaces, "", namespace) else {
         return Err(ApiError::not_found(
             GroupResource {
                 group: "",
@@ -50,11 +54,27 @@ pub fn namespace_lifecycle(
     Ok(())
 }
 
+/// The mutating plugins that act on a new pod, in the order of the default plugin list:
+/// ServiceAccount, Priority, DefaultTolerationSeconds. Other resources pass untouched,
+/// as each plugin checks the resource it handles.
+pub fn mutate_pod(
+    reg: &Registry,
+    res: &ApiResource,
+    namespace: &str,
+    obj: &mut Value,
+) -> Result<(), ApiError> {
+    if !(res.group.is_empty() && res.name == "pods") {
+        return Ok(());
+    }
+    priority_and_tolerations(obj);
+    service_account(reg, namespace, obj)
+}
+
 /// The Priority and DefaultTolerationSeconds admission plugins (both on by default) for a
 /// new pod: priority 0 with `PreemptLowerPriority` when no class is named, and 300 s
 /// tolerations of a not-ready or unreachable node
 /// (`plugin/pkg/admission/priority`, `plugin/pkg/admission/defaulttolerationseconds`).
-pub fn priority_and_tolerations(pod: &mut Value) {
+fn priority_and_tolerations(pod: &mut Value) {
     let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };
@@ -85,13 +105,12 @@ pub fn priority_and_tolerations(pod: &mut Value) {
 }
 
 /// ServiceAccount admission for a pod being created in `namespace`.
-pub fn service_account(store: &Store, namespace: &str, pod: &mut Value) -> Result<(), ApiError> {
+fn service_account(reg: &Registry, namespace: &str, pod: &mut Value) -> Result<(), ApiError> {
     let pod_name = object::name(pod).to_string();
-    let spec = pod
-        .as_object_mut()
-        .expect("object")
-        .entry("spec")
-        .or_insert_with(|| json!({}));
+    let Some(root) = pod.as_object_mut() else {
+        return Err(ApiError::bad_request("a pod must be an object"));
+    };
+    let spec = root.entry("spec").or_insert_with(|| json!({}));
     let spec = spec
         .as_object_mut()
         .ok_or_else(|| ApiError::bad_request("spec must be an object"))?;
@@ -102,7 +121,10 @@ pub fn service_account(store: &Store, namespace: &str, pod: &mut Value) -> Resul
     spec.insert("serviceAccountName".into(), json!(sa_name));
     // The deprecated `serviceAccount` field mirrors `serviceAccountName` (pod defaulting).
     spec.insert("serviceAccount".into(), json!(sa_name));
-    let Some(sa) = store.get(&resource_key("", "serviceaccounts"), namespace, &sa_name) else {
+    let service_accounts = DISCOVERY
+        .resource("", "v1", "serviceaccounts")
+        .expect("serviceaccounts are served");
+    let Some(sa) = reg.find(service_accounts, namespace, &sa_name) else {
         // `admission.NewForbidden(a, fmt.Errorf("error looking up service account %s/%s: %w", ...))`
         let detail = format!(
             "error looking up service account {namespace}/{sa_name}: serviceaccount {} not found",

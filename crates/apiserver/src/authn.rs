@@ -6,7 +6,8 @@
 //! exist with the token's uid, and a pod-bound token's pod too, not being deleted. Why a
 //! token failed goes to the log only; the client sees `Unauthorized`, as upstream.
 
-use crate::store::{Store, resource_key};
+use crate::discovery::DISCOVERY;
+use crate::registry::Registry;
 use crate::tokens::{self, Claims, KeyCell};
 use crate::user::UserInfo;
 use serde_json::Value;
@@ -32,14 +33,14 @@ fn uid(obj: &Value) -> &str {
 }
 
 /// Checks a bearer token and returns the service account's user.
-pub async fn bearer(store: &Store, keys: &KeyCell, token: &str) -> Result<UserInfo, AuthnError> {
+pub async fn bearer(reg: &Registry, keys: &KeyCell, token: &str) -> Result<UserInfo, AuthnError> {
     let key = keys.get().await.map_err(AuthnError::Key)?;
     let now = jiff::Timestamp::now().as_second();
     let claims: Claims = tokens::verify(key, token, now)?;
     let k = &claims.kubernetes;
-    let sa = store
-        .get(
-            &resource_key("", "serviceaccounts"),
+    let sa = reg
+        .find(
+            DISCOVERY.served("", "serviceaccounts"),
             &k.namespace,
             &k.serviceaccount.name,
         )
@@ -53,8 +54,8 @@ pub async fn bearer(store: &Store, keys: &KeyCell, token: &str) -> Result<UserIn
     let mut user =
         UserInfo::service_account(&k.namespace, &k.serviceaccount.name, &k.serviceaccount.uid);
     if let Some(pod_ref) = &k.pod {
-        let pod = store
-            .get(&resource_key("", "pods"), &k.namespace, &pod_ref.name)
+        let pod = reg
+            .find(DISCOVERY.served("", "pods"), &k.namespace, &pod_ref.name)
             .ok_or(AuthnError::Invalidated)?;
         if uid(&pod) != pod_ref.uid {
             return Err(AuthnError::PodUid {

@@ -68,7 +68,7 @@ fn populate_namespace(reg: &Registry, ns: &str, ca_pem: &str) {
 /// Seeds a new cluster.
 pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
     let policy: Vec<Value> =
-        serde_yaml::from_str(crate::rbac::BOOTSTRAP).expect("bootstrap policy is valid YAML");
+        serde_saphyr::from_str(crate::rbac::BOOTSTRAP).expect("bootstrap policy is valid YAML");
     for obj in policy {
         let resource = match obj["kind"].as_str() {
             Some("ClusterRole") => "clusterroles",
@@ -194,13 +194,10 @@ pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
 /// The ClusterRole aggregation controller: a role with an `aggregationRule` gets the
 /// rules of every ClusterRole its selectors match, in name order.
 pub fn aggregate_cluster_roles(reg: &Registry) {
-    let key = resource_key("rbac.authorization.k8s.io", "clusterroles");
-    let res = DISCOVERY
-        .resource("rbac.authorization.k8s.io", "v1", "clusterroles")
-        .expect("clusterroles");
+    let res = DISCOVERY.served("rbac.authorization.k8s.io", "clusterroles");
     // Aggregation chains (view → edit → admin), so repeat until nothing changes.
     for _ in 0..4 {
-        let (roles, _) = reg.store.list(&key, None);
+        let (roles, _) = reg.list(res, None);
         let mut changed = false;
         for role in roles.iter().filter(|r| r.get("aggregationRule").is_some()) {
             let selectors = role["aggregationRule"]["clusterRoleSelectors"]
@@ -253,7 +250,7 @@ pub fn aggregate_cluster_roles(reg: &Registry) {
 /// Runs the namespace, service-account and aggregation controllers until the store's
 /// event channel closes.
 pub async fn run_controllers(reg: Registry, ca_pem: String) {
-    let Ok(crate::store::Watch { live: mut rx, .. }) = reg.store.watch(0) else {
+    let Ok(crate::store::Watch { live: mut rx, .. }) = reg.watch(0) else {
         return;
     };
     let ns_key = resource_key("", "namespaces");
@@ -283,8 +280,7 @@ pub async fn run_controllers(reg: Registry, ca_pem: String) {
         {
             // The controllers put these back unless the namespace is going away.
             let alive = reg
-                .store
-                .get(&ns_key, "", &ev.namespace)
+                .find(DISCOVERY.served("", "namespaces"), "", &ev.namespace)
                 .is_some_and(|ns| ns.pointer("/metadata/deletionTimestamp").is_none());
             if alive {
                 populate_namespace(&reg, &ev.namespace, &ca_pem);
@@ -299,7 +295,7 @@ pub async fn run_controllers(reg: Registry, ca_pem: String) {
 
 /// One pass of every controller over the whole store.
 fn resync(reg: &Registry, ca_pem: &str) {
-    let (namespaces, _) = reg.store.list(&resource_key("", "namespaces"), None);
+    let (namespaces, _) = reg.list(DISCOVERY.served("", "namespaces"), None);
     for ns in namespaces {
         let name = object::name(&ns);
         if ns.pointer("/metadata/deletionTimestamp").is_some() {
@@ -320,12 +316,11 @@ fn finalize_namespace(reg: &Registry, ns: &str) {
             .iter()
             .filter(|r| r.namespaced && !r.is_subresource() && r.verbs.contains(&"delete"))
         {
-            let key = resource_key(res.group, res.resource());
-            let (items, _) = reg.store.list(&key, Some(ns));
+            let (items, _) = reg.list(res, Some(ns));
             for item in items {
-                let _ = reg.store.delete(&key, ns, object::name(&item));
+                let _ = reg.remove(res, ns, object::name(&item));
             }
         }
     }
-    let _ = reg.store.delete(&resource_key("", "namespaces"), "", ns);
+    let _ = reg.remove(DISCOVERY.served("", "namespaces"), "", ns);
 }

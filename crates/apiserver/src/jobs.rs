@@ -57,7 +57,7 @@ pub fn on_event(reg: &Registry, ev: &Event) {
 
 /// Syncs every Job (after missed events).
 pub fn resync(reg: &Registry) {
-    let (jobs, _) = reg.store.list(&resource_key("batch", "jobs"), None);
+    let (jobs, _) = reg.list(DISCOVERY.served("batch", "jobs"), None);
     for job in jobs {
         sync(reg, object::meta_str(&job, "namespace"), object::name(&job));
     }
@@ -65,7 +65,7 @@ pub fn resync(reg: &Registry) {
 
 fn delete_owned_pods(reg: &Registry, ns: &str, uid: &str) {
     let pods = DISCOVERY.resource("", "v1", "pods").expect("pods");
-    let (items, _) = reg.store.list(&resource_key("", "pods"), Some(ns));
+    let (items, _) = reg.list(DISCOVERY.served("", "pods"), Some(ns));
     for p in items.iter().filter(|p| owned_by(p, uid)) {
         let _ = reg.delete(pods, ns, object::name(p), false, None);
     }
@@ -94,7 +94,7 @@ enum Synced {
 fn sync_once(reg: &Registry, ns: &str, name: &str) -> Synced {
     let jobs = DISCOVERY.resource("batch", "v1", "jobs").expect("jobs");
     let pods_res = DISCOVERY.resource("", "v1", "pods").expect("pods");
-    let Some(job) = reg.store.get(&resource_key("batch", "jobs"), ns, name) else {
+    let Some(job) = reg.find(DISCOVERY.served("batch", "jobs"), ns, name) else {
         return Synced::Done;
     };
     if job.pointer("/metadata/deletionTimestamp").is_some() {
@@ -106,7 +106,7 @@ fn sync_once(reg: &Registry, ns: &str, name: &str) -> Synced {
         c.iter()
             .any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
     });
-    let (pods, _) = reg.store.list(&resource_key("", "pods"), Some(ns));
+    let (pods, _) = reg.list(DISCOVERY.served("", "pods"), Some(ns));
     let mine: Vec<&Value> = pods
         .iter()
         .map(|p| p.as_ref())

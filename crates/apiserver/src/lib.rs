@@ -116,8 +116,7 @@ impl Cluster {
             addr: config.listen.to_string(),
             source,
         })?;
-        let store = store::Store::new();
-        let registry = registry::Registry::new(store.clone());
+        let registry = registry::Registry::new();
         bootstrap::seed(
             &registry,
             &pki.server_ca.cert_pem,
@@ -125,7 +124,7 @@ impl Cluster {
             addr.port(),
         );
         let state = Arc::new(State {
-            authz: rbac::Authorizer::new(store.clone()),
+            authz: rbac::Authorizer::new(registry.clone()),
             registry: registry.clone(),
             keys,
             pki: pki.clone(),
@@ -193,8 +192,11 @@ impl Cluster {
         let sa = self
             .state
             .registry
-            .store
-            .get(&store::resource_key("", "serviceaccounts"), namespace, name)
+            .find(
+                discovery::DISCOVERY.served("", "serviceaccounts"),
+                namespace,
+                name,
+            )
             .ok_or_else(|| format!("serviceaccount {namespace}/{name} not found"))?;
         let key = self.state.keys.get().await?;
         let spec = tokens::TokenSpec {

@@ -140,3 +140,8 @@ pub fn without_type_meta(obj: &Value) -> Value {
     }
     o
 }
+
+/// A YAML document as a JSON value, as the server reads YAML bodies and apply patches.
+pub fn from_yaml(bytes: &[u8]) -> Result<Value, String> {
+    serde_saphyr::from_slice(bytes).map_err(|e| e.to_string())
+}

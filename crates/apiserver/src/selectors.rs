@@ -98,36 +98,7 @@ fn set(s: &str) -> Option<Vec<String>> {
 
 /// Fields a kind can be selected on, besides `metadata.name` and `metadata.namespace`.
 fn kind_fields(res: &ApiResource) -> &'static [&'static str] {
-    match (res.group, res.kind) {
-        ("", "Pod") => &[
-            "spec.nodeName",
-            "spec.restartPolicy",
-            "spec.schedulerName",
-            "spec.serviceAccountName",
-            "spec.hostNetwork",
-            "status.phase",
-            "status.podIP",
-            "status.nominatedNodeName",
-        ],
-        ("", "Event") => &[
-            "involvedObject.kind",
-            "involvedObject.namespace",
-            "involvedObject.name",
-            "involvedObject.uid",
-            "involvedObject.apiVersion",
-            "involvedObject.resourceVersion",
-            "involvedObject.fieldPath",
-            "reason",
-            "reportingComponent",
-            "source",
-            "type",
-        ],
-        ("", "Secret") => &["type"],
-        ("", "Namespace") => &["status.phase"],
-        ("", "Node") => &["spec.unschedulable"],
-        ("batch", "Job") => &["status.successful"],
-        _ => &[],
-    }
+    crate::registry::kinds::strategy(res).field_labels()
 }
 
 #[derive(Debug, Clone, Default)]

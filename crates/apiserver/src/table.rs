@@ -1,9 +1,10 @@
 //! Server-side printing: lists answered as `meta.k8s.io/v1` `Table` when the client asks
 //! (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`), as `kubectl get` does.
 //!
-//! Columns and cells mirror `kubernetes/kubernetes:pkg/printers/internalversion/printers.go`
-//! for the kinds the course lists, and the apiserver's default table convertor
-//! (`apiserver pkg/registry/rest/table.go`: Name, Created At) for all others.
+//! Each kind's columns and cells live with its strategy (`registry::kinds`), mirroring
+//! `kubernetes/kubernetes:pkg/printers/internalversion/printers.go`; the others get the
+//! apiserver's default table convertor (`apiserver pkg/registry/rest/table.go`: Name,
+//! Created At). This module holds the `Table` itself and the cell helpers.
 
 use crate::discovery::ApiResource;
 use crate::object;
@@ -67,7 +68,7 @@ pub fn human_duration(secs: i64) -> String {
     format!("{}y", hours / 24 / 365)
 }
 
-fn age(obj: &Value, now: i64) -> Value {
+pub(crate) fn age(obj: &Value, now: i64) -> Value {
     let ts = object::meta_str(obj, "creationTimestamp");
     match ts.parse::<jiff::Timestamp>() {
         Ok(t) => json!(human_duration(now - t.as_second())),
@@ -75,19 +76,19 @@ fn age(obj: &Value, now: i64) -> Value {
     }
 }
 
-fn col(name: &str, ty: &str, description: &str, priority: i32) -> Value {
+pub(crate) fn col(name: &str, ty: &str, description: &str, priority: i32) -> Value {
     json!({"name": name, "type": ty, "format": if name == "Name" { "name" } else { "" }, "description": description, "priority": priority})
 }
 
-fn doc(key: &str) -> &'static str {
+pub(crate) fn doc(key: &str) -> &'static str {
     SCHEMA.doc(key)
 }
 
-fn name_col() -> Value {
+pub(crate) fn name_col() -> Value {
     col("Name", "string", doc("meta/v1.ObjectMeta.name"), 0)
 }
 
-fn age_col() -> Value {
+pub(crate) fn age_col() -> Value {
     col(
         "Age",
         "string",
@@ -96,11 +97,11 @@ fn age_col() -> Value {
     )
 }
 
-fn none_if_empty(s: &str) -> Value {
+pub(crate) fn none_if_empty(s: &str) -> Value {
     json!(if s.is_empty() { "<none>" } else { s })
 }
 
-fn count(v: Option<&Value>) -> usize {
+pub(crate) fn count(v: Option<&Value>) -> usize {
     match v {
         Some(Value::Object(m)) => m.len(),
         Some(Value::Array(a)) => a.len(),
@@ -108,551 +109,32 @@ fn count(v: Option<&Value>) -> usize {
     }
 }
 
-fn str_at<'a>(v: &'a Value, p: &str) -> &'a str {
+pub(crate) fn str_at<'a>(v: &'a Value, p: &str) -> &'a str {
     v.pointer(p).and_then(Value::as_str).unwrap_or("")
 }
 
-/// `printPod`'s STATUS: the phase, overridden by the pod's reason, a container's waiting
-/// or terminated reason, and `Terminating` for a deleted pod.
-fn pod_status(pod: &Value) -> String {
-    let mut reason = str_at(pod, "/status/phase").to_string();
-    if !str_at(pod, "/status/reason").is_empty() {
-        reason = str_at(pod, "/status/reason").to_string();
-    }
-    let statuses = pod
-        .pointer("/status/containerStatuses")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut has_running = false;
-    for cs in statuses.iter().rev() {
-        if let Some(w) = cs
-            .pointer("/state/waiting/reason")
-            .and_then(Value::as_str)
-            .filter(|r| !r.is_empty())
-        {
-            reason = w.to_string();
-        } else if let Some(t) = cs.pointer("/state/terminated") {
-            reason = match t
-                .get("reason")
-                .and_then(Value::as_str)
-                .filter(|r| !r.is_empty())
-            {
-                Some(r) => r.to_string(),
-                None => match t.get("signal").and_then(Value::as_i64).filter(|s| *s != 0) {
-                    Some(sig) => format!("Signal:{sig}"),
-                    None => format!(
-                        "ExitCode:{}",
-                        t.get("exitCode").and_then(Value::as_i64).unwrap_or(0)
-                    ),
-                },
-            };
-        } else if cs.pointer("/state/running").is_some()
-            && cs.get("ready").and_then(Value::as_bool) == Some(true)
-        {
-            has_running = true;
-        }
-    }
-    if reason == "Completed" && has_running {
-        reason = "Running".into();
-    }
-    if pod
-        .pointer("/metadata/deletionTimestamp")
-        .is_some_and(|d| !d.is_null())
-    {
-        reason = "Terminating".into();
-    }
-    reason
-}
-
-fn pod_restarts(pod: &Value) -> String {
-    let restarts: i64 = pod
-        .pointer("/status/containerStatuses")
-        .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c.get("restartCount").and_then(Value::as_i64))
-                .sum()
-        })
-        .unwrap_or(0);
-    restarts.to_string()
-}
-
+/// The kind's columns and `obj`'s cells, or the default table convertor's
+/// (`apiserver pkg/registry/rest/table.go`: Name, Created At).
 fn columns_and_cells(res: &ApiResource, obj: &Value, now: i64) -> (Vec<Value>, Vec<Value>) {
-    let name = json!(object::name(obj));
-    if let Some(crd) = crate::crds::serving(res) {
-        // A custom resource: apiextensions' table convertor.
-        let mut cells = vec![name];
-        cells.extend(crd.cells(obj, |ts| match ts.parse::<jiff::Timestamp>() {
-            Ok(t) => human_duration(now - t.as_second()),
-            Err(_) => "<unknown>".into(),
-        }));
-        return (
-            crd.table_columns(name_col(), doc("meta/v1.ObjectMeta.creationTimestamp")),
-            cells,
-        );
-    }
-    match (res.group, res.kind) {
-        ("", "Pod") => {
-            let statuses = obj
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array);
-            let total = count(obj.pointer("/spec/containers"));
-            let ready = statuses.map_or(0, |s| {
-                s.iter()
-                    .filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true))
-                    .count()
-            });
+    crate::registry::kinds::strategy(res)
+        .table_row(obj, now)
+        .unwrap_or_else(|| {
             (
                 vec![
                     name_col(),
                     col(
-                        "Ready",
-                        "string",
-                        "The aggregate readiness state of this pod for accepting traffic.",
+                        "Created At",
+                        "date",
+                        doc("meta/v1.ObjectMeta.creationTimestamp"),
                         0,
-                    ),
-                    col(
-                        "Status",
-                        "string",
-                        "The aggregate status of the containers in this pod.",
-                        0,
-                    ),
-                    col(
-                        "Restarts",
-                        "string",
-                        "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
-                        0,
-                    ),
-                    age_col(),
-                    col("IP", "string", doc("core/v1.PodStatus.podIP"), 1),
-                    col("Node", "string", doc("core/v1.PodSpec.nodeName"), 1),
-                    col(
-                        "Nominated Node",
-                        "string",
-                        doc("core/v1.PodStatus.nominatedNodeName"),
-                        1,
-                    ),
-                    col(
-                        "Readiness Gates",
-                        "string",
-                        doc("core/v1.PodSpec.readinessGates"),
-                        1,
                     ),
                 ],
                 vec![
-                    name,
-                    json!(format!("{ready}/{total}")),
-                    json!(pod_status(obj)),
-                    json!(pod_restarts(obj)),
-                    age(obj, now),
-                    none_if_empty(str_at(obj, "/status/podIP")),
-                    none_if_empty(str_at(obj, "/spec/nodeName")),
-                    none_if_empty(str_at(obj, "/status/nominatedNodeName")),
-                    json!("<none>"),
+                    json!(object::name(obj)),
+                    json!(object::meta_str(obj, "creationTimestamp")),
                 ],
             )
-        }
-        ("", "Endpoints") => {
-            let mut eps = Vec::new();
-            for subset in obj
-                .get("subsets")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                for a in subset
-                    .get("addresses")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    for p in subset
-                        .get("ports")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
-                        eps.push(format!(
-                            "{}:{}",
-                            a["ip"].as_str().unwrap_or(""),
-                            p["port"].as_i64().unwrap_or(0)
-                        ));
-                    }
-                }
-            }
-            (
-                vec![
-                    name_col(),
-                    col("Endpoints", "string", doc("core/v1.Endpoints.subsets"), 0),
-                    age_col(),
-                ],
-                vec![name, none_if_empty(&eps.join(",")), age(obj, now)],
-            )
-        }
-        ("", "Namespace") => (
-            vec![
-                name_col(),
-                col("Status", "string", "The status of the namespace", 0),
-                age_col(),
-            ],
-            vec![name, json!(str_at(obj, "/status/phase")), age(obj, now)],
-        ),
-        ("", "ConfigMap") => (
-            vec![
-                name_col(),
-                col(
-                    "Data",
-                    "string",
-                    "Number of data entries in the configmap",
-                    0,
-                ),
-                age_col(),
-            ],
-            vec![
-                name,
-                json!(count(obj.get("data")) + count(obj.get("binaryData"))),
-                age(obj, now),
-            ],
-        ),
-        ("", "Secret") => (
-            vec![
-                name_col(),
-                col("Type", "string", doc("core/v1.Secret.type"), 0),
-                col("Data", "string", doc("core/v1.Secret.data"), 0),
-                age_col(),
-            ],
-            vec![
-                name,
-                json!(str_at(obj, "/type")),
-                json!(count(obj.get("data"))),
-                age(obj, now),
-            ],
-        ),
-        ("", "ServiceAccount") => (
-            vec![
-                name_col(),
-                col(
-                    "Secrets",
-                    "string",
-                    doc("core/v1.ServiceAccount.secrets"),
-                    0,
-                ),
-                age_col(),
-            ],
-            vec![name, json!(count(obj.get("secrets"))), age(obj, now)],
-        ),
-        ("", "Service") => {
-            let ports: Vec<String> = obj
-                .pointer("/spec/ports")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|p| {
-                    let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
-                    let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
-                    match p.get("nodePort").and_then(Value::as_i64) {
-                        Some(np) if np != 0 => format!("{port}:{np}/{proto}"),
-                        _ => format!("{port}/{proto}"),
-                    }
-                })
-                .collect();
-            let selector: Vec<String> = obj
-                .pointer("/spec/selector")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                        .collect()
-                })
-                .unwrap_or_default();
-            (
-                vec![
-                    name_col(),
-                    col("Type", "string", doc("core/v1.ServiceSpec.type"), 0),
-                    col(
-                        "Cluster-IP",
-                        "string",
-                        doc("core/v1.ServiceSpec.clusterIP"),
-                        0,
-                    ),
-                    col(
-                        "External-IP",
-                        "string",
-                        doc("core/v1.ServiceSpec.externalIPs"),
-                        0,
-                    ),
-                    col("Port(s)", "string", doc("core/v1.ServiceSpec.ports"), 0),
-                    age_col(),
-                    col("Selector", "string", doc("core/v1.ServiceSpec.selector"), 1),
-                ],
-                vec![
-                    name,
-                    json!(str_at(obj, "/spec/type")),
-                    none_if_empty(str_at(obj, "/spec/clusterIP")),
-                    json!("<none>"),
-                    none_if_empty(&ports.join(",")),
-                    age(obj, now),
-                    none_if_empty(&selector.join(",")),
-                ],
-            )
-        }
-        ("batch", "Job") => {
-            let succeeded = obj
-                .pointer("/status/succeeded")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            let completions = obj.pointer("/spec/completions").and_then(Value::as_i64);
-            let conditions = obj
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let has = |t: &str| {
-                conditions
-                    .iter()
-                    .any(|c| c["type"] == t && c["status"] == "True")
-            };
-            let status = if has("Complete") {
-                "Complete"
-            } else if has("Failed") {
-                "Failed"
-            } else if obj.pointer("/metadata/deletionTimestamp").is_some() {
-                "Terminating"
-            } else if has("Suspended") {
-                "Suspended"
-            } else if has("FailureTarget") {
-                "FailureTarget"
-            } else {
-                "Running"
-            };
-            let duration = match (
-                str_at(obj, "/status/startTime").parse::<jiff::Timestamp>(),
-                str_at(obj, "/status/completionTime").parse::<jiff::Timestamp>(),
-            ) {
-                (Ok(s), Ok(c)) => human_duration(c.as_second() - s.as_second()),
-                (Ok(s), Err(_)) => human_duration(now - s.as_second()),
-                _ => String::new(),
-            };
-            let containers = obj
-                .pointer("/spec/template/spec/containers")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let names: Vec<&str> = containers
-                .iter()
-                .filter_map(|c| c["name"].as_str())
-                .collect();
-            let images: Vec<&str> = containers
-                .iter()
-                .filter_map(|c| c["image"].as_str())
-                .collect();
-            let selector: Vec<String> = obj
-                .pointer("/spec/selector/matchLabels")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                        .collect()
-                })
-                .unwrap_or_default();
-            (
-                vec![
-                    name_col(),
-                    col("Status", "string", "Status of the job.", 0),
-                    col(
-                        "Completions",
-                        "string",
-                        doc("batch/v1.JobStatus.succeeded"),
-                        0,
-                    ),
-                    col(
-                        "Duration",
-                        "string",
-                        "Time required to complete the job.",
-                        0,
-                    ),
-                    age_col(),
-                    col(
-                        "Containers",
-                        "string",
-                        "Names of each container in the template.",
-                        1,
-                    ),
-                    col(
-                        "Images",
-                        "string",
-                        "Images referenced by each container in the template.",
-                        1,
-                    ),
-                    col("Selector", "string", doc("batch/v1.JobSpec.selector"), 1),
-                ],
-                vec![
-                    name,
-                    json!(status),
-                    json!(match completions {
-                        Some(c) => format!("{succeeded}/{c}"),
-                        None => format!(
-                            "{succeeded}/1 of {}",
-                            obj.pointer("/spec/parallelism")
-                                .and_then(Value::as_i64)
-                                .unwrap_or(1)
-                        ),
-                    }),
-                    json!(duration),
-                    age(obj, now),
-                    json!(names.join(",")),
-                    json!(images.join(",")),
-                    none_if_empty(&selector.join(",")),
-                ],
-            )
-        }
-        ("", "Node") => {
-            let ready = obj
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find(|c| c["type"] == "Ready")
-                .map_or("Unknown", |c| {
-                    if c["status"] == "True" {
-                        "Ready"
-                    } else {
-                        "NotReady"
-                    }
-                });
-            let labels = object::labels(obj);
-            let roles: Vec<&str> = labels
-                .keys()
-                .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
-                .collect();
-            let internal = obj
-                .pointer("/status/addresses")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find(|a| a["type"] == "InternalIP")
-                .and_then(|a| a["address"].as_str())
-                .unwrap_or("");
-            (
-                vec![
-                    name_col(),
-                    col("Status", "string", "The status of the node", 0),
-                    col("Roles", "string", "The roles of the node", 0),
-                    age_col(),
-                    col(
-                        "Version",
-                        "string",
-                        doc("core/v1.NodeSystemInfo.kubeletVersion"),
-                        0,
-                    ),
-                    col(
-                        "Internal-IP",
-                        "string",
-                        doc("core/v1.NodeStatus.addresses"),
-                        1,
-                    ),
-                    col(
-                        "External-IP",
-                        "string",
-                        doc("core/v1.NodeStatus.addresses"),
-                        1,
-                    ),
-                    col(
-                        "OS-Image",
-                        "string",
-                        doc("core/v1.NodeSystemInfo.osImage"),
-                        1,
-                    ),
-                    col(
-                        "Kernel-Version",
-                        "string",
-                        doc("core/v1.NodeSystemInfo.kernelVersion"),
-                        1,
-                    ),
-                    col(
-                        "Container-Runtime",
-                        "string",
-                        doc("core/v1.NodeSystemInfo.containerRuntimeVersion"),
-                        1,
-                    ),
-                ],
-                vec![
-                    name,
-                    json!(ready),
-                    none_if_empty(&roles.join(",")),
-                    age(obj, now),
-                    json!(str_at(obj, "/status/nodeInfo/kubeletVersion")),
-                    none_if_empty(internal),
-                    json!("<none>"),
-                    none_if_empty(str_at(obj, "/status/nodeInfo/osImage")),
-                    none_if_empty(str_at(obj, "/status/nodeInfo/kernelVersion")),
-                    none_if_empty(str_at(obj, "/status/nodeInfo/containerRuntimeVersion")),
-                ],
-            )
-        }
-        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
-            let subjects = obj
-                .get("subjects")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let of = |kind: &str| -> String {
-                subjects
-                    .iter()
-                    .filter(|s| s["kind"] == kind)
-                    .map(|s| match s["namespace"].as_str() {
-                        Some(ns) if kind == "ServiceAccount" => {
-                            format!("{ns}/{}", s["name"].as_str().unwrap_or(""))
-                        }
-                        _ => s["name"].as_str().unwrap_or("").to_string(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let role_ref = format!(
-                "{}/{}",
-                str_at(obj, "/roleRef/kind"),
-                str_at(obj, "/roleRef/name")
-            );
-            (
-                vec![
-                    name_col(),
-                    col("Role", "string", doc("rbac/v1.RoleBinding.roleRef"), 0),
-                    age_col(),
-                    col("Users", "string", "Users in the roleBinding", 1),
-                    col("Groups", "string", "Groups in the roleBinding", 1),
-                    col(
-                        "ServiceAccounts",
-                        "string",
-                        "ServiceAccounts in the roleBinding",
-                        1,
-                    ),
-                ],
-                vec![
-                    name,
-                    json!(role_ref),
-                    age(obj, now),
-                    json!(of("User")),
-                    json!(of("Group")),
-                    json!(of("ServiceAccount")),
-                ],
-            )
-        }
-        _ => (
-            // The default table convertor.
-            vec![
-                name_col(),
-                col(
-                    "Created At",
-                    "date",
-                    doc("meta/v1.ObjectMeta.creationTimestamp"),
-                    0,
-                ),
-            ],
-            vec![name, json!(object::meta_str(obj, "creationTimestamp"))],
-        ),
-    }
+        })
 }
 
 /// A `Table` of `items`; `include` is the `includeObject` parameter (`None`, `Metadata`

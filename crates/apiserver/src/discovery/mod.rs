@@ -218,6 +218,16 @@ impl Discovery {
             .find(|r| r.name == name)
     }
 
+    /// A resource the server itself uses, in its group's preferred version: a name the
+    /// code spells out, so its absence is a bug in the discovery table.
+    pub fn served(&self, group: &str, name: &str) -> &ApiResource {
+        self.versions
+            .iter()
+            .filter(|gv| gv.group == group)
+            .find_map(|gv| gv.resources.iter().find(|r| r.name == name))
+            .unwrap_or_else(|| panic!("{group}/{name} is not in the discovery table"))
+    }
+
     /// The top-level resource serving `kind` in a group version.
     pub fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<&ApiResource> {
         self.group_version(group, version)?

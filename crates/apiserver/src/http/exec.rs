@@ -9,12 +9,13 @@
 //! translator, v4 straight to the kubelet, which is why their failure messages differ.
 
 use super::Ctx;
+use super::request::ApiRequest;
 use crate::State;
-use crate::rbac::{Attributes, Decision, forbidden_message};
+use crate::rbac::Attributes;
+use crate::registry::Target;
 use crate::runtime::ExecRequest;
 use crate::status::{ApiError, GroupResource};
 use axum::extract::FromRequestParts;
-use axum::extract::Request;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
@@ -99,15 +100,15 @@ fn runtime(state: &State) -> Result<std::sync::Arc<dyn crate::runtime::PodRuntim
 }
 
 /// `pods/log`: the container's output as `text/plain`, streamed when following.
-pub async fn logs(state: &State, ctx: &Ctx, ns: &str, name: &str) -> Result<Response, ApiError> {
+pub async fn logs(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<Response, ApiError> {
+    let (ns, name) = (t.namespace, t.name);
     let gr = GroupResource {
         group: "",
         resource: "pods",
     };
     let pod = state
         .registry
-        .store
-        .get(&crate::store::resource_key("", "pods"), ns, name)
+        .find(crate::discovery::DISCOVERY.served("", "pods"), ns, name)
         .ok_or_else(|| ApiError::not_found(gr, name))?;
     let container = pick_container(ctx, &pod, name)?;
     let number = |key: &str| -> Result<Option<usize>, ApiError> {
@@ -147,13 +148,8 @@ pub async fn logs(state: &State, ctx: &Ctx, ns: &str, name: &str) -> Result<Resp
     Ok(r)
 }
 
-pub async fn exec(
-    state: &State,
-    ctx: &Ctx,
-    ns: &str,
-    name: &str,
-    req: Request,
-) -> Result<Response, ApiError> {
+pub async fn exec(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
+    let (ctx, ns, name) = (&req.ctx, t.namespace, t.name);
     let gr = GroupResource {
         group: "",
         resource: "pods",
@@ -170,18 +166,11 @@ pub async fn exec(
             name: name.into(),
             ..Attributes::default()
         };
-        if let Decision::Deny(reason) = state.authz.authorize(&ctx.user, &a) {
-            return Err(ApiError::forbidden(
-                gr,
-                name,
-                &forbidden_message(&ctx.user.name, &a, &reason),
-            ));
-        }
+        super::chain::authorize(state, &ctx.user, &a)?;
     }
     let pod = state
         .registry
-        .store
-        .get(&crate::store::resource_key("", "pods"), ns, name)
+        .find(crate::discovery::DISCOVERY.served("", "pods"), ns, name)
         .ok_or_else(|| ApiError::not_found(gr, name))?;
     let command: Vec<String> = ctx
         .query
@@ -202,7 +191,7 @@ pub async fn exec(
             "cannot exec into a container in a completed pod; current phase is {phase}"
         )));
     }
-    let (mut parts, _body) = req.into_parts();
+    let mut parts = req.parts.clone();
     let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &()).await.map_err(|_| {
         ApiError::bad_request("the embedded cluster serves pods/exec over WebSocket (v5.channel.k8s.io or v4.channel.k8s.io) only; SPDY is not supported")
     })?;

@@ -98,7 +98,7 @@ pub fn paths() -> Vec<String> {
 }
 
 fn text(body: String) -> Response {
-    let mut r = super::base_response(
+    let mut r = super::respond::base_response(
         StatusCode::OK,
         "text/plain; charset=utf-8",
         Bytes::from(body),
@@ -152,6 +152,14 @@ pub fn answer(endpoint: &str, check: &str, query: &[(String, String)]) -> Option
     }
     out.push_str(&format!("{endpoint} check passed\n"));
     Some(text(out))
+}
+
+/// The route of `/healthz`, `/livez`, `/readyz` and their per-check paths: every method
+/// alike, as the health handlers ignore it.
+pub(crate) async fn route(req: super::request::ApiRequest) -> Response {
+    let path = req.ctx.info.path.trim_matches('/');
+    let (endpoint, check) = path.split_once('/').unwrap_or((path, ""));
+    answer(endpoint, check, &req.ctx.query).unwrap_or_else(super::respond::plain_not_found)
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@
 use super::Ctx;
 use crate::State;
 use crate::discovery::ApiResource;
+use crate::discovery::DISCOVERY;
 use crate::object;
 use crate::rbac::{Attributes, Decision};
 use crate::status::{ApiError, GroupResource, field};
-use crate::store::resource_key;
 use crate::tokens::{self, Ref, TokenSpec};
 use crate::user::UserInfo;
 use serde_json::{Map, Value, json};
@@ -172,8 +172,7 @@ pub async fn create(
         )),
         "TokenReview" => {
             let token = str_at(&spec, "/token");
-            let status = match crate::authn::bearer(&state.registry.store, &state.keys, token).await
-            {
+            let status = match crate::authn::bearer(&state.registry, &state.keys, token).await {
                 Ok(u) => json!({
                     "authenticated": true,
                     "user": user_info_json(&u),
@@ -197,9 +196,9 @@ pub async fn token_request(
     sa_name: &str,
     body: Value,
 ) -> Result<Value, ApiError> {
-    let store = &state.registry.store;
-    let sa = store
-        .get(&resource_key("", "serviceaccounts"), ns, sa_name)
+    let reg = &state.registry;
+    let sa = reg
+        .find(DISCOVERY.served("", "serviceaccounts"), ns, sa_name)
         .ok_or_else(|| {
             ApiError::not_found(
                 GroupResource {
@@ -248,8 +247,8 @@ pub async fn token_request(
                 "cannot bind token to object of type {kind}"
             )));
         }
-        let p = store
-            .get(&resource_key("", "pods"), ns, name)
+        let p = reg
+            .find(DISCOVERY.served("", "pods"), ns, name)
             .ok_or_else(|| {
                 ApiError::not_found(
                     GroupResource {
@@ -274,7 +273,7 @@ pub async fn token_request(
             ));
         }
         if let Some(node_name) = p.pointer("/spec/nodeName").and_then(Value::as_str)
-            && let Some(n) = store.get(&resource_key("", "nodes"), "", node_name)
+            && let Some(n) = reg.find(DISCOVERY.served("", "nodes"), "", node_name)
         {
             node = Some(Ref {
                 name: node_name.into(),

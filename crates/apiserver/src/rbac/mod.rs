@@ -5,7 +5,8 @@
 //! reasons, binding descriptions) and `pkg/apis/rbac/v1/evaluation_helpers.go`. The HTTP
 //! layer turns a denial into the 403 Status; this module knows nothing of HTTP.
 
-use crate::store::{Store, resource_key};
+use crate::discovery::DISCOVERY;
+use crate::registry::Registry;
 use crate::user::{SYSTEM_MASTERS, UserInfo};
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject,
@@ -87,16 +88,15 @@ pub fn forbidden_message(user: &str, a: &Attributes, reason: &str) -> String {
     msg
 }
 
-fn load<T: DeserializeOwned>(store: &Store, resource: &str, namespace: Option<&str>) -> Vec<T> {
-    store
-        .list(
-            &resource_key("rbac.authorization.k8s.io", resource),
-            namespace,
-        )
-        .0
-        .iter()
-        .filter_map(|o| serde_json::from_value((**o).clone()).ok())
-        .collect()
+fn load<T: DeserializeOwned>(reg: &Registry, resource: &str, namespace: Option<&str>) -> Vec<T> {
+    reg.list(
+        DISCOVERY.served("rbac.authorization.k8s.io", resource),
+        namespace,
+    )
+    .0
+    .iter()
+    .filter_map(|o| serde_json::from_value((**o).clone()).ok())
+    .collect()
 }
 
 fn has(list: &[String], want: &str) -> bool {
@@ -176,22 +176,22 @@ fn not_found(resource: &str, name: &str) -> String {
     )
 }
 
-/// The RBAC authorizer over a store.
+/// The RBAC authorizer over the registry's Roles and bindings.
 #[derive(Debug, Clone)]
 pub struct Authorizer {
-    store: Store,
+    registry: Registry,
 }
 
 impl Authorizer {
-    pub fn new(store: Store) -> Authorizer {
-        Authorizer { store }
+    pub fn new(registry: Registry) -> Authorizer {
+        Authorizer { registry }
     }
 
     fn cluster_role_rules(&self, name: &str) -> Result<Vec<PolicyRule>, String> {
         let obj = self
-            .store
-            .get(
-                &resource_key("rbac.authorization.k8s.io", "clusterroles"),
+            .registry
+            .find(
+                DISCOVERY.served("rbac.authorization.k8s.io", "clusterroles"),
                 "",
                 name,
             )
@@ -203,9 +203,9 @@ impl Authorizer {
 
     fn role_rules(&self, namespace: &str, name: &str) -> Result<Vec<PolicyRule>, String> {
         let obj = self
-            .store
-            .get(
-                &resource_key("rbac.authorization.k8s.io", "roles"),
+            .registry
+            .find(
+                DISCOVERY.served("rbac.authorization.k8s.io", "roles"),
                 namespace,
                 name,
             )
@@ -223,7 +223,7 @@ impl Authorizer {
     ) -> (Vec<(String, PolicyRule)>, Vec<String>) {
         let mut rules = Vec::new();
         let mut errors = Vec::new();
-        for b in load::<ClusterRoleBinding>(&self.store, "clusterrolebindings", None) {
+        for b in load::<ClusterRoleBinding>(&self.registry, "clusterrolebindings", None) {
             let Some(subject) = b
                 .subjects
                 .iter()
@@ -245,7 +245,7 @@ impl Authorizer {
             }
         }
         if !namespace.is_empty() {
-            for b in load::<RoleBinding>(&self.store, "rolebindings", Some(namespace)) {
+            for b in load::<RoleBinding>(&self.registry, "rolebindings", Some(namespace)) {
                 let Some(subject) = b
                     .subjects
                     .iter()

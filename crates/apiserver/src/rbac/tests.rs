@@ -13,19 +13,16 @@ fn attrs(verb: &str, ns: &str, group: &str, resource: &str, sub: &str) -> Attrib
     }
 }
 
-fn store_with(objects: &[(&str, &str, serde_json::Value)]) -> Store {
-    let s = Store::new();
+fn store_with(objects: &[(&str, &str, serde_json::Value)]) -> Registry {
+    let reg = Registry::new();
     for (res, ns, o) in objects {
-        let name = o["metadata"]["name"].as_str().unwrap().to_string();
-        s.create(
-            &resource_key("rbac.authorization.k8s.io", res),
+        reg.insert_for_test(
+            DISCOVERY.served("rbac.authorization.k8s.io", res),
             ns,
-            &name,
             o.clone(),
-        )
-        .unwrap();
+        );
     }
-    s
+    reg
 }
 
 #[test]
@@ -52,7 +49,7 @@ fn forbidden_messages_match_upstream() {
 
 #[test]
 fn masters_allowed_everyone_else_denied_by_default() {
-    let az = Authorizer::new(Store::new());
+    let az = Authorizer::new(Registry::new());
     let a = attrs("delete", "default", "", "pods", "");
     assert!(az.authorize(&UserInfo::admin(), &a).allowed());
     let sa = UserInfo::service_account("default", "default", "u1");
@@ -131,7 +128,7 @@ fn subresources_and_non_resource_urls() {
 
 #[test]
 fn bootstrap_policy_parses() {
-    let docs: Vec<serde_json::Value> = serde_yaml::from_str(BOOTSTRAP).unwrap();
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_str(BOOTSTRAP).unwrap();
     assert!(
         docs.iter()
             .any(|d| d["metadata"]["name"] == "system:public-info-viewer")

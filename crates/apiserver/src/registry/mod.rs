@@ -5,6 +5,8 @@
 //! generateName, uid, optimistic concurrency, graceful namespace deletion) and error
 //! shapes. It takes and returns plain values; `http` does the wire.
 
+pub(crate) mod kinds;
+pub(crate) use kinds::pod::bind as bind_pod;
 pub mod managed;
 pub mod patch;
 pub mod strategy;
@@ -100,6 +102,15 @@ fn record_managed_fields(
     }
 }
 
+/// The object a request names: its resource, namespace ("" when cluster-scoped, or for a
+/// collection across namespaces) and name ("" for a collection).
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub res: &'a ApiResource,
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
 /// What a write returns besides the object: warnings for the `Warning` header.
 #[derive(Debug, Default)]
 pub struct WriteOutcome {
@@ -122,19 +133,86 @@ fn store_err(res: &ApiResource, name: &str, e: StoreError) -> ApiError {
     }
 }
 
-/// The registry over one store.
-#[derive(Debug, Clone)]
+/// The registry over one store; the only way to the objects.
+#[derive(Debug, Clone, Default)]
 pub struct Registry {
-    pub store: Store,
+    store: Store,
 }
 
 impl Registry {
-    pub fn new(store: Store) -> Registry {
-        Registry { store }
+    pub fn new() -> Registry {
+        Registry::default()
     }
 
     fn key(res: &ApiResource) -> String {
         resource_key(res.group, res.resource())
+    }
+
+    /// The object, if it exists.
+    pub fn find(&self, res: &ApiResource, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        let ns = if res.namespaced { namespace } else { "" };
+        self.store.get(&Self::key(res), ns, name)
+    }
+
+    /// Objects of `res` in one namespace or all (`None`), in key order, with the
+    /// resourceVersion of the snapshot.
+    pub fn list(&self, res: &ApiResource, namespace: Option<&str>) -> (Vec<Arc<Value>>, u64) {
+        self.store
+            .list(&Self::key(res), namespace.filter(|n| !n.is_empty()))
+    }
+
+    /// The resourceVersion of the last write.
+    pub fn current_rv(&self) -> u64 {
+        self.store.current_rv()
+    }
+
+    /// A watch of every change after `since` (0: from now); 410 when `since` is older
+    /// than the history kept.
+    pub fn watch(&self, since: u64) -> Result<crate::store::Watch, ApiError> {
+        self.store
+            .watch(since)
+            .map_err(|e| ApiError::gone(e.to_string()))
+    }
+
+    /// A change the server itself makes to a stored object (a deletion timestamp, a
+    /// binding), as a guaranteed update without the strategy: `change` sees the current
+    /// object and returns the next one, or `None` for no change.
+    pub(crate) fn mutate(
+        &self,
+        res: &ApiResource,
+        namespace: &str,
+        name: &str,
+        mut change: impl FnMut(&Value) -> Result<Option<Value>, ApiError>,
+    ) -> Result<Arc<Value>, ApiError> {
+        let ns = if res.namespaced { namespace } else { "" };
+        self.store
+            .update(&Self::key(res), ns, name, |old| {
+                Ok(change(old)?.map(|next| canonical(res, next)))
+            })
+            .map_err(|e| store_err(res, name, e))?
+    }
+
+    /// Stores `obj` as it is, for unit tests of what reads the registry.
+    #[cfg(test)]
+    pub(crate) fn insert_for_test(&self, res: &ApiResource, namespace: &str, obj: Value) {
+        let name = object::name(&obj).to_string();
+        self.store
+            .create(&Self::key(res), namespace, &name, obj)
+            .expect("a fresh name");
+    }
+
+    /// Removes an object at once, whatever its kind's deletion (a controller finishing a
+    /// graceful deletion or a namespace).
+    pub(crate) fn remove(
+        &self,
+        res: &ApiResource,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<Value>, ApiError> {
+        let ns = if res.namespaced { namespace } else { "" };
+        self.store
+            .delete(&Self::key(res), ns, name)
+            .map_err(|e| store_err(res, name, e))
     }
 
     /// Decodes and checks a request body as an object of `res`'s kind.
@@ -262,7 +340,7 @@ impl Registry {
             ));
         }
         admission::namespace_lifecycle(
-            &self.store,
+            self,
             if res.namespaced { namespace } else { "" },
             res.resource(),
             &name,
@@ -295,13 +373,8 @@ impl Registry {
             object::meta_mut(&mut obj).insert("managedFields".into(), mf);
         }
         strategy::prepare_create(res, &mut obj);
-        if res.group.is_empty() && res.kind == "Service" {
-            self.allocate_cluster_ip(&mut obj)?;
-        }
-        if res.group.is_empty() && res.kind == "Pod" {
-            admission::priority_and_tolerations(&mut obj);
-            admission::service_account(&self.store, namespace, &mut obj)?;
-        }
+        kinds::strategy(res).allocate(self, &mut obj)?;
+        admission::mutate_pod(self, res, namespace, &mut obj)?;
         let causes = validate::object_name(res.group, res.kind, &name);
         if !causes.is_empty() {
             return Err(ApiError::invalid(res.group, res.kind, &name, causes));
@@ -318,133 +391,6 @@ impl Registry {
                 obj,
             )
             .map_err(|e| store_err(res, &name, e))
-    }
-
-    /// Graceful pod deletion (`pkg/registry/core/pod/strategy.go`, `CheckGracefulDelete`):
-    /// a pod bound to a node gets `deletionTimestamp` = now + grace and stays until its
-    /// kubelet has stopped it and deletes it with grace 0. Unbound and finished pods, and
-    /// grace 0, go at once (`None`).
-    fn graceful_pod_delete(
-        &self,
-        res: &ApiResource,
-        ns: &str,
-        name: &str,
-        pod: &Value,
-        grace_period: Option<i64>,
-    ) -> Result<Option<Arc<Value>>, ApiError> {
-        let bound = pod
-            .pointer("/spec/nodeName")
-            .and_then(Value::as_str)
-            .is_some_and(|n| !n.is_empty());
-        let finished = matches!(
-            pod.pointer("/status/phase").and_then(Value::as_str),
-            Some("Succeeded" | "Failed")
-        );
-        let grace = grace_period
-            .or_else(|| {
-                pod.pointer("/spec/terminationGracePeriodSeconds")
-                    .and_then(Value::as_i64)
-            })
-            .unwrap_or(30);
-        if !bound || finished || grace <= 0 {
-            return Ok(None);
-        }
-        let key = Self::key(res);
-        let r = self.store.update(&key, ns, name, |old| {
-            let mut next = old.clone();
-            let existing = object::meta(old)
-                .and_then(|m| m.get("deletionGracePeriodSeconds"))
-                .and_then(Value::as_i64);
-            // A second delete may only shorten the grace period.
-            if existing.is_some_and(|g| g <= grace) {
-                return Ok::<_, ApiError>(None);
-            }
-            let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
-            let m = object::meta_mut(&mut next);
-            m.insert("deletionTimestamp".into(), json!(object::timestamp(at)));
-            m.insert("deletionGracePeriodSeconds".into(), json!(grace));
-            Ok(Some(canonical(res, next)))
-        });
-        let obj = r.map_err(|e| store_err(res, name, e))??;
-        Ok(Some(obj))
-    }
-
-    /// The ClusterIP allocator for the service range 10.43.0.0/16 (k3s's default): a free
-    /// address for a Service that asks for none, or the one it asks for if free.
-    fn allocate_cluster_ip(&self, obj: &mut Value) -> Result<(), ApiError> {
-        let spec = obj.get("spec").cloned().unwrap_or(json!({}));
-        if spec.get("type").and_then(Value::as_str) == Some("ExternalName") {
-            return Ok(());
-        }
-        let wanted = spec.get("clusterIP").and_then(Value::as_str).unwrap_or("");
-        if wanted == "None" {
-            return Ok(());
-        }
-        let (services, _) = self.store.list(&resource_key("", "services"), None);
-        let taken: std::collections::HashSet<String> = services
-            .iter()
-            .filter_map(|s| {
-                s.pointer("/spec/clusterIP")
-                    .and_then(Value::as_str)
-                    .map(String::from)
-            })
-            .collect();
-        let name = object::name(obj).to_string();
-        let ip = if wanted.is_empty() {
-            // Random like upstream's bitmap allocator, skipping .0, the API service (.1)
-            // and the DNS service (.10).
-            use rand::Rng;
-            let mut rng = rand::thread_rng();
-            let mut found = None;
-            for _ in 0..1000 {
-                let n: u32 = rng.gen_range(2..65534);
-                let ip = format!("10.43.{}.{}", n >> 8, n & 0xff);
-                if n != 10 && !taken.contains(&ip) {
-                    found = Some(ip);
-                    break;
-                }
-            }
-            found.ok_or_else(|| {
-                ApiError::internal("failed to allocate a serviceIP: range is full")
-            })?
-        } else {
-            let valid = wanted
-                .parse::<std::net::Ipv4Addr>()
-                .ok()
-                .filter(|ip| ip.octets()[0] == 10 && ip.octets()[1] == 43);
-            if valid.is_none() {
-                return Err(ApiError::invalid(
-                    "",
-                    "Service",
-                    &name,
-                    vec![field::invalid(
-                        "spec.clusterIPs",
-                        &crate::status::quote(wanted),
-                        "failed to allocate IP: the provided IP is not in the valid range. The range of valid IPs is 10.43.0.0/16",
-                    )],
-                ));
-            }
-            if taken.contains(wanted) {
-                return Err(ApiError::invalid(
-                    "",
-                    "Service",
-                    &name,
-                    vec![field::invalid(
-                        "spec.clusterIPs",
-                        &format!("[]string{{{}}}", crate::status::quote(wanted)),
-                        &format!(
-                            "failed to allocate IP {wanted}: provided IP is already allocated"
-                        ),
-                    )],
-                ));
-            }
-            wanted.to_string()
-        };
-        if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
-            spec.insert("clusterIP".into(), json!(ip));
-            spec.insert("clusterIPs".into(), json!([ip]));
-        }
-        Ok(())
     }
 
     /// Replaces an object (PUT), on the main resource or a subresource (`status`). A
@@ -530,8 +476,8 @@ impl Registry {
             .map_err(|e| store_err(res, name, e))?
     }
 
-    /// Deletes an object. Namespaces go through `Terminating`; everything else goes at once.
-    /// Returns the object when it lingers (namespaces), or `None` when it is gone.
+    /// Deletes an object: at once, or as its kind deletes (a bound pod gracefully, a
+    /// namespace through `Terminating`). Returns the object and whether it lingers.
     pub fn delete(
         &self,
         res: &ApiResource,
@@ -540,43 +486,22 @@ impl Registry {
         dry_run: bool,
         grace_period: Option<i64>,
     ) -> Result<(Arc<Value>, bool), ApiError> {
-        let key = Self::key(res);
         let ns = if res.namespaced { namespace } else { "" };
         let current = self.get(res, ns, name)?;
         if dry_run {
             return Ok((current, false));
         }
-        if res.group.is_empty()
-            && res.kind == "Pod"
-            && let Some(pod) = self.graceful_pod_delete(res, ns, name, &current, grace_period)?
+        let target = Target {
+            res,
+            namespace: ns,
+            name,
+        };
+        if let Some(lingering) =
+            kinds::strategy(res).delete(self, &target, &current, grace_period)?
         {
-            return Ok((pod, true));
+            return Ok((lingering, true));
         }
-        if res.group.is_empty() && res.kind == "Namespace" {
-            let r = self.store.update(&key, "", name, |old| {
-                let mut next = old.clone();
-                if object::meta(&next)
-                    .and_then(|m| m.get("deletionTimestamp"))
-                    .is_some()
-                {
-                    return Ok::<_, ApiError>(None);
-                }
-                object::meta_mut(&mut next)
-                    .insert("deletionTimestamp".into(), json!(object::now()));
-                object::meta_mut(&mut next).insert("deletionGracePeriodSeconds".into(), json!(0));
-                next.as_object_mut()
-                    .expect("object")
-                    .insert("status".into(), json!({"phase": "Terminating"}));
-                Ok(Some(canonical(res, next)))
-            });
-            let obj = r.map_err(|e| store_err(res, name, e))??;
-            return Ok((obj, true));
-        }
-        let gone = self
-            .store
-            .delete(&key, ns, name)
-            .map_err(|e| store_err(res, name, e))?;
-        Ok((gone, false))
+        Ok((self.remove(res, ns, name)?, false))
     }
 }
 

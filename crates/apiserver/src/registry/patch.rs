@@ -193,7 +193,7 @@ pub fn apply(
             Ok(merge(current, &p, "", Ctx { ty, field: None }))
         }
         PatchType::Apply => {
-            let p: Value = serde_yaml::from_slice(patch)
+            let p: Value = crate::object::from_yaml(patch)
                 .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
             if !p.is_object() {
                 return Err(ApiError::bad_request(

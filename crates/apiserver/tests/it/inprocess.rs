@@ -188,8 +188,11 @@ async fn deleting_a_namespace_removes_its_contents() {
     assert!(
         c.state
             .registry
-            .store
-            .get("/configmaps", "doomed", "x")
+            .find(
+                apiserver::discovery::DISCOVERY.served("", "configmaps"),
+                "doomed",
+                "x"
+            )
             .is_none()
     );
     // Nothing can be created in a namespace that is gone.

@@ -29,7 +29,8 @@ async fn status_of(c: &apiserver::Cluster, token: &str) -> u16 {
 }
 
 fn uid(c: &apiserver::Cluster, res: &str, ns: &str, name: &str) -> String {
-    c.state.registry.store.get(res, ns, name).unwrap()["metadata"]["uid"]
+    let res = apiserver::discovery::DISCOVERY.served("", res.trim_start_matches('/'));
+    c.state.registry.find(res, ns, name).unwrap()["metadata"]["uid"]
         .as_str()
         .unwrap()
         .to_string()

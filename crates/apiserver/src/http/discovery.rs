@@ -1,0 +1,179 @@
+//! The discovery routes: `/` (the path index, `routes/index.go`), `/version`
+//! (`routes/version.go`), `/api` and `/apis` in their legacy and aggregated forms with the
+//! group and group-version documents (`endpoints/discovery`, the aggregator's
+//! `handler_apis.go`), `/openapi/v3` and `/metrics` (listed, not modelled: 501).
+//!
+//! The index and `/apis` answer every method alike, as their handlers do; `/version` and
+//! the go-restful discovery web services take GET only, and the server's
+//! `serviceErrorHandler` answers other methods with a 405 `Status`.
+
+use super::request::ApiRequest;
+use super::respond::{base_response, error_response, object_response, plain_not_found, raw_json};
+use super::{health, negotiate};
+use crate::State;
+use crate::discovery::DISCOVERY;
+use crate::status::ApiError;
+use axum::extract::State as Shared;
+use axum::response::Response;
+use http::{HeaderValue, Method, StatusCode, header};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Only GET (and HEAD) reach a go-restful route's handler.
+fn get_only(req: &ApiRequest) -> Option<Response> {
+    (!matches!(req.parts.method, Method::GET | Method::HEAD))
+        .then(|| error_response(&ApiError::method_not_allowed_on_route(), req.ctx.pretty))
+}
+
+/// The aggregated-discovery media type kubectl and client-go ask for first.
+fn wants_aggregated(accept: &str) -> bool {
+    accept.split(',').next().is_some_and(|first| {
+        first.contains("g=apidiscovery.k8s.io")
+            && first.contains("v=v2")
+            && !first.contains("v=v2beta1")
+    })
+}
+
+fn aggregated_response(v: &Value) -> Response {
+    let mut r = base_response(
+        StatusCode::OK,
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+        negotiate::compact(v),
+    );
+    // Aggregated discovery is cacheable (`filters/cachecontrol.go`).
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public"));
+    r
+}
+
+/// `/`: the sorted path list (`ListedPathProvider`).
+pub(crate) async fn index(_req: ApiRequest) -> Response {
+    let mut paths = DISCOVERY.api_paths();
+    paths.extend(
+        [
+            "/.well-known/openid-configuration",
+            "/metrics",
+            "/openapi/v3",
+            "/openapi/v3/",
+            "/openid/v1/jwks",
+            "/version",
+        ]
+        .map(String::from),
+    );
+    paths.extend(health::paths());
+    paths.sort();
+    paths.dedup();
+    raw_json(&json!({ "paths": paths }))
+}
+
+pub(crate) async fn version(req: ApiRequest) -> Response {
+    get_only(&req).unwrap_or_else(|| raw_json(&crate::version::info()))
+}
+
+/// `/api`: the legacy group's versions, or aggregated discovery of it.
+pub(crate) async fn api(Shared(state): Shared<Arc<State>>, req: ApiRequest) -> Response {
+    if let Some(r) = get_only(&req) {
+        return r;
+    }
+    if wants_aggregated(&req.ctx.accept) {
+        return aggregated_response(&DISCOVERY.aggregated(true));
+    }
+    object_response(
+        StatusCode::OK,
+        &DISCOVERY.api_versions(&state.server_address),
+        req.ctx.pretty,
+    )
+}
+
+/// `/api/v1`: the core resources.
+pub(crate) async fn core_v1(req: ApiRequest) -> Response {
+    if let Some(r) = get_only(&req) {
+        return r;
+    }
+    let gv = DISCOVERY
+        .group_version("", "v1")
+        .expect("core v1 is served");
+    object_response(StatusCode::OK, &DISCOVERY.resource_list(gv), req.ctx.pretty)
+}
+
+/// `/apis`: the groups, or aggregated discovery of them (the aggregator's handler, which
+/// answers every method).
+pub(crate) async fn apis(req: ApiRequest) -> Response {
+    if wants_aggregated(&req.ctx.accept) {
+        return aggregated_response(&DISCOVERY.aggregated(false));
+    }
+    object_response(StatusCode::OK, &DISCOVERY.group_list(), req.ctx.pretty)
+}
+
+/// The request path's segments after `/apis`.
+fn segments(req: &ApiRequest) -> Vec<&str> {
+    req.ctx
+        .info
+        .path
+        .trim_start_matches("/apis")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// `/apis/<group>`.
+pub(crate) async fn group(req: ApiRequest) -> Response {
+    let doc = match segments(&req).as_slice() {
+        [group] => DISCOVERY.group(group),
+        _ => None,
+    };
+    match doc {
+        Some(doc) => {
+            get_only(&req).unwrap_or_else(|| object_response(StatusCode::OK, &doc, req.ctx.pretty))
+        }
+        None => plain_not_found(),
+    }
+}
+
+/// `/apis/<group>/<version>`.
+pub(crate) async fn group_version(req: ApiRequest) -> Response {
+    let gv = match segments(&req).as_slice() {
+        [group, version] => DISCOVERY.group_version(group, version),
+        _ => None,
+    };
+    match gv {
+        Some(gv) => get_only(&req).unwrap_or_else(|| {
+            object_response(StatusCode::OK, &DISCOVERY.resource_list(gv), req.ctx.pretty)
+        }),
+        None => plain_not_found(),
+    }
+}
+
+/// `/openapi/v3` and its group-version documents.
+pub(crate) async fn openapi(req: ApiRequest) -> Response {
+    let rest = req.ctx.info.path.trim_start_matches("/openapi/v3");
+    let rest = rest.trim_matches('/');
+    let doc = if rest.is_empty() {
+        Some(crate::openapi::index())
+    } else {
+        crate::openapi::group_version(rest)
+    };
+    match doc {
+        Some(doc) => {
+            get_only(&req).unwrap_or_else(|| object_response(StatusCode::OK, &doc, req.ctx.pretty))
+        }
+        None => plain_not_found(),
+    }
+}
+
+/// `/metrics`: listed by `/` as upstream lists it, but not modelled: a clear error, never
+/// a made-up answer.
+pub(crate) async fn metrics(req: ApiRequest) -> Response {
+    error_response(
+        &ApiError {
+            code: 501,
+            reason: "NotImplemented",
+            message: format!(
+                "the embedded cluster does not serve {} yet",
+                req.ctx.info.path
+            ),
+            details: None,
+        },
+        req.ctx.pretty,
+    )
+}

@@ -1,0 +1,76 @@
+//! Namespace: `SetDefaults_Namespace` (the `kubernetes.io/metadata.name` label), the
+//! strategy (`pkg/registry/core/namespace/strategy.go`: the `kubernetes` finalizer and
+//! `Active` phase on create), deletion through `Terminating` (the namespace's REST storage
+//! sets `deletionTimestamp`; the namespace controller empties it and removes it), its field
+//! label and printer columns (`printNamespace`).
+
+use super::{Strategy, default, obj_mut};
+use crate::object;
+use crate::registry::Registry;
+use crate::registry::Target;
+use crate::status::ApiError;
+use crate::table::{age, age_col, col, name_col, str_at};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub(crate) struct Namespace;
+
+impl Strategy for Namespace {
+    fn defaults(&self, obj: &mut Value) {
+        let name = object::name(obj).to_string();
+        object::meta_mut(obj);
+        let meta = obj.get_mut("metadata").expect("made above");
+        obj_mut(meta, "labels").insert("kubernetes.io/metadata.name".into(), json!(name));
+    }
+
+    fn prepare_create(&self, obj: &mut Value) {
+        default(obj_mut(obj, "spec"), "finalizers", json!(["kubernetes"]));
+        if let Some(m) = obj.as_object_mut() {
+            m.insert("status".into(), json!({"phase": "Active"}));
+        }
+    }
+
+    fn keeps_status_on_create(&self) -> bool {
+        true
+    }
+
+    fn delete(
+        &self,
+        reg: &Registry,
+        target: &Target<'_>,
+        _current: &Value,
+        _grace_period: Option<i64>,
+    ) -> Result<Option<Arc<Value>>, ApiError> {
+        let obj = reg.mutate(target.res, "", target.name, |old| {
+            if old.pointer("/metadata/deletionTimestamp").is_some() {
+                return Ok(None);
+            }
+            let mut next = old.clone();
+            let m = object::meta_mut(&mut next);
+            m.insert("deletionTimestamp".into(), json!(object::now()));
+            m.insert("deletionGracePeriodSeconds".into(), json!(0));
+            if let Some(root) = next.as_object_mut() {
+                root.insert("status".into(), json!({"phase": "Terminating"}));
+            }
+            Ok(Some(next))
+        })?;
+        Ok(Some(obj))
+    }
+
+    fn field_labels(&self) -> &'static [&'static str] {
+        &["status.phase"]
+    }
+
+    fn table_row(&self, obj: &Value, now: i64) -> Option<(Vec<Value>, Vec<Value>)> {
+        let name = json!(object::name(obj));
+        Some((
+            vec![
+                name_col(),
+                col("Status", "string", "The status of the namespace", 0),
+                age_col(),
+            ],
+            vec![name, json!(str_at(obj, "/status/phase")), age(obj, now)],
+        ))
+    }
+}

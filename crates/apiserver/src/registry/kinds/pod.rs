@@ -1,0 +1,327 @@
+//! Pod: the v1 defaulters (`SetDefaults_Pod`, `SetDefaults_PodSpec`, `SetDefaults_Container`
+//! in `pkg/apis/core/v1/defaults.go`), the strategy (`pkg/registry/core/pod/strategy.go`:
+//! pending status on create, graceful deletion, field labels), binding
+//! (`pkg/registry/core/pod/storage/storage.go`) and the printer columns (`printPod`).
+
+use super::{Strategy, default};
+use crate::object;
+use crate::registry::Registry;
+use crate::registry::Target;
+use crate::status::{ApiError, GroupResource, field};
+use crate::table::{age, age_col, col, count, doc, name_col, none_if_empty, str_at};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub(crate) struct Pod;
+
+impl Strategy for Pod {
+    fn defaults(&self, obj: &mut Value) {
+        default_pod_spec(super::obj_mut(obj, "spec"));
+    }
+
+    fn prepare_create(&self, obj: &mut Value) {
+        if let Some(m) = obj.as_object_mut() {
+            m.insert(
+                "status".into(),
+                json!({"phase": "Pending", "qosClass": "BestEffort"}),
+            );
+        }
+    }
+
+    fn keeps_status_on_create(&self) -> bool {
+        true
+    }
+
+    /// `CheckGracefulDelete`: a pod bound to a node gets `deletionTimestamp` = now + grace
+    /// and stays until its kubelet has stopped it and deletes it with grace 0. Unbound and
+    /// finished pods, and grace 0, go at once.
+    fn delete(
+        &self,
+        reg: &Registry,
+        target: &Target<'_>,
+        pod: &Value,
+        grace_period: Option<i64>,
+    ) -> Result<Option<Arc<Value>>, ApiError> {
+        let bound = !str_at(pod, "/spec/nodeName").is_empty();
+        let finished = matches!(str_at(pod, "/status/phase"), "Succeeded" | "Failed");
+        let grace = grace_period
+            .or_else(|| {
+                pod.pointer("/spec/terminationGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+            })
+            .unwrap_or(30);
+        if !bound || finished || grace <= 0 {
+            return Ok(None);
+        }
+        let obj = reg.mutate(target.res, target.namespace, target.name, |old| {
+            let existing = object::meta(old)
+                .and_then(|m| m.get("deletionGracePeriodSeconds"))
+                .and_then(Value::as_i64);
+            // A second delete may only shorten the grace period.
+            if existing.is_some_and(|g| g <= grace) {
+                return Ok(None);
+            }
+            let mut next = old.clone();
+            let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
+            let m = object::meta_mut(&mut next);
+            m.insert("deletionTimestamp".into(), json!(object::timestamp(at)));
+            m.insert("deletionGracePeriodSeconds".into(), json!(grace));
+            Ok(Some(next))
+        })?;
+        Ok(Some(obj))
+    }
+
+    fn field_labels(&self) -> &'static [&'static str] {
+        &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ]
+    }
+
+    fn table_row(&self, obj: &Value, now: i64) -> Option<(Vec<Value>, Vec<Value>)> {
+        let name = json!(object::name(obj));
+        Some({
+            let statuses = obj
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array);
+            let total = count(obj.pointer("/spec/containers"));
+            let ready = statuses.map_or(0, |s| {
+                s.iter()
+                    .filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true))
+                    .count()
+            });
+            (
+                vec![
+                    name_col(),
+                    col(
+                        "Ready",
+                        "string",
+                        "The aggregate readiness state of this pod for accepting traffic.",
+                        0,
+                    ),
+                    col(
+                        "Status",
+                        "string",
+                        "The aggregate status of the containers in this pod.",
+                        0,
+                    ),
+                    col(
+                        "Restarts",
+                        "string",
+                        "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+                        0,
+                    ),
+                    age_col(),
+                    col("IP", "string", doc("core/v1.PodStatus.podIP"), 1),
+                    col("Node", "string", doc("core/v1.PodSpec.nodeName"), 1),
+                    col(
+                        "Nominated Node",
+                        "string",
+                        doc("core/v1.PodStatus.nominatedNodeName"),
+                        1,
+                    ),
+                    col(
+                        "Readiness Gates",
+                        "string",
+                        doc("core/v1.PodSpec.readinessGates"),
+                        1,
+                    ),
+                ],
+                vec![
+                    name,
+                    json!(format!("{ready}/{total}")),
+                    json!(pod_status(obj)),
+                    json!(pod_restarts(obj)),
+                    age(obj, now),
+                    none_if_empty(str_at(obj, "/status/podIP")),
+                    none_if_empty(str_at(obj, "/spec/nodeName")),
+                    none_if_empty(str_at(obj, "/status/nominatedNodeName")),
+                    json!("<none>"),
+                ],
+            )
+        })
+    }
+}
+
+/// Binds a pod to a node, as the scheduler does through `pods/binding` (`assignPod` in
+/// `pkg/registry/core/pod/storage/storage.go`): sets `spec.nodeName` and the
+/// `PodScheduled` condition; a pod already bound, or being deleted, is a 409.
+pub(crate) fn bind(reg: &Registry, ns: &str, name: &str, binding: &Value) -> Result<(), ApiError> {
+    let node = str_at(binding, "/target/name");
+    if node.is_empty() {
+        return Err(ApiError::invalid(
+            "",
+            "Binding",
+            name,
+            vec![field::required("target.name", "")],
+        ));
+    }
+    let pods = crate::discovery::DISCOVERY
+        .resource("", "v1", "pods")
+        .expect("pods are served");
+    let gr = GroupResource {
+        group: "",
+        resource: "pods",
+    };
+    reg.mutate(pods, ns, name, |old| {
+        let bound = str_at(old, "/spec/nodeName");
+        if !bound.is_empty() {
+            return Err(ApiError::conflict(
+                gr,
+                name,
+                &format!("pod {name} is already assigned to node {bound:?}"),
+            ));
+        }
+        if old.pointer("/metadata/deletionTimestamp").is_some() {
+            return Err(ApiError::conflict(
+                gr,
+                name,
+                &format!("pod {name} is being deleted, cannot be assigned to a host"),
+            ));
+        }
+        let mut next = old.clone();
+        next["spec"]["nodeName"] = json!(node);
+        let now = object::now();
+        let conditions = next["status"]
+            .as_object_mut()
+            .map(|s| s.entry("conditions").or_insert_with(|| json!([])));
+        if let Some(Value::Array(list)) = conditions {
+            list.retain(|c| c["type"] != "PodScheduled");
+            list.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now}));
+        }
+        Ok(Some(next))
+    })?;
+    Ok(())
+}
+
+/// `SetDefaults_PodSpec` and friends, plus the DefaultTolerationSeconds admission plugin.
+pub(crate) fn default_pod_spec(spec: &mut Map<String, Value>) {
+    for list in ["initContainers", "containers"] {
+        if let Some(Value::Array(cs)) = spec.get_mut(list) {
+            for c in cs.iter_mut().filter_map(Value::as_object_mut) {
+                default_container(c);
+            }
+        }
+    }
+    default(spec, "restartPolicy", json!("Always"));
+    default(spec, "terminationGracePeriodSeconds", json!(30));
+    default(spec, "dnsPolicy", json!("ClusterFirst"));
+    default(spec, "securityContext", json!({}));
+    default(spec, "schedulerName", json!("default-scheduler"));
+    default(spec, "enableServiceLinks", json!(true));
+    if let Some(Value::Array(vols)) = spec.get_mut("volumes") {
+        for v in vols.iter_mut().filter_map(Value::as_object_mut) {
+            for (src, field) in [
+                ("configMap", "defaultMode"),
+                ("secret", "defaultMode"),
+                ("downwardAPI", "defaultMode"),
+                ("projected", "defaultMode"),
+            ] {
+                if let Some(Value::Object(s)) = v.get_mut(src) {
+                    default(s, field, json!(420));
+                }
+            }
+        }
+    }
+}
+
+fn default_container(c: &mut Map<String, Value>) {
+    let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+    // `SetDefaults_Container`: Always for `:latest` or no tag, else IfNotPresent.
+    let tag = image
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .split_once(':')
+        .map(|(_, t)| t);
+    let policy = if image.contains('@') {
+        "IfNotPresent"
+    } else {
+        match tag {
+            None | Some("latest") => "Always",
+            _ => "IfNotPresent",
+        }
+    };
+    default(c, "imagePullPolicy", json!(policy));
+    default(c, "terminationMessagePath", json!("/dev/termination-log"));
+    default(c, "terminationMessagePolicy", json!("File"));
+    default(c, "resources", json!({}));
+    if let Some(Value::Array(ports)) = c.get_mut("ports") {
+        for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+            default(p, "protocol", json!("TCP"));
+        }
+    }
+}
+
+/// `printPod`'s STATUS: the phase, overridden by the pod's reason, a container's waiting
+/// or terminated reason, and `Terminating` for a deleted pod.
+fn pod_status(pod: &Value) -> String {
+    let mut reason = str_at(pod, "/status/phase").to_string();
+    if !str_at(pod, "/status/reason").is_empty() {
+        reason = str_at(pod, "/status/reason").to_string();
+    }
+    let statuses = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut has_running = false;
+    for cs in statuses.iter().rev() {
+        if let Some(w) = cs
+            .pointer("/state/waiting/reason")
+            .and_then(Value::as_str)
+            .filter(|r| !r.is_empty())
+        {
+            reason = w.to_string();
+        } else if let Some(t) = cs.pointer("/state/terminated") {
+            reason = match t
+                .get("reason")
+                .and_then(Value::as_str)
+                .filter(|r| !r.is_empty())
+            {
+                Some(r) => r.to_string(),
+                None => match t.get("signal").and_then(Value::as_i64).filter(|s| *s != 0) {
+                    Some(sig) => format!("Signal:{sig}"),
+                    None => format!(
+                        "ExitCode:{}",
+                        t.get("exitCode").and_then(Value::as_i64).unwrap_or(0)
+                    ),
+                },
+            };
+        } else if cs.pointer("/state/running").is_some()
+            && cs.get("ready").and_then(Value::as_bool) == Some(true)
+        {
+            has_running = true;
+        }
+    }
+    if reason == "Completed" && has_running {
+        reason = "Running".into();
+    }
+    if pod
+        .pointer("/metadata/deletionTimestamp")
+        .is_some_and(|d| !d.is_null())
+    {
+        reason = "Terminating".into();
+    }
+    reason
+}
+
+fn pod_restarts(pod: &Value) -> String {
+    let restarts: i64 = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c.get("restartCount").and_then(Value::as_i64))
+                .sum()
+        })
+        .unwrap_or(0);
+    restarts.to_string()
+}

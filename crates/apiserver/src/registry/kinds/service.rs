@@ -1,0 +1,185 @@
+//! Service: `SetDefaults_Service` (`pkg/apis/core/v1/defaults.go`) with the single-stack
+//! IPv4 defaults of its REST storage, ClusterIP allocation from k3s's service range
+//! (`pkg/registry/core/service/storage/alloc.go`), and the printer columns
+//! (`printService`).
+
+use super::{Strategy, default};
+use crate::object;
+use crate::registry::Registry;
+use crate::status::{ApiError, field};
+use crate::table::{age, age_col, col, doc, name_col, none_if_empty, str_at};
+use serde_json::{Map, Value, json};
+
+#[derive(Debug)]
+pub(crate) struct Service;
+
+impl Strategy for Service {
+    fn defaults(&self, obj: &mut Value) {
+        default_service(super::obj_mut(obj, "spec"));
+    }
+
+    /// The ClusterIP allocator for the service range 10.43.0.0/16 (k3s's default): a free
+    /// address for a Service that asks for none, or the one it asks for if free.
+    fn allocate(&self, reg: &Registry, obj: &mut Value) -> Result<(), ApiError> {
+        let spec = obj.get("spec").cloned().unwrap_or(json!({}));
+        if spec.get("type").and_then(Value::as_str) == Some("ExternalName") {
+            return Ok(());
+        }
+        let wanted = spec.get("clusterIP").and_then(Value::as_str).unwrap_or("");
+        if wanted == "None" {
+            return Ok(());
+        }
+        let services_res = crate::discovery::DISCOVERY
+            .resource("", "v1", "services")
+            .expect("services are served");
+        let (services, _) = reg.list(services_res, None);
+        let taken: std::collections::HashSet<String> = services
+            .iter()
+            .filter_map(|s| {
+                s.pointer("/spec/clusterIP")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            })
+            .collect();
+        let name = object::name(obj).to_string();
+        let ip = if wanted.is_empty() {
+            // Random like upstream's bitmap allocator, skipping .0, the API service (.1)
+            // and the DNS service (.10).
+            use rand::Rng;
+            let mut rng = rand::thread_rng();
+            let mut found = None;
+            for _ in 0..1000 {
+                let n: u32 = rng.gen_range(2..65534);
+                let ip = format!("10.43.{}.{}", n >> 8, n & 0xff);
+                if n != 10 && !taken.contains(&ip) {
+                    found = Some(ip);
+                    break;
+                }
+            }
+            found.ok_or_else(|| {
+                ApiError::internal("failed to allocate a serviceIP: range is full")
+            })?
+        } else {
+            let valid = wanted
+                .parse::<std::net::Ipv4Addr>()
+                .ok()
+                .filter(|ip| ip.octets()[0] == 10 && ip.octets()[1] == 43);
+            if valid.is_none() {
+                return Err(ApiError::invalid(
+                    "",
+                    "Service",
+                    &name,
+                    vec![field::invalid(
+                        "spec.clusterIPs",
+                        &crate::status::quote(wanted),
+                        "failed to allocate IP: the provided IP is not in the valid range. The range of valid IPs is 10.43.0.0/16",
+                    )],
+                ));
+            }
+            if taken.contains(wanted) {
+                return Err(ApiError::invalid(
+                    "",
+                    "Service",
+                    &name,
+                    vec![field::invalid(
+                        "spec.clusterIPs",
+                        &format!("[]string{{{}}}", crate::status::quote(wanted)),
+                        &format!(
+                            "failed to allocate IP {wanted}: provided IP is already allocated"
+                        ),
+                    )],
+                ));
+            }
+            wanted.to_string()
+        };
+        if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.insert("clusterIP".into(), json!(ip));
+            spec.insert("clusterIPs".into(), json!([ip]));
+        }
+        Ok(())
+    }
+
+    fn table_row(&self, obj: &Value, now: i64) -> Option<(Vec<Value>, Vec<Value>)> {
+        let name = json!(object::name(obj));
+        Some({
+            let ports: Vec<String> = obj
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
+                    let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+                    match p.get("nodePort").and_then(Value::as_i64) {
+                        Some(np) if np != 0 => format!("{port}:{np}/{proto}"),
+                        _ => format!("{port}/{proto}"),
+                    }
+                })
+                .collect();
+            let selector: Vec<String> = obj
+                .pointer("/spec/selector")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                vec![
+                    name_col(),
+                    col("Type", "string", doc("core/v1.ServiceSpec.type"), 0),
+                    col(
+                        "Cluster-IP",
+                        "string",
+                        doc("core/v1.ServiceSpec.clusterIP"),
+                        0,
+                    ),
+                    col(
+                        "External-IP",
+                        "string",
+                        doc("core/v1.ServiceSpec.externalIPs"),
+                        0,
+                    ),
+                    col("Port(s)", "string", doc("core/v1.ServiceSpec.ports"), 0),
+                    age_col(),
+                    col("Selector", "string", doc("core/v1.ServiceSpec.selector"), 1),
+                ],
+                vec![
+                    name,
+                    json!(str_at(obj, "/spec/type")),
+                    none_if_empty(str_at(obj, "/spec/clusterIP")),
+                    json!("<none>"),
+                    none_if_empty(&ports.join(",")),
+                    age(obj, now),
+                    none_if_empty(&selector.join(",")),
+                ],
+            )
+        })
+    }
+}
+
+/// `SetDefaults_Service` and the single-stack IPv4 defaults of the Service REST storage.
+/// The ClusterIP itself is allocated by the registry, which can see the other Services.
+fn default_service(spec: &mut Map<String, Value>) {
+    default(spec, "type", json!("ClusterIP"));
+    default(spec, "sessionAffinity", json!("None"));
+    let headless = spec.get("clusterIP").and_then(Value::as_str) == Some("None");
+    if spec.get("type").and_then(Value::as_str) != Some("ExternalName") {
+        default(spec, "ipFamilies", json!(["IPv4"]));
+        default(spec, "ipFamilyPolicy", json!("SingleStack"));
+        default(spec, "internalTrafficPolicy", json!("Cluster"));
+    }
+    if headless {
+        spec.insert("clusterIPs".into(), json!(["None"]));
+    }
+    if let Some(Value::Array(ports)) = spec.get_mut("ports") {
+        for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+            default(p, "protocol", json!("TCP"));
+            if p.get("targetPort").is_none() {
+                let port = p.get("port").cloned().unwrap_or(json!(0));
+                p.insert("targetPort".into(), port);
+            }
+        }
+    }
+}
