@@ -211,7 +211,7 @@ fn cluster_up(kubeconfig: &Path, port: u16) -> Result<()> {
         let node = tokio::spawn(kubelet.clone().run());
         write_private(kubeconfig, &cluster.admin_kubeconfig())?;
         let ca = dir.join("ca.crt");
-        write_private(&ca, &cluster.state.pki.server_ca.cert_pem)?;
+        write_private(&ca, &cluster.pki().server_ca.cert_pem)?;
         eprintln!(
             "embedded Kubernetes v1.33 API server serving on {}",
             cluster.url()

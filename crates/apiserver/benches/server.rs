@@ -47,7 +47,7 @@ fn serve(mode: &str) {
             // The bytes the cluster child answered, served by bare hyper + rustls.
             let body =
                 Bytes::from(std::fs::read(std::env::var("KUBELAB_BENCH_BODY").unwrap()).unwrap());
-            let tls = apiserver::http::serve::tls_config(&cluster.state.pki).unwrap();
+            let tls = apiserver::tls_config(cluster.pki()).unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = listener.local_addr().unwrap().port();
             let acceptor = tokio_rustls::TlsAcceptor::from(tls);
@@ -79,7 +79,7 @@ fn serve(mode: &str) {
         } else {
             cluster.addr.port()
         };
-        let pki = &cluster.state.pki;
+        let pki = cluster.pki();
         println!("{port}");
         println!("{}", pki.server_ca.cert_pem.replace('\n', "|"));
         println!("{}", pki.admin.cert_pem.replace('\n', "|"));
@@ -251,7 +251,7 @@ fn run() {
         for _ in 0..15 {
             let t = Instant::now();
             let cluster = apiserver::Cluster::start(apiserver::Config::default()).await.unwrap();
-            let pki = &cluster.state.pki;
+            let pki = cluster.pki();
             let c = connector(&pki.server_ca.cert_pem, &pki.admin.cert_pem, &pki.admin.key_pem);
             let mut s = connect(cluster.addr.port(), &c).await;
             get(&mut s).await;

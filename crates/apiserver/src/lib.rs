@@ -1,32 +1,37 @@
 //! An in-process Kubernetes v1.33 API server that answers like k3s v1.33.3.
 //!
-//! `Cluster::start` makes fresh PKI, seeds the store, starts the controllers and serves the
-//! API over TLS on `127.0.0.1` and a Unix socket. `http::router` is the boundary between
-//! the HTTP layer and the core (store, registry, admission, RBAC, tokens), which never see
-//! HTTP types. Pods are not run here: a pod runtime attaches from outside (`podbox`).
+//! This file only assembles: `Cluster::start` makes fresh PKI, seeds the registry
+//! (`bootstrap`), starts the controllers (`controllers`) and serves `http::router` over
+//! TLS on `127.0.0.1` and a Unix socket. The router is the boundary between the HTTP layer
+//! and the core (store, registry, admission, RBAC, tokens), which never see HTTP types.
+//! Pods are not run here: a pod runtime attaches from outside (`runtime::PodRuntime`).
+//!
+//! The public API is `Cluster`, `Config`, `UserInfo`, the pod runtime's interface
+//! (`runtime`), the cluster's certificates (`pki`) and service-account tokens (`tokens`).
 
-pub mod admission;
-pub mod authn;
-pub mod bootstrap;
-pub mod crds;
-pub mod discovery;
-pub mod http;
-pub mod jobs;
-pub mod kubeconfig;
-pub mod object;
-pub mod openapi;
+mod admission;
+mod authn;
+mod bootstrap;
+mod controllers;
+mod crds;
+mod discovery;
+mod http;
+mod kubeconfig;
+mod object;
+mod openapi;
 pub mod pki;
-pub mod rbac;
-pub mod registry;
+mod rbac;
+mod registry;
 pub mod runtime;
-pub mod schema;
-pub mod selectors;
-pub mod status;
-pub mod store;
-pub mod table;
+mod schema;
+mod selectors;
+mod state;
+mod status;
+mod store;
+mod table;
 pub mod tokens;
-pub mod user;
-pub mod version;
+mod user;
+mod version;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,20 +40,9 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use http::serve::{TlsError, tls_config};
+pub(crate) use state::State;
 pub use user::UserInfo;
-
-/// Shared state of one cluster.
-#[derive(Debug)]
-pub struct State {
-    pub registry: registry::Registry,
-    pub authz: rbac::Authorizer,
-    pub keys: tokens::KeyCell,
-    pub pki: Arc<pki::Pki>,
-    /// `host:port` advertised in `/api`'s `serverAddressByClientCIDRs`.
-    pub server_address: String,
-    /// What runs pods, once a node has attached (`Cluster::attach_runtime`).
-    pub runtime: std::sync::OnceLock<Arc<dyn runtime::PodRuntime>>,
-}
 
 /// How to start a cluster.
 #[derive(Debug, Clone)]
@@ -80,7 +74,7 @@ pub enum StartError {
     #[error("generating the cluster's certificates")]
     Pki(#[from] pki::PkiError),
     #[error("configuring TLS")]
-    Tls(#[from] http::serve::TlsError),
+    Tls(#[from] TlsError),
     #[error("listening on {addr}")]
     Listen {
         addr: String,
@@ -92,7 +86,7 @@ pub enum StartError {
 /// A running cluster. Dropping it stops serving; `shutdown` waits for that.
 #[derive(Debug)]
 pub struct Cluster {
-    pub state: Arc<State>,
+    state: Arc<State>,
     pub addr: SocketAddr,
     pub socket: Option<PathBuf>,
     stop: watch::Sender<bool>,
@@ -133,7 +127,7 @@ impl Cluster {
         });
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(bootstrap::run_controllers(
+        tasks.push(tokio::spawn(controllers::run(
             registry,
             pki.server_ca.cert_pem.clone(),
         )));
@@ -175,6 +169,16 @@ impl Cluster {
             stop,
             tasks,
         })
+    }
+
+    /// The cluster's certificates and keys.
+    pub fn pki(&self) -> &pki::Pki {
+        &self.state.pki
+    }
+
+    /// The key that signs service-account tokens (generated in the background at start).
+    pub async fn service_account_key(&self) -> Result<&tokens::SaKey, String> {
+        self.state.keys.get().await
     }
 
     /// Attaches the pod runtime that answers `pods/exec`; the first one attached stays.

@@ -235,11 +235,6 @@ impl ApiError {
         Self::new(410, "Expired", message)
     }
 
-    /// `NewTimeoutError`.
-    pub fn timeout(message: impl Into<String>) -> Self {
-        Self::new(504, "Timeout", message)
-    }
-
     /// `NewInternalError(err)`: only for the server's own faults, never for a client mistake.
     pub fn internal(err: impl std::fmt::Display) -> Self {
         let mut e = Self::new(
@@ -346,26 +341,6 @@ pub mod field {
         Cause {
             reason: "FieldValueInvalid".into(),
             message,
-            field: path.into(),
-        }
-    }
-
-    pub fn forbidden(path: &str, detail: &str) -> Cause {
-        Cause {
-            reason: "FieldValueForbidden".into(),
-            message: format!("Forbidden: {detail}"),
-            field: path.into(),
-        }
-    }
-
-    pub fn not_supported(path: &str, value: &str, valid: &[&str]) -> Cause {
-        let quoted: Vec<String> = valid.iter().map(|v| super::quote(v)).collect();
-        Cause {
-            reason: "FieldValueNotSupported".into(),
-            message: format!(
-                "Unsupported value: {value}: supported values: {}",
-                quoted.join(", ")
-            ),
             field: path.into(),
         }
     }

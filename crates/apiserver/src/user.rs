@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 pub const SYSTEM_MASTERS: &str = "system:masters";
 pub const AUTHENTICATED: &str = "system:authenticated";
-pub const UNAUTHENTICATED: &str = "system:unauthenticated";
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserInfo {

@@ -255,7 +255,7 @@ fn api_server_through_the_bridge() {
             ..Default::default()
         }))
         .unwrap();
-    std::fs::write(dir.join("sa/ca.crt"), &cluster.state.pki.server_ca.cert_pem).unwrap();
+    std::fs::write(dir.join("sa/ca.crt"), &cluster.pki().server_ca.cert_pem).unwrap();
     let records = dir.join("dns");
     std::fs::write(&records, "kubernetes.default.svc.cluster.local 10.43.0.1\n").unwrap();
     let resolv = dir.join("resolv.conf");
@@ -362,7 +362,7 @@ fn builtin_kubectl_proxy() {
             ..Default::default()
         }))
         .unwrap();
-    std::fs::write(dir.join("sa/ca.crt"), &cluster.state.pki.server_ca.cert_pem).unwrap();
+    std::fs::write(dir.join("sa/ca.crt"), &cluster.pki().server_ca.cert_pem).unwrap();
     let token = rt
         .block_on(cluster.service_account_token("default", "default", 3600))
         .unwrap();

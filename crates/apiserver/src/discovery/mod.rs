@@ -228,14 +228,6 @@ impl Discovery {
             .unwrap_or_else(|| panic!("{group}/{name} is not in the discovery table"))
     }
 
-    /// The top-level resource serving `kind` in a group version.
-    pub fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<&ApiResource> {
-        self.group_version(group, version)?
-            .resources
-            .iter()
-            .find(|r| !r.is_subresource() && r.kind == kind)
-    }
-
     /// Groups in priority order, each with its versions (preferred first).
     pub fn groups(&self) -> Vec<(&'static str, Vec<&'static str>)> {
         let mut out: Vec<(&'static str, Vec<&'static str>)> = Vec::new();

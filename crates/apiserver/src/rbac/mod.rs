@@ -38,6 +38,7 @@ pub enum Decision {
 }
 
 impl Decision {
+    #[cfg(test)]
     pub fn allowed(&self) -> bool {
         matches!(self, Decision::Allow(_))
     }

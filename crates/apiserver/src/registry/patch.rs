@@ -206,6 +206,7 @@ pub fn apply(
 }
 
 /// A strategic merge of `patch` onto `base` without type information.
+#[cfg(test)]
 pub fn strategic(base: &Value, patch: &Value, field: &str) -> Value {
     merge(base, patch, field, Ctx::default())
 }

@@ -14,7 +14,7 @@ impl Curl {
     fn new(c: &apiserver::Cluster) -> Option<Curl> {
         let bin = tool("curl", "your package manager (apt-get install curl)")?;
         let dir = TempDir::new("curl");
-        std::fs::write(dir.path().join("ca.crt"), &c.state.pki.server_ca.cert_pem).unwrap();
+        std::fs::write(dir.path().join("ca.crt"), &c.pki().server_ca.cert_pem).unwrap();
         Some(Curl {
             bin,
             dir,
@@ -124,18 +124,14 @@ async fn curl_sees_what_k3s_answers() {
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
         "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}],
     });
-    let crb = apiserver::discovery::DISCOVERY
-        .resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings")
-        .unwrap();
-    c.state
-        .registry
-        .create(
-            crb,
-            "",
-            binding,
-            &apiserver::registry::Writer::internal("test"),
-        )
-        .unwrap();
+    let admin = kube::Client::new(c.service_as(apiserver::UserInfo::admin()), "default");
+    let crbs: kube::Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = kube::Api::all(admin);
+    crbs.create(
+        &kube::api::PostParams::default(),
+        &serde_json::from_value(binding).unwrap(),
+    )
+    .await
+    .unwrap();
     let (_, body, _) = curl.run(&with_token, "/").await;
     assert!(body.starts_with("{\n  \"paths\": [\n    \"/.well-known/openid-configuration\",\n    \"/api\",\n    \"/api/v1\",\n    \"/apis\",\n    \"/apis/\",\n"), "{body}");
     assert!(body.ends_with("\"/version\"\n  ]\n}"));

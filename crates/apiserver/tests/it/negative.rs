@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 async fn status_of(c: &apiserver::Cluster, token: &str) -> u16 {
     let mut config = kube::Config::new(c.url().parse().unwrap());
-    config.root_cert = Some(vec![c.state.pki.server_ca.cert_der.to_vec()]);
+    config.root_cert = Some(vec![c.pki().server_ca.cert_der.to_vec()]);
     config.auth_info.token = Some(token.to_string().into());
     let client = kube::Client::try_from(config).unwrap();
     match client.apiserver_version().await {
@@ -28,18 +28,20 @@ async fn status_of(c: &apiserver::Cluster, token: &str) -> u16 {
     }
 }
 
-fn uid(c: &apiserver::Cluster, res: &str, ns: &str, name: &str) -> String {
-    let res = apiserver::discovery::DISCOVERY.served("", res.trim_start_matches('/'));
-    c.state.registry.find(res, ns, name).unwrap()["metadata"]["uid"]
-        .as_str()
-        .unwrap()
-        .to_string()
+/// The uid of a core object, read as the admin reads it.
+async fn uid(c: &apiserver::Cluster, resource: &str, ns: &str, name: &str) -> String {
+    let client = kube::Client::new(c.service_as(UserInfo::admin()), "default");
+    let req = http::Request::get(format!("/api/v1/namespaces/{ns}/{resource}/{name}"))
+        .body(Vec::new())
+        .unwrap();
+    let v: Value = client.request(req).await.unwrap();
+    v["metadata"]["uid"].as_str().unwrap().to_string()
 }
 
-fn claims(c: &apiserver::Cluster, now: i64) -> Value {
+fn claims(sa_uid: &str, now: i64) -> Value {
     json!({
         "aud": API_AUDIENCES, "exp": now + 3600, "iat": now, "iss": ISSUER, "jti": "x", "nbf": now,
-        "kubernetes.io": {"namespace": "default", "serviceaccount": {"name": "default", "uid": uid(c, "/serviceaccounts", "default", "default")}},
+        "kubernetes.io": {"namespace": "default", "serviceaccount": {"name": "default", "uid": sa_uid}},
         "sub": "system:serviceaccount:default:default",
     })
 }
@@ -47,24 +49,25 @@ fn claims(c: &apiserver::Cluster, now: i64) -> Value {
 #[tokio::test]
 async fn every_bad_token_class_is_401() {
     let c = cluster().await;
-    let key = c.state.keys.get().await.unwrap();
+    let sa_uid = uid(&c, "serviceaccounts", "default", "default").await;
+    let key = c.service_account_key().await.unwrap();
     let now = jiff::Timestamp::now().as_second();
-    let good = tokens::sign(key, &claims(&c, now));
+    let good = tokens::sign(key, &claims(&sa_uid, now));
     assert_eq!(
         status_of(&c, &good).await,
         200,
         "the control token must work"
     );
 
-    let mut expired = claims(&c, now - 7200);
+    let mut expired = claims(&sa_uid, now - 7200);
     expired["exp"] = json!(now - 10);
-    let mut not_yet = claims(&c, now);
+    let mut not_yet = claims(&sa_uid, now);
     not_yet["nbf"] = json!(now + 3600);
-    let mut wrong_aud = claims(&c, now);
+    let mut wrong_aud = claims(&sa_uid, now);
     wrong_aud["aud"] = json!(["https://vault.example"]);
-    let mut wrong_iss = claims(&c, now);
+    let mut wrong_iss = claims(&sa_uid, now);
     wrong_iss["iss"] = json!("https://other.example");
-    let mut wrong_sa_uid = claims(&c, now);
+    let mut wrong_sa_uid = claims(&sa_uid, now);
     wrong_sa_uid["kubernetes.io"]["serviceaccount"]["uid"] =
         json!("00000000-0000-0000-0000-000000000000");
     let mut tampered = good.clone();
@@ -90,6 +93,7 @@ async fn every_bad_token_class_is_401() {
 #[tokio::test]
 async fn deleted_pod_and_service_account_invalidate_tokens() {
     let c = cluster().await;
+    let sa_uid = uid(&c, "serviceaccounts", "default", "default").await;
     let admin = kube::Client::new(c.service_as(UserInfo::admin()), "default");
     let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
         kube::Api::namespaced(admin.clone(), "default");
@@ -99,10 +103,11 @@ async fn deleted_pod_and_service_account_invalidate_tokens() {
     )
     .await
     .unwrap();
-    let key = c.state.keys.get().await.unwrap();
+    let key = c.service_account_key().await.unwrap();
     let now = jiff::Timestamp::now().as_second();
-    let mut bound = claims(&c, now);
-    bound["kubernetes.io"]["pod"] = json!({"name": "p", "uid": uid(&c, "/pods", "default", "p")});
+    let mut bound = claims(&sa_uid, now);
+    bound["kubernetes.io"]["pod"] =
+        json!({"name": "p", "uid": uid(&c, "pods", "default", "p").await});
     let token = tokens::sign(key, &bound);
     assert_eq!(status_of(&c, &token).await, 200);
     let mut wrong_pod_uid = bound.clone();
@@ -111,7 +116,7 @@ async fn deleted_pod_and_service_account_invalidate_tokens() {
     pods.delete("p", &Default::default()).await.unwrap();
     assert_eq!(status_of(&c, &token).await, 401, "deleted pod");
 
-    let plain = tokens::sign(key, &claims(&c, now));
+    let plain = tokens::sign(key, &claims(&sa_uid, now));
     assert_eq!(status_of(&c, &plain).await, 200);
     let sas: kube::Api<k8s_openapi::api::core::v1::ServiceAccount> =
         kube::Api::namespaced(admin, "default");

@@ -17,7 +17,7 @@ async fn admin_client(c: &apiserver::Cluster) -> Client {
 
 async fn token_client(c: &apiserver::Cluster, token: &str) -> Client {
     let mut config = Config::new(c.url().parse().unwrap());
-    config.root_cert = Some(vec![c.state.pki.server_ca.cert_der.to_vec()]);
+    config.root_cert = Some(vec![c.pki().server_ca.cert_der.to_vec()]);
     config.auth_info.token = Some(token.to_string().into());
     Client::try_from(config).unwrap()
 }
@@ -96,7 +96,7 @@ async fn unix_socket_serves_tls_with_client_certs() {
     })
     .await
     .unwrap();
-    let pki = &c.state.pki;
+    let pki = c.pki();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.server_ca.cert_der.clone()).unwrap();
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
