@@ -6,7 +6,7 @@ mod docs;
 mod lab;
 mod schema_gen;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -179,39 +179,12 @@ fn cluster_up(kubeconfig: &Path, port: u16) -> Result<()> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {
         let dir = kubeconfig.parent().map(PathBuf::from).unwrap_or_default();
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let config = apiserver::Config {
-            listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-            socket: Some(dir.join("apiserver.sock")),
-            ..apiserver::Config::default()
-        };
-        let cluster = match apiserver::Cluster::start(config).await {
-            Ok(c) => c,
-            Err(e) => bail!(
-                "{}",
-                anyhow::Error::new(e)
-                    .context("starting the embedded cluster")
-                    .chain()
-                    .map(|c| c.to_string())
-                    .collect::<Vec<_>>()
-                    .join(": ")
-            ),
-        };
-        // The node: the embedded kubelet runs the cluster's pods as sandboxed processes.
-        let client = kube::Client::new(cluster.service_as(apiserver::UserInfo::admin()), "default");
-        let kubelet = kubelet::Kubelet::new(
-            client,
-            kubelet::Config {
-                node_name: apiserver::NODE_NAME.into(),
-                runtime_dir: dir.join("run"),
-                api_socket: dir.join("apiserver.sock"),
-            },
-        );
-        cluster.attach_runtime(kubelet.clone());
-        let node = tokio::spawn(kubelet.clone().run());
-        write_private(kubeconfig, &cluster.admin_kubeconfig())?;
+        let cluster = backends::EmbeddedCluster::start(&dir, port)
+            .await
+            .context("starting the embedded cluster")?;
+        harness::kubeconfig::write(kubeconfig, &cluster.kubeconfig())?;
         let ca = dir.join("ca.crt");
-        write_private(&ca, &cluster.pki().server_ca.cert_pem)?;
+        write_private(&ca, cluster.ca_pem())?;
         eprintln!(
             "embedded Kubernetes v1.33 API server serving on {}",
             cluster.url()
@@ -223,11 +196,7 @@ fn cluster_up(kubeconfig: &Path, port: u16) -> Result<()> {
             .await
             .context("waiting for Ctrl-C")?;
         eprintln!("stopping");
-        node.abort();
-        let _ = node.await;
-        kubelet.shutdown();
-        cluster.shutdown().await;
-        let _ = std::fs::remove_dir_all(dir.join("run"));
+        cluster.stop().await;
         Ok(())
     })
 }

@@ -1,12 +1,180 @@
-//! The invariants of ARCHITECTURE.md that a machine can check.
+//! The invariants of ARCHITECTURE.md that a machine can check: the dependency graph from
+//! `cargo metadata` (each crate's normal dependencies, followed through the workspace),
+//! and a few facts of the sources.
 
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
         .to_path_buf()
+}
+
+/// The workspace's packages: name → (manifest path, normal dependencies by name).
+static WORKSPACE: LazyLock<BTreeMap<String, (PathBuf, Vec<String>)>> = LazyLock::new(|| {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let deps = p["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["kind"].is_null())
+                .map(|d| d["name"].as_str().unwrap().to_string())
+                .collect();
+            (
+                p["name"].as_str().unwrap().to_string(),
+                (PathBuf::from(p["manifest_path"].as_str().unwrap()), deps),
+            )
+        })
+        .collect()
+});
+
+/// Every crate `package` depends on (normal dependencies), directly or through workspace
+/// crates.
+fn depends_on(package: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![package.to_string()];
+    while let Some(p) = todo.pop() {
+        for d in WORKSPACE.get(&p).map(|(_, d)| d.as_slice()).unwrap_or(&[]) {
+            if seen.insert(d.clone()) {
+                todo.push(d.clone());
+            }
+        }
+    }
+    seen
+}
+
+fn workspace_crates() -> Vec<&'static String> {
+    WORKSPACE.keys().collect()
+}
+
+#[test]
+fn the_graph_is_read() {
+    assert!(WORKSPACE.contains_key("apiserver"));
+    assert!(depends_on("backends").contains("apiserver"));
+    assert!(depends_on("backends").contains("podbox"), "through kubelet");
+}
+
+/// Invariant: `apiserver` never depends on `podbox` or `kubelet`.
+#[test]
+fn apiserver_does_not_depend_on_podbox() {
+    let deps = depends_on("apiserver");
+    for below in ["podbox", "kubelet", "harness", "backends"] {
+        assert!(!deps.contains(below), "apiserver depends on {below}");
+    }
+}
+
+/// Invariant: `scenario` is pure data: no other workspace crate, no client, below it.
+#[test]
+fn scenario_stands_alone() {
+    let deps = depends_on("scenario");
+    for c in workspace_crates() {
+        assert!(!deps.contains(c.as_str()), "scenario depends on {c}");
+    }
+    assert!(!deps.contains("kube"));
+}
+
+/// Invariant: the harness knows no backend.
+#[test]
+fn harness_names_no_backend() {
+    let deps = depends_on("harness");
+    for backend in [
+        "apiserver",
+        "podbox",
+        "kubelet",
+        "backends",
+        "testcontainers",
+        "testcontainers-modules",
+    ] {
+        assert!(!deps.contains(backend), "harness depends on {backend}");
+    }
+}
+
+/// Invariant: labs never name a backend: a lab crate depends on the harness only, and its
+/// sources mention no backend.
+#[test]
+fn labs_never_name_a_backend() {
+    let labs: Vec<&String> = workspace_crates()
+        .into_iter()
+        .filter(|c| c.starts_with("lab"))
+        .collect();
+    assert!(labs.len() >= 2, "{labs:?}");
+    for lab in labs {
+        let deps = depends_on(lab);
+        for backend in ["apiserver", "podbox", "kubelet", "backends"] {
+            assert!(!deps.contains(backend), "{lab} depends on {backend}");
+        }
+        let dir = WORKSPACE[lab].0.parent().unwrap().to_path_buf();
+        let mut files = Vec::new();
+        rust_files(&dir, &mut files);
+        for f in files {
+            let src = std::fs::read_to_string(&f).unwrap();
+            for name in [
+                "Embedded",
+                "K3s",
+                "Kubeconfig",
+                "by_name",
+                "\"embedded\"",
+                "\"k3s\"",
+            ] {
+                assert!(
+                    !src.contains(name),
+                    "{} names a backend ({name})",
+                    f.display()
+                );
+            }
+        }
+    }
+}
+
+/// Invariant: the core of `apiserver` takes and returns plain values; only `http` (and
+/// `lib.rs`, which hands out the router) knows HTTP types.
+#[test]
+fn only_http_knows_http_types() {
+    let src = root().join("crates/apiserver/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| !f.starts_with(src.join("http")) && *f != &src.join("lib.rs"))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            ["axum::", "hyper::", "http::", "tower::"].iter().any(|t| {
+                text.lines()
+                    .any(|l| !l.trim_start().starts_with("//") && l.contains(t))
+            })
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "HTTP types outside http: {offenders:?}"
+    );
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -47,54 +215,14 @@ fn only_podbox_sys_has_unsafe() {
     );
 }
 
-/// Invariant: `apiserver` never depends on `podbox`.
-#[test]
-fn apiserver_does_not_depend_on_podbox() {
-    let manifest = std::fs::read_to_string(root().join("crates/apiserver/Cargo.toml")).unwrap();
-    assert!(!manifest.contains("podbox"));
-    assert!(!manifest.contains("kubelet"));
-}
-
 /// Invariant: every member opts into the workspace lints.
 #[test]
 fn every_crate_uses_workspace_lints() {
-    let mut manifests = vec![root().join("xtask/Cargo.toml")];
-    for top in ["crates", "labs"] {
-        for entry in std::fs::read_dir(root().join(top))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let m = entry.path().join("Cargo.toml");
-            if m.is_file() {
-                manifests.push(m);
-            }
-        }
-    }
-    for m in manifests {
-        let text = std::fs::read_to_string(&m).unwrap();
+    for (name, (manifest, _)) in WORKSPACE.iter() {
+        let text = std::fs::read_to_string(manifest).unwrap();
         assert!(
             text.contains("[lints]\nworkspace = true"),
-            "{} does not opt into [workspace.lints]",
-            m.display()
+            "{name} does not opt into [workspace.lints]"
         );
-    }
-}
-
-/// Invariant: `scenario` is pure data: no other workspace crate below it.
-#[test]
-fn scenario_stands_alone() {
-    let manifest = std::fs::read_to_string(root().join("crates/scenario/Cargo.toml")).unwrap();
-    for other in ["apiserver", "podbox", "kubelet", "harness", "kube"] {
-        assert!(!manifest.lines().any(|l| l.starts_with(&format!("{other}.")) || l.starts_with(&format!("{other} "))), "scenario depends on {other}");
-    }
-}
-
-/// Invariant: the harness knows no backend.
-#[test]
-fn harness_names_no_backend() {
-    let manifest = std::fs::read_to_string(root().join("crates/harness/Cargo.toml")).unwrap();
-    for backend in ["apiserver", "podbox", "kubelet", "testcontainers"] {
-        assert!(!manifest.contains(backend), "harness depends on {backend}");
     }
 }

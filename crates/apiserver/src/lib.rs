@@ -226,8 +226,8 @@ impl Cluster {
     }
 
     /// A kubeconfig for the admin, shaped like k3s's `k3s.yaml`.
-    pub fn admin_kubeconfig(&self) -> String {
-        kubeconfig::render(
+    pub fn admin_kubeconfig(&self) -> kube::config::Kubeconfig {
+        kubeconfig::admin(
             &self.url(),
             &self.state.pki.server_ca.cert_pem,
             &self.state.pki.admin,

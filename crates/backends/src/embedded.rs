@@ -1,18 +1,100 @@
-//! The embedded backend: the in-process API server with the embedded kubelet.
+//! The embedded backend: the in-process API server with the embedded kubelet, assembled
+//! once here as `EmbeddedCluster` for the labs and for `cargo xtask cluster up`.
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use harness::{Backend, BackendError, ClusterInfo, RunningCluster};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// Why an embedded cluster did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("creating {path}")]
+    Dir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("starting the API server")]
+    ApiServer(#[from] apiserver::StartError),
+}
+
+/// An embedded cluster: the API server on `127.0.0.1` and a Unix socket in its
+/// directory, and the kubelet whose pods reach it through that socket.
+pub struct EmbeddedCluster {
+    cluster: apiserver::Cluster,
+    kubelet: Arc<kubelet::Kubelet>,
+    node: tokio::task::JoinHandle<()>,
+    dir: PathBuf,
+}
+
+impl EmbeddedCluster {
+    /// Starts a cluster whose files live in `dir` (the socket, the kubelet's `run/`);
+    /// `port` 0 picks a free one.
+    pub async fn start(dir: &Path, port: u16) -> Result<EmbeddedCluster, StartError> {
+        std::fs::create_dir_all(dir).map_err(|source| StartError::Dir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let socket = dir.join("apiserver.sock");
+        let cluster = apiserver::Cluster::start(apiserver::Config {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            socket: Some(socket.clone()),
+            ..apiserver::Config::default()
+        })
+        .await?;
+        // The node: the embedded kubelet runs the cluster's pods as sandboxed processes.
+        let client = kube::Client::new(cluster.service_as(apiserver::UserInfo::admin()), "default");
+        let kubelet = kubelet::Kubelet::new(
+            client,
+            kubelet::Config {
+                node_name: apiserver::NODE_NAME.into(),
+                runtime_dir: dir.join("run"),
+                api_socket: socket,
+            },
+        );
+        cluster.attach_runtime(kubelet.clone());
+        let node = tokio::spawn(kubelet.clone().run());
+        Ok(EmbeddedCluster {
+            cluster,
+            kubelet,
+            node,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// `https://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        self.cluster.url()
+    }
+
+    /// The CA certificate (PEM) that signs the serving certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.cluster.pki().server_ca.cert_pem
+    }
+
+    /// The admin kubeconfig.
+    pub fn kubeconfig(&self) -> kube::config::Kubeconfig {
+        self.cluster.admin_kubeconfig()
+    }
+
+    /// Stops every pod, then the API server; removes the kubelet's files.
+    pub async fn stop(self) {
+        self.node.abort();
+        let _ = self.node.await;
+        self.kubelet.shutdown();
+        self.cluster.shutdown().await;
+        let _ = std::fs::remove_dir_all(self.dir.join("run"));
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Embedded;
 
 struct Running {
     info: ClusterInfo,
-    cluster: apiserver::Cluster,
-    kubelet: Arc<kubelet::Kubelet>,
-    node: tokio::task::JoinHandle<()>,
+    cluster: EmbeddedCluster,
 }
 
 impl RunningCluster for Running {
@@ -22,9 +104,7 @@ impl RunningCluster for Running {
 
     fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
         async move {
-            self.node.abort();
-            self.kubelet.shutdown();
-            self.cluster.shutdown().await;
+            self.cluster.stop().await;
             let _ = std::fs::remove_dir_all(&self.info.workdir);
         }
         .boxed()
@@ -44,45 +124,25 @@ impl Backend for Embedded {
             };
             let workdir = crate::fresh_dir("embedded")
                 .map_err(|e| fail(format!("creating a work dir: {e}")))?;
-            let socket = workdir.join("apiserver.sock");
-            let cluster = apiserver::Cluster::start(apiserver::Config {
-                socket: Some(socket.clone()),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-            let client =
-                kube::Client::new(cluster.service_as(apiserver::UserInfo::admin()), "default");
-            let node_name = apiserver::NODE_NAME.to_string();
-            let kubelet = kubelet::Kubelet::new(
-                client,
-                kubelet::Config {
-                    node_name: node_name.clone(),
-                    runtime_dir: workdir.join("run"),
-                    api_socket: socket,
-                },
-            );
-            cluster.attach_runtime(kubelet.clone());
-            let node = tokio::spawn(kubelet.clone().run());
+            let cluster = EmbeddedCluster::start(&workdir, 0)
+                .await
+                .map_err(|e| fail(crate::chain(&e)))?;
             let kubeconfig = workdir.join("kubeconfig");
-            std::fs::write(&kubeconfig, cluster.admin_kubeconfig())
-                .map_err(|e| fail(format!("writing the kubeconfig: {e}")))?;
+            harness::kubeconfig::write(&kubeconfig, &cluster.kubeconfig())
+                .map_err(|e| fail(crate::chain(&e)))?;
             let info = ClusterInfo {
                 kubeconfig,
+                server: cluster.url(),
+                ca_pem: cluster.ca_pem().to_string(),
                 workdir,
                 shared: false,
                 description: format!("embedded Kubernetes v1.33 at {}", cluster.url()),
                 redact: harness::redact::Context {
-                    node_name,
+                    node_name: apiserver::NODE_NAME.into(),
                     node_ip: kubelet::NODE_IP.into(),
                 },
             };
-            Ok(Box::new(Running {
-                info,
-                cluster,
-                kubelet,
-                node,
-            }) as Box<dyn RunningCluster>)
+            Ok(Box::new(Running { info, cluster }) as Box<dyn RunningCluster>)
         }
         .boxed()
     }

@@ -42,24 +42,27 @@ pub fn server_args() -> Vec<String> {
     .to_vec()
 }
 
-/// The kubeconfig k3s wrote (`https://127.0.0.1:6443`) pointed at the port Docker mapped.
-pub fn rewrite_kubeconfig(text: &str, host: &str, port: u16) -> Result<String, String> {
-    let mut found = false;
-    let out: Vec<String> = text
-        .lines()
-        .map(|l| match l.trim_start().strip_prefix("server: https://") {
-            Some(_) => {
-                found = true;
-                let indent = &l[..l.len() - l.trim_start().len()];
-                format!("{indent}server: https://{host}:{port}")
-            }
-            None => l.to_string(),
-        })
+/// The kubeconfig k3s wrote (`https://127.0.0.1:6443`) pointed at the port Docker mapped:
+/// every cluster's server becomes `https://<host>:<port>`.
+pub fn rewrite_kubeconfig(
+    text: &str,
+    host: &str,
+    port: u16,
+) -> Result<kube::config::Kubeconfig, String> {
+    let mut kc = kube::config::Kubeconfig::from_yaml(text)
+        .map_err(|e| format!("reading k3s's kubeconfig: {e}"))?;
+    let servers: Vec<&mut String> = kc
+        .clusters
+        .iter_mut()
+        .filter_map(|c| c.cluster.as_mut()?.server.as_mut())
         .collect();
-    if !found {
+    if servers.is_empty() {
         return Err("k3s's kubeconfig names no server".into());
     }
-    Ok(out.join("\n") + "\n")
+    for server in servers {
+        *server = format!("https://{host}:{port}");
+    }
+    Ok(kc)
 }
 
 /// The host name the kubeconfig uses for the mapped API port: k3s's own kubeconfig says
@@ -224,21 +227,20 @@ impl Backend for K3s {
                     .to_string();
                 let host = api_host(&docker_host).to_string();
                 let text = read_kubeconfig(&conf_dir, deadline).await?;
-                let kubeconfig_text = rewrite_kubeconfig(&text, &host, port)?;
+                let kc = rewrite_kubeconfig(&text, &host, port)?;
                 let kubeconfig = workdir.join("kubeconfig");
-                std::fs::write(&kubeconfig, &kubeconfig_text)
-                    .map_err(|e| format!("writing {}: {e}", kubeconfig.display()))?;
-                let kc = kube::config::Kubeconfig::from_yaml(&kubeconfig_text)
-                    .map_err(|e| format!("reading k3s's kubeconfig: {e}"))?;
+                harness::kubeconfig::write(&kubeconfig, &kc).map_err(|e| crate::chain(&e))?;
+                let (server, ca_pem) =
+                    harness::kubeconfig::server_and_ca(&kc).map_err(|e| e.to_string())?;
                 let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
                     .await
                     .map_err(|e| format!("reading k3s's kubeconfig: {e}"))?;
                 let client = kube::Client::try_from(config).map_err(|e| e.to_string())?;
                 let node = wait_ready(client, deadline).await?;
-                Ok::<_, String>((kubeconfig, host, port, node))
+                Ok::<_, String>((kubeconfig, server, ca_pem, node))
             }
             .await;
-            let (kubeconfig, host, port, node) = match ready {
+            let (kubeconfig, server, ca_pem, node) = match ready {
                 Ok(r) => r,
                 Err(e) => {
                     let _ = container.rm().await;
@@ -249,9 +251,11 @@ impl Backend for K3s {
             let (node_name, node_ip) = crate::node_identity(&node);
             let info = ClusterInfo {
                 kubeconfig,
+                description: format!("k3s {IMAGE_TAG} in Docker at {server}"),
+                server,
+                ca_pem,
                 workdir,
                 shared: false,
-                description: format!("k3s {IMAGE_TAG} in Docker at https://{host}:{port}"),
                 redact: harness::redact::Context { node_name, node_ip },
             };
             Ok(Box::new(Running {
@@ -284,10 +288,10 @@ mod tests {
     #[test]
     fn the_kubeconfig_points_at_the_mapped_port() {
         let k3s = "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: QQ==\n    server: https://127.0.0.1:6443\n  name: default\n";
-        assert_eq!(
-            rewrite_kubeconfig(k3s, "localhost", 32771).unwrap(),
-            "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: QQ==\n    server: https://localhost:32771\n  name: default\n"
-        );
+        let kc = rewrite_kubeconfig(k3s, "localhost", 32771).unwrap();
+        let cluster = kc.clusters[0].cluster.as_ref().unwrap();
+        assert_eq!(cluster.server.as_deref(), Some("https://localhost:32771"));
+        assert_eq!(cluster.certificate_authority_data.as_deref(), Some("QQ=="));
         assert!(rewrite_kubeconfig("apiVersion: v1\n", "localhost", 1).is_err());
         assert_eq!(api_host("localhost"), "127.0.0.1");
         assert_eq!(api_host("docker.example"), "docker.example");

@@ -87,19 +87,18 @@ impl Backend for Kubeconfig {
             let workdir = crate::fresh_dir("kubeconfig")
                 .map_err(|e| fail(format!("creating a work dir: {e}")))?;
             let ready = async {
-                let kubeconfig = workdir.join("kubeconfig");
-                std::fs::write(&kubeconfig, &flat)
-                    .map_err(|e| format!("writing {}: {e}", kubeconfig.display()))?;
-                kubectl(
-                    Some(&kubeconfig),
-                    &["config", "set-context", "--current", "--namespace=default"],
-                )?;
-                let kc = kube::config::Kubeconfig::read_from(&kubeconfig)
+                // A private copy of the context, in namespace `default`.
+                let mut kc = kube::config::Kubeconfig::from_yaml(&flat)
                     .map_err(|e| format!("reading context {context:?}: {e}"))?;
+                harness::kubeconfig::set_namespace(&mut kc, "default")
+                    .map_err(|e| format!("reading context {context:?}: {e}"))?;
+                let (server, ca_pem) = harness::kubeconfig::server_and_optional_ca(&kc)
+                    .map_err(|e| format!("reading context {context:?}: {e}"))?;
+                let kubeconfig = workdir.join("kubeconfig");
+                harness::kubeconfig::write(&kubeconfig, &kc).map_err(|e| crate::chain(&e))?;
                 let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
                     .await
                     .map_err(|e| format!("reading context {context:?}: {e}"))?;
-                let server = config.cluster_url.to_string();
                 let client = kube::Client::try_from(config).map_err(|e| e.to_string())?;
                 let version =
                     tokio::time::timeout(Duration::from_secs(15), client.apiserver_version())
@@ -111,10 +110,10 @@ impl Backend for Kubeconfig {
                     .await
                     .map(|l| l.items)
                     .unwrap_or_default();
-                Ok::<_, String>((kubeconfig, server, version.git_version, nodes))
+                Ok::<_, String>((kubeconfig, server, ca_pem, version.git_version, nodes))
             }
             .await;
-            let (kubeconfig, server, version, nodes) = match ready {
+            let (kubeconfig, server, ca_pem, version, nodes) = match ready {
                 Ok(r) => r,
                 Err(e) => {
                     let _ = std::fs::remove_dir_all(&workdir);
@@ -125,11 +124,13 @@ impl Backend for Kubeconfig {
             let (node_name, node_ip) = nodes.first().map(crate::node_identity).unwrap_or_default();
             let info = ClusterInfo {
                 kubeconfig,
-                workdir,
-                shared: true,
                 description: format!(
                     "your cluster {context:?} at {server} (Kubernetes {version}), namespace default"
                 ),
+                server,
+                ca_pem: ca_pem.unwrap_or_default(),
+                workdir,
+                shared: true,
                 redact: harness::redact::Context { node_name, node_ip },
             };
             Ok(Box::new(Running { info }) as Box<dyn RunningCluster>)

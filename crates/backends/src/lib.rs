@@ -5,7 +5,7 @@ mod embedded;
 mod k3s;
 mod kubeconfig;
 
-pub use embedded::Embedded;
+pub use embedded::{Embedded, EmbeddedCluster, StartError};
 pub use k3s::K3s;
 pub use kubeconfig::Kubeconfig;
 
@@ -30,6 +30,53 @@ pub fn from_env() -> Result<Box<dyn harness::Backend>, String> {
         Err(_) | Ok("") => Ok(Box::new(Embedded)),
         Ok(name) => by_name(name).map_err(|e| format!("KUBELAB_BACKEND: {e}")),
     }
+}
+
+/// An error with its causes, as one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
+}
+
+#[doc(hidden)]
+pub use harness;
+
+/// The test of a lab crate: runs the lab on the backend `KUBELAB_BACKEND` names and asserts
+/// one insta snapshot per step in the crate's `snapshots/`. It expands in the lab crate's
+/// test, whose dev-dependencies are `backends`, `insta` and `tokio`:
+/// `backends::lab_test!(lab03_matches_its_snapshots, lab03_ca_verification::lab());`
+/// The lab names no backend: the one it runs on comes from here, the crate above the
+/// harness that knows them.
+#[macro_export]
+macro_rules! lab_test {
+    ($test:ident, $lab:expr) => {
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $test() {
+            let lab = $lab;
+            if let Some(why) = $crate::harness::missing_host_tool(&lab) {
+                return $crate::harness::testkit::skip(why);
+            }
+            let backend = $crate::from_env().unwrap_or_else(|e| panic!("{e}"));
+            let steps = $crate::harness::run(&lab, backend.as_ref())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(steps.len(), lab.scenario.steps.len());
+            let mut settings = insta::Settings::clone_current();
+            settings.set_snapshot_path("../snapshots");
+            settings.set_prepend_module_to_snapshot(false);
+            settings.bind(|| {
+                for (name, text) in &steps {
+                    insta::assert_snapshot!(name.as_str(), text);
+                }
+            });
+        }
+    };
 }
 
 /// A fresh scratch folder for one cluster: `$TMPDIR/kubelab-<what>-<pid>-<nanos>`.

@@ -192,7 +192,7 @@ async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
     };
     assert!(
         err.starts_with(
-            "starting the kubeconfig cluster: the cluster at https://127.0.0.1:1/ does not answer"
+            "starting the kubeconfig cluster: the cluster at https://127.0.0.1:1 does not answer"
         ),
         "{err}"
     );

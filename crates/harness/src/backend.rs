@@ -16,6 +16,10 @@ pub enum BackendError {
 pub struct ClusterInfo {
     /// An admin kubeconfig file.
     pub kubeconfig: PathBuf,
+    /// The API server's URL, as the kubeconfig gives it.
+    pub server: String,
+    /// The cluster's CA certificate (PEM), which the kubeconfig trusts.
+    pub ca_pem: String,
     /// A scratch directory for the run (removed with the cluster).
     pub workdir: PathBuf,
     /// One line for the learner: what runs and where.

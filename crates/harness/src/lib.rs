@@ -5,6 +5,7 @@
 //! with the host's `kubectl` and `curl`, `redact` is the Kubernetes-aware redaction set.
 
 pub mod backend;
+pub mod kubeconfig;
 pub mod redact;
 pub mod run;
 
@@ -96,33 +97,3 @@ pub fn missing_host_tool(lab: &Lab) -> Option<String> {
 
 #[doc(hidden)]
 pub use testkit;
-
-/// The test of a lab crate: runs the lab on the backend `KUBELAB_BACKEND` names and asserts
-/// one insta snapshot per step in the crate's `snapshots/`. It expands in the lab crate's
-/// test, whose dev-dependencies are `backends`, `insta` and `tokio`:
-/// `harness::lab_test!(lab03_matches_its_snapshots, lab03_ca_verification::lab());`
-#[macro_export]
-macro_rules! lab_test {
-    ($test:ident, $lab:expr) => {
-        #[tokio::test(flavor = "multi_thread")]
-        async fn $test() {
-            let lab = $lab;
-            if let Some(why) = $crate::missing_host_tool(&lab) {
-                return $crate::testkit::skip(why);
-            }
-            let backend = backends::from_env().unwrap_or_else(|e| panic!("{e}"));
-            let steps = $crate::run(&lab, backend.as_ref())
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(steps.len(), lab.scenario.steps.len());
-            let mut settings = insta::Settings::clone_current();
-            settings.set_snapshot_path("../snapshots");
-            settings.set_prepend_module_to_snapshot(false);
-            settings.bind(|| {
-                for (name, text) in &steps {
-                    insta::assert_snapshot!(name.as_str(), text);
-                }
-            });
-        }
-    };
-}

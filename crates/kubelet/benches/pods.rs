@@ -57,7 +57,7 @@ fn main() {
             starts.push(t.elapsed().as_secs_f64() * 1e3);
         }
 
-        let kc = kube::config::Kubeconfig::from_yaml(&cluster.admin_kubeconfig()).unwrap();
+        let kc = cluster.admin_kubeconfig();
         let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.unwrap();
         let tls: Api<Pod> = Api::namespaced(kube::Client::try_from(config).unwrap(), "default");
         let exec_true = |tls: Api<Pod>| async move {

@@ -113,7 +113,7 @@ fn run_kubectl(
 ) -> (Option<i32>, String, String) {
     let kubeconfig = n.dir.join("kubeconfig");
     if !kubeconfig.exists() {
-        std::fs::write(&kubeconfig, n._cluster.admin_kubeconfig()).unwrap();
+        harness::kubeconfig::write(&kubeconfig, &n._cluster.admin_kubeconfig()).unwrap();
     }
     let out = tokio::task::block_in_place(|| {
         std::process::Command::new(kubectl)
@@ -302,7 +302,7 @@ async fn exec_through_kube_and_kubectl() {
     wait_for(&n.pods, "curl", |p| phase(p) == "Running").await;
 
     // kube's Api::exec (WebSocket), over TLS: an upgrade needs a real connection.
-    let kc = kube::config::Kubeconfig::from_yaml(&n._cluster.admin_kubeconfig()).unwrap();
+    let kc = n._cluster.admin_kubeconfig();
     let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
         .await
         .unwrap();
@@ -542,7 +542,7 @@ async fn stopping_the_node_kills_its_pods_and_automount_can_be_refused() {
     }
     assert_eq!(processes_with("4243.75"), 1);
     // No token directory, but the service variables stay (FIDELITY §5).
-    let kc = kube::config::Kubeconfig::from_yaml(&n._cluster.admin_kubeconfig()).unwrap();
+    let kc = n._cluster.admin_kubeconfig();
     let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
         .await
         .unwrap();
@@ -609,7 +609,7 @@ async fn pod_under_a_private_directory() {
     .unwrap();
     n.pods.create(&PostParams::default(), &pod).await.unwrap();
     wait_for(&n.pods, "private", |p| phase(p) == "Running").await;
-    let kc = kube::config::Kubeconfig::from_yaml(&n._cluster.admin_kubeconfig()).unwrap();
+    let kc = n._cluster.admin_kubeconfig();
     let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
         .await
         .unwrap();

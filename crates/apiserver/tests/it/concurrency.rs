@@ -6,7 +6,7 @@ use super::clients::cluster;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::{Api, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::KubeConfigOptions;
 use kube::{Client, Config};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -16,7 +16,7 @@ const WRITERS: usize = 4;
 const WRITES: usize = 3;
 
 async fn admin_client(c: &apiserver::Cluster) -> Client {
-    let kc = Kubeconfig::from_yaml(&c.admin_kubeconfig()).unwrap();
+    let kc = c.admin_kubeconfig();
     let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .unwrap();

