@@ -62,9 +62,9 @@ pub fn list(labs: &[Found], out: &mut dyn std::io::Write) -> std::io::Result<()>
 
 /// The verified text of a step: the snapshot file's body after insta's header.
 pub(crate) fn verified(snapshots: &Path, name: &str) -> Option<String> {
-    let text = std::fs::read_to_string(snapshots.join(format!("{name}.snap"))).ok()?;
-    let body = text.splitn(3, "---\n").nth(2)?;
-    Some(body.to_string())
+    let snapshot = insta::Snapshot::from_file(&snapshots.join(format!("{name}.snap"))).ok()?;
+    // insta keeps the text without its final newline; the transcripts end with one.
+    Some(format!("{}\n", snapshot.as_text()?))
 }
 
 /// How a step's output compares with its verified snapshot.
@@ -288,7 +288,7 @@ fn paint(text: &str) -> std::borrow::Cow<'_, str> {
 /// Walks one lab; returns the exit code.
 pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
     let backend = match opts.backend.as_deref() {
-        None => backends::from_env(),
+        None => backends::from_env().map_err(|e| e.to_string()),
         Some(name) => backends::by_name(name).map_err(|e| format!("--backend: {e}")),
     };
     let backend = match backend {

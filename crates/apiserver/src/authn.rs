@@ -23,7 +23,7 @@ pub enum AuthnError {
     #[error("pod UID ({stored}) does not match service account pod ref claim ({claimed})")]
     PodUid { stored: String, claimed: String },
     #[error("signing key unavailable: {0}")]
-    Key(String),
+    Key(#[from] crate::tokens::KeyError),
 }
 
 fn uid(obj: &Value) -> &str {
@@ -34,7 +34,7 @@ fn uid(obj: &Value) -> &str {
 
 /// Checks a bearer token and returns the service account's user.
 pub async fn bearer(reg: &Registry, keys: &KeyCell, token: &str) -> Result<UserInfo, AuthnError> {
-    let key = keys.get().await.map_err(AuthnError::Key)?;
+    let key = keys.get().await?;
     let now = jiff::Timestamp::now().as_second();
     let claims: Claims = tokens::verify(key, token, now)?;
     let k = &claims.kubernetes;

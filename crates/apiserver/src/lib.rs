@@ -83,6 +83,15 @@ pub enum StartError {
     },
 }
 
+/// Why `Cluster::service_account_token` gave no token.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("serviceaccount {namespace}/{name} not found")]
+    NoServiceAccount { namespace: String, name: String },
+    #[error(transparent)]
+    Key(#[from] tokens::KeyError),
+}
+
 /// A running cluster. Dropping it stops serving; `shutdown` waits for that.
 #[derive(Debug)]
 pub struct Cluster {
@@ -177,7 +186,7 @@ impl Cluster {
     }
 
     /// The key that signs service-account tokens (generated in the background at start).
-    pub async fn service_account_key(&self) -> Result<&tokens::SaKey, String> {
+    pub async fn service_account_key(&self) -> Result<&tokens::SaKey, tokens::KeyError> {
         self.state.keys.get().await
     }
 
@@ -192,7 +201,7 @@ impl Cluster {
         namespace: &str,
         name: &str,
         expiration_seconds: i64,
-    ) -> Result<String, String> {
+    ) -> Result<String, TokenError> {
         let sa = self
             .state
             .registry
@@ -201,7 +210,10 @@ impl Cluster {
                 namespace,
                 name,
             )
-            .ok_or_else(|| format!("serviceaccount {namespace}/{name} not found"))?;
+            .ok_or_else(|| TokenError::NoServiceAccount {
+                namespace: namespace.into(),
+                name: name.into(),
+            })?;
         let key = self.state.keys.get().await?;
         let spec = tokens::TokenSpec {
             namespace: namespace.into(),

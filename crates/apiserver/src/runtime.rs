@@ -54,9 +54,20 @@ pub struct LogRequest {
 /// container stops).
 pub type LogStream = futures::stream::BoxStream<'static, bytes::Bytes>;
 
-/// Runs commands in pods and reads their logs. Errors are messages for the client (the
-/// container is not running, the program does not exist).
+/// A node's refusal, worded for the client as the kubelet words it (the container is not
+/// running, the program does not exist); the API server passes it on in a `Status`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct RuntimeError(pub String);
+
+impl From<String> for RuntimeError {
+    fn from(message: String) -> Self {
+        RuntimeError(message)
+    }
+}
+
+/// Runs commands in pods and reads their logs.
 pub trait PodRuntime: Send + Sync + std::fmt::Debug {
-    fn exec(&self, req: ExecRequest) -> BoxFuture<'static, Result<ExecSession, String>>;
-    fn logs(&self, req: LogRequest) -> BoxFuture<'static, Result<LogStream, String>>;
+    fn exec(&self, req: ExecRequest) -> BoxFuture<'static, Result<ExecSession, RuntimeError>>;
+    fn logs(&self, req: LogRequest) -> BoxFuture<'static, Result<LogStream, RuntimeError>>;
 }

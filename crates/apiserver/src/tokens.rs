@@ -108,9 +108,14 @@ impl SaKey {
     }
 }
 
+/// The signing key could not be made.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("generating the service-account signing key: {0}")]
+pub struct KeyError(String);
+
 /// A handle on the signing key that starts generating it at once and waits only when used.
 #[derive(Clone, Debug, Default)]
-pub struct KeyCell(Arc<OnceLock<Result<SaKey, String>>>);
+pub struct KeyCell(Arc<OnceLock<Result<SaKey, KeyError>>>);
 
 impl KeyCell {
     /// Starts RSA key generation on a background thread.
@@ -120,23 +125,23 @@ impl KeyCell {
         std::thread::Builder::new()
             .name("sa-keygen".into())
             .spawn(move || {
-                bg.0.get_or_init(|| SaKey::generate().map_err(|e| e.to_string()));
+                bg.0.get_or_init(|| SaKey::generate().map_err(|e| KeyError(e.to_string())));
             })
             .expect("spawning a thread");
         cell
     }
 
     /// The key, waiting (off the async executor) for generation to finish.
-    pub async fn get(&self) -> Result<&SaKey, String> {
+    pub async fn get(&self) -> Result<&SaKey, KeyError> {
         if let Some(k) = self.0.get() {
             return k.as_ref().map_err(Clone::clone);
         }
         let cell = self.0.clone();
         tokio::task::spawn_blocking(move || {
-            cell.get_or_init(|| SaKey::generate().map_err(|e| e.to_string()));
+            cell.get_or_init(|| SaKey::generate().map_err(|e| KeyError(e.to_string())));
         })
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| KeyError(e.to_string()))?;
         self.0
             .get()
             .expect("initialised above")

@@ -12,23 +12,30 @@ pub use kubeconfig::Kubeconfig;
 /// The names `by_name` takes.
 pub const NAMES: &str = "embedded, k3s or kubeconfig";
 
+/// A backend name that names none.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ChoiceError {
+    #[error("unknown backend {name:?}: the backends are {NAMES}")]
+    Unknown { name: String },
+    #[error("KUBELAB_BACKEND: {0}")]
+    Env(Box<ChoiceError>),
+}
+
 /// The backend of that name.
-pub fn by_name(name: &str) -> Result<Box<dyn harness::Backend>, String> {
+pub fn by_name(name: &str) -> Result<Box<dyn harness::Backend>, ChoiceError> {
     match name {
         "embedded" => Ok(Box::new(Embedded)),
         "k3s" => Ok(Box::new(K3s)),
         "kubeconfig" => Ok(Box::new(Kubeconfig::default())),
-        other => Err(format!(
-            "unknown backend {other:?}: the backends are {NAMES}"
-        )),
+        other => Err(ChoiceError::Unknown { name: other.into() }),
     }
 }
 
 /// The backend `KUBELAB_BACKEND` names (`embedded` when unset or empty).
-pub fn from_env() -> Result<Box<dyn harness::Backend>, String> {
+pub fn from_env() -> Result<Box<dyn harness::Backend>, ChoiceError> {
     match std::env::var("KUBELAB_BACKEND").as_deref() {
         Err(_) | Ok("") => Ok(Box::new(Embedded)),
-        Ok(name) => by_name(name).map_err(|e| format!("KUBELAB_BACKEND: {e}")),
+        Ok(name) => by_name(name).map_err(|e| ChoiceError::Env(Box::new(e))),
     }
 }
 
@@ -79,17 +86,13 @@ macro_rules! lab_test {
     };
 }
 
-/// A fresh scratch folder for one cluster: `$TMPDIR/kubelab-<what>-<pid>-<nanos>`.
+/// A fresh private scratch folder for one cluster (`$TMPDIR/kubelab-<what>-<pid>-XXXXXX`),
+/// which the cluster's `stop` removes.
 fn fresh_dir(what: &str) -> std::io::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "kubelab-{what}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+    Ok(tempfile::Builder::new()
+        .prefix(&format!("kubelab-{what}-{}-", std::process::id()))
+        .tempdir()?
+        .keep())
 }
 
 /// A node's name and InternalIP, which redaction replaces.

@@ -46,7 +46,7 @@ fn backends_by_name() {
     assert_eq!(backends::by_name("embedded").unwrap().name(), "embedded");
     let unknown = backends::by_name("minikube").err().unwrap();
     assert_eq!(
-        unknown,
+        unknown.to_string(),
         "unknown backend \"minikube\": the backends are embedded, k3s or kubeconfig"
     );
     assert_eq!(

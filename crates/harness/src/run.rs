@@ -178,15 +178,9 @@ fn found_objects(json: &str) -> Result<Vec<Found>, String> {
         .collect())
 }
 
+/// A word as a POSIX shell reads it back, quoted only where it needs to be.
 fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
+    shlex::try_quote(s).map_or_else(|_| s.to_string(), |q| q.into_owned())
 }
 
 impl<'a> Runner<'a> {

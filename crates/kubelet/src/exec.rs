@@ -2,7 +2,7 @@
 //! container's environment, mounts and programs, as `kubectl exec` gets from a kubelet.
 
 use crate::Kubelet;
-use apiserver::runtime::{ExecRequest, ExecSession, PodRuntime};
+use apiserver::runtime::{ExecRequest, ExecSession, PodRuntime, RuntimeError};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use std::process::Stdio;
@@ -11,7 +11,7 @@ impl PodRuntime for Kubelet {
     fn logs(
         &self,
         req: apiserver::runtime::LogRequest,
-    ) -> BoxFuture<'static, Result<apiserver::runtime::LogStream, String>> {
+    ) -> BoxFuture<'static, Result<apiserver::runtime::LogStream, RuntimeError>> {
         let dir = self
             .config
             .runtime_dir
@@ -27,7 +27,7 @@ impl PodRuntime for Kubelet {
         async move {
             let path = crate::logs::log_path(&dir, &req.container, req.previous);
             if !path.exists() {
-                return Err(if req.previous {
+                return Err(RuntimeError(if req.previous {
                     format!(
                         "previous terminated container {:?} in pod {:?} not found",
                         req.container, req.pod
@@ -37,7 +37,7 @@ impl PodRuntime for Kubelet {
                         "container {:?} in pod {:?} is waiting to start: ContainerCreating",
                         req.container, req.pod
                     )
-                });
+                }));
             }
             Ok(crate::logs::read(
                 path,
@@ -48,7 +48,7 @@ impl PodRuntime for Kubelet {
         .boxed()
     }
 
-    fn exec(&self, req: ExecRequest) -> BoxFuture<'static, Result<ExecSession, String>> {
+    fn exec(&self, req: ExecRequest) -> BoxFuture<'static, Result<ExecSession, RuntimeError>> {
         let target = self
             .targets
             .lock()

@@ -134,7 +134,7 @@ pub async fn logs(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<Response, 
     let stream = runtime(state)?
         .logs(req)
         .await
-        .map_err(ApiError::bad_request)?;
+        .map_err(|e| ApiError::bad_request(e.0))?;
     let body = axum::body::Body::from_stream(stream.map(Ok::<_, std::convert::Infallible>));
     let mut r = Response::new(body);
     r.headers_mut().insert(

@@ -1,7 +1,7 @@
 //! Shared helpers: start a cluster, find host tools, write a kubeconfig.
 
 use apiserver::{Cluster, Config};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub async fn cluster() -> Cluster {
     Cluster::start(Config::default())
@@ -14,33 +14,11 @@ pub fn tool(name: &str, install: &str) -> Option<PathBuf> {
     testkit::host_tool(name, install)
 }
 
-pub struct TempDir(pub PathBuf);
+/// A private scratch directory, removed when the last user drops it.
+pub type TempDir = std::sync::Arc<tempfile::TempDir>;
 
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("kubelab-{tag}-{}", uuid_like()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn uuid_like() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let n = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{}-{n}", std::process::id())
+pub fn temp_dir() -> TempDir {
+    std::sync::Arc::new(tempfile::tempdir().unwrap())
 }
 
 /// Sends a request through the router as admin; returns the status and the body as text.

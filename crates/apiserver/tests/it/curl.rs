@@ -1,7 +1,7 @@
 //! The server judged by the real `curl`, byte for byte against upstream's answers
 //! (FIDELITY.md §2, §9, §10).
 
-use super::clients::{TempDir, cluster, tool};
+use super::clients::{TempDir, cluster, temp_dir, tool};
 use std::process::Command;
 
 struct Curl {
@@ -13,7 +13,7 @@ struct Curl {
 impl Curl {
     fn new(c: &apiserver::Cluster) -> Option<Curl> {
         let bin = tool("curl", "your package manager (apt-get install curl)")?;
-        let dir = TempDir::new("curl");
+        let dir = temp_dir();
         std::fs::write(dir.path().join("ca.crt"), &c.pki().server_ca.cert_pem).unwrap();
         Some(Curl {
             bin,

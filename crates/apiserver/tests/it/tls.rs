@@ -88,7 +88,7 @@ async fn garbage_and_foreign_tokens_are_401() {
 #[tokio::test]
 async fn unix_socket_serves_tls_with_client_certs() {
     use http_body_util::{BodyExt, Empty};
-    let dir = super::clients::TempDir::new("socket");
+    let dir = super::clients::temp_dir();
     let sock = dir.path().join("apiserver.sock");
     let c = apiserver::Cluster::start(apiserver::Config {
         socket: Some(sock.clone()),
