@@ -155,6 +155,13 @@ fn service_account(reg: &Registry, namespace: &str, pod: &mut Value) -> Result<(
     if !automount {
         return Ok(());
     }
+    mount_token_volume(spec)
+}
+
+/// The projected `kube-api-access-xxxxx` volume (token, root CA, namespace), added unless
+/// the pod has one, and mounted read-only at the token path into every init container
+/// and container that mounts nothing there.
+fn mount_token_volume(spec: &mut serde_json::Map<String, Value>) -> Result<(), ApiError> {
     let volumes = spec.entry("volumes").or_insert_with(|| json!([]));
     let Some(volumes) = volumes.as_array_mut() else {
         return Err(ApiError::bad_request("spec.volumes must be a list"));

@@ -48,6 +48,25 @@ pub(crate) fn create(
 
 /// Seeds a new cluster.
 pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
+    seed_policy(reg);
+    seed_crds(reg);
+    for ns in INITIAL_NAMESPACES {
+        create(
+            reg,
+            "",
+            "v1",
+            "namespaces",
+            "",
+            json!({"metadata": {"name": ns}}),
+        );
+        crate::controllers::populate_namespace(reg, ns, ca_pem);
+    }
+    seed_kubernetes_service(reg);
+    seed_node(reg, node_name, api_port);
+}
+
+/// The bootstrap RBAC policy, with the aggregated ClusterRoles filled in.
+fn seed_policy(reg: &Registry) {
     let policy: Vec<Value> =
         serde_saphyr::from_str(crate::rbac::BOOTSTRAP).expect("bootstrap policy is valid YAML");
     for obj in policy {
@@ -58,6 +77,10 @@ pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
         create(reg, "rbac.authorization.k8s.io", "v1", resource, "", obj);
     }
     crate::controllers::aggregate_cluster_roles(reg);
+}
+
+/// k3s's CustomResourceDefinitions, established as apiextensions establishes them.
+fn seed_crds(reg: &Registry) {
     for crd in crate::crds::K3S_CRDS {
         create(
             reg,
@@ -83,17 +106,10 @@ pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
             tracing::error!(error = %e.message, "CRD status rejected");
         }
     }
-    for ns in INITIAL_NAMESPACES {
-        create(
-            reg,
-            "",
-            "v1",
-            "namespaces",
-            "",
-            json!({"metadata": {"name": ns}}),
-        );
-        crate::controllers::populate_namespace(reg, ns, ca_pem);
-    }
+}
+
+/// The `kubernetes` Service in `default`, with its Endpoints and EndpointSlice.
+fn seed_kubernetes_service(reg: &Registry) {
     create(
         reg,
         "",
@@ -139,6 +155,10 @@ pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
             "ports": [{"name": "https", "protocol": "TCP", "port": 6443}],
         }),
     );
+}
+
+/// The node, with the status its kubelet reports.
+fn seed_node(reg: &Registry, node_name: &str, api_port: u16) {
     let now = object::now();
     let node = json!({
         "metadata": {"name": node_name, "labels": {

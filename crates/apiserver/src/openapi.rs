@@ -52,11 +52,73 @@ fn operation(res: &ApiResource, action: &str, params: &[&str]) -> Value {
     })
 }
 
+/// The query parameters of a write.
+const WRITE: [&str; 4] = ["dryRun", "fieldManager", "fieldValidation", "pretty"];
+
+/// The operations on one object (`.../{name}`).
+fn item_operations(res: &ApiResource) -> Map<String, Value> {
+    let mut ops = Map::new();
+    for verb in &res.verbs {
+        let (method, op) = match *verb {
+            "get" => ("get", operation(res, "get", &["pretty"])),
+            "update" => ("put", operation(res, "put", &WRITE)),
+            "patch" => (
+                "patch",
+                operation(
+                    res,
+                    "patch",
+                    &[
+                        "dryRun",
+                        "fieldManager",
+                        "fieldValidation",
+                        "force",
+                        "pretty",
+                    ],
+                ),
+            ),
+            "delete" => ("delete", operation(res, "delete", &["dryRun", "pretty"])),
+            _ => continue,
+        };
+        ops.insert(method.into(), op);
+    }
+    ops
+}
+
+/// The operations on a collection.
+fn collection_operations(res: &ApiResource) -> Map<String, Value> {
+    let mut ops = Map::new();
+    for verb in &res.verbs {
+        let (method, op) = match *verb {
+            "list" => (
+                "get",
+                operation(
+                    res,
+                    "list",
+                    &[
+                        "labelSelector",
+                        "fieldSelector",
+                        "limit",
+                        "continue",
+                        "watch",
+                    ],
+                ),
+            ),
+            "create" => ("post", operation(res, "post", &WRITE)),
+            "deletecollection" => (
+                "delete",
+                operation(res, "deletecollection", &["labelSelector"]),
+            ),
+            _ => continue,
+        };
+        ops.insert(method.into(), op);
+    }
+    ops
+}
+
 /// The document of one group version, or `None` for an unknown one.
 pub fn group_version(path: &str) -> Option<Value> {
     let gv = DISCOVERY.versions.iter().find(|gv| gv_path(gv) == path)?;
     let mut paths = Map::new();
-    let write = ["dryRun", "fieldManager", "fieldValidation", "pretty"];
     for res in &gv.resources {
         let prefix = if res.namespaced {
             format!("/{path}/namespaces/{{namespace}}/{}", res.resource())
@@ -67,63 +129,14 @@ pub fn group_version(path: &str) -> Option<Value> {
             Some(sub) => format!("{prefix}/{{name}}/{sub}"),
             None => format!("{prefix}/{{name}}"),
         };
-        let mut item_ops = Map::new();
-        for verb in &res.verbs {
-            match *verb {
-                "get" => item_ops.insert("get".into(), operation(res, "get", &["pretty"])),
-                "update" => item_ops.insert("put".into(), operation(res, "put", &write)),
-                "patch" => item_ops.insert(
-                    "patch".into(),
-                    operation(
-                        res,
-                        "patch",
-                        &[
-                            "dryRun",
-                            "fieldManager",
-                            "fieldValidation",
-                            "force",
-                            "pretty",
-                        ],
-                    ),
-                ),
-                "delete" => item_ops.insert(
-                    "delete".into(),
-                    operation(res, "delete", &["dryRun", "pretty"]),
-                ),
-                _ => None,
-            };
-        }
+        let item_ops = item_operations(res);
         if !item_ops.is_empty() {
             paths.insert(item, Value::Object(item_ops));
         }
         if res.is_subresource() {
             continue;
         }
-        let mut coll_ops = Map::new();
-        for verb in &res.verbs {
-            match *verb {
-                "list" => coll_ops.insert(
-                    "get".into(),
-                    operation(
-                        res,
-                        "list",
-                        &[
-                            "labelSelector",
-                            "fieldSelector",
-                            "limit",
-                            "continue",
-                            "watch",
-                        ],
-                    ),
-                ),
-                "create" => coll_ops.insert("post".into(), operation(res, "post", &write)),
-                "deletecollection" => coll_ops.insert(
-                    "delete".into(),
-                    operation(res, "deletecollection", &["labelSelector"]),
-                ),
-                _ => None,
-            };
-        }
+        let coll_ops = collection_operations(res);
         if !coll_ops.is_empty() {
             paths.insert(prefix, Value::Object(coll_ops));
         }

@@ -76,25 +76,88 @@ pub(crate) fn age(obj: &Value, now: i64) -> Value {
     }
 }
 
-pub(crate) fn col(name: &str, ty: &str, description: &str, priority: i32) -> Value {
-    json!({"name": name, "type": ty, "format": if name == "Name" { "name" } else { "" }, "description": description, "priority": priority})
+/// Where a column's description comes from: the API's documentation of a field (as
+/// upstream's printers take it from the Go types) or a fixed text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Describe {
+    Field(&'static str),
+    Text(&'static str),
+}
+
+/// One printer column (`metav1.TableColumnDefinition`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Column {
+    pub name: &'static str,
+    pub ty: &'static str,
+    pub describe: Describe,
+    pub priority: i32,
+}
+
+impl Column {
+    /// A column described by a field's documentation (`schema/types.txt`).
+    pub(crate) const fn field(
+        name: &'static str,
+        ty: &'static str,
+        key: &'static str,
+        priority: i32,
+    ) -> Column {
+        Column {
+            name,
+            ty,
+            describe: Describe::Field(key),
+            priority,
+        }
+    }
+
+    /// A column described by a fixed text.
+    pub(crate) const fn text(
+        name: &'static str,
+        ty: &'static str,
+        text: &'static str,
+        priority: i32,
+    ) -> Column {
+        Column {
+            name,
+            ty,
+            describe: Describe::Text(text),
+            priority,
+        }
+    }
+
+    /// The column's definition in a `Table`.
+    pub(crate) fn definition(&self) -> Value {
+        let description = match self.describe {
+            Describe::Field(key) => doc(key),
+            Describe::Text(text) => text,
+        };
+        json!({"name": self.name, "type": self.ty, "format": if self.name == "Name" { "name" } else { "" }, "description": description, "priority": self.priority})
+    }
+}
+
+/// Every table's first column.
+pub(crate) const NAME: Column = Column::field("Name", "string", "meta/v1.ObjectMeta.name", 0);
+/// The age column most printers have.
+pub(crate) const AGE: Column =
+    Column::field("Age", "string", "meta/v1.ObjectMeta.creationTimestamp", 0);
+
+/// A kind's printer: its columns, and the cells of one object's row after its name.
+#[derive(Debug)]
+pub(crate) struct Printer {
+    pub columns: &'static [Column],
+    pub cells: fn(&Value, i64) -> Vec<Value>,
+}
+
+impl Printer {
+    /// The column definitions and `obj`'s row.
+    pub(crate) fn row(&self, obj: &Value, now: i64) -> (Vec<Value>, Vec<Value>) {
+        let mut cells = vec![json!(object::name(obj))];
+        cells.extend((self.cells)(obj, now));
+        (self.columns.iter().map(Column::definition).collect(), cells)
+    }
 }
 
 pub(crate) fn doc(key: &str) -> &'static str {
     SCHEMA.doc(key)
-}
-
-pub(crate) fn name_col() -> Value {
-    col("Name", "string", doc("meta/v1.ObjectMeta.name"), 0)
-}
-
-pub(crate) fn age_col() -> Value {
-    col(
-        "Age",
-        "string",
-        doc("meta/v1.ObjectMeta.creationTimestamp"),
-        0,
-    )
 }
 
 pub(crate) fn none_if_empty(s: &str) -> Value {
@@ -116,25 +179,21 @@ pub(crate) fn str_at<'a>(v: &'a Value, p: &str) -> &'a str {
 /// The kind's columns and `obj`'s cells, or the default table convertor's
 /// (`apiserver pkg/registry/rest/table.go`: Name, Created At).
 fn columns_and_cells(res: &ApiResource, obj: &Value, now: i64) -> (Vec<Value>, Vec<Value>) {
+    static DEFAULT: Printer = Printer {
+        columns: &[
+            NAME,
+            Column::field(
+                "Created At",
+                "date",
+                "meta/v1.ObjectMeta.creationTimestamp",
+                0,
+            ),
+        ],
+        cells: |obj, _| vec![json!(object::meta_str(obj, "creationTimestamp"))],
+    };
     crate::registry::kinds::strategy(res)
         .table_row(obj, now)
-        .unwrap_or_else(|| {
-            (
-                vec![
-                    name_col(),
-                    col(
-                        "Created At",
-                        "date",
-                        doc("meta/v1.ObjectMeta.creationTimestamp"),
-                        0,
-                    ),
-                ],
-                vec![
-                    json!(object::name(obj)),
-                    json!(object::meta_str(obj, "creationTimestamp")),
-                ],
-            )
-        })
+        .unwrap_or_else(|| DEFAULT.row(obj, now))
 }
 
 /// A `Table` of `items`; `include` is the `includeObject` parameter (`None`, `Metadata`

@@ -148,12 +148,11 @@ pub async fn logs(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<Response, 
     Ok(r)
 }
 
-pub async fn exec(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
-    let (ctx, ns, name) = (&req.ctx, t.namespace, t.name);
-    let gr = GroupResource {
-        group: "",
-        resource: "pods",
-    };
+/// What an exec request asks the node to run, checked as the API server checks it before
+/// it dials the kubelet: the caller may create `pods/exec`, the pod exists and has not
+/// finished, the container is one of its own, a command is given.
+fn exec_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<ExecRequest, ApiError> {
+    let (ns, name) = (t.namespace, t.name);
     // Since v1.30 (AuthorizePodWebsocketUpgradeCreatePermission, on by default) a
     // WebSocket GET on pods/exec also needs `create`.
     if ctx.info.verb == "get" {
@@ -168,10 +167,14 @@ pub async fn exec(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Res
         };
         super::chain::authorize(state, &ctx.user, &a)?;
     }
+    let pods = GroupResource {
+        group: "",
+        resource: "pods",
+    };
     let pod = state
         .registry
         .find(crate::discovery::DISCOVERY.served("", "pods"), ns, name)
-        .ok_or_else(|| ApiError::not_found(gr, name))?;
+        .ok_or_else(|| ApiError::not_found(pods, name))?;
     let command: Vec<String> = ctx
         .query
         .iter()
@@ -191,31 +194,32 @@ pub async fn exec(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Res
             "cannot exec into a container in a completed pod; current phase is {phase}"
         )));
     }
+    Ok(ExecRequest {
+        namespace: ns.into(),
+        pod: name.into(),
+        uid: pod_uid(&pod),
+        container,
+        command,
+        stdin: bool_param(ctx, "stdin"),
+        tty: bool_param(ctx, "tty"),
+    })
+}
+
+pub async fn exec(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
+    let ctx = &req.ctx;
+    let request = exec_request(state, ctx, t)?;
     let mut parts = req.parts.clone();
     let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &()).await.map_err(|_| {
         ApiError::bad_request("the embedded cluster serves pods/exec over WebSocket (v5.channel.k8s.io or v4.channel.k8s.io) only; SPDY is not supported")
     })?;
     let runtime = runtime(state)?;
-    let tty = bool_param(ctx, "tty");
-    let want_stdin = bool_param(ctx, "stdin");
-    let want_stdout = bool_param(ctx, "stdout");
-    let want_stderr = bool_param(ctx, "stderr") && !tty;
-    let request = ExecRequest {
-        namespace: ns.into(),
-        pod: name.into(),
-        uid: pod_uid(&pod),
-        container: container.clone(),
-        command: command.clone(),
-        stdin: want_stdin,
-        tty,
-    };
     let upgrade = upgrade.protocols([V5, V4]);
     let v5 = upgrade.selected_protocol().is_some_and(|p| p == V5);
     let streams = Streams {
         v5,
-        stdout: want_stdout,
-        stderr: want_stderr,
-        command,
+        stdout: bool_param(ctx, "stdout"),
+        stderr: bool_param(ctx, "stderr") && !request.tty,
+        command: request.command.clone(),
     };
     if v5 {
         // v5 goes through the API server's stream translator (apiserver
@@ -262,23 +266,27 @@ fn internal_error_frame(err: &str) -> String {
     .expect("json")
 }
 
+type Frames = tokio::sync::mpsc::Sender<Vec<u8>>;
+type Sink = futures::stream::SplitSink<WebSocket, Message>;
+
+/// A status frame (channel 3) with `json`.
+fn status_channel(json: &str) -> Vec<u8> {
+    let mut frame = vec![3u8];
+    frame.extend_from_slice(json.as_bytes());
+    frame
+}
+
 async fn relay(
     socket: WebSocket,
     session: Result<crate::runtime::ExecSession, String>,
     streams: Streams,
 ) {
-    let Streams {
-        v5,
-        stdout: want_stdout,
-        stderr: want_stderr,
-        command,
-    } = streams;
-    let (mut tx, mut rx) = socket.split();
+    let (mut tx, rx) = socket.split();
     let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
     // The empty frame that opens the lowest writable channel.
-    let first = if want_stdout {
+    let first = if streams.stdout {
         1
-    } else if want_stderr {
+    } else if streams.stderr {
         2
     } else {
         3
@@ -287,9 +295,7 @@ async fn relay(
     let mut session = match session {
         Ok(session) => session,
         Err(e) => {
-            let mut status = vec![3u8];
-            status.extend_from_slice(internal_error_frame(&e).as_bytes());
-            let _ = out_tx.send(status).await;
+            let _ = out_tx.send(status_channel(&internal_error_frame(&e))).await;
             drop(out_tx);
             while let Some(frame) = out_rx.recv().await {
                 if tx.send(Message::Binary(frame.into())).await.is_err() {
@@ -300,31 +306,15 @@ async fn relay(
             return;
         }
     };
-    let mut pumps = Vec::new();
-    for (channel, stream, wanted) in [
-        (1u8, session.stdout.take(), want_stdout),
-        (2u8, session.stderr.take(), want_stderr),
-    ] {
-        let Some(mut stream) = stream else { continue };
-        let out_tx = out_tx.clone();
-        pumps.push(tokio::spawn(async move {
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                match stream.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) if wanted => {
-                        let mut frame = Vec::with_capacity(n + 1);
-                        frame.push(channel);
-                        frame.extend_from_slice(&buf[..n]);
-                        if out_tx.send(frame).await.is_err() {
-                            break;
-                        }
-                    }
-                    Ok(_) => {}
-                }
-            }
-        }));
-    }
+    let pumps = [
+        (1u8, session.stdout.take(), streams.stdout),
+        (2u8, session.stderr.take(), streams.stderr),
+    ]
+    .into_iter()
+    .filter_map(|(channel, stream, wanted)| {
+        Some(tokio::spawn(pump(channel, stream?, wanted, out_tx.clone())))
+    })
+    .collect::<Vec<_>>();
     let writer = tokio::spawn(async move {
         while let Some(frame) = out_rx.recv().await {
             if tx.send(Message::Binary(frame.into())).await.is_err() {
@@ -333,55 +323,16 @@ async fn relay(
         }
         Some(tx)
     });
-    let mut stdin = session.stdin.take();
-    let resize = session.resize.take();
-    let reader = tokio::spawn(async move {
-        while let Some(Ok(msg)) = rx.next().await {
-            let data = match msg {
-                Message::Binary(b) => b.to_vec(),
-                Message::Close(_) => break,
-                _ => continue,
-            };
-            let Some((&channel, payload)) = data.split_first() else {
-                continue;
-            };
-            match channel {
-                0 => {
-                    if let Some(w) = stdin.as_mut()
-                        && (w.write_all(payload).await.is_err() || w.flush().await.is_err())
-                    {
-                        stdin = None;
-                    }
-                }
-                4 => {
-                    if let (Some(r), Ok(size)) = (&resize, serde_json::from_slice::<Value>(payload))
-                    {
-                        let w = size.get("Width").and_then(Value::as_u64).unwrap_or(80) as u16;
-                        let h = size.get("Height").and_then(Value::as_u64).unwrap_or(24) as u16;
-                        let _ = r.send((w, h));
-                    }
-                }
-                255 if payload.first() == Some(&0) => {
-                    // v5 half-close of stdin.
-                    if let Some(mut w) = stdin.take() {
-                        let _ = w.shutdown().await;
-                    }
-                }
-                _ => {}
-            }
-        }
-    });
+    let reader = tokio::spawn(read_client(rx, session.stdin.take(), session.resize.take()));
     let code = session.exit.await;
     for p in pumps {
         let _ = p.await;
     }
     let frame = match code {
-        Ok(code) => status_frame(code, v5, &command),
+        Ok(code) => status_frame(code, streams.v5, &streams.command),
         Err(e) => internal_error_frame(&e),
     };
-    let mut status = vec![3u8];
-    status.extend_from_slice(frame.as_bytes());
-    let _ = out_tx.send(status).await;
+    let _ = out_tx.send(status_channel(&frame)).await;
     drop(out_tx);
     reader.abort();
     if let Ok(Some(tx)) = writer.await {
@@ -389,8 +340,74 @@ async fn relay(
     }
 }
 
+/// Copies one of the command's outputs to its channel (or drops it when the client did
+/// not ask for it) until it ends.
+async fn pump(
+    channel: u8,
+    mut stream: impl tokio::io::AsyncRead + Unpin,
+    wanted: bool,
+    out: Frames,
+) {
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) if wanted => {
+                let mut frame = Vec::with_capacity(n + 1);
+                frame.push(channel);
+                frame.extend_from_slice(&buf[..n]);
+                if out.send(frame).await.is_err() {
+                    break;
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The client's frames: stdin (0), terminal resizes (4) and v5's stdin half-close (255).
+async fn read_client(
+    mut rx: futures::stream::SplitStream<WebSocket>,
+    mut stdin: Option<std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>>,
+    resize: Option<tokio::sync::mpsc::UnboundedSender<(u16, u16)>>,
+) {
+    while let Some(Ok(msg)) = rx.next().await {
+        let data = match msg {
+            Message::Binary(b) => b.to_vec(),
+            Message::Close(_) => break,
+            _ => continue,
+        };
+        let Some((&channel, payload)) = data.split_first() else {
+            continue;
+        };
+        match channel {
+            0 => {
+                if let Some(w) = stdin.as_mut()
+                    && (w.write_all(payload).await.is_err() || w.flush().await.is_err())
+                {
+                    stdin = None;
+                }
+            }
+            4 => {
+                if let (Some(r), Ok(size)) = (&resize, serde_json::from_slice::<Value>(payload)) {
+                    let w = size.get("Width").and_then(Value::as_u64).unwrap_or(80) as u16;
+                    let h = size.get("Height").and_then(Value::as_u64).unwrap_or(24) as u16;
+                    let _ = r.send((w, h));
+                }
+            }
+            255 if payload.first() == Some(&0) => {
+                // v5 half-close of stdin.
+                if let Some(mut w) = stdin.take() {
+                    let _ = w.shutdown().await;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A normal closure (1000): client-go treats a close without a code as an error.
-async fn close(mut tx: futures::stream::SplitSink<WebSocket, Message>) {
+async fn close(mut tx: Sink) {
     let frame = axum::extract::ws::CloseFrame {
         code: axum::extract::ws::close_code::NORMAL,
         reason: "".into(),

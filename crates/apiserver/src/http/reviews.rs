@@ -92,124 +92,113 @@ pub async fn create(
     body: Value,
 ) -> Result<Value, ApiError> {
     let spec = body.get("spec").cloned().unwrap_or(json!({}));
-    match res.kind {
+    let status = match res.kind {
         "SelfSubjectAccessReview" => {
             let a = attributes_from(&spec, None);
-            let d = state.authz.authorize(&ctx.user, &a);
-            Ok(respond(res, body, access_status(&d)))
+            access_status(&state.authz.authorize(&ctx.user, &a))
         }
         "SubjectAccessReview" | "LocalSubjectAccessReview" => {
-            let user = str_at(&spec, "/user");
-            let groups: Vec<&str> = spec
-                .get("groups")
-                .and_then(Value::as_array)
-                .map(|g| g.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            if user.is_empty() && groups.is_empty() {
-                return Err(ApiError::invalid(
-                    res.group,
-                    res.kind,
-                    "",
-                    vec![field::invalid(
-                        "spec.user",
-                        "\"\"",
-                        "at least one of user or group must be specified",
-                    )],
-                ));
-            }
-            let subject = UserInfo {
-                name: user.into(),
-                uid: str_at(&spec, "/uid").into(),
-                groups: groups.iter().map(|g| g.to_string()).collect(),
-                extra: Default::default(),
-            };
-            let local = (res.kind == "LocalSubjectAccessReview").then_some(ns);
-            let a = attributes_from(&spec, local);
-            let d = state.authz.authorize(&subject, &a);
-            Ok(respond(res, body, access_status(&d)))
+            subject_access(state, res, ns, &spec)?
         }
-        "SelfSubjectRulesReview" => {
-            let namespace = str_at(&spec, "/namespace").to_string();
-            let (rules, errors) = state.authz.rules_for(&ctx.user, &namespace);
-            let mut resource_rules = Vec::new();
-            let mut non_resource_rules = Vec::new();
-            if ctx.user.in_group(crate::user::SYSTEM_MASTERS) {
-                resource_rules
-                    .push(json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}));
-                non_resource_rules.push(json!({"verbs": ["*"], "nonResourceURLs": ["*"]}));
-            }
-            for (_, r) in rules {
-                let r = serde_json::to_value(&r).map_err(ApiError::internal)?;
-                if r.get("nonResourceURLs").is_some() {
-                    non_resource_rules.push(
-                        json!({"verbs": r["verbs"], "nonResourceURLs": r["nonResourceURLs"]}),
-                    );
-                } else {
-                    let mut m = Map::new();
-                    m.insert("verbs".into(), r["verbs"].clone());
-                    for k in ["apiGroups", "resources", "resourceNames"] {
-                        if let Some(v) = r.get(k) {
-                            m.insert(k.into(), v.clone());
-                        }
-                    }
-                    resource_rules.push(Value::Object(m));
+        "SelfSubjectRulesReview" => rules(state, &ctx.user, &spec)?,
+        "SelfSubjectReview" => json!({"userInfo": user_info_json(&ctx.user)}),
+        "TokenReview" => token_review(state, &spec).await,
+        other => return Err(ApiError::internal(format!("no review handler for {other}"))),
+    };
+    Ok(respond(res, body, status))
+}
+
+/// SubjectAccessReview and LocalSubjectAccessReview: what the named user or groups may do.
+fn subject_access(
+    state: &State,
+    res: &ApiResource,
+    ns: &str,
+    spec: &Value,
+) -> Result<Value, ApiError> {
+    let user = str_at(spec, "/user");
+    let groups: Vec<&str> = spec
+        .get("groups")
+        .and_then(Value::as_array)
+        .map(|g| g.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if user.is_empty() && groups.is_empty() {
+        return Err(ApiError::invalid(
+            res.group,
+            res.kind,
+            "",
+            vec![field::invalid(
+                "spec.user",
+                "\"\"",
+                "at least one of user or group must be specified",
+            )],
+        ));
+    }
+    let subject = UserInfo {
+        name: user.into(),
+        uid: str_at(spec, "/uid").into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        extra: Default::default(),
+    };
+    let local = (res.kind == "LocalSubjectAccessReview").then_some(ns);
+    let a = attributes_from(spec, local);
+    Ok(access_status(&state.authz.authorize(&subject, &a)))
+}
+
+/// SelfSubjectRulesReview: the rules that apply to the caller in a namespace.
+fn rules(state: &State, user: &UserInfo, spec: &Value) -> Result<Value, ApiError> {
+    let namespace = str_at(spec, "/namespace").to_string();
+    let (rules, errors) = state.authz.rules_for(user, &namespace);
+    let mut resource_rules = Vec::new();
+    let mut non_resource_rules = Vec::new();
+    if user.in_group(crate::user::SYSTEM_MASTERS) {
+        resource_rules.push(json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}));
+        non_resource_rules.push(json!({"verbs": ["*"], "nonResourceURLs": ["*"]}));
+    }
+    for (_, r) in rules {
+        let r = serde_json::to_value(&r).map_err(ApiError::internal)?;
+        if r.get("nonResourceURLs").is_some() {
+            non_resource_rules
+                .push(json!({"verbs": r["verbs"], "nonResourceURLs": r["nonResourceURLs"]}));
+        } else {
+            let mut m = Map::new();
+            m.insert("verbs".into(), r["verbs"].clone());
+            for k in ["apiGroups", "resources", "resourceNames"] {
+                if let Some(v) = r.get(k) {
+                    m.insert(k.into(), v.clone());
                 }
             }
-            let mut status = json!({
-                "resourceRules": resource_rules,
-                "nonResourceRules": non_resource_rules,
-                "incomplete": !errors.is_empty(),
-            });
-            if !errors.is_empty() {
-                status["evaluationError"] = json!(errors.join(", "));
-            }
-            Ok(respond(res, body, status))
+            resource_rules.push(Value::Object(m));
         }
-        "SelfSubjectReview" => Ok(respond(
-            res,
-            body,
-            json!({"userInfo": user_info_json(&ctx.user)}),
-        )),
-        "TokenReview" => {
-            let token = str_at(&spec, "/token");
-            let status = match crate::authn::bearer(&state.registry, &state.keys, token).await {
-                Ok(u) => json!({
-                    "authenticated": true,
-                    "user": user_info_json(&u),
-                    "audiences": tokens::API_AUDIENCES,
-                }),
-                Err(_) => {
-                    json!({"user": {}, "error": "[invalid bearer token, service account token has been invalidated]"})
-                }
-            };
-            Ok(respond(res, body, status))
+    }
+    let mut status = json!({
+        "resourceRules": resource_rules,
+        "nonResourceRules": non_resource_rules,
+        "incomplete": !errors.is_empty(),
+    });
+    if !errors.is_empty() {
+        status["evaluationError"] = json!(errors.join(", "));
+    }
+    Ok(status)
+}
+
+/// TokenReview: who a token authenticates as.
+async fn token_review(state: &State, spec: &Value) -> Value {
+    let token = str_at(spec, "/token");
+    match crate::authn::bearer(&state.registry, &state.keys, token).await {
+        Ok(u) => json!({
+            "authenticated": true,
+            "user": user_info_json(&u),
+            "audiences": tokens::API_AUDIENCES,
+        }),
+        Err(_) => {
+            json!({"user": {}, "error": "[invalid bearer token, service account token has been invalidated]"})
         }
-        other => Err(ApiError::internal(format!("no review handler for {other}"))),
     }
 }
 
-/// `serviceaccounts/<name>/token`: a TokenRequest for a ServiceAccount, optionally bound to
-/// a pod (or secret) by `spec.boundObjectRef`.
-pub async fn token_request(
-    state: &State,
-    ns: &str,
-    sa_name: &str,
-    body: Value,
-) -> Result<Value, ApiError> {
-    let reg = &state.registry;
-    let sa = reg
-        .find(DISCOVERY.served("", "serviceaccounts"), ns, sa_name)
-        .ok_or_else(|| {
-            ApiError::not_found(
-                GroupResource {
-                    group: "",
-                    resource: "serviceaccounts",
-                },
-                sa_name,
-            )
-        })?;
-    let spec = body.get("spec").cloned().unwrap_or(json!({}));
-    // `SetDefaults_TokenRequestSpec`: one hour; audiences default to the API audiences.
+/// The requested lifetime and audiences, defaulted as `SetDefaults_TokenRequestSpec`
+/// defaults them (one hour; the API audiences) and validated.
+fn token_spec(spec: &Value) -> Result<(i64, Vec<String>), ApiError> {
     let expiration = spec
         .get("expirationSeconds")
         .and_then(Value::as_i64)
@@ -237,54 +226,87 @@ pub async fn token_request(
             .map(|s| s.to_string())
             .collect(),
     };
-    let mut pod = None;
-    let mut node = None;
-    if let Some(bound) = spec.get("boundObjectRef").filter(|b| b.is_object()) {
-        let kind = str_at(bound, "/kind");
-        let name = str_at(bound, "/name");
-        if kind != "Pod" {
-            return Err(ApiError::bad_request(format!(
-                "cannot bind token to object of type {kind}"
-            )));
-        }
-        let p = reg
-            .find(DISCOVERY.served("", "pods"), ns, name)
-            .ok_or_else(|| {
-                ApiError::not_found(
-                    GroupResource {
-                        group: "",
-                        resource: "pods",
-                    },
-                    name,
-                )
-            })?;
-        let uid = object::meta_str(&p, "uid").to_string();
-        let want_uid = str_at(bound, "/uid");
-        if !want_uid.is_empty() && want_uid != uid {
-            return Err(ApiError::conflict(
-                GroupResource {
-                    group: "",
-                    resource: "pods",
-                },
-                name,
-                &format!(
-                    "the UID in the bound object reference ({want_uid}) does not match the UID in record. The object might have been deleted and then recreated"
-                ),
-            ));
-        }
-        if let Some(node_name) = p.pointer("/spec/nodeName").and_then(Value::as_str)
-            && let Some(n) = reg.find(DISCOVERY.served("", "nodes"), "", node_name)
-        {
-            node = Some(Ref {
+    Ok((expiration, audiences))
+}
+
+/// The pod a token is bound to, and its node: only pods may be bound objects here, and
+/// a UID in the reference must be the pod's.
+fn bound_pod(
+    state: &State,
+    ns: &str,
+    bound: &Value,
+) -> Result<(Option<Ref>, Option<Ref>), ApiError> {
+    let reg = &state.registry;
+    let kind = str_at(bound, "/kind");
+    let name = str_at(bound, "/name");
+    if kind != "Pod" {
+        return Err(ApiError::bad_request(format!(
+            "cannot bind token to object of type {kind}"
+        )));
+    }
+    let pods = GroupResource {
+        group: "",
+        resource: "pods",
+    };
+    let p = reg
+        .find(DISCOVERY.served("", "pods"), ns, name)
+        .ok_or_else(|| ApiError::not_found(pods, name))?;
+    let uid = object::meta_str(&p, "uid").to_string();
+    let want_uid = str_at(bound, "/uid");
+    if !want_uid.is_empty() && want_uid != uid {
+        return Err(ApiError::conflict(
+            pods,
+            name,
+            &format!(
+                "the UID in the bound object reference ({want_uid}) does not match the UID in record. The object might have been deleted and then recreated"
+            ),
+        ));
+    }
+    let node = p
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .and_then(|node_name| {
+            let n = reg.find(DISCOVERY.served("", "nodes"), "", node_name)?;
+            Some(Ref {
                 name: node_name.into(),
                 uid: object::meta_str(&n, "uid").into(),
-            });
-        }
-        pod = Some(Ref {
+            })
+        });
+    Ok((
+        Some(Ref {
             name: name.into(),
             uid,
-        });
-    }
+        }),
+        node,
+    ))
+}
+
+/// `serviceaccounts/<name>/token`: a TokenRequest for a ServiceAccount, optionally bound to
+/// a pod (or secret) by `spec.boundObjectRef`.
+pub async fn token_request(
+    state: &State,
+    ns: &str,
+    sa_name: &str,
+    body: Value,
+) -> Result<Value, ApiError> {
+    let reg = &state.registry;
+    let sa = reg
+        .find(DISCOVERY.served("", "serviceaccounts"), ns, sa_name)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                GroupResource {
+                    group: "",
+                    resource: "serviceaccounts",
+                },
+                sa_name,
+            )
+        })?;
+    let spec = body.get("spec").cloned().unwrap_or(json!({}));
+    let (expiration, audiences) = token_spec(&spec)?;
+    let (pod, node) = match spec.get("boundObjectRef").filter(|b| b.is_object()) {
+        Some(bound) => bound_pod(state, ns, bound)?,
+        None => (None, None),
+    };
     let key = state.keys.get().await.map_err(ApiError::internal)?;
     let now = jiff::Timestamp::now().as_second();
     let issued = tokens::issue(

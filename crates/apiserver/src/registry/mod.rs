@@ -5,7 +5,9 @@
 //! generateName, uid, optimistic concurrency, graceful namespace deletion) and error
 //! shapes. It takes and returns plain values; `http` does the wire.
 
+mod decode;
 pub(crate) mod kinds;
+pub use decode::FieldValidation;
 pub(crate) use kinds::pod::bind as bind_pod;
 pub mod managed;
 pub mod patch;
@@ -19,28 +21,6 @@ use crate::status::{ApiError, GroupResource, field};
 use crate::store::{Store, StoreError, resource_key};
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-/// `fieldValidation` query parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FieldValidation {
-    Ignore,
-    #[default]
-    Warn,
-    Strict,
-}
-
-impl FieldValidation {
-    pub fn parse(s: Option<&str>) -> Result<FieldValidation, ApiError> {
-        match s {
-            None | Some("") | Some("Warn") => Ok(FieldValidation::Warn),
-            Some("Strict") => Ok(FieldValidation::Strict),
-            Some("Ignore") => Ok(FieldValidation::Ignore),
-            Some(other) => Err(ApiError::bad_request(format!(
-                "fieldValidation parameter unsupported: {other}. Valid values are: [Ignore Warn Strict]"
-            ))),
-        }
-    }
-}
 
 /// Who writes, and how: the field manager, whether this is a server-side apply, and
 /// whether it is a dry run (`dryRun=All`: checked and answered, not stored).
@@ -215,87 +195,6 @@ impl Registry {
             .map_err(|e| store_err(res, name, e))
     }
 
-    /// Decodes and checks a request body as an object of `res`'s kind.
-    pub fn decode_body(
-        &self,
-        res: &ApiResource,
-        body: Value,
-        validation: FieldValidation,
-        out: &mut WriteOutcome,
-    ) -> Result<Value, ApiError> {
-        let (kind, group, version) = match res.kind_gv {
-            Some((g, v)) => (res.kind, g, v),
-            None => (res.kind, res.group, res.version),
-        };
-        let api_version = if group.is_empty() {
-            version.to_string()
-        } else {
-            format!("{group}/{version}")
-        };
-        if !body.is_object() {
-            return Err(ApiError::bad_request(format!(
-                "{kind} in version {} cannot be handled as a {kind}: expected an object",
-                crate::status::quote(version)
-            )));
-        }
-        if let Some(v) = body.get("apiVersion").and_then(Value::as_str)
-            && v != api_version
-        {
-            return Err(ApiError::bad_request(format!(
-                "the API version in the data ({v}) does not match the expected API version ({api_version})"
-            )));
-        }
-        if let Some(k) = body.get("kind").and_then(Value::as_str)
-            && k != kind
-        {
-            return Err(ApiError::bad_request(format!(
-                "the kind in the data ({k}) does not match the expected kind ({kind})"
-            )));
-        }
-        if let Some(decoded) = validate::decode(group, version, kind, &body) {
-            let decoded = decoded.map_err(|e| {
-                ApiError::bad_request(format!(
-                    "{kind} in version {} cannot be handled as a {kind}: {e}",
-                    crate::status::quote(version)
-                ))
-            })?;
-            let unknown = validate::unknown_fields(&body, &decoded)
-                .into_iter()
-                .filter(|p| p != "kind" && p != "apiVersion")
-                .collect::<Vec<_>>();
-            match validation {
-                FieldValidation::Strict if !unknown.is_empty() => {
-                    // `strict decoding error: unknown field "spec.foo", unknown field "x"`
-                    let list: Vec<String> = unknown
-                        .iter()
-                        .map(|p| format!("unknown field {}", crate::status::quote(p)))
-                        .collect();
-                    return Err(ApiError::bad_request(format!(
-                        "strict decoding error: {}",
-                        list.join(", ")
-                    )));
-                }
-                FieldValidation::Warn => {
-                    out.warnings.extend(
-                        unknown
-                            .iter()
-                            .map(|p| format!("unknown field {}", crate::status::quote(p))),
-                    );
-                }
-                _ => {}
-            }
-            if !unknown.is_empty() {
-                // Unknown fields are dropped, as the Go decoder drops them.
-                let mut body = body;
-                for p in &unknown {
-                    drop_path(&mut body, p);
-                }
-                return Ok(body);
-            }
-        }
-        Ok(body)
-    }
-
     pub fn get(
         &self,
         res: &ApiResource,
@@ -322,44 +221,14 @@ impl Registry {
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
-        // Name: given, or generated from generateName.
-        let mut name = object::name(&obj).to_string();
-        let generate = object::meta_str(&obj, "generateName").to_string();
-        if name.is_empty() && !generate.is_empty() {
-            name = format!("{generate}{}", object::random_suffix());
-        }
-        if name.is_empty() {
-            return Err(ApiError::invalid(
-                res.group,
-                res.kind,
-                "",
-                vec![field::required(
-                    "metadata.name",
-                    "name or generateName is required",
-                )],
-            ));
-        }
+        let name = new_name(res, &obj)?;
         admission::namespace_lifecycle(
             self,
             if res.namespaced { namespace } else { "" },
             res.resource(),
             &name,
         )?;
-        {
-            let m = object::meta_mut(&mut obj);
-            m.insert("name".into(), json!(name));
-            if res.namespaced {
-                m.insert("namespace".into(), json!(namespace));
-            } else {
-                m.shift_remove("namespace");
-            }
-            m.insert("uid".into(), json!(object::new_uid()));
-            m.insert("creationTimestamp".into(), json!(object::now()));
-            m.shift_remove("resourceVersion");
-            m.shift_remove("deletionTimestamp");
-            m.shift_remove("deletionGracePeriodSeconds");
-            m.shift_remove("selfLink");
-        }
+        stamp_new(res, &mut obj, namespace, &name);
         // As in the create handler: defaults (decoding), then managed fields, then
         // mutating admission, then the strategy's `PrepareForCreate`.
         strategy::default_object(res, &mut obj);
@@ -505,6 +374,46 @@ impl Registry {
     }
 }
 
+/// A new object's name: given, or generated from `generateName`.
+fn new_name(res: &ApiResource, obj: &Value) -> Result<String, ApiError> {
+    let name = object::name(obj);
+    let generate = object::meta_str(obj, "generateName");
+    if !name.is_empty() {
+        return Ok(name.to_string());
+    }
+    if !generate.is_empty() {
+        return Ok(format!("{generate}{}", object::random_suffix()));
+    }
+    Err(ApiError::invalid(
+        res.group,
+        res.kind,
+        "",
+        vec![field::required(
+            "metadata.name",
+            "name or generateName is required",
+        )],
+    ))
+}
+
+/// The metadata the server sets on every new object (`BeforeCreate` in
+/// `registry/rest/create.go`): name, namespace, uid, creation time; what only the
+/// server may set is dropped.
+fn stamp_new(res: &ApiResource, obj: &mut Value, namespace: &str, name: &str) {
+    let m = object::meta_mut(obj);
+    m.insert("name".into(), json!(name));
+    if res.namespaced {
+        m.insert("namespace".into(), json!(namespace));
+    } else {
+        m.shift_remove("namespace");
+    }
+    m.insert("uid".into(), json!(object::new_uid()));
+    m.insert("creationTimestamp".into(), json!(object::now()));
+    m.shift_remove("resourceVersion");
+    m.shift_remove("deletionTimestamp");
+    m.shift_remove("deletionGracePeriodSeconds");
+    m.shift_remove("selfLink");
+}
+
 /// The object as the Go API server would store and serve it: `kind` and `apiVersion` set,
 /// fields in struct order with Go's zero values (`schema::json`); custom resources with
 /// their keys sorted, as unstructured objects are written.
@@ -523,29 +432,5 @@ pub fn canonical(res: &ApiResource, mut obj: Value) -> Value {
     match crate::schema::SCHEMA.kind_type(group, version, res.kind) {
         Some(t) => crate::schema::json::encode(&t, &obj),
         None => obj,
-    }
-}
-
-fn drop_path(v: &mut Value, path: &str) {
-    // Paths are `a.b[2].c`; walk to the parent and remove the last key.
-    let mut cur = v;
-    let segs: Vec<&str> = path.split('.').collect();
-    for (i, seg) in segs.iter().enumerate() {
-        let (key, idx) = match seg.split_once('[') {
-            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
-            None => (*seg, None),
-        };
-        if i == segs.len() - 1 && idx.is_none() {
-            if let Some(m) = cur.as_object_mut() {
-                m.shift_remove(key);
-            }
-            return;
-        }
-        let Some(next) = cur.get_mut(key) else { return };
-        cur = next;
-        if let Some(n) = idx {
-            let Some(next) = cur.get_mut(n) else { return };
-            cur = next;
-        }
     }
 }

@@ -5,6 +5,7 @@
 //! Objects are stored as JSON values; this module only knows types by name, so it serves
 //! every built-in kind the same way.
 
+mod duration;
 pub mod json;
 pub mod proto;
 
@@ -110,6 +111,64 @@ fn parse_type(s: &str) -> Type {
     }
 }
 
+/// A struct field line of the table: `<json> <type> [flags...]`.
+fn parse_field(line: &str) -> Result<Field, String> {
+    let mut parts = line.split_whitespace();
+    let (Some(json), Some(ty)) = (parts.next(), parts.next()) else {
+        return Err("bad field".into());
+    };
+    let mut f = Field {
+        json: json.to_string(),
+        ty: parse_type(ty),
+        omitempty: false,
+        inline: false,
+        pb: None,
+        merge_key: None,
+        list: None,
+        atomic: false,
+    };
+    for flag in parts {
+        match flag {
+            "omitempty" => f.omitempty = true,
+            "inline" => f.inline = true,
+            "atomic" => f.atomic = true,
+            other => {
+                if let Some(n) = other.strip_prefix("pb=") {
+                    f.pb = n.parse().ok();
+                } else if let Some(k) = other.strip_prefix("pmk=") {
+                    f.merge_key = Some(k.to_string());
+                } else if let Some(l) = other.strip_prefix("list=") {
+                    f.list = Some(match l.split_once(':') {
+                        Some((_, keys)) => {
+                            ListType::Map(keys.split(',').map(String::from).collect())
+                        }
+                        None if l == "set" => ListType::Set,
+                        None if l == "map" => ListType::Map(Vec::new()),
+                        None => ListType::Atomic,
+                    });
+                } else {
+                    return Err(format!("unknown flag {other}"));
+                }
+            }
+        }
+    }
+    Ok(f)
+}
+
+/// The encoding of a `special` type.
+fn parse_special(enc: &str) -> Result<Special, String> {
+    Ok(match enc {
+        "time" => Special::Time,
+        "microtime" => Special::MicroTime,
+        "duration" => Special::Duration,
+        "rawjson" => Special::RawJson,
+        "quantity" => Special::Quantity,
+        "intorstring" => Special::IntOrString,
+        "string" => Special::String,
+        other => return Err(format!("unknown encoding {other}")),
+    })
+}
+
 impl Schema {
     fn parse(text: &str) -> Result<Schema, String> {
         let mut defs = HashMap::new();
@@ -124,46 +183,7 @@ impl Schema {
                 let Some((_, fields)) = current.as_mut() else {
                     return Err(format!("types.txt:{}: field outside a struct", n + 1));
                 };
-                let mut parts = rest.split_whitespace();
-                let (Some(json), Some(ty)) = (parts.next(), parts.next()) else {
-                    return Err(format!("types.txt:{}: bad field", n + 1));
-                };
-                let mut f = Field {
-                    json: json.to_string(),
-                    ty: parse_type(ty),
-                    omitempty: false,
-                    inline: false,
-                    pb: None,
-                    merge_key: None,
-                    list: None,
-                    atomic: false,
-                };
-                for flag in parts {
-                    match flag {
-                        "omitempty" => f.omitempty = true,
-                        "inline" => f.inline = true,
-                        "atomic" => f.atomic = true,
-                        other => {
-                            if let Some(n) = other.strip_prefix("pb=") {
-                                f.pb = n.parse().ok();
-                            } else if let Some(k) = other.strip_prefix("pmk=") {
-                                f.merge_key = Some(k.to_string());
-                            } else if let Some(l) = other.strip_prefix("list=") {
-                                f.list = Some(match l.split_once(':') {
-                                    Some((_, keys)) => {
-                                        ListType::Map(keys.split(',').map(String::from).collect())
-                                    }
-                                    None if l == "set" => ListType::Set,
-                                    None if l == "map" => ListType::Map(Vec::new()),
-                                    None => ListType::Atomic,
-                                });
-                            } else {
-                                return Err(format!("types.txt:{}: unknown flag {other}", n + 1));
-                            }
-                        }
-                    }
-                }
-                fields.push(f);
+                fields.push(parse_field(rest).map_err(|e| format!("types.txt:{}: {e}", n + 1))?);
                 continue;
             }
             if let Some((name, fields)) = current.take() {
@@ -184,18 +204,7 @@ impl Schema {
                     defs.insert(name.to_string(), Def::Alias(parse_type(ty)));
                 }
                 [name, "special", enc] => {
-                    let sp = match *enc {
-                        "time" => Special::Time,
-                        "microtime" => Special::MicroTime,
-                        "duration" => Special::Duration,
-                        "rawjson" => Special::RawJson,
-                        "quantity" => Special::Quantity,
-                        "intorstring" => Special::IntOrString,
-                        "string" => Special::String,
-                        other => {
-                            return Err(format!("types.txt:{}: unknown encoding {other}", n + 1));
-                        }
-                    };
+                    let sp = parse_special(enc).map_err(|e| format!("types.txt:{}: {e}", n + 1))?;
                     defs.insert(name.to_string(), Def::Special(sp));
                 }
                 _ => return Err(format!("types.txt:{}: cannot parse", n + 1)),

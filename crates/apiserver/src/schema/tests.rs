@@ -99,11 +99,11 @@ fn inline_structs_and_int_or_string_survive_protobuf() {
 
 #[test]
 fn durations_print_as_go() {
-    assert_eq!(proto::go_duration(0), "0s");
-    assert_eq!(proto::go_duration(3_600_000_000_000), "1h0m0s");
-    assert_eq!(proto::go_duration(1_500_000_000), "1.5s");
-    assert_eq!(proto::go_duration(300_000_000), "300ms");
-    assert_eq!(proto::parse_go_duration("1h0m0s"), Some(3_600_000_000_000));
+    assert_eq!(super::duration::go_duration(0), "0s");
+    assert_eq!(super::duration::go_duration(3_600_000_000_000), "1h0m0s");
+    assert_eq!(super::duration::go_duration(1_500_000_000), "1.5s");
+    assert_eq!(super::duration::go_duration(300_000_000), "300ms");
+    assert_eq!(super::duration::parse_go_duration("1h0m0s"), Some(3_600_000_000_000));
 }
 
 #[test]

@@ -1,32 +1,36 @@
 //! ConfigMap: its printer columns (`printConfigMap`).
 
 use super::Strategy;
-use crate::object;
-use crate::table::{age, age_col, col, count, name_col};
+use crate::table::{AGE, Column, NAME, Printer, age, count};
 use serde_json::{Value, json};
 
 #[derive(Debug)]
 pub(crate) struct ConfigMap;
 
 impl Strategy for ConfigMap {
-    fn table_row(&self, obj: &Value, now: i64) -> Option<(Vec<Value>, Vec<Value>)> {
-        let name = json!(object::name(obj));
-        Some((
-            vec![
-                name_col(),
-                col(
-                    "Data",
-                    "string",
-                    "Number of data entries in the configmap",
-                    0,
-                ),
-                age_col(),
-            ],
-            vec![
-                name,
-                json!(count(obj.get("data")) + count(obj.get("binaryData"))),
-                age(obj, now),
-            ],
-        ))
+    fn printer(&self) -> Option<&'static Printer> {
+        Some(&PRINTER)
     }
+}
+
+static PRINTER: Printer = Printer {
+    columns: &[
+        NAME,
+        Column::text(
+            "Data",
+            "string",
+            "Number of data entries in the configmap",
+            0,
+        ),
+        AGE,
+    ],
+    cells,
+};
+
+/// The cells of one object's row after its name.
+fn cells(obj: &Value, now: i64) -> Vec<Value> {
+    vec![
+        json!(count(obj.get("data")) + count(obj.get("binaryData"))),
+        age(obj, now),
+    ]
 }

@@ -5,7 +5,7 @@
 use super::Strategy;
 use crate::crds::Crd;
 use crate::object;
-use crate::table::{doc, human_duration, name_col};
+use crate::table::{NAME, doc, human_duration};
 use serde_json::{Value, json};
 
 impl Strategy for Crd {
@@ -20,7 +20,10 @@ impl Strategy for Crd {
             Err(_) => "<unknown>".into(),
         }));
         Some((
-            self.table_columns(name_col(), doc("meta/v1.ObjectMeta.creationTimestamp")),
+            self.table_columns(
+                NAME.definition(),
+                doc("meta/v1.ObjectMeta.creationTimestamp"),
+            ),
             cells,
         ))
     }

@@ -4,7 +4,7 @@
 
 use super::{Strategy, default, obj_mut};
 use crate::object;
-use crate::table::{age, age_col, col, doc, human_duration, name_col, none_if_empty, str_at};
+use crate::table::{AGE, Column, NAME, Printer, age, human_duration, none_if_empty, str_at};
 use serde_json::{Value, json};
 
 #[derive(Debug)]
@@ -27,118 +27,8 @@ impl Strategy for Job {
         &["status.successful"]
     }
 
-    fn table_row(&self, obj: &Value, now: i64) -> Option<(Vec<Value>, Vec<Value>)> {
-        let name = json!(object::name(obj));
-        Some({
-            let succeeded = obj
-                .pointer("/status/succeeded")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            let completions = obj.pointer("/spec/completions").and_then(Value::as_i64);
-            let conditions = obj
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let has = |t: &str| {
-                conditions
-                    .iter()
-                    .any(|c| c["type"] == t && c["status"] == "True")
-            };
-            let status = if has("Complete") {
-                "Complete"
-            } else if has("Failed") {
-                "Failed"
-            } else if obj.pointer("/metadata/deletionTimestamp").is_some() {
-                "Terminating"
-            } else if has("Suspended") {
-                "Suspended"
-            } else if has("FailureTarget") {
-                "FailureTarget"
-            } else {
-                "Running"
-            };
-            let duration = match (
-                str_at(obj, "/status/startTime").parse::<jiff::Timestamp>(),
-                str_at(obj, "/status/completionTime").parse::<jiff::Timestamp>(),
-            ) {
-                (Ok(s), Ok(c)) => human_duration(c.as_second() - s.as_second()),
-                (Ok(s), Err(_)) => human_duration(now - s.as_second()),
-                _ => String::new(),
-            };
-            let containers = obj
-                .pointer("/spec/template/spec/containers")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let names: Vec<&str> = containers
-                .iter()
-                .filter_map(|c| c["name"].as_str())
-                .collect();
-            let images: Vec<&str> = containers
-                .iter()
-                .filter_map(|c| c["image"].as_str())
-                .collect();
-            let selector: Vec<String> = obj
-                .pointer("/spec/selector/matchLabels")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                        .collect()
-                })
-                .unwrap_or_default();
-            (
-                vec![
-                    name_col(),
-                    col("Status", "string", "Status of the job.", 0),
-                    col(
-                        "Completions",
-                        "string",
-                        doc("batch/v1.JobStatus.succeeded"),
-                        0,
-                    ),
-                    col(
-                        "Duration",
-                        "string",
-                        "Time required to complete the job.",
-                        0,
-                    ),
-                    age_col(),
-                    col(
-                        "Containers",
-                        "string",
-                        "Names of each container in the template.",
-                        1,
-                    ),
-                    col(
-                        "Images",
-                        "string",
-                        "Images referenced by each container in the template.",
-                        1,
-                    ),
-                    col("Selector", "string", doc("batch/v1.JobSpec.selector"), 1),
-                ],
-                vec![
-                    name,
-                    json!(status),
-                    json!(match completions {
-                        Some(c) => format!("{succeeded}/{c}"),
-                        None => format!(
-                            "{succeeded}/1 of {}",
-                            obj.pointer("/spec/parallelism")
-                                .and_then(Value::as_i64)
-                                .unwrap_or(1)
-                        ),
-                    }),
-                    json!(duration),
-                    age(obj, now),
-                    json!(names.join(",")),
-                    json!(images.join(",")),
-                    none_if_empty(&selector.join(",")),
-                ],
-            )
-        })
+    fn printer(&self) -> Option<&'static Printer> {
+        Some(&PRINTER)
     }
 }
 
@@ -189,4 +79,112 @@ fn default_job(obj: &mut Value) {
 fn template_meta(template: &mut Value) -> &mut Value {
     object::meta_mut(template);
     template.get_mut("metadata").expect("made above")
+}
+
+static PRINTER: Printer = Printer {
+    columns: &[
+        NAME,
+        Column::text("Status", "string", "Status of the job.", 0),
+        Column::field("Completions", "string", "batch/v1.JobStatus.succeeded", 0),
+        Column::text(
+            "Duration",
+            "string",
+            "Time required to complete the job.",
+            0,
+        ),
+        AGE,
+        Column::text(
+            "Containers",
+            "string",
+            "Names of each container in the template.",
+            1,
+        ),
+        Column::text(
+            "Images",
+            "string",
+            "Images referenced by each container in the template.",
+            1,
+        ),
+        Column::field("Selector", "string", "batch/v1.JobSpec.selector", 1),
+    ],
+    cells,
+};
+
+/// The cells of one object's row after its name.
+fn cells(obj: &Value, now: i64) -> Vec<Value> {
+    let succeeded = obj
+        .pointer("/status/succeeded")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let completions = obj.pointer("/spec/completions").and_then(Value::as_i64);
+    let conditions = obj
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let has = |t: &str| {
+        conditions
+            .iter()
+            .any(|c| c["type"] == t && c["status"] == "True")
+    };
+    let status = if has("Complete") {
+        "Complete"
+    } else if has("Failed") {
+        "Failed"
+    } else if obj.pointer("/metadata/deletionTimestamp").is_some() {
+        "Terminating"
+    } else if has("Suspended") {
+        "Suspended"
+    } else if has("FailureTarget") {
+        "FailureTarget"
+    } else {
+        "Running"
+    };
+    let duration = match (
+        str_at(obj, "/status/startTime").parse::<jiff::Timestamp>(),
+        str_at(obj, "/status/completionTime").parse::<jiff::Timestamp>(),
+    ) {
+        (Ok(s), Ok(c)) => human_duration(c.as_second() - s.as_second()),
+        (Ok(s), Err(_)) => human_duration(now - s.as_second()),
+        _ => String::new(),
+    };
+    let containers = obj
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = containers
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let images: Vec<&str> = containers
+        .iter()
+        .filter_map(|c| c["image"].as_str())
+        .collect();
+    let selector: Vec<String> = obj
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default();
+    vec![
+        json!(status),
+        json!(match completions {
+            Some(c) => format!("{succeeded}/{c}"),
+            None => format!(
+                "{succeeded}/1 of {}",
+                obj.pointer("/spec/parallelism")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1)
+            ),
+        }),
+        json!(duration),
+        age(obj, now),
+        json!(names.join(",")),
+        json!(images.join(",")),
+        none_if_empty(&selector.join(",")),
+    ]
 }

@@ -61,10 +61,15 @@ pub(crate) trait Strategy: Sync {
         Ok(None)
     }
 
-    /// Server-side printing: the kind's columns and one object's cells; `None` for the
+    /// Server-side printing: the kind's columns and cells (`printers.go`); `None` for the
     /// default table convertor's `Name`, `Created At`.
-    fn table_row(&self, _obj: &Value, _now: i64) -> Option<(Vec<Value>, Vec<Value>)> {
+    fn printer(&self) -> Option<&'static crate::table::Printer> {
         None
+    }
+
+    /// The kind's column definitions and one object's cells.
+    fn table_row(&self, obj: &Value, now: i64) -> Option<(Vec<Value>, Vec<Value>)> {
+        Some(self.printer()?.row(obj, now))
     }
 
     /// The fields a list may select on besides `metadata.name` and `metadata.namespace`

@@ -9,7 +9,7 @@ use crate::object;
 use crate::registry::Registry;
 use crate::registry::Target;
 use crate::status::ApiError;
-use crate::table::{age, age_col, col, name_col, str_at};
+use crate::table::{AGE, Column, NAME, Printer, age, str_at};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -62,15 +62,21 @@ impl Strategy for Namespace {
         &["status.phase"]
     }
 
-    fn table_row(&self, obj: &Value, now: i64) -> Option<(Vec<Value>, Vec<Value>)> {
-        let name = json!(object::name(obj));
-        Some((
-            vec![
-                name_col(),
-                col("Status", "string", "The status of the namespace", 0),
-                age_col(),
-            ],
-            vec![name, json!(str_at(obj, "/status/phase")), age(obj, now)],
-        ))
+    fn printer(&self) -> Option<&'static Printer> {
+        Some(&PRINTER)
     }
+}
+
+static PRINTER: Printer = Printer {
+    columns: &[
+        NAME,
+        Column::text("Status", "string", "The status of the namespace", 0),
+        AGE,
+    ],
+    cells,
+};
+
+/// The cells of one object's row after its name.
+fn cells(obj: &Value, now: i64) -> Vec<Value> {
+    vec![json!(str_at(obj, "/status/phase")), age(obj, now)]
 }

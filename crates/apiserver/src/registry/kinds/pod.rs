@@ -8,7 +8,7 @@ use crate::object;
 use crate::registry::Registry;
 use crate::registry::Target;
 use crate::status::{ApiError, GroupResource, field};
-use crate::table::{age, age_col, col, count, doc, name_col, none_if_empty, str_at};
+use crate::table::{AGE, Column, NAME, Printer, age, count, none_if_empty, str_at};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -85,68 +85,8 @@ impl Strategy for Pod {
         ]
     }
 
-    fn table_row(&self, obj: &Value, now: i64) -> Option<(Vec<Value>, Vec<Value>)> {
-        let name = json!(object::name(obj));
-        Some({
-            let statuses = obj
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array);
-            let total = count(obj.pointer("/spec/containers"));
-            let ready = statuses.map_or(0, |s| {
-                s.iter()
-                    .filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true))
-                    .count()
-            });
-            (
-                vec![
-                    name_col(),
-                    col(
-                        "Ready",
-                        "string",
-                        "The aggregate readiness state of this pod for accepting traffic.",
-                        0,
-                    ),
-                    col(
-                        "Status",
-                        "string",
-                        "The aggregate status of the containers in this pod.",
-                        0,
-                    ),
-                    col(
-                        "Restarts",
-                        "string",
-                        "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
-                        0,
-                    ),
-                    age_col(),
-                    col("IP", "string", doc("core/v1.PodStatus.podIP"), 1),
-                    col("Node", "string", doc("core/v1.PodSpec.nodeName"), 1),
-                    col(
-                        "Nominated Node",
-                        "string",
-                        doc("core/v1.PodStatus.nominatedNodeName"),
-                        1,
-                    ),
-                    col(
-                        "Readiness Gates",
-                        "string",
-                        doc("core/v1.PodSpec.readinessGates"),
-                        1,
-                    ),
-                ],
-                vec![
-                    name,
-                    json!(format!("{ready}/{total}")),
-                    json!(pod_status(obj)),
-                    json!(pod_restarts(obj)),
-                    age(obj, now),
-                    none_if_empty(str_at(obj, "/status/podIP")),
-                    none_if_empty(str_at(obj, "/spec/nodeName")),
-                    none_if_empty(str_at(obj, "/status/nominatedNodeName")),
-                    json!("<none>"),
-                ],
-            )
-        })
+    fn printer(&self) -> Option<&'static Printer> {
+        Some(&PRINTER)
     }
 }
 
@@ -324,4 +264,67 @@ fn pod_restarts(pod: &Value) -> String {
         })
         .unwrap_or(0);
     restarts.to_string()
+}
+
+static PRINTER: Printer = Printer {
+    columns: &[
+        NAME,
+        Column::text(
+            "Ready",
+            "string",
+            "The aggregate readiness state of this pod for accepting traffic.",
+            0,
+        ),
+        Column::text(
+            "Status",
+            "string",
+            "The aggregate status of the containers in this pod.",
+            0,
+        ),
+        Column::text(
+            "Restarts",
+            "string",
+            "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+            0,
+        ),
+        AGE,
+        Column::field("IP", "string", "core/v1.PodStatus.podIP", 1),
+        Column::field("Node", "string", "core/v1.PodSpec.nodeName", 1),
+        Column::field(
+            "Nominated Node",
+            "string",
+            "core/v1.PodStatus.nominatedNodeName",
+            1,
+        ),
+        Column::field(
+            "Readiness Gates",
+            "string",
+            "core/v1.PodSpec.readinessGates",
+            1,
+        ),
+    ],
+    cells,
+};
+
+/// The cells of one object's row after its name.
+fn cells(obj: &Value, now: i64) -> Vec<Value> {
+    let statuses = obj
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array);
+    let total = count(obj.pointer("/spec/containers"));
+    let ready = statuses.map_or(0, |s| {
+        s.iter()
+            .filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true))
+            .count()
+    });
+    vec![
+        json!(format!("{ready}/{total}")),
+        json!(pod_status(obj)),
+        json!(pod_restarts(obj)),
+        age(obj, now),
+        none_if_empty(str_at(obj, "/status/podIP")),
+        none_if_empty(str_at(obj, "/spec/nodeName")),
+        none_if_empty(str_at(obj, "/status/nominatedNodeName")),
+        json!("<none>"),
+    ]
 }

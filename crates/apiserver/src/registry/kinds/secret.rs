@@ -1,8 +1,7 @@
 //! Secret: `SetDefaults_Secret` (type `Opaque`), its field label and printer columns.
 
 use super::{Strategy, default};
-use crate::object;
-use crate::table::{age, age_col, col, count, doc, name_col, str_at};
+use crate::table::{AGE, Column, NAME, Printer, age, count, str_at};
 use serde_json::{Value, json};
 
 #[derive(Debug)]
@@ -19,21 +18,26 @@ impl Strategy for Secret {
         &["type"]
     }
 
-    fn table_row(&self, obj: &Value, now: i64) -> Option<(Vec<Value>, Vec<Value>)> {
-        let name = json!(object::name(obj));
-        Some((
-            vec![
-                name_col(),
-                col("Type", "string", doc("core/v1.Secret.type"), 0),
-                col("Data", "string", doc("core/v1.Secret.data"), 0),
-                age_col(),
-            ],
-            vec![
-                name,
-                json!(str_at(obj, "/type")),
-                json!(count(obj.get("data"))),
-                age(obj, now),
-            ],
-        ))
+    fn printer(&self) -> Option<&'static Printer> {
+        Some(&PRINTER)
     }
+}
+
+static PRINTER: Printer = Printer {
+    columns: &[
+        NAME,
+        Column::field("Type", "string", "core/v1.Secret.type", 0),
+        Column::field("Data", "string", "core/v1.Secret.data", 0),
+        AGE,
+    ],
+    cells,
+};
+
+/// The cells of one object's row after its name.
+fn cells(obj: &Value, now: i64) -> Vec<Value> {
+    vec![
+        json!(str_at(obj, "/type")),
+        json!(count(obj.get("data"))),
+        age(obj, now),
+    ]
 }

@@ -7,7 +7,7 @@ use super::{Strategy, default};
 use crate::object;
 use crate::registry::Registry;
 use crate::status::{ApiError, field};
-use crate::table::{age, age_col, col, doc, name_col, none_if_empty, str_at};
+use crate::table::{AGE, Column, NAME, Printer, age, none_if_empty, str_at};
 use serde_json::{Map, Value, json};
 
 #[derive(Debug)]
@@ -99,63 +99,8 @@ impl Strategy for Service {
         Ok(())
     }
 
-    fn table_row(&self, obj: &Value, now: i64) -> Option<(Vec<Value>, Vec<Value>)> {
-        let name = json!(object::name(obj));
-        Some({
-            let ports: Vec<String> = obj
-                .pointer("/spec/ports")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|p| {
-                    let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
-                    let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
-                    match p.get("nodePort").and_then(Value::as_i64) {
-                        Some(np) if np != 0 => format!("{port}:{np}/{proto}"),
-                        _ => format!("{port}/{proto}"),
-                    }
-                })
-                .collect();
-            let selector: Vec<String> = obj
-                .pointer("/spec/selector")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                        .collect()
-                })
-                .unwrap_or_default();
-            (
-                vec![
-                    name_col(),
-                    col("Type", "string", doc("core/v1.ServiceSpec.type"), 0),
-                    col(
-                        "Cluster-IP",
-                        "string",
-                        doc("core/v1.ServiceSpec.clusterIP"),
-                        0,
-                    ),
-                    col(
-                        "External-IP",
-                        "string",
-                        doc("core/v1.ServiceSpec.externalIPs"),
-                        0,
-                    ),
-                    col("Port(s)", "string", doc("core/v1.ServiceSpec.ports"), 0),
-                    age_col(),
-                    col("Selector", "string", doc("core/v1.ServiceSpec.selector"), 1),
-                ],
-                vec![
-                    name,
-                    json!(str_at(obj, "/spec/type")),
-                    none_if_empty(str_at(obj, "/spec/clusterIP")),
-                    json!("<none>"),
-                    none_if_empty(&ports.join(",")),
-                    age(obj, now),
-                    none_if_empty(&selector.join(",")),
-                ],
-            )
-        })
+    fn printer(&self) -> Option<&'static Printer> {
+        Some(&PRINTER)
     }
 }
 
@@ -182,4 +127,57 @@ fn default_service(spec: &mut Map<String, Value>) {
             }
         }
     }
+}
+
+static PRINTER: Printer = Printer {
+    columns: &[
+        NAME,
+        Column::field("Type", "string", "core/v1.ServiceSpec.type", 0),
+        Column::field("Cluster-IP", "string", "core/v1.ServiceSpec.clusterIP", 0),
+        Column::field(
+            "External-IP",
+            "string",
+            "core/v1.ServiceSpec.externalIPs",
+            0,
+        ),
+        Column::field("Port(s)", "string", "core/v1.ServiceSpec.ports", 0),
+        AGE,
+        Column::field("Selector", "string", "core/v1.ServiceSpec.selector", 1),
+    ],
+    cells,
+};
+
+/// The cells of one object's row after its name.
+fn cells(obj: &Value, now: i64) -> Vec<Value> {
+    let ports: Vec<String> = obj
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
+            let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            match p.get("nodePort").and_then(Value::as_i64) {
+                Some(np) if np != 0 => format!("{port}:{np}/{proto}"),
+                _ => format!("{port}/{proto}"),
+            }
+        })
+        .collect();
+    let selector: Vec<String> = obj
+        .pointer("/spec/selector")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default();
+    vec![
+        json!(str_at(obj, "/spec/type")),
+        none_if_empty(str_at(obj, "/spec/clusterIP")),
+        json!("<none>"),
+        none_if_empty(&ports.join(",")),
+        age(obj, now),
+        none_if_empty(&selector.join(",")),
+    ]
 }
