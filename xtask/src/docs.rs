@@ -91,33 +91,11 @@ fn fill(path: &Path, text: &str, found: &Found) -> Result<String> {
                 .iter()
                 .map(|g| format!("- {g}\n"))
                 .collect::<String>(),
-            (Some("manifest"), Some(name), None) => {
-                let file = scenario.dir.join(name);
-                let yaml = std::fs::read_to_string(&file).with_context(|| {
-                    format!("{}: no manifest {} in the scenario", at(), file.display())
-                })?;
-                format!("```yaml\n# {name}\n{}\n```\n", yaml.trim_end())
-            }
+            (Some("manifest"), Some(name), None) => manifest_block(found, name, &at)?,
             (Some("step"), Some(name), None) => {
-                let Some(index) = scenario.steps.iter().position(|s| s.name == name) else {
-                    let names: Vec<&str> = scenario.steps.iter().map(|s| s.name.as_str()).collect();
-                    bail!(
-                        "{}: lab {} has no step {name}; its steps are {}",
-                        at(),
-                        found.lab.number,
-                        names.join(", ")
-                    );
-                };
+                let (index, body) = step_block(found, name, &at)?;
                 shown.push((index, name));
-                let snap = found.lab.snapshot_name(&scenario.steps[index]);
-                let Some(body) = crate::lab::verified(&found.snapshots, &snap) else {
-                    bail!(
-                        "{}: step {name} has no verified snapshot ({snap}.snap); run `cargo test` and review it first",
-                        at()
-                    );
-                };
-                let shown = scenario.steps[index].shown(&body);
-                format!("```console\n{}\n```\n", shown.trim_end())
+                body
             }
             _ => bail!(
                 "{}: unknown marker `{}`; use goals, manifest FILE or step NAME",
@@ -140,8 +118,47 @@ fn fill(path: &Path, text: &str, found: &Found) -> Result<String> {
         out.push_str(CLOSE);
         out.push('\n');
     }
+    every_step_once(path, found, &shown)?;
+    Ok(out)
+}
+
+/// The block of a `manifest NAME` marker, written at `at`: the manifest as a YAML block.
+fn manifest_block(found: &Found, name: &str, at: &dyn Fn() -> String) -> Result<String> {
+    let file = found.lab.scenario.dir.join(name);
+    let yaml = std::fs::read_to_string(&file)
+        .with_context(|| format!("{}: no manifest {} in the scenario", at(), file.display()))?;
+    Ok(format!("```yaml\n# {name}\n{}\n```\n", yaml.trim_end()))
+}
+
+/// The block of a `step NAME` marker, written at `at`: the step's index and its verified
+/// command and output, as the course shows them.
+fn step_block(found: &Found, name: &str, at: &dyn Fn() -> String) -> Result<(usize, String)> {
+    let scenario = &found.lab.scenario;
+    let Some(index) = scenario.steps.iter().position(|s| s.name == name) else {
+        let names: Vec<&str> = scenario.steps.iter().map(|s| s.name.as_str()).collect();
+        bail!(
+            "{}: lab {} has no step {name}; its steps are {}",
+            at(),
+            found.lab.number,
+            names.join(", ")
+        );
+    };
+    let snap = found.lab.snapshot_name(&scenario.steps[index]);
+    let Some(body) = crate::lab::verified(&found.snapshots, &snap) else {
+        bail!(
+            "{}: step {name} has no verified snapshot ({snap}.snap); run `cargo test` and review it first",
+            at()
+        );
+    };
+    let shown = scenario.steps[index].shown(&body);
+    Ok((index, format!("```console\n{}\n```\n", shown.trim_end())))
+}
+
+/// Checks that the page at `path` shows every step of the lab once, in scenario order;
+/// `shown` holds the index and name of each step block, in page order.
+fn every_step_once(path: &Path, found: &Found, shown: &[(usize, &str)]) -> Result<()> {
     // Every step once, in scenario order.
-    for (k, step) in scenario.steps.iter().enumerate() {
+    for (k, step) in found.lab.scenario.steps.iter().enumerate() {
         let times = shown.iter().filter(|(i, _)| *i == k).count();
         if times != 1 {
             bail!(
@@ -158,7 +175,7 @@ fn fill(path: &Path, text: &str, found: &Found) -> Result<String> {
             path.display()
         );
     }
-    Ok(out)
+    Ok(())
 }
 
 /// `docs --check`: the stale pages, by path; `docs`: writes them and builds the book.

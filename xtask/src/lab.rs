@@ -306,6 +306,35 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
         lab.number, lab.scenario.title, lab.scenario.summary
     );
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let Some(cluster) = start(&rt, backend.as_ref()) else {
+        return Ok(exit::BACKEND);
+    };
+    let info = cluster.info().clone();
+    let mut walk = Walk {
+        found,
+        opts,
+        info: &info,
+        interactive,
+        differs: 0,
+    };
+    let result = walk.steps(&rt);
+    let spinner = Spinner::start("stopping the cluster".into());
+    rt.block_on(cluster.stop());
+    drop(spinner);
+    result?;
+    Ok(if walk.differs == 0 {
+        exit::MATCH
+    } else {
+        exit::DIFFERS
+    })
+}
+
+/// Starts the backend's cluster behind a spinner and says how long it took; `None`, with
+/// the error printed, when it does not start.
+fn start(
+    rt: &tokio::runtime::Runtime,
+    backend: &dyn harness::Backend,
+) -> Option<Box<dyn harness::RunningCluster>> {
     let started = std::time::Instant::now();
     let spinner = Spinner::start(format!("starting the {} cluster", backend.name()));
     let cluster = rt.block_on(backend.start());
@@ -314,7 +343,7 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(exit::BACKEND);
+            return None;
         }
     };
     eprintln!(
@@ -322,13 +351,31 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
         backend.name(),
         started.elapsed().as_secs_f64()
     );
-    let info = cluster.info().clone();
-    let mut differs = 0;
-    let first_shown = opts.from_step.unwrap_or(1);
-    let result = (|| -> Result<()> {
-        let mut runner = harness::run::Runner::new(&info, &lab.scenario);
+    Some(cluster)
+}
+
+/// A walk through a lab's steps on a running cluster, counting the steps that differ from
+/// their verified output (or do not run).
+struct Walk<'a> {
+    found: &'a Found,
+    opts: &'a Options,
+    info: &'a harness::ClusterInfo,
+    /// Wait for Enter before each step.
+    interactive: bool,
+    differs: usize,
+}
+
+impl Walk<'_> {
+    /// Runs every step, opening the shell after the step `--shell` names, then ends as the
+    /// options ask. The runner, and the proxy a step started, live until the end; the
+    /// runner's `Drop` cleans up before the cluster stops.
+    fn steps(&mut self, rt: &tokio::runtime::Runtime) -> Result<()> {
+        let (found, info) = (self.found, self.info);
+        let lab = &found.lab;
+        let first_shown = self.opts.from_step.unwrap_or(1);
+        let mut runner = harness::run::Runner::new(info, &lab.scenario);
         runner.prepare()?;
-        let shell_after = shell_target(&lab.scenario).filter(|_| opts.shell);
+        let shell_after = shell_target(&lab.scenario).filter(|_| self.opts.shell);
         for (i, step) in lab.scenario.steps.iter().enumerate() {
             if let Some((after, pod, container)) = shell_after
                 && i == after + 1
@@ -336,92 +383,110 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
                 open_shell(&info.kubeconfig, pod, container)?;
             }
             let number = i + 1;
-            let name = lab.snapshot_name(step);
             if number < first_shown {
-                // Earlier steps run silently to bring the cluster to where step K starts;
-                // one that fails is still reported, as what follows depends on it.
-                let spinner = Spinner::start(format!("step {number}: {}", step.name));
-                let t = runner.step(step);
-                drop(spinner);
-                match t {
-                    Ok(t) => match compare(found, &name, &t.redacted(&info.redact)) {
-                        Outcome::Match => {}
-                        other => {
-                            differs += 1;
-                            println!("step {number}: {other}");
-                        }
-                    },
-                    Err(e) => {
-                        differs += 1;
-                        println!("✗ step {number} ({name}): {e}");
-                    }
-                }
-                continue;
+                self.silent(&mut runner, number, step);
+            } else {
+                self.shown(&mut runner, number, step)?;
             }
-            if let Some(n) = &step.narration {
-                println!("{}", n.trim_end());
-            }
-            match runner.plan(step) {
-                Ok(plan) => println!("$ {}", plan.shown),
-                Err(e) => {
-                    println!("✗ {e}");
-                    differs += 1;
-                    continue;
-                }
-            }
-            if interactive {
-                print!("  (Enter to run) ");
-                std::io::stdout().flush()?;
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-            }
-            let spinner = Spinner::start(format!("step {number}: {}", step.name));
-            let t = runner.step(step);
-            drop(spinner);
-            let t = match t {
-                Ok(t) => t,
-                Err(e) => {
-                    println!("✗ {e}");
-                    differs += 1;
-                    continue;
-                }
-            };
-            // A long output shows the lines the scenario selects; all of it is checked.
-            let shown = step.shown(&format!("$\n{}", t.stdout));
-            let shown = shown.strip_prefix("$\n").unwrap_or(&shown);
-            print!("{}", paint(shown));
-            if !shown.is_empty() && !shown.ends_with('\n') {
-                println!();
-            }
-            eprint!("{}", t.stderr);
-            let outcome = compare(found, &name, &t.redacted(&info.redact));
-            if outcome != Outcome::Match {
-                differs += 1;
-            }
-            println!("{outcome}");
         }
-        if let Some((after, pod, container)) = shell_after
-            && after + 1 == lab.scenario.steps.len()
-        {
-            open_shell(&info.kubeconfig, pod, container)?;
+        let shell_last = shell_after.filter(|(after, ..)| after + 1 == lab.scenario.steps.len());
+        self.end(rt, shell_last)
+    }
+
+    /// The end of the walk, with the runner still up: the shell, when `--shell` opens it after
+    /// the last step, then with `--keep` the cluster stays up until Ctrl-C.
+    fn end(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        shell_last: Option<(usize, &str, Option<&str>)>,
+    ) -> Result<()> {
+        if let Some((_, pod, container)) = shell_last {
+            open_shell(&self.info.kubeconfig, pod, container)?;
         }
-        if opts.keep {
+        if self.opts.keep {
             println!(
                 "The cluster stays up; in another terminal:\n\n    export KUBECONFIG={}\n\nCtrl-C stops it.",
-                info.kubeconfig.display()
+                self.info.kubeconfig.display()
             );
             rt.block_on(tokio::signal::ctrl_c())
                 .context("waiting for Ctrl-C")?;
         }
         Ok(())
-    })();
-    let spinner = Spinner::start("stopping the cluster".into());
-    rt.block_on(cluster.stop());
-    drop(spinner);
-    result?;
-    Ok(if differs == 0 {
-        exit::MATCH
-    } else {
-        exit::DIFFERS
-    })
+    }
+
+    /// Runs step `number`, before the step the walk starts at, without showing it.
+    fn silent(&mut self, runner: &mut harness::run::Runner, number: usize, step: &scenario::Step) {
+        let name = self.found.lab.snapshot_name(step);
+        // Earlier steps run silently to bring the cluster to where step K starts;
+        // one that fails is still reported, as what follows depends on it.
+        let spinner = Spinner::start(format!("step {number}: {}", step.name));
+        let t = runner.step(step);
+        drop(spinner);
+        match t {
+            Ok(t) => match compare(self.found, &name, &t.redacted(&self.info.redact)) {
+                Outcome::Match => {}
+                other => {
+                    self.differs += 1;
+                    println!("step {number}: {other}");
+                }
+            },
+            Err(e) => {
+                self.differs += 1;
+                println!("✗ step {number} ({name}): {e}");
+            }
+        }
+    }
+
+    /// Shows step `number`'s narration and command, waits for Enter when interactive, runs
+    /// it, and shows its output and how it compares with the verified output.
+    fn shown(
+        &mut self,
+        runner: &mut harness::run::Runner,
+        number: usize,
+        step: &scenario::Step,
+    ) -> Result<()> {
+        let name = self.found.lab.snapshot_name(step);
+        if let Some(n) = &step.narration {
+            println!("{}", n.trim_end());
+        }
+        match runner.plan(step) {
+            Ok(plan) => println!("$ {}", plan.shown),
+            Err(e) => {
+                println!("✗ {e}");
+                self.differs += 1;
+                return Ok(());
+            }
+        }
+        if self.interactive {
+            print!("  (Enter to run) ");
+            std::io::stdout().flush()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+        }
+        let spinner = Spinner::start(format!("step {number}: {}", step.name));
+        let t = runner.step(step);
+        drop(spinner);
+        let t = match t {
+            Ok(t) => t,
+            Err(e) => {
+                println!("✗ {e}");
+                self.differs += 1;
+                return Ok(());
+            }
+        };
+        // A long output shows the lines the scenario selects; all of it is checked.
+        let shown = step.shown(&format!("$\n{}", t.stdout));
+        let shown = shown.strip_prefix("$\n").unwrap_or(&shown);
+        print!("{}", paint(shown));
+        if !shown.is_empty() && !shown.ends_with('\n') {
+            println!();
+        }
+        eprint!("{}", t.stderr);
+        let outcome = compare(self.found, &name, &t.redacted(&self.info.redact));
+        if outcome != Outcome::Match {
+            self.differs += 1;
+        }
+        println!("{outcome}");
+        Ok(())
+    }
 }

@@ -184,7 +184,8 @@ fn cluster_up(kubeconfig: &Path, port: u16) -> Result<()> {
             .context("starting the embedded cluster")?;
         harness::kubeconfig::write(kubeconfig, &cluster.kubeconfig())?;
         let ca = dir.join("ca.crt");
-        write_private(&ca, cluster.ca_pem())?;
+        std::fs::write(&ca, cluster.ca_pem())
+            .with_context(|| format!("writing {}", ca.display()))?;
         eprintln!(
             "embedded Kubernetes v1.33 API server serving on {}",
             cluster.url()
@@ -199,19 +200,4 @@ fn cluster_up(kubeconfig: &Path, port: u16) -> Result<()> {
         cluster.stop().await;
         Ok(())
     })
-}
-
-/// Writes a file readable only by its owner (it holds a private key).
-fn write_private(path: &Path, contents: &str) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(contents.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
 }

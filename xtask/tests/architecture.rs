@@ -177,6 +177,46 @@ fn only_http_knows_http_types() {
     );
 }
 
+#[test]
+fn only_the_registry_holds_the_store() {
+    let src = root().join("crates/apiserver/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let store_module = |f: &PathBuf| f.starts_with(src.join("store")) || *f == src.join("store.rs");
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| !f.starts_with(src.join("registry")) && !store_module(f))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            text.lines()
+                .any(|l| !l.trim_start().starts_with("//") && names_the_type(l, "Store"))
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "the store used outside the registry: {offenders:?}"
+    );
+}
+
+/// Whether `line` has `name` as a whole identifier (`Store`, not `RootCertStore`).
+fn names_the_type(line: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    line.match_indices(name).any(|(i, _)| {
+        let before = line[..i].chars().next_back();
+        let after = line[i + name.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
+#[test]
+fn a_whole_identifier_is_named() {
+    assert!(names_the_type("let s = Store::new();", "Store"));
+    assert!(names_the_type("store: crate::store::Store,", "Store"));
+    assert!(!names_the_type("rustls::RootCertStore::empty()", "Store"));
+    assert!(!names_the_type("StoreError::NotFound", "Store"));
+}
+
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = entry.path();

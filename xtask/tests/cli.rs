@@ -10,16 +10,8 @@ fn cluster_up_serves_and_stops_on_ctrl_c() {
     let dir = std::env::temp_dir().join(format!("kubelab-xtask-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let kubeconfig = dir.join("kubeconfig");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["cluster", "up", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+    let mut cluster = ClusterUp::start(kubeconfig.clone());
+    let line = &cluster.first_line;
     assert_eq!(
         line.trim_end(),
         format!("export KUBECONFIG={}", kubeconfig.display())
@@ -41,23 +33,9 @@ fn cluster_up_serves_and_stops_on_ctrl_c() {
         assert_eq!(String::from_utf8_lossy(&ns.stdout), "namespace/default\n");
     }
 
-    // Ctrl-C: SIGINT to the process.
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let code = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s.code();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "cluster up did not stop on SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let code = cluster
+        .interrupt()
+        .expect("cluster up did not stop on SIGINT");
     assert_eq!(code, Some(0));
     // The Unix socket is removed on the way out.
     assert!(!dir.join("apiserver.sock").exists());
@@ -423,6 +401,8 @@ fn a_copy_of_the_checkout_serves_its_own_course() {
 struct ClusterUp {
     child: std::process::Child,
     kubeconfig: std::path::PathBuf,
+    /// The first line it printed, once it served.
+    first_line: String,
 }
 
 impl ClusterUp {
@@ -434,12 +414,31 @@ impl ClusterUp {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
+        let mut first_line = String::new();
         BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
+            .read_line(&mut first_line)
             .unwrap();
-        assert!(line.starts_with("export KUBECONFIG="), "{line}");
-        ClusterUp { child, kubeconfig }
+        ClusterUp {
+            child,
+            kubeconfig,
+            first_line,
+        }
+    }
+
+    /// Ctrl-C: SIGINT to the process, then its exit code; `None` when it has not
+    /// stopped within 10 s.
+    fn interrupt(&mut self) -> Option<Option<i32>> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return Some(s.code());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// `kubectl ARGS` against the cluster: exit code, stdout, stderr.
@@ -454,9 +453,11 @@ impl ClusterUp {
 
 impl Drop for ClusterUp {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-INT", &self.child.id().to_string()])
+                .status();
+        }
         let _ = self.child.wait();
     }
 }
@@ -470,6 +471,11 @@ fn concurrent_kubectl_writes_all_land() {
     }
     let dir = tempfile::tempdir().unwrap();
     let cluster = ClusterUp::start(dir.path().join("kubeconfig"));
+    assert!(
+        cluster.first_line.starts_with("export KUBECONFIG="),
+        "{}",
+        cluster.first_line
+    );
     let (code, _, err) = cluster.kubectl(&["create", "configmap", "race"]);
     assert_eq!(code, Some(0), "{err}");
     // A JSON patch adds into a map that exists.
@@ -540,6 +546,11 @@ fn exec_works_with_the_cluster_in_a_private_directory() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let cluster = ClusterUp::start(dir.path().join("kubeconfig"));
+    assert!(
+        cluster.first_line.starts_with("export KUBECONFIG="),
+        "{}",
+        cluster.first_line
+    );
     let (code, _, err) = cluster.kubectl(&[
         "run",
         "bb",

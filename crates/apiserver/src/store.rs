@@ -64,6 +64,11 @@ pub enum StoreError {
 
 type Key = (ResourceKey, String, String);
 
+/// The key of `name` in `namespace` (`""` for cluster-scoped objects).
+fn key(resource: &str, namespace: &str, name: &str) -> Key {
+    (resource.into(), namespace.into(), name.into())
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     rv: u64,
@@ -156,11 +161,7 @@ impl Store {
     pub fn get(&self, resource: &str, namespace: &str, name: &str) -> Option<Arc<Value>> {
         self.lock()
             .objects
-            .get(&(
-                resource.to_string(),
-                namespace.to_string(),
-                name.to_string(),
-            ))
+            .get(&key(resource, namespace, name))
             .cloned()
     }
 
@@ -191,11 +192,7 @@ impl Store {
         mut obj: Value,
     ) -> Result<Arc<Value>, StoreError> {
         let mut inner = self.lock();
-        let key = (
-            resource.to_string(),
-            namespace.to_string(),
-            name.to_string(),
-        );
+        let key = key(resource, namespace, name);
         if inner.objects.contains_key(&key) {
             return Err(StoreError::AlreadyExists);
         }
@@ -222,11 +219,7 @@ impl Store {
         name: &str,
         mut try_update: impl FnMut(&Value) -> Result<Option<Value>, E>,
     ) -> Result<Result<Arc<Value>, E>, StoreError> {
-        let key = (
-            resource.to_string(),
-            namespace.to_string(),
-            name.to_string(),
-        );
+        let key = key(resource, namespace, name);
         loop {
             let current = self
                 .lock()
@@ -274,11 +267,7 @@ impl Store {
         name: &str,
     ) -> Result<Arc<Value>, StoreError> {
         let mut inner = self.lock();
-        let key = (
-            resource.to_string(),
-            namespace.to_string(),
-            name.to_string(),
-        );
+        let key = key(resource, namespace, name);
         let old = inner.objects.remove(&key).ok_or(StoreError::NotFound)?;
         inner.rv += 1;
         let rv = inner.rv;

@@ -148,6 +148,13 @@ pub(crate) struct Printer {
 }
 
 impl Printer {
+    pub(crate) const fn new(
+        columns: &'static [Column],
+        cells: fn(&Value, i64) -> Vec<Value>,
+    ) -> Printer {
+        Printer { columns, cells }
+    }
+
     /// The column definitions and `obj`'s row.
     pub(crate) fn row(&self, obj: &Value, now: i64) -> (Vec<Value>, Vec<Value>) {
         let mut cells = vec![json!(object::name(obj))];
@@ -158,6 +165,17 @@ impl Printer {
 
 pub(crate) fn doc(key: &str) -> &'static str {
     SCHEMA.doc(key)
+}
+
+/// A label map as `k=v,k=v` (`labels.FormatLabels`), `<none>` when empty or missing.
+pub(crate) fn format_labels(labels: Option<&Value>) -> Value {
+    let pairs: Vec<String> = labels
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+        .collect();
+    none_if_empty(&pairs.join(","))
 }
 
 pub(crate) fn none_if_empty(s: &str) -> Value {

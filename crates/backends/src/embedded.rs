@@ -3,7 +3,7 @@
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use harness::{Backend, BackendError, ClusterInfo, RunningCluster};
+use harness::ClusterInfo;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,7 +25,6 @@ pub enum StartError {
 pub struct EmbeddedCluster {
     cluster: apiserver::Cluster,
     kubelet: Arc<kubelet::Kubelet>,
-    node: tokio::task::JoinHandle<()>,
     dir: PathBuf,
 }
 
@@ -45,21 +44,17 @@ impl EmbeddedCluster {
         })
         .await?;
         // The node: the embedded kubelet runs the cluster's pods as sandboxed processes.
-        let client = kube::Client::new(cluster.service_as(apiserver::UserInfo::admin()), "default");
-        let kubelet = kubelet::Kubelet::new(
-            client,
+        let kubelet = kubelet::Kubelet::start(
+            &cluster,
             kubelet::Config {
                 node_name: apiserver::NODE_NAME.into(),
                 runtime_dir: dir.join("run"),
                 api_socket: socket,
             },
         );
-        cluster.attach_runtime(kubelet.clone());
-        let node = tokio::spawn(kubelet.clone().run());
         Ok(EmbeddedCluster {
             cluster,
             kubelet,
-            node,
             dir: dir.to_path_buf(),
         })
     }
@@ -81,9 +76,7 @@ impl EmbeddedCluster {
 
     /// Stops every pod, then the API server; removes the kubelet's files.
     pub async fn stop(self) {
-        self.node.abort();
-        let _ = self.node.await;
-        self.kubelet.shutdown();
+        self.kubelet.stop().await;
         self.cluster.shutdown().await;
         let _ = std::fs::remove_dir_all(self.dir.join("run"));
     }
@@ -92,58 +85,37 @@ impl EmbeddedCluster {
 #[derive(Debug, Clone, Copy)]
 pub struct Embedded;
 
-struct Running {
-    info: ClusterInfo,
-    cluster: EmbeddedCluster,
-}
-
-impl RunningCluster for Running {
-    fn info(&self) -> &ClusterInfo {
-        &self.info
-    }
-
-    fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
-        async move {
-            self.cluster.stop().await;
-            let _ = std::fs::remove_dir_all(&self.info.workdir);
-        }
-        .boxed()
+impl crate::Release for EmbeddedCluster {
+    fn release(self) -> BoxFuture<'static, ()> {
+        self.stop().boxed()
     }
 }
 
-impl Backend for Embedded {
-    fn name(&self) -> &'static str {
-        "embedded"
-    }
+crate::backend!(Embedded, "embedded");
 
-    fn start(&self) -> BoxFuture<'_, Result<Box<dyn RunningCluster>, BackendError>> {
-        async move {
-            let fail = |detail: String| BackendError::Start {
-                backend: "embedded".into(),
-                detail,
-            };
-            let workdir = crate::fresh_dir("embedded")
-                .map_err(|e| fail(format!("creating a work dir: {e}")))?;
-            let cluster = EmbeddedCluster::start(&workdir, 0)
-                .await
-                .map_err(|e| fail(crate::chain(&e)))?;
-            let kubeconfig = workdir.join("kubeconfig");
-            harness::kubeconfig::write(&kubeconfig, &cluster.kubeconfig())
-                .map_err(|e| fail(crate::chain(&e)))?;
-            let info = ClusterInfo {
-                kubeconfig,
-                server: cluster.url(),
-                ca_pem: cluster.ca_pem().to_string(),
-                workdir,
-                shared: false,
-                description: format!("embedded Kubernetes v1.33 at {}", cluster.url()),
-                redact: harness::redact::Context {
-                    node_name: apiserver::NODE_NAME.into(),
-                    node_ip: kubelet::NODE_IP.into(),
-                },
-            };
-            Ok(Box::new(Running { info, cluster }) as Box<dyn RunningCluster>)
-        }
-        .boxed()
+impl Embedded {
+    /// Starts the cluster: what lab runs read, and what it holds until it stops.
+    async fn provision(&self) -> Result<(ClusterInfo, EmbeddedCluster), String> {
+        let workdir =
+            crate::fresh_dir("embedded").map_err(|e| format!("creating a work dir: {e}"))?;
+        let cluster = EmbeddedCluster::start(&workdir, 0)
+            .await
+            .map_err(|e| crate::chain(&e))?;
+        let kubeconfig = workdir.join("kubeconfig");
+        harness::kubeconfig::write(&kubeconfig, &cluster.kubeconfig())
+            .map_err(|e| crate::chain(&e))?;
+        let info = ClusterInfo {
+            kubeconfig,
+            server: cluster.url(),
+            ca_pem: cluster.ca_pem().to_string(),
+            workdir,
+            shared: false,
+            description: format!("embedded Kubernetes v1.33 at {}", cluster.url()),
+            redact: harness::redact::Context {
+                node_name: apiserver::NODE_NAME.into(),
+                node_ip: kubelet::NODE_IP.into(),
+            },
+        };
+        Ok((info, cluster))
     }
 }

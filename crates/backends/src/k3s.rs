@@ -9,7 +9,7 @@
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use harness::{Backend, BackendError, ClusterInfo, RunningCluster};
+use harness::ClusterInfo;
 use k8s_openapi::api::core::v1::{Node, Pod, ServiceAccount};
 use kube::api::{Api, ListParams};
 use std::path::{Path, PathBuf};
@@ -96,30 +96,20 @@ pub fn all_ready(pods: &[Pod]) -> bool {
         })
 }
 
-struct Running {
-    info: ClusterInfo,
+/// The k3s container and the directory it writes its kubeconfig to.
+struct K3sContainer {
     container: ContainerAsync<K3sImage>,
     conf_dir: PathBuf,
 }
 
-impl RunningCluster for Running {
-    fn info(&self) -> &ClusterInfo {
-        &self.info
-    }
-
-    fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
+impl crate::Release for K3sContainer {
+    fn release(self) -> BoxFuture<'static, ()> {
         async move {
-            let Running {
-                info,
-                container,
-                conf_dir,
-            } = *self;
-            if let Err(e) = container.rm().await {
+            if let Err(e) = self.container.rm().await {
                 tracing::warn!(error = %e, "removing the k3s container");
             }
-            let _ = std::fs::remove_dir_all(&info.workdir);
             // k3s writes its files as root; on a rootless engine some may stay behind.
-            let _ = std::fs::remove_dir_all(&conf_dir);
+            let _ = std::fs::remove_dir_all(&self.conf_dir);
         }
         .boxed()
     }
@@ -181,90 +171,84 @@ async fn wait_ready(client: kube::Client, deadline: Instant) -> Result<Node, Str
     }
 }
 
-impl Backend for K3s {
-    fn name(&self) -> &'static str {
-        "k3s"
-    }
+crate::backend!(K3s, "k3s");
 
-    fn start(&self) -> BoxFuture<'_, Result<Box<dyn RunningCluster>, BackendError>> {
-        async move {
-            let fail = |detail: String| BackendError::Start {
-                backend: "k3s".into(),
-                detail,
-            };
-            let deadline = Instant::now() + START_TIMEOUT;
-            let conf_dir = crate::fresh_dir("k3s-conf")
-                .map_err(|e| fail(format!("creating a conf dir: {e}")))?;
-            let workdir = crate::fresh_dir("k3s-work")
-                .map_err(|e| fail(format!("creating a work dir: {e}")))?;
-            let cleanup = || {
-                let _ = std::fs::remove_dir_all(&conf_dir);
-                let _ = std::fs::remove_dir_all(&workdir);
-            };
-            let request = K3sImage::default()
-                .with_conf_mount(&conf_dir)
-                .with_tag(IMAGE_TAG)
-                .with_cmd(server_args())
-                .with_privileged(true)
-                .with_userns_mode("host")
-                .with_startup_timeout(START_TIMEOUT);
-            let container = match request.start().await {
-                Ok(c) => c,
-                Err(e) => {
-                    cleanup();
-                    return Err(fail(format!("{e}\n{NO_DOCKER}")));
-                }
-            };
-            let ready = async {
-                let port = container
-                    .get_host_port_ipv4(KUBE_SECURE_PORT)
-                    .await
-                    .map_err(|e| format!("finding the mapped API port: {e}"))?;
-                let docker_host = container
-                    .get_host()
-                    .await
-                    .map_err(|e| format!("finding the Docker host: {e}"))?
-                    .to_string();
-                let host = api_host(&docker_host).to_string();
-                let text = read_kubeconfig(&conf_dir, deadline).await?;
-                let kc = rewrite_kubeconfig(&text, &host, port)?;
-                let kubeconfig = workdir.join("kubeconfig");
-                harness::kubeconfig::write(&kubeconfig, &kc).map_err(|e| crate::chain(&e))?;
-                let (server, ca_pem) =
-                    harness::kubeconfig::server_and_ca(&kc).map_err(|e| e.to_string())?;
-                let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-                    .await
-                    .map_err(|e| format!("reading k3s's kubeconfig: {e}"))?;
-                let client = kube::Client::try_from(config).map_err(|e| e.to_string())?;
-                let node = wait_ready(client, deadline).await?;
-                Ok::<_, String>((kubeconfig, server, ca_pem, node))
+impl K3s {
+    /// Starts the cluster: what lab runs read, and what it holds until it stops.
+    async fn provision(&self) -> Result<(ClusterInfo, K3sContainer), String> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let conf_dir =
+            crate::fresh_dir("k3s-conf").map_err(|e| format!("creating a conf dir: {e}"))?;
+        let workdir =
+            crate::fresh_dir("k3s-work").map_err(|e| format!("creating a work dir: {e}"))?;
+        let cleanup = || {
+            let _ = std::fs::remove_dir_all(&conf_dir);
+            let _ = std::fs::remove_dir_all(&workdir);
+        };
+        let request = K3sImage::default()
+            .with_conf_mount(&conf_dir)
+            .with_tag(IMAGE_TAG)
+            .with_cmd(server_args())
+            .with_privileged(true)
+            .with_userns_mode("host")
+            .with_startup_timeout(START_TIMEOUT);
+        let container = match request.start().await {
+            Ok(c) => c,
+            Err(e) => {
+                cleanup();
+                return Err(format!("{e}\n{NO_DOCKER}"));
             }
-            .await;
-            let (kubeconfig, server, ca_pem, node) = match ready {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = container.rm().await;
-                    cleanup();
-                    return Err(fail(e));
-                }
-            };
-            let (node_name, node_ip) = crate::node_identity(&node);
-            let info = ClusterInfo {
-                kubeconfig,
-                description: format!("k3s {IMAGE_TAG} in Docker at {server}"),
-                server,
-                ca_pem,
-                workdir,
-                shared: false,
-                redact: harness::redact::Context { node_name, node_ip },
-            };
-            Ok(Box::new(Running {
-                info,
+        };
+        let ready = async {
+            let port = container
+                .get_host_port_ipv4(KUBE_SECURE_PORT)
+                .await
+                .map_err(|e| format!("finding the mapped API port: {e}"))?;
+            let docker_host = container
+                .get_host()
+                .await
+                .map_err(|e| format!("finding the Docker host: {e}"))?
+                .to_string();
+            let host = api_host(&docker_host).to_string();
+            let text = read_kubeconfig(&conf_dir, deadline).await?;
+            let kc = rewrite_kubeconfig(&text, &host, port)?;
+            let kubeconfig = workdir.join("kubeconfig");
+            harness::kubeconfig::write(&kubeconfig, &kc).map_err(|e| crate::chain(&e))?;
+            let (server, ca_pem) =
+                harness::kubeconfig::server_and_ca(&kc).map_err(|e| e.to_string())?;
+            let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                .await
+                .map_err(|e| format!("reading k3s's kubeconfig: {e}"))?;
+            let client = kube::Client::try_from(config).map_err(|e| e.to_string())?;
+            let node = wait_ready(client, deadline).await?;
+            Ok::<_, String>((kubeconfig, server, ca_pem, node))
+        }
+        .await;
+        let (kubeconfig, server, ca_pem, node) = match ready {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = container.rm().await;
+                cleanup();
+                return Err(e);
+            }
+        };
+        let (node_name, node_ip) = crate::node_identity(&node);
+        let info = ClusterInfo {
+            kubeconfig,
+            description: format!("k3s {IMAGE_TAG} in Docker at {server}"),
+            server,
+            ca_pem,
+            workdir,
+            shared: false,
+            redact: harness::redact::Context { node_name, node_ip },
+        };
+        Ok((
+            info,
+            K3sContainer {
                 container,
                 conf_dir,
-            }) as Box<dyn RunningCluster>)
-        }
-        .boxed()
+            },
+        ))
     }
 }
 

@@ -86,6 +86,77 @@ macro_rules! lab_test {
     };
 }
 
+/// A started cluster: what lab runs read, and what it holds until it stops. Stopping
+/// releases that, then removes the cluster's scratch folder (`info.workdir`).
+struct Started<T> {
+    info: harness::ClusterInfo,
+    held: T,
+}
+
+/// What a started cluster holds (processes, a container) and gives back when it stops.
+trait Release: Send + Sync + 'static {
+    fn release(self) -> futures::future::BoxFuture<'static, ()>;
+}
+
+/// A cluster that holds nothing of ours: the learner's.
+impl Release for () {
+    fn release(self) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl<T: Release> Started<T> {
+    fn boxed(info: harness::ClusterInfo, held: T) -> Box<dyn harness::RunningCluster> {
+        Box::new(Started { info, held })
+    }
+}
+
+impl<T: Release> harness::RunningCluster for Started<T> {
+    fn info(&self) -> &harness::ClusterInfo {
+        &self.info
+    }
+
+    fn stop(self: Box<Self>) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let Started { info, held } = *self;
+            held.release().await;
+            let _ = std::fs::remove_dir_all(&info.workdir);
+        })
+    }
+}
+
+/// `harness::Backend` for a backend type with an `async fn provision(&self) ->
+/// Result<(ClusterInfo, impl Release), String>`: its error becomes a `BackendError::Start`
+/// naming the backend, and stopping the cluster releases what it holds.
+macro_rules! backend {
+    ($backend:ty, $name:literal) => {
+        impl harness::Backend for $backend {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn start(
+                &self,
+            ) -> futures::future::BoxFuture<
+                '_,
+                Result<Box<dyn harness::RunningCluster>, harness::BackendError>,
+            > {
+                Box::pin(async move {
+                    let (info, held) =
+                        self.provision()
+                            .await
+                            .map_err(|detail| harness::BackendError::Start {
+                                backend: $name.into(),
+                                detail,
+                            })?;
+                    Ok($crate::Started::boxed(info, held))
+                })
+            }
+        }
+    };
+}
+use backend;
+
 /// A fresh private scratch folder for one cluster (`$TMPDIR/kubelab-<what>-<pid>-XXXXXX`),
 /// which the cluster's `stop` removes.
 fn fresh_dir(what: &str) -> std::io::Result<std::path::PathBuf> {

@@ -3,7 +3,9 @@
 //! service variables (the `kubernetes` Service always, others of the pod's namespace when
 //! `enableServiceLinks`), then the container's `env` with `valueFrom` resolved.
 
-use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, EnvFromSource, EnvVarSource, Pod, Secret, Service,
+};
 use std::collections::BTreeMap;
 
 /// `FromServices` in `pkg/kubelet/envvars/envvars.go`: `<NAME>_SERVICE_HOST`, `_PORT`,
@@ -97,34 +99,23 @@ pub fn field_ref(pod: &Pod, path: &str, pod_ip: &str, host_ip: &str) -> Option<S
     })
 }
 
-/// The environment of `container`; an error names the missing reference, as the kubelet's
-/// `CreateContainerConfigError` message does.
-pub fn container_env(
-    image_env: &[(String, String)],
-    container: &Container,
-    service_env: &[(String, String)],
-    src: &Sources<'_>,
-) -> Result<Vec<(String, String)>, String> {
-    let mut env: Vec<(String, String)> = image_env.to_vec();
-    let set = |k: String, v: String, env: &mut Vec<(String, String)>| {
-        env.retain(|(ek, _)| *ek != k);
-        env.push((k, v));
-    };
-    set(
-        "HOSTNAME".into(),
-        src.pod.metadata.name.clone().unwrap_or_default(),
-        &mut env,
-    );
-    for (k, v) in service_env {
-        set(k.clone(), v.clone(), &mut env);
+/// The variables so far, in order; setting one again replaces it and moves it last.
+struct Variables(Vec<(String, String)>);
+
+impl Variables {
+    fn set(&mut self, k: String, v: String) {
+        self.0.retain(|(ek, _)| *ek != k);
+        self.0.push((k, v));
     }
-    for from in container.env_from.iter().flatten() {
+
+    /// Every key of the ConfigMap or Secret that `from` names, with its prefix.
+    fn add_source(&mut self, from: &EnvFromSource, src: &Sources<'_>) -> Result<(), String> {
         let prefix = from.prefix.clone().unwrap_or_default();
         if let Some(r) = &from.config_map_ref {
             match src.config_maps.get(&r.name) {
                 Some(cm) => {
                     for (k, v) in cm.data.iter().flatten() {
-                        set(format!("{prefix}{k}"), v.clone(), &mut env);
+                        self.set(format!("{prefix}{k}"), v.clone());
                     }
                 }
                 None if r.optional == Some(true) => {}
@@ -135,10 +126,9 @@ pub fn container_env(
             match src.secrets.get(&r.name) {
                 Some(s) => {
                     for (k, v) in s.data.iter().flatten() {
-                        set(
+                        self.set(
                             format!("{prefix}{k}"),
                             String::from_utf8_lossy(&v.0).into_owned(),
-                            &mut env,
                         );
                     }
                 }
@@ -146,56 +136,80 @@ pub fn container_env(
                 None => return Err(format!("secret {:?} not found", r.name)),
             }
         }
+        Ok(())
+    }
+}
+
+/// The environment of `container`; an error names the missing reference, as the kubelet's
+/// `CreateContainerConfigError` message does.
+pub fn container_env(
+    image_env: &[(String, String)],
+    container: &Container,
+    service_env: &[(String, String)],
+    src: &Sources<'_>,
+) -> Result<Vec<(String, String)>, String> {
+    let mut env = Variables(image_env.to_vec());
+    env.set(
+        "HOSTNAME".into(),
+        src.pod.metadata.name.clone().unwrap_or_default(),
+    );
+    for (k, v) in service_env {
+        env.set(k.clone(), v.clone());
+    }
+    for from in container.env_from.iter().flatten() {
+        env.add_source(from, src)?;
     }
     for var in container.env.iter().flatten() {
         let value = match (&var.value, &var.value_from) {
-            (Some(v), _) => expand(v, &env),
-            (None, Some(from)) => {
-                if let Some(f) = &from.field_ref {
-                    field_ref(src.pod, &f.field_path, src.pod_ip, src.host_ip).unwrap_or_default()
-                } else if let Some(k) = &from.config_map_key_ref {
-                    match src
-                        .config_maps
-                        .get(&k.name)
-                        .and_then(|cm| cm.data.as_ref()?.get(&k.key))
-                    {
-                        Some(v) => v.clone(),
-                        None if k.optional == Some(true) => continue,
-                        None => {
-                            return Err(format!(
-                                "couldn't find key {} in ConfigMap {}/{}",
-                                k.key,
-                                src.pod.metadata.namespace.as_deref().unwrap_or(""),
-                                k.name
-                            ));
-                        }
-                    }
-                } else if let Some(k) = &from.secret_key_ref {
-                    match src
-                        .secrets
-                        .get(&k.name)
-                        .and_then(|s| s.data.as_ref()?.get(&k.key))
-                    {
-                        Some(v) => String::from_utf8_lossy(&v.0).into_owned(),
-                        None if k.optional == Some(true) => continue,
-                        None => {
-                            return Err(format!(
-                                "couldn't find key {} in Secret {}/{}",
-                                k.key,
-                                src.pod.metadata.namespace.as_deref().unwrap_or(""),
-                                k.name
-                            ));
-                        }
-                    }
-                } else {
-                    String::new()
-                }
-            }
+            (Some(v), _) => expand(v, &env.0),
+            (None, Some(from)) => match value_from(from, src)? {
+                Some(v) => v,
+                None => continue,
+            },
             (None, None) => String::new(),
         };
-        set(var.name.clone(), value, &mut env);
+        env.set(var.name.clone(), value);
     }
-    Ok(env)
+    Ok(env.0)
+}
+
+/// A variable's `valueFrom`; `None` when it names an optional key that is missing, so the
+/// variable is left out.
+fn value_from(from: &EnvVarSource, src: &Sources<'_>) -> Result<Option<String>, String> {
+    let ns = src.pod.metadata.namespace.as_deref().unwrap_or("");
+    if let Some(f) = &from.field_ref {
+        Ok(Some(
+            field_ref(src.pod, &f.field_path, src.pod_ip, src.host_ip).unwrap_or_default(),
+        ))
+    } else if let Some(k) = &from.config_map_key_ref {
+        match src
+            .config_maps
+            .get(&k.name)
+            .and_then(|cm| cm.data.as_ref()?.get(&k.key))
+        {
+            Some(v) => Ok(Some(v.clone())),
+            None if k.optional == Some(true) => Ok(None),
+            None => Err(format!(
+                "couldn't find key {} in ConfigMap {ns}/{}",
+                k.key, k.name
+            )),
+        }
+    } else if let Some(k) = &from.secret_key_ref {
+        match src
+            .secrets
+            .get(&k.name)
+            .and_then(|s| s.data.as_ref()?.get(&k.key))
+        {
+            Some(v) => Ok(Some(String::from_utf8_lossy(&v.0).into_owned())),
+            None if k.optional == Some(true) => Ok(None),
+            None => Err(format!(
+                "couldn't find key {} in Secret {ns}/{}",
+                k.key, k.name
+            )),
+        }
+    } else {
+        Ok(Some(String::new()))
+    }
 }
 
 /// `$(VAR)` expansion against the variables defined so far (`expansion.MappingFuncFor`);

@@ -11,6 +11,11 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, PostParams};
 use serde_json::json;
 
+/// The `fieldPath` of a container's events: `spec.containers{main}`.
+pub fn container_field(name: &str) -> String {
+    format!("spec.containers{{{name}}}")
+}
+
 /// Who reports: the component (`kubelet`, `default-scheduler`) and its host.
 pub struct Recorder<'a> {
     pub client: &'a kube::Client,

@@ -65,79 +65,80 @@ impl PodRuntime for Kubelet {
             let mut spec = base.clone();
             spec.argv = req.command.clone();
             spec.tty = req.tty;
-            let mut cmd = target.sandbox.command(&spec).map_err(|e| e.to_string())?;
-            if req.tty {
-                let pty = podbox::Pty::open().map_err(|e| format!("allocating a terminal: {e}"))?;
-                let slave = |fd: &std::os::fd::OwnedFd| {
-                    fd.try_clone().map(Stdio::from).map_err(|e| e.to_string())
-                };
-                cmd.stdin(slave(&pty.slave)?)
-                    .stdout(slave(&pty.slave)?)
-                    .stderr(slave(&pty.slave)?);
-                let mut child = tokio::process::Command::from(cmd)
-                    .kill_on_drop(true)
-                    .spawn()
-                    .map_err(|e| e.to_string())?;
-                drop(pty.slave);
-                let master = std::fs::File::from(pty.master);
-                let resize_fd: std::os::fd::OwnedFd =
-                    master.try_clone().map_err(|e| e.to_string())?.into();
-                let reader =
-                    tokio::fs::File::from_std(master.try_clone().map_err(|e| e.to_string())?);
-                let writer = tokio::fs::File::from_std(master);
-                let (resize_tx, mut resize_rx) =
-                    tokio::sync::mpsc::unbounded_channel::<(u16, u16)>();
-                tokio::spawn(async move {
-                    while let Some((cols, rows)) = resize_rx.recv().await {
-                        let _ = podbox::Pty::resize(&resize_fd, cols, rows);
-                    }
-                });
-                let exit = async move {
-                    child
-                        .wait()
-                        .await
-                        .map(|s| s.code().unwrap_or(137))
-                        .map_err(|e| e.to_string())
-                }
-                .boxed();
-                return Ok(ExecSession {
-                    stdin: req.stdin.then(|| Box::pin(writer) as _),
-                    stdout: Some(Box::pin(reader)),
-                    stderr: None,
-                    resize: Some(resize_tx),
-                    exit,
-                });
-            }
-            cmd.stdin(if req.stdin {
-                Stdio::piped()
+            let cmd = target.sandbox.command(&spec).map_err(|e| e.to_string())?;
+            let session = if req.tty {
+                spawn_with_terminal(cmd, req.stdin)?
             } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-            let mut child = tokio::process::Command::from(cmd)
-                .kill_on_drop(true)
-                .spawn()
-                .map_err(|e| e.to_string())?;
-            let stdin = child.stdin.take().map(|s| Box::pin(s) as _);
-            let stdout = child.stdout.take().map(|s| Box::pin(s) as _);
-            let stderr = child.stderr.take().map(|s| Box::pin(s) as _);
-            let exit = async move {
-                child
-                    .wait()
-                    .await
-                    .map(|s| s.code().unwrap_or(137))
-                    .map_err(|e| e.to_string())
-            }
-            .boxed();
-            Ok(ExecSession {
-                stdin,
-                stdout,
-                stderr,
-                resize: None,
-                exit,
-            })
+                spawn_with_pipes(cmd, req.stdin)?
+            };
+            Ok(session)
         }
         .boxed()
     }
+}
+
+/// Runs `cmd` on a new terminal: its output comes back on stdout, input (when `stdin`)
+/// goes to the terminal, and resizes reach it as SIGWINCH.
+fn spawn_with_terminal(mut cmd: std::process::Command, stdin: bool) -> Result<ExecSession, String> {
+    let pty = podbox::Pty::open().map_err(|e| format!("allocating a terminal: {e}"))?;
+    let slave =
+        |fd: &std::os::fd::OwnedFd| fd.try_clone().map(Stdio::from).map_err(|e| e.to_string());
+    cmd.stdin(slave(&pty.slave)?)
+        .stdout(slave(&pty.slave)?)
+        .stderr(slave(&pty.slave)?);
+    let child = tokio::process::Command::from(cmd)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    drop(pty.slave);
+    let master = std::fs::File::from(pty.master);
+    let resize_fd: std::os::fd::OwnedFd = master.try_clone().map_err(|e| e.to_string())?.into();
+    let reader = tokio::fs::File::from_std(master.try_clone().map_err(|e| e.to_string())?);
+    let writer = tokio::fs::File::from_std(master);
+    let (resize_tx, mut resize_rx) = tokio::sync::mpsc::unbounded_channel::<(u16, u16)>();
+    tokio::spawn(async move {
+        while let Some((cols, rows)) = resize_rx.recv().await {
+            let _ = podbox::Pty::resize(&resize_fd, cols, rows);
+        }
+    });
+    Ok(ExecSession {
+        stdin: stdin.then(|| Box::pin(writer) as _),
+        stdout: Some(Box::pin(reader)),
+        stderr: None,
+        resize: Some(resize_tx),
+        exit: exit_code(child),
+    })
+}
+
+/// Runs `cmd` with its stdout and stderr, and its stdin when `stdin`, on pipes.
+fn spawn_with_pipes(mut cmd: std::process::Command, stdin: bool) -> Result<ExecSession, String> {
+    cmd.stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = tokio::process::Command::from(cmd)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let stdin = child.stdin.take().map(|s| Box::pin(s) as _);
+    let stdout = child.stdout.take().map(|s| Box::pin(s) as _);
+    let stderr = child.stderr.take().map(|s| Box::pin(s) as _);
+    Ok(ExecSession {
+        stdin,
+        stdout,
+        stderr,
+        resize: None,
+        exit: exit_code(child),
+    })
+}
+
+/// The process's exit code once it exits (137 when a signal killed it).
+fn exit_code(mut child: tokio::process::Child) -> BoxFuture<'static, Result<i32, String>> {
+    async move {
+        child
+            .wait()
+            .await
+            .map(|s| s.code().unwrap_or(137))
+            .map_err(|e| e.to_string())
+    }
+    .boxed()
 }

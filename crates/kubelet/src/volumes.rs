@@ -5,7 +5,10 @@
 
 use crate::env::field_ref;
 use k8s_openapi::api::authentication::v1::TokenRequest;
-use k8s_openapi::api::core::v1::{ConfigMap, KeyToPath, Pod, Secret, ServiceAccount, Volume};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, DownwardAPIVolumeFile, KeyToPath, Pod, ProjectedVolumeSource, Secret,
+    ServiceAccount, ServiceAccountTokenProjection, Volume,
+};
 use kube::api::{Api, PostParams};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -114,21 +117,14 @@ fn secret_data(s: &Secret) -> BTreeMap<String, Vec<u8>> {
 
 /// A ConfigMap's or Secret's data for a volume: empty when missing and `optional`, an
 /// error naming it otherwise.
-async fn fetch<K>(
+async fn fetch<K: crate::NamespacedObject>(
     cx: &Context<'_>,
     ns: &str,
     name: &str,
     optional: Option<bool>,
     volume: &str,
     data: fn(&K) -> BTreeMap<String, Vec<u8>>,
-) -> Result<BTreeMap<String, Vec<u8>>, VolumeError>
-where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-    <K as kube::Resource>::DynamicType: Default,
-{
+) -> Result<BTreeMap<String, Vec<u8>>, VolumeError> {
     match Api::<K>::namespaced(cx.client.clone(), ns)
         .get_opt(name)
         .await
@@ -170,106 +166,130 @@ pub async fn prepare(
         .unwrap_or_default();
     for v in volumes {
         let path = dir.join(&v.name);
-        let io = |source| VolumeError::Io {
-            volume: v.name.clone(),
-            source,
-        };
-        if v.empty_dir.is_some() {
-            std::fs::create_dir_all(&path).map_err(io)?;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).map_err(io)?;
-        } else if let Some(cm) = &v.config_map {
-            let data = fetch::<ConfigMap>(cx, &ns, &cm.name, cm.optional, &v.name, config_map_data)
-                .await?;
-            let files = select(cm.items.as_ref(), data, &v.name)?;
-            write_atomic(&path, &files, cm.default_mode.unwrap_or(0o644) as u32).map_err(io)?;
-        } else if let Some(sec) = &v.secret {
-            let name = sec.secret_name.clone().unwrap_or_default();
-            let data = fetch::<Secret>(cx, &ns, &name, sec.optional, &v.name, secret_data).await?;
-            let files = select(sec.items.as_ref(), data, &v.name)?;
-            write_atomic(&path, &files, sec.default_mode.unwrap_or(0o644) as u32).map_err(io)?;
-        } else if let Some(da) = &v.downward_api {
-            let mut files = BTreeMap::new();
-            for item in da.items.iter().flatten() {
-                if let Some(f) = &item.field_ref {
-                    files.insert(
-                        item.path.clone(),
-                        field_ref(cx.pod, &f.field_path, cx.pod_ip, cx.host_ip)
-                            .unwrap_or_default()
-                            .into_bytes(),
-                    );
-                }
-            }
-            write_atomic(&path, &files, da.default_mode.unwrap_or(0o644) as u32).map_err(io)?;
-        } else if let Some(p) = &v.projected {
-            let mut files = BTreeMap::new();
-            for src in p.sources.iter().flatten() {
-                if let Some(t) = &src.service_account_token {
-                    let sa = cx
-                        .pod
-                        .spec
-                        .as_ref()
-                        .and_then(|s| s.service_account_name.clone())
-                        .unwrap_or_else(|| "default".into());
-                    let mut spec = serde_json::json!({
-                        "expirationSeconds": t.expiration_seconds.unwrap_or(3607),
-                        "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": cx.pod.metadata.name, "uid": cx.pod.metadata.uid},
-                    });
-                    if let Some(aud) = &t.audience {
-                        spec["audiences"] = serde_json::json!([aud]);
-                    }
-                    let req = serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec});
-                    let tr: TokenRequest =
-                        Api::<ServiceAccount>::namespaced(cx.client.clone(), &ns)
-                            .create_subresource("token", &sa, &PostParams::default(), &req)
-                            .await
-                            .map_err(|source| VolumeError::Token {
-                                volume: v.name.clone(),
-                                source,
-                            })?;
-                    let token = tr.status.map(|s| s.token).unwrap_or_default();
-                    files.insert(t.path.clone(), token.into_bytes());
-                }
-                if let Some(cm) = &src.config_map {
-                    let data = fetch::<ConfigMap>(
-                        cx,
-                        &ns,
-                        &cm.name,
-                        cm.optional,
-                        &v.name,
-                        config_map_data,
-                    )
-                    .await?;
-                    files.extend(select(cm.items.as_ref(), data, &v.name)?);
-                }
-                if let Some(sec) = &src.secret {
-                    let data =
-                        fetch::<Secret>(cx, &ns, &sec.name, sec.optional, &v.name, secret_data)
-                            .await?;
-                    files.extend(select(sec.items.as_ref(), data, &v.name)?);
-                }
-                if let Some(da) = &src.downward_api {
-                    for item in da.items.iter().flatten() {
-                        if let Some(f) = &item.field_ref {
-                            files.insert(
-                                item.path.clone(),
-                                field_ref(cx.pod, &f.field_path, cx.pod_ip, cx.host_ip)
-                                    .unwrap_or_default()
-                                    .into_bytes(),
-                            );
-                        }
-                    }
-                }
-            }
-            write_atomic(&path, &files, p.default_mode.unwrap_or(0o644) as u32).map_err(io)?;
-        } else {
-            return Err(VolumeError::Source {
-                volume: v.name.clone(),
-                detail: "only emptyDir, configMap, secret, downwardAPI and projected volumes run on the embedded node".into(),
-            });
-        }
+        write_volume(cx, &ns, &v, &path).await?;
         out.insert(v.name.clone(), path);
     }
     Ok(out)
+}
+
+/// Writes one volume at `path`.
+async fn write_volume(
+    cx: &Context<'_>,
+    ns: &str,
+    v: &Volume,
+    path: &Path,
+) -> Result<(), VolumeError> {
+    let io = |source| VolumeError::Io {
+        volume: v.name.clone(),
+        source,
+    };
+    if v.empty_dir.is_some() {
+        std::fs::create_dir_all(path).map_err(io)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777)).map_err(io)?;
+    } else if let Some(cm) = &v.config_map {
+        let data =
+            fetch::<ConfigMap>(cx, ns, &cm.name, cm.optional, &v.name, config_map_data).await?;
+        let files = select(cm.items.as_ref(), data, &v.name)?;
+        write_atomic(path, &files, cm.default_mode.unwrap_or(0o644) as u32).map_err(io)?;
+    } else if let Some(sec) = &v.secret {
+        let name = sec.secret_name.clone().unwrap_or_default();
+        let data = fetch::<Secret>(cx, ns, &name, sec.optional, &v.name, secret_data).await?;
+        let files = select(sec.items.as_ref(), data, &v.name)?;
+        write_atomic(path, &files, sec.default_mode.unwrap_or(0o644) as u32).map_err(io)?;
+    } else if let Some(da) = &v.downward_api {
+        let files = downward_files(cx, da.items.as_deref());
+        write_atomic(path, &files, da.default_mode.unwrap_or(0o644) as u32).map_err(io)?;
+    } else if let Some(p) = &v.projected {
+        let files = projected_files(cx, ns, &v.name, p).await?;
+        write_atomic(path, &files, p.default_mode.unwrap_or(0o644) as u32).map_err(io)?;
+    } else {
+        return Err(VolumeError::Source {
+            volume: v.name.clone(),
+            detail: "only emptyDir, configMap, secret, downwardAPI and projected volumes run on the embedded node".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The files of downward API `items`: each `fieldRef` rendered.
+fn downward_files(
+    cx: &Context<'_>,
+    items: Option<&[DownwardAPIVolumeFile]>,
+) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for item in items.into_iter().flatten() {
+        if let Some(f) = &item.field_ref {
+            files.insert(
+                item.path.clone(),
+                field_ref(cx.pod, &f.field_path, cx.pod_ip, cx.host_ip)
+                    .unwrap_or_default()
+                    .into_bytes(),
+            );
+        }
+    }
+    files
+}
+
+/// The files of a projected volume: its sources' files together, later ones winning.
+async fn projected_files(
+    cx: &Context<'_>,
+    ns: &str,
+    volume: &str,
+    p: &ProjectedVolumeSource,
+) -> Result<BTreeMap<String, Vec<u8>>, VolumeError> {
+    let mut files = BTreeMap::new();
+    for src in p.sources.iter().flatten() {
+        if let Some(t) = &src.service_account_token {
+            let token = service_account_token(cx, ns, volume, t).await?;
+            files.insert(t.path.clone(), token.into_bytes());
+        }
+        if let Some(cm) = &src.config_map {
+            let data =
+                fetch::<ConfigMap>(cx, ns, &cm.name, cm.optional, volume, config_map_data).await?;
+            files.extend(select(cm.items.as_ref(), data, volume)?);
+        }
+        if let Some(sec) = &src.secret {
+            let data =
+                fetch::<Secret>(cx, ns, &sec.name, sec.optional, volume, secret_data).await?;
+            files.extend(select(sec.items.as_ref(), data, volume)?);
+        }
+        if let Some(da) = &src.downward_api {
+            files.extend(downward_files(cx, da.items.as_deref()));
+        }
+    }
+    Ok(files)
+}
+
+/// A token of the pod's service account, bound to the pod, as a projected
+/// `serviceAccountToken` source asks for it.
+async fn service_account_token(
+    cx: &Context<'_>,
+    ns: &str,
+    volume: &str,
+    t: &ServiceAccountTokenProjection,
+) -> Result<String, VolumeError> {
+    let sa = cx
+        .pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.service_account_name.clone())
+        .unwrap_or_else(|| "default".into());
+    let mut spec = serde_json::json!({
+        "expirationSeconds": t.expiration_seconds.unwrap_or(3607),
+        "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": cx.pod.metadata.name, "uid": cx.pod.metadata.uid},
+    });
+    if let Some(aud) = &t.audience {
+        spec["audiences"] = serde_json::json!([aud]);
+    }
+    let req = serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec});
+    let tr: TokenRequest = Api::<ServiceAccount>::namespaced(cx.client.clone(), ns)
+        .create_subresource("token", &sa, &PostParams::default(), &req)
+        .await
+        .map_err(|source| VolumeError::Token {
+            volume: volume.into(),
+            source,
+        })?;
+    Ok(tr.status.map(|s| s.token).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -1,69 +1,20 @@
 //! Pods run by the embedded kubelet against the embedded API server: what a container
 //! sees (FIDELITY.md §3–§5, §10) and the status the kubelet reports.
 
-use apiserver::{Cluster, Config, UserInfo};
+use apiserver::UserInfo;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::json;
-use std::path::PathBuf;
 use std::time::Duration;
 
-struct Node {
-    /// Kept alive for the test's length: the API server the kubelet talks to.
-    _cluster: Cluster,
-    kubelet: std::sync::Arc<kubelet::Kubelet>,
-    dir: PathBuf,
-    task: tokio::task::JoinHandle<()>,
-    pods: Api<Pod>,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.task.abort();
-        self.kubelet.shutdown();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+mod node;
+use node::Node;
 
 fn tools_present() -> bool {
     testkit::host_tools(&[
         ("busybox", testkit::install::BUSYBOX),
         ("curl", testkit::install::CURL),
     ])
-}
-
-async fn node(tag: &str) -> Node {
-    node_in(std::env::temp_dir().join(format!("kubelet-{tag}-{}", std::process::id()))).await
-}
-
-/// A node whose files (API socket, kubelet runtime directory) live in `dir`.
-async fn node_in(dir: PathBuf) -> Node {
-    std::fs::create_dir_all(&dir).unwrap();
-    let sock = dir.join("apiserver.sock");
-    let cluster = Cluster::start(Config {
-        socket: Some(sock.clone()),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let client = kube::Client::new(cluster.service_as(UserInfo::admin()), "default");
-    let kubelet = kubelet::Kubelet::new(
-        client.clone(),
-        kubelet::Config {
-            node_name: apiserver::NODE_NAME.into(),
-            runtime_dir: dir.join("run"),
-            api_socket: sock,
-        },
-    );
-    cluster.attach_runtime(kubelet.clone());
-    let task = tokio::spawn(kubelet.clone().run());
-    Node {
-        _cluster: cluster,
-        kubelet,
-        dir,
-        task,
-        pods: Api::namespaced(client, "default"),
-    }
 }
 
 async fn wait_for(pods: &Api<Pod>, name: &str, what: impl Fn(&Pod) -> bool) -> Pod {
@@ -113,7 +64,7 @@ fn run_kubectl(
 ) -> (Option<i32>, String, String) {
     let kubeconfig = n.dir.join("kubeconfig");
     if !kubeconfig.exists() {
-        harness::kubeconfig::write(&kubeconfig, &n._cluster.admin_kubeconfig()).unwrap();
+        harness::kubeconfig::write(&kubeconfig, &n.cluster.admin_kubeconfig()).unwrap();
     }
     let out = tokio::task::block_in_place(|| {
         std::process::Command::new(kubectl)
@@ -134,7 +85,7 @@ async fn a_curl_pod_sees_the_service_account_and_the_api() {
     if !tools_present() {
         return;
     }
-    let n = node("curl").await;
+    let n = Node::start("curl").await;
     let script = r#"env | grep KUBERNETES_SERVICE | sort
 ls /var/run/secrets/kubernetes.io/serviceaccount
 cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo
@@ -195,7 +146,7 @@ async fn running_pods_report_ready_and_stop_on_delete() {
     if !tools_present() {
         return;
     }
-    let n = node("run").await;
+    let n = Node::start("run").await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "sleeper"},
         "spec": {"terminationGracePeriodSeconds": 5, "containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "3600"]}]},
@@ -248,7 +199,7 @@ async fn running_pods_report_ready_and_stop_on_delete() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_images_wait_with_err_image_pull() {
-    let n = node("img").await;
+    let n = Node::start("img").await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "web"},
         "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]},
@@ -292,7 +243,7 @@ async fn exec_through_kube_and_kubectl() {
     if !tools_present() {
         return;
     }
-    let n = node("exec").await;
+    let n = Node::start("exec").await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "curl"},
         "spec": {"terminationGracePeriodSeconds": 1, "containers": [{"name": "main", "image": "curlimages/curl:8.8.0", "command": ["sleep", "3600"]}]},
@@ -302,11 +253,7 @@ async fn exec_through_kube_and_kubectl() {
     wait_for(&n.pods, "curl", |p| phase(p) == "Running").await;
 
     // kube's Api::exec (WebSocket), over TLS: an upgrade needs a real connection.
-    let kc = n._cluster.admin_kubeconfig();
-    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-        .await
-        .unwrap();
-    let tls_pods: Api<Pod> = Api::namespaced(kube::Client::try_from(config).unwrap(), "default");
+    let tls_pods = n.pods_over_tls().await;
     let mut proc = tls_pods
         .exec(
             "curl",
@@ -372,7 +319,7 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
     let Some(kubectl) = kubectl() else {
         return;
     };
-    let n = node("amb").await;
+    let n = Node::start("amb").await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "curl-with-ambassador"},
         "spec": {"terminationGracePeriodSeconds": 1, "containers": [
@@ -404,7 +351,7 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
     assert_eq!(code, Some(0), "{err}");
     assert!(out.starts_with("{\n  \"kind\": \"APIVersions\""), "{out}");
     // A Service created after the pod started resolves by its cluster name.
-    let client = kube::Client::new(n._cluster.service_as(UserInfo::admin()), "default");
+    let client = kube::Client::new(n.cluster.service_as(UserInfo::admin()), "default");
     let svcs: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(client, "default");
     svcs.create(
         &PostParams::default(),
@@ -445,8 +392,8 @@ async fn a_job_runs_to_completion_and_takes_its_pods_with_it() {
     if !tools_present() {
         return;
     }
-    let n = node("job").await;
-    let client = kube::Client::new(n._cluster.service_as(UserInfo::admin()), "default");
+    let n = Node::start("job").await;
+    let client = kube::Client::new(n.cluster.service_as(UserInfo::admin()), "default");
     let jobs: Api<Job> = Api::namespaced(client, "default");
     let job: Job = serde_json::from_value(json!({
         "metadata": {"name": "my-job"},
@@ -525,7 +472,7 @@ async fn stopping_the_node_kills_its_pods_and_automount_can_be_refused() {
     if !tools_present() {
         return;
     }
-    let n = node("stop").await;
+    let n = Node::start("stop").await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "quiet"},
         "spec": {"automountServiceAccountToken": false, "containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "4243.75"]}]},
@@ -542,11 +489,7 @@ async fn stopping_the_node_kills_its_pods_and_automount_can_be_refused() {
     }
     assert_eq!(processes_with("4243.75"), 1);
     // No token directory, but the service variables stay (FIDELITY §5).
-    let kc = n._cluster.admin_kubeconfig();
-    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-        .await
-        .unwrap();
-    let tls_pods: Api<Pod> = Api::namespaced(kube::Client::try_from(config).unwrap(), "default");
+    let tls_pods = n.pods_over_tls().await;
     let mut proc = tls_pods
         .exec("quiet", ["sh", "-c", "ls /var/run/secrets/kubernetes.io/serviceaccount 2>&1; echo $KUBERNETES_SERVICE_HOST"], &kube::api::AttachParams::default().stderr(false))
         .await
@@ -601,7 +544,7 @@ async fn pod_under_a_private_directory() {
     // As `mktemp -d` makes it.
     let private = tempfile::tempdir().unwrap();
     std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    let n = node_in(private.path().join("cluster")).await;
+    let n = Node::start_in(private.path().join("cluster")).await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "private"},
         "spec": {"terminationGracePeriodSeconds": 0, "containers": [{"name": "main", "image": "curlimages/curl:8.8.0", "command": ["sleep", "3600"]}]},
@@ -609,11 +552,7 @@ async fn pod_under_a_private_directory() {
     .unwrap();
     n.pods.create(&PostParams::default(), &pod).await.unwrap();
     wait_for(&n.pods, "private", |p| phase(p) == "Running").await;
-    let kc = n._cluster.admin_kubeconfig();
-    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-        .await
-        .unwrap();
-    let tls_pods: Api<Pod> = Api::namespaced(kube::Client::try_from(config).unwrap(), "default");
+    let tls_pods = n.pods_over_tls().await;
     let script = "head -c 24 /etc/hosts; echo; \
         cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; \
         nslookup kubernetes.default.svc.cluster.local | grep '^Address: '; \
@@ -656,15 +595,27 @@ fn as_unprivileged_user(test: &str) {
     std::os::unix::fs::chown(home.path(), Some(NOBODY), Some(NOBODY)).unwrap();
     let exe = home.path().join("pods-test");
     std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
-    let out = std::process::Command::new(&exe)
+    let mut command = std::process::Command::new(&exe);
+    command
         .args(["--exact", test, "--ignored", "--nocapture"])
         .env("TMPDIR", home.path())
         .env("HOME", home.path())
         .current_dir(home.path())
         .uid(NOBODY)
-        .gid(NOBODY)
-        .output()
-        .unwrap();
+        .gid(NOBODY);
+    // A process another test forks while the copy's write handle is open holds that
+    // handle until it execs, and the kernel refuses to run a file open for writing
+    // (ETXTBSY) meanwhile: wait for those forks to exec.
+    let mut tries = 0;
+    let out = loop {
+        match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            result => break result.unwrap(),
+        }
+    };
     assert!(
         out.status.success(),
         "{test} as an unprivileged user failed:\n{}\n{}",

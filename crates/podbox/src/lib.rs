@@ -14,7 +14,10 @@
 //! This crate does not talk to the API server; the kubelet that drives it lives elsewhere.
 
 mod dns;
+mod holder;
+mod launcher;
 mod proxy;
+mod root;
 mod sys;
 
 use serde::{Deserialize, Serialize};

@@ -143,39 +143,95 @@ fn allowed(host: &str, path: &str) -> bool {
     host_ok && !rejected
 }
 
+/// One request as the client sent it.
+struct Request {
+    /// The request line, then the header lines, each with its line ending.
+    head: Vec<String>,
+    host: String,
+    body: Vec<u8>,
+}
+
+impl Request {
+    /// Reads one request; `None` when the client closes before the end of the head.
+    fn read(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
+        let mut head = Vec::new();
+        let mut line = String::new();
+        let mut content_length = 0usize;
+        let mut host = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(None);
+            }
+            if line == "\r\n" || line == "\n" {
+                break;
+            }
+            let lower = line.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                content_length = v.trim().parse().unwrap_or(0);
+            }
+            if let Some(v) = lower.strip_prefix("host:") {
+                host = v.trim().to_string();
+            }
+            head.push(line.clone());
+        }
+        let mut body = vec![0u8; content_length];
+        reader.read_exact(&mut body)?;
+        Ok(Some(Request { head, host, body }))
+    }
+
+    fn request_line(&self) -> String {
+        self.head.first().cloned().unwrap_or_default()
+    }
+
+    fn path(&self) -> String {
+        self.request_line()
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("/")
+            .to_string()
+    }
+
+    /// The head to send upstream: the client's, without its host, credentials and
+    /// hop-by-hop headers, with the API server as host and the pod's `token`.
+    fn upstream_head(&self, upstream: &Upstream, token: &str) -> String {
+        let mut request = self.request_line();
+        for h in self.head.iter().skip(1) {
+            let name = h
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if matches!(
+                name.as_str(),
+                "host"
+                    | "authorization"
+                    | "connection"
+                    | "keep-alive"
+                    | "proxy-connection"
+                    | "accept-encoding"
+            ) {
+                continue;
+            }
+            request.push_str(h);
+        }
+        request.push_str(&format!("Host: {}:{}\r\n", upstream.host, upstream.port));
+        if !token.trim().is_empty() {
+            request.push_str(&format!("Authorization: Bearer {}\r\n", token.trim()));
+        }
+        request.push_str("Connection: close\r\n\r\n");
+        request
+    }
+}
+
 fn serve(conn: TcpStream, upstream: &Upstream) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
-    let mut head = Vec::new();
-    let mut line = String::new();
-    let mut content_length = 0usize;
-    let mut host = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        if line == "\r\n" || line == "\n" {
-            break;
-        }
-        let lower = line.to_ascii_lowercase();
-        if let Some(v) = lower.strip_prefix("content-length:") {
-            content_length = v.trim().parse().unwrap_or(0);
-        }
-        if let Some(v) = lower.strip_prefix("host:") {
-            host = v.trim().to_string();
-        }
-        head.push(line.clone());
-    }
-    let mut body = vec![0u8; content_length];
-    reader.read_exact(&mut body)?;
-    let request_line = head.first().cloned().unwrap_or_default();
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .to_string();
+    let Some(request) = Request::read(&mut reader)? else {
+        return Ok(());
+    };
     let mut out = conn;
-    if !allowed(&host, &path) {
+    if !allowed(&request.host, &request.path()) {
         let msg = "Forbidden\n";
         write!(
             out,
@@ -185,40 +241,26 @@ fn serve(conn: TcpStream, upstream: &Upstream) -> std::io::Result<()> {
         return Ok(());
     }
     let token = std::fs::read_to_string(format!("{SA_DIR}/token")).unwrap_or_default();
-    let mut request = request_line.clone();
-    for h in head.iter().skip(1) {
-        let name = h
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if matches!(
-            name.as_str(),
-            "host"
-                | "authorization"
-                | "connection"
-                | "keep-alive"
-                | "proxy-connection"
-                | "accept-encoding"
-        ) {
-            continue;
-        }
-        request.push_str(h);
-    }
-    request.push_str(&format!("Host: {}:{}\r\n", upstream.host, upstream.port));
-    if !token.trim().is_empty() {
-        request.push_str(&format!("Authorization: Bearer {}\r\n", token.trim()));
-    }
-    request.push_str("Connection: close\r\n\r\n");
+    let head = request.upstream_head(upstream, &token);
+    forward(upstream, head.as_bytes(), &request.body, &mut out)
+}
+
+/// Sends the request to the API server over TLS and its response to `out`; a failure
+/// while reading the response is answered with 502.
+fn forward(
+    upstream: &Upstream,
+    head: &[u8],
+    body: &[u8],
+    out: &mut TcpStream,
+) -> std::io::Result<()> {
     let server_name = rustls::pki_types::ServerName::try_from(upstream.host.clone())
         .map_err(std::io::Error::other)?;
     let mut tls = rustls::ClientConnection::new(upstream.tls.clone(), server_name)
         .map_err(std::io::Error::other)?;
     let mut tcp = TcpStream::connect(format!("{}:{}", upstream.host, upstream.port))?;
     let mut stream = rustls::Stream::new(&mut tls, &mut tcp);
-    stream.write_all(request.as_bytes())?;
-    stream.write_all(&body)?;
+    stream.write_all(head)?;
+    stream.write_all(body)?;
     let mut response = Vec::new();
     match stream.read_to_end(&mut response) {
         Ok(_) => {}

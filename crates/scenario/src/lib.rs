@@ -205,74 +205,25 @@ pub fn parse(
     read: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Scenario, ScenarioError> {
     let raw = raw::parse(file, text)?;
-    let err = |pos: Pos, message: String| ScenarioError {
-        file: file.to_path_buf(),
-        pos,
-        message,
+    let mut so_far = SoFar {
+        dir,
+        file,
+        read,
+        manifests: Vec::new(),
+        created: BTreeSet::new(),
+        proxy_started: false,
     };
-    let mut manifests: Vec<Manifest> = Vec::new();
-    let mut created: BTreeSet<(String, String)> = BTreeSet::new();
-    let mut proxy_started = false;
     let mut steps = Vec::new();
     for (i, rs) in raw.steps.into_iter().enumerate() {
         let n = i + 1;
         let (action, pos, slug) = rs
             .action
-            .map_err(|m| err(rs.pos, format!("step {n}: {m}")))?;
-        match &action {
-            Action::Apply { file: m } | Action::Delete { file: m } => {
-                if !manifests.iter().any(|x| &x.file == m) {
-                    let Some(text) = read(m) else {
-                        return Err(err(
-                            pos,
-                            format!("step {n}: manifest {m:?} not found in {}", dir.display()),
-                        ));
-                    };
-                    let objects = raw::manifest_objects(&dir.join(m), &text)?;
-                    manifests.push(Manifest {
-                        file: m.clone(),
-                        text,
-                        objects,
-                    });
-                }
-                if matches!(action, Action::Apply { .. }) {
-                    let man = manifests.iter().find(|x| &x.file == m).expect("just added");
-                    for o in &man.objects {
-                        created.insert((o.kind.to_lowercase(), o.name.clone()));
-                    }
-                }
-            }
-            Action::Exec { pod, .. } | Action::Wait(WaitFor::PodReady(pod))
-                if !created.contains(&("pod".into(), pod.clone())) =>
-            {
-                return Err(err(
-                    pos,
-                    format!("step {n}: no manifest applied before this step creates pod {pod:?}"),
-                ));
-            }
-            Action::Wait(WaitFor::JobComplete(job))
-                if !created.contains(&("job".into(), job.clone())) =>
-            {
-                return Err(err(
-                    pos,
-                    format!("step {n}: no manifest applied before this step creates job {job:?}"),
-                ));
-            }
-            Action::Proxy { .. } => proxy_started = true,
-            Action::Http {
-                via: Via::Proxy, ..
-            } if !proxy_started => {
-                return Err(err(
-                    pos,
-                    format!("step {n}: a request through the proxy needs a proxy step before it"),
-                ));
-            }
-            _ => {}
-        }
+            .map_err(|m| so_far.err(rs.pos, format!("step {n}: {m}")))?;
+        so_far.check(n, &action, pos)?;
         let show = match &rs.show {
             None => None,
             Some((text, at)) => {
-                Some(parse_show(text).map_err(|m| err(*at, format!("step {n}: {m}")))?)
+                Some(parse_show(text).map_err(|m| so_far.err(*at, format!("step {n}: {m}")))?)
             }
         };
         steps.push(Step {
@@ -289,8 +240,102 @@ pub fn parse(
         summary: raw.summary,
         goals: raw.goals,
         steps,
-        manifests,
+        manifests: so_far.manifests,
     })
+}
+
+/// What the steps parsed so far set up, which each next step is checked against: the
+/// manifests they name, the objects the applied ones create, and whether a proxy runs.
+struct SoFar<'a> {
+    dir: &'a Path,
+    file: &'a Path,
+    read: &'a dyn Fn(&str) -> Option<String>,
+    manifests: Vec<Manifest>,
+    /// The lowercase kind and name of every object an applied manifest creates.
+    created: BTreeSet<(String, String)>,
+    proxy_started: bool,
+}
+
+impl SoFar<'_> {
+    /// An error at `pos` in the scenario file.
+    fn err(&self, pos: Pos, message: String) -> ScenarioError {
+        ScenarioError {
+            file: self.file.to_path_buf(),
+            pos,
+            message,
+        }
+    }
+
+    /// Checks step `n`'s action, written at `pos`, against the steps before it, and
+    /// records what it sets up.
+    fn check(&mut self, n: usize, action: &Action, pos: Pos) -> Result<(), ScenarioError> {
+        match action {
+            Action::Apply { file: m } | Action::Delete { file: m } => {
+                self.read_manifest(n, m, pos)?;
+                if matches!(action, Action::Apply { .. }) {
+                    let man = self
+                        .manifests
+                        .iter()
+                        .find(|x| &x.file == m)
+                        .expect("just added");
+                    for o in &man.objects {
+                        self.created.insert((o.kind.to_lowercase(), o.name.clone()));
+                    }
+                }
+            }
+            Action::Exec { pod, .. } | Action::Wait(WaitFor::PodReady(pod))
+                if !self.created.contains(&("pod".into(), pod.clone())) =>
+            {
+                return Err(self.err(
+                    pos,
+                    format!("step {n}: no manifest applied before this step creates pod {pod:?}"),
+                ));
+            }
+            Action::Wait(WaitFor::JobComplete(job))
+                if !self.created.contains(&("job".into(), job.clone())) =>
+            {
+                return Err(self.err(
+                    pos,
+                    format!("step {n}: no manifest applied before this step creates job {job:?}"),
+                ));
+            }
+            Action::Proxy { .. } => self.proxy_started = true,
+            Action::Http {
+                via: Via::Proxy, ..
+            } if !self.proxy_started => {
+                return Err(self.err(
+                    pos,
+                    format!("step {n}: a request through the proxy needs a proxy step before it"),
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Reads and checks manifest `m`, named by step `n` at `pos`, unless an earlier step
+    /// named it.
+    fn read_manifest(&mut self, n: usize, m: &str, pos: Pos) -> Result<(), ScenarioError> {
+        if self.manifests.iter().any(|x| x.file == m) {
+            return Ok(());
+        }
+        let Some(text) = (self.read)(m) else {
+            return Err(self.err(
+                pos,
+                format!(
+                    "step {n}: manifest {m:?} not found in {}",
+                    self.dir.display()
+                ),
+            ));
+        };
+        let objects = raw::manifest_objects(&self.dir.join(m), &text)?;
+        self.manifests.push(Manifest {
+            file: m.to_string(),
+            text,
+            objects,
+        });
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -173,136 +173,22 @@ type Candidate<'a> = (&'a str, Pos, Result<(Action, String), String>);
 
 const ACTIONS: &str = "apply, delete, wait, exec, proxy, http, get, can-i";
 
+/// The one action a step has, where it is written, and a slug for its snapshot name; or
+/// what is wrong: no action, or more than one.
 fn action(r: RawStep) -> Result<(Action, Pos, String), String> {
-    let mut found: Vec<Candidate<'_>> = Vec::new();
-    if let Some(a) = r.apply {
-        found.push((
-            "apply",
-            pos(&a.referenced),
-            Ok((
-                Action::Apply {
-                    file: a.value.clone(),
-                },
-                format!("apply-{}", slug(&a.value)),
-            )),
-        ));
-    }
-    if let Some(a) = r.delete {
-        found.push((
-            "delete",
-            pos(&a.referenced),
-            Ok((
-                Action::Delete {
-                    file: a.value.clone(),
-                },
-                format!("delete-{}", slug(&a.value)),
-            )),
-        ));
-    }
-    if let Some(w) = r.wait {
-        let p = pos(&w.referenced);
-        let v = w.value;
-        let got = match (v.pod, v.job, v.resource, v.name, v.condition.as_deref()) {
-            (Some(pod), None, None, None, None | Some("ready")) => Ok((WaitFor::PodReady(pod.clone()), format!("wait-{}", slug(&pod)))),
-            (None, Some(job), None, None, None | Some("complete")) => Ok((WaitFor::JobComplete(job.clone()), format!("wait-{}", slug(&job)))),
-            (None, None, Some(resource), Some(name), None | Some("exists")) => {
-                Ok((WaitFor::Exists { resource, name: name.clone() }, format!("wait-{}", slug(&name))))
-            }
-            _ => Err("a wait names one pod (for: ready), one job (for: complete), or a resource and name (for: exists)".to_string()),
-        };
-        found.push(("wait", p, got.map(|(w, s)| (Action::Wait(w), s))));
-    }
-    if let Some(e) = r.exec {
-        let v = e.value;
-        found.push((
-            "exec",
-            pos(&e.referenced),
-            Ok((
-                Action::Exec {
-                    pod: v.pod.clone(),
-                    container: v.container,
-                    run: v.run.clone(),
-                    exit: v.exit,
-                },
-                format!("exec-{}", slug(&v.run)),
-            )),
-        ));
-    }
-    if let Some(p) = r.proxy {
-        found.push((
-            "proxy",
-            pos(&p.referenced),
-            Ok((
-                Action::Proxy {
-                    port: p.value.port.unwrap_or(8001),
-                },
-                "proxy".into(),
-            )),
-        ));
-    }
-    if let Some(h) = r.http {
-        let v = h.value;
-        let via = match (v.via.as_str(), &v.as_sa) {
-            ("proxy", None) => Ok(Via::Proxy),
-            ("direct", None) => Ok(Via::Direct),
-            ("token", sa) => Ok(Via::Token {
-                service_account: sa.clone().unwrap_or_else(|| "default".into()),
-            }),
-            ("proxy" | "direct", Some(_)) => Err(format!(
-                "http via {:?} sends no token, so `as` has no meaning; use via: token",
-                v.via
-            )),
-            (other, _) => Err(format!(
-                "http via {other:?}: expected proxy, direct or token"
-            )),
-        };
-        let method = v.method.to_uppercase();
-        let got = via.and_then(|via| {
-            if !v.path.starts_with('/') {
-                return Err(format!("http path {:?} must start with /", v.path));
-            }
-            Ok((
-                Action::Http {
-                    method: method.clone(),
-                    path: v.path.clone(),
-                    via,
-                },
-                format!("http-{}", slug(&v.path)),
-            ))
-        });
-        found.push(("http", pos(&h.referenced), got));
-    }
-    if let Some(g) = r.get {
-        let v = g.value;
-        let got = if matches!(v.output.as_str(), "json" | "yaml") {
-            Ok((
-                Action::Get {
-                    resource: v.resource.clone(),
-                    name: v.name.clone(),
-                    output: v.output,
-                },
-                format!("get-{}-{}", slug(&v.resource), slug(&v.name)),
-            ))
-        } else {
-            Err(format!("get output {:?}: expected json or yaml", v.output))
-        };
-        found.push(("get", pos(&g.referenced), got));
-    }
-    if let Some(c) = r.can_i {
-        let v = c.value;
-        found.push((
-            "can-i",
-            pos(&c.referenced),
-            Ok((
-                Action::CanI {
-                    verb: v.verb.clone(),
-                    resource: v.resource.clone(),
-                    as_user: v.as_user,
-                },
-                format!("can-i-{}-{}", slug(&v.verb), slug(&v.resource)),
-            )),
-        ));
-    }
+    let mut found: Vec<Candidate<'_>> = [
+        r.apply.map(apply),
+        r.delete.map(delete),
+        r.wait.map(wait),
+        r.exec.map(exec),
+        r.proxy.map(proxy),
+        r.http.map(http),
+        r.get.map(get),
+        r.can_i.map(can_i),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     match found.len() {
         0 => Err(format!("no action: a step has exactly one of {ACTIONS}")),
         1 => {
@@ -318,6 +204,151 @@ fn action(r: RawStep) -> Result<(Action, Pos, String), String> {
                 .join(", ")
         )),
     }
+}
+
+/// An `apply: FILE` step.
+fn apply(a: Spanned<String>) -> Candidate<'static> {
+    (
+        "apply",
+        pos(&a.referenced),
+        Ok((
+            Action::Apply {
+                file: a.value.clone(),
+            },
+            format!("apply-{}", slug(&a.value)),
+        )),
+    )
+}
+
+/// A `delete: FILE` step.
+fn delete(a: Spanned<String>) -> Candidate<'static> {
+    (
+        "delete",
+        pos(&a.referenced),
+        Ok((
+            Action::Delete {
+                file: a.value.clone(),
+            },
+            format!("delete-{}", slug(&a.value)),
+        )),
+    )
+}
+
+/// A `wait` step: for a pod to be ready, a job to complete, or an object to exist.
+fn wait(w: Spanned<RawWait>) -> Candidate<'static> {
+    let p = pos(&w.referenced);
+    let v = w.value;
+    let got = match (v.pod, v.job, v.resource, v.name, v.condition.as_deref()) {
+        (Some(pod), None, None, None, None | Some("ready")) => Ok((WaitFor::PodReady(pod.clone()), format!("wait-{}", slug(&pod)))),
+        (None, Some(job), None, None, None | Some("complete")) => Ok((WaitFor::JobComplete(job.clone()), format!("wait-{}", slug(&job)))),
+        (None, None, Some(resource), Some(name), None | Some("exists")) => {
+            Ok((WaitFor::Exists { resource, name: name.clone() }, format!("wait-{}", slug(&name))))
+        }
+        _ => Err("a wait names one pod (for: ready), one job (for: complete), or a resource and name (for: exists)".to_string()),
+    };
+    ("wait", p, got.map(|(w, s)| (Action::Wait(w), s)))
+}
+
+/// An `exec` step: a shell command in a pod and the exit code it must end with.
+fn exec(e: Spanned<RawExec>) -> Candidate<'static> {
+    let v = e.value;
+    (
+        "exec",
+        pos(&e.referenced),
+        Ok((
+            Action::Exec {
+                pod: v.pod.clone(),
+                container: v.container,
+                run: v.run.clone(),
+                exit: v.exit,
+            },
+            format!("exec-{}", slug(&v.run)),
+        )),
+    )
+}
+
+/// A `proxy` step, on port 8001 unless it names another.
+fn proxy(p: Spanned<RawProxy>) -> Candidate<'static> {
+    (
+        "proxy",
+        pos(&p.referenced),
+        Ok((
+            Action::Proxy {
+                port: p.value.port.unwrap_or(8001),
+            },
+            "proxy".into(),
+        )),
+    )
+}
+
+/// An `http` step: a request through the proxy, straight to the server, or with a
+/// ServiceAccount's token.
+fn http(h: Spanned<RawHttp>) -> Candidate<'static> {
+    let v = h.value;
+    let via = match (v.via.as_str(), &v.as_sa) {
+        ("proxy", None) => Ok(Via::Proxy),
+        ("direct", None) => Ok(Via::Direct),
+        ("token", sa) => Ok(Via::Token {
+            service_account: sa.clone().unwrap_or_else(|| "default".into()),
+        }),
+        ("proxy" | "direct", Some(_)) => Err(format!(
+            "http via {:?} sends no token, so `as` has no meaning; use via: token",
+            v.via
+        )),
+        (other, _) => Err(format!(
+            "http via {other:?}: expected proxy, direct or token"
+        )),
+    };
+    let method = v.method.to_uppercase();
+    let got = via.and_then(|via| {
+        if !v.path.starts_with('/') {
+            return Err(format!("http path {:?} must start with /", v.path));
+        }
+        Ok((
+            Action::Http {
+                method: method.clone(),
+                path: v.path.clone(),
+                via,
+            },
+            format!("http-{}", slug(&v.path)),
+        ))
+    });
+    ("http", pos(&h.referenced), got)
+}
+
+/// A `get` step, with JSON or YAML output.
+fn get(g: Spanned<RawGet>) -> Candidate<'static> {
+    let v = g.value;
+    let got = if matches!(v.output.as_str(), "json" | "yaml") {
+        Ok((
+            Action::Get {
+                resource: v.resource.clone(),
+                name: v.name.clone(),
+                output: v.output,
+            },
+            format!("get-{}-{}", slug(&v.resource), slug(&v.name)),
+        ))
+    } else {
+        Err(format!("get output {:?}: expected json or yaml", v.output))
+    };
+    ("get", pos(&g.referenced), got)
+}
+
+/// A `can-i` step: a verb on a resource, perhaps as another user.
+fn can_i(c: Spanned<RawCanI>) -> Candidate<'static> {
+    let v = c.value;
+    (
+        "can-i",
+        pos(&c.referenced),
+        Ok((
+            Action::CanI {
+                verb: v.verb.clone(),
+                resource: v.resource.clone(),
+                as_user: v.as_user,
+            },
+            format!("can-i-{}-{}", slug(&v.verb), slug(&v.resource)),
+        )),
+    )
 }
 
 pub fn parse(file: &Path, text: &str) -> Result<Raw, ScenarioError> {

@@ -102,14 +102,7 @@ fn runtime(state: &State) -> Result<std::sync::Arc<dyn crate::runtime::PodRuntim
 /// `pods/log`: the container's output as `text/plain`, streamed when following.
 pub async fn logs(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<Response, ApiError> {
     let (ns, name) = (t.namespace, t.name);
-    let gr = GroupResource {
-        group: "",
-        resource: "pods",
-    };
-    let pod = state
-        .registry
-        .find(crate::discovery::DISCOVERY.served("", "pods"), ns, name)
-        .ok_or_else(|| ApiError::not_found(gr, name))?;
+    let pod = find_pod(state, ns, name)?;
     let container = pick_container(ctx, &pod, name)?;
     let number = |key: &str| -> Result<Option<usize>, ApiError> {
         match ctx.param(key) {
@@ -167,14 +160,7 @@ fn exec_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<ExecRequest,
         };
         super::chain::authorize(state, &ctx.user, &a)?;
     }
-    let pods = GroupResource {
-        group: "",
-        resource: "pods",
-    };
-    let pod = state
-        .registry
-        .find(crate::discovery::DISCOVERY.served("", "pods"), ns, name)
-        .ok_or_else(|| ApiError::not_found(pods, name))?;
+    let pod = find_pod(state, ns, name)?;
     let command: Vec<String> = ctx
         .query
         .iter()
@@ -413,6 +399,18 @@ async fn close(mut tx: Sink) {
         reason: "".into(),
     };
     let _ = tx.send(Message::Close(Some(frame))).await;
+}
+
+/// The pod a `pods/exec` or `pods/log` request names; NotFound when there is none.
+fn find_pod(state: &State, ns: &str, name: &str) -> Result<std::sync::Arc<Value>, ApiError> {
+    let pods = GroupResource {
+        group: "",
+        resource: "pods",
+    };
+    state
+        .registry
+        .find(crate::discovery::DISCOVERY.served("", "pods"), ns, name)
+        .ok_or_else(|| ApiError::not_found(pods, name))
 }
 
 #[cfg(test)]

@@ -365,9 +365,13 @@ impl Registry {
             namespace: ns,
             name,
         };
-        if let Some(lingering) =
-            kinds::strategy(res).delete(self, &target, &current, grace_period)?
-        {
+        let deletion = kinds::Deletion {
+            reg: self,
+            target: &target,
+            current: &current,
+            grace_period,
+        };
+        if let Some(lingering) = kinds::strategy(res).delete(&deletion)? {
             return Ok((lingering, true));
         }
         Ok((self.remove(res, ns, name)?, false))

@@ -331,18 +331,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `patch` applied to the Pod `base` as a strategic merge patch.
+    fn strategic_pod_patch(base: &Value, patch: &Value) -> Value {
+        let pod = SCHEMA.kind_type("", "v1", "Pod");
+        let patch = patch.to_string();
+        apply(PatchType::Strategic, pod.as_ref(), base, patch.as_bytes()).unwrap()
+    }
+
     #[test]
     fn strategic_merges_containers_by_name() {
         let base = json!({"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}});
         let patch = json!({"spec": {"containers": [{"name": "b", "image": "z"}, {"name": "a", "$patch": "delete"}]}});
-        let pod = SCHEMA.kind_type("", "v1", "Pod");
-        let out = apply(
-            PatchType::Strategic,
-            pod.as_ref(),
-            &base,
-            patch.to_string().as_bytes(),
-        )
-        .unwrap();
+        let out = strategic_pod_patch(&base, &patch);
         assert_eq!(
             out,
             json!({"spec": {"containers": [{"name": "b", "image": "z"}]}})
@@ -354,14 +354,7 @@ mod tests {
         // Container ports merge by containerPort; env by name; args replace.
         let base = json!({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80}, {"containerPort": 81}], "env": [{"name": "X", "value": "1"}], "args": ["x"]}]}});
         let patch = json!({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 81, "name": "b"}], "env": [{"name": "Y", "value": "2"}], "args": ["y"]}]}});
-        let pod = SCHEMA.kind_type("", "v1", "Pod");
-        let out = apply(
-            PatchType::Strategic,
-            pod.as_ref(),
-            &base,
-            patch.to_string().as_bytes(),
-        )
-        .unwrap();
+        let out = strategic_pod_patch(&base, &patch);
         let c = &out["spec"]["containers"][0];
         assert_eq!(
             c["ports"],

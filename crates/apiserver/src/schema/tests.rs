@@ -103,7 +103,10 @@ fn durations_print_as_go() {
     assert_eq!(super::duration::go_duration(3_600_000_000_000), "1h0m0s");
     assert_eq!(super::duration::go_duration(1_500_000_000), "1.5s");
     assert_eq!(super::duration::go_duration(300_000_000), "300ms");
-    assert_eq!(super::duration::parse_go_duration("1h0m0s"), Some(3_600_000_000_000));
+    assert_eq!(
+        super::duration::parse_go_duration("1h0m0s"),
+        Some(3_600_000_000_000)
+    );
 }
 
 #[test]

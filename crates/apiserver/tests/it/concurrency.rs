@@ -2,26 +2,17 @@
 //! object at once with every patch type, PUTs and status writes, and a watch started
 //! before them sees each resourceVersion exactly once, in order.
 
+use super::admin_client;
 use super::clients::cluster;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::{Api, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
-use kube::config::KubeConfigOptions;
-use kube::{Client, Config};
 use serde_json::json;
 use std::collections::BTreeSet;
 
 /// Writers per kind of write, and writes per writer.
 const WRITERS: usize = 4;
 const WRITES: usize = 3;
-
-async fn admin_client(c: &apiserver::Cluster) -> Client {
-    let kc = c.admin_kubeconfig();
-    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    Client::try_from(config).unwrap()
-}
 
 /// One write by writer `w`, its `i`-th: the key it adds and the acknowledged object.
 async fn write(cms: &Api<ConfigMap>, kind: &str, w: usize, i: usize) -> (String, ConfigMap) {

@@ -1,19 +1,11 @@
 //! `kube` over TLS with the admin kubeconfig, and bearer tokens from TokenRequest.
 
+use super::admin_client;
 use super::clients::cluster;
 use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use kube::api::{Api, ListParams, PostParams};
-use kube::config::KubeConfigOptions;
 use kube::{Client, Config};
-
-async fn admin_client(c: &apiserver::Cluster) -> Client {
-    let kc = c.admin_kubeconfig();
-    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    Client::try_from(config).unwrap()
-}
 
 async fn token_client(c: &apiserver::Cluster, token: &str) -> Client {
     let mut config = Config::new(c.url().parse().unwrap());

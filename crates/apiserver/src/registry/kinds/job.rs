@@ -4,7 +4,7 @@
 
 use super::{Strategy, default, obj_mut};
 use crate::object;
-use crate::table::{AGE, Column, NAME, Printer, age, human_duration, none_if_empty, str_at};
+use crate::table::{AGE, Column, NAME, Printer, age, format_labels, human_duration, str_at};
 use serde_json::{Value, json};
 
 #[derive(Debug)]
@@ -81,34 +81,19 @@ fn template_meta(template: &mut Value) -> &mut Value {
     template.get_mut("metadata").expect("made above")
 }
 
-static PRINTER: Printer = Printer {
-    columns: &[
-        NAME,
-        Column::text("Status", "string", "Status of the job.", 0),
-        Column::field("Completions", "string", "batch/v1.JobStatus.succeeded", 0),
-        Column::text(
-            "Duration",
-            "string",
-            "Time required to complete the job.",
-            0,
-        ),
-        AGE,
-        Column::text(
-            "Containers",
-            "string",
-            "Names of each container in the template.",
-            1,
-        ),
-        Column::text(
-            "Images",
-            "string",
-            "Images referenced by each container in the template.",
-            1,
-        ),
-        Column::field("Selector", "string", "batch/v1.JobSpec.selector", 1),
-    ],
-    cells,
-};
+static PRINTER: Printer = Printer::new(COLUMNS, cells);
+
+#[rustfmt::skip]
+const COLUMNS: &[Column] = &[
+    NAME,
+    Column::text("Status", "string", "Status of the job.", 0),
+    Column::field("Completions", "string", "batch/v1.JobStatus.succeeded", 0),
+    Column::text("Duration", "string", "Time required to complete the job.", 0),
+    AGE,
+    Column::text("Containers", "string", "Names of each container in the template.", 1),
+    Column::text("Images", "string", "Images referenced by each container in the template.", 1),
+    Column::field("Selector", "string", "batch/v1.JobSpec.selector", 1),
+];
 
 /// The cells of one object's row after its name.
 fn cells(obj: &Value, now: i64) -> Vec<Value> {
@@ -161,15 +146,6 @@ fn cells(obj: &Value, now: i64) -> Vec<Value> {
         .iter()
         .filter_map(|c| c["image"].as_str())
         .collect();
-    let selector: Vec<String> = obj
-        .pointer("/spec/selector/matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect()
-        })
-        .unwrap_or_default();
     vec![
         json!(status),
         json!(match completions {
@@ -185,6 +161,6 @@ fn cells(obj: &Value, now: i64) -> Vec<Value> {
         age(obj, now),
         json!(names.join(",")),
         json!(images.join(",")),
-        none_if_empty(&selector.join(",")),
+        format_labels(obj.pointer("/spec/selector/matchLabels")),
     ]
 }

@@ -1,20 +1,16 @@
 //! One module per kind with behaviour of its own, as upstream keeps one strategy per kind
 //! (`pkg/registry/<group>/<kind>/strategy.go`, with the kind's v1 defaulters and its
-//! printer columns from `pkg/printers/internalversion/printers.go`). A kind without a
-//! module behaves as [`Generic`]: stored as sent, `Name`/`Created At` columns.
+//! printer columns from `pkg/printers/internalversion/printers.go`). Kinds that differ
+//! by data alone (printer columns, field labels, a defaulter) are values of
+//! [`plain::Plain`]; a kind with neither is [`plain::Plain::GENERIC`]: stored as sent,
+//! `Name`/`Created At` columns.
 
-mod configmap;
 mod custom;
-mod endpoints;
-mod event;
 mod job;
 mod namespace;
-mod node;
+mod plain;
 pub(crate) mod pod;
-mod rolebinding;
-mod secret;
 pub(crate) mod service;
-mod serviceaccount;
 
 use super::{Registry, Target};
 use crate::discovery::ApiResource;
@@ -51,13 +47,7 @@ pub(crate) trait Strategy: Sync {
 
     /// A deletion that is not immediate (`CheckGracefulDelete`, finalizers): the object
     /// as it lingers, or `None` to delete it now.
-    fn delete(
-        &self,
-        _reg: &Registry,
-        _target: &Target<'_>,
-        _current: &Value,
-        _grace_period: Option<i64>,
-    ) -> Result<Option<Arc<Value>>, ApiError> {
+    fn delete(&self, _deletion: &Deletion<'_>) -> Result<Option<Arc<Value>>, ApiError> {
         Ok(None)
     }
 
@@ -76,6 +66,28 @@ pub(crate) trait Strategy: Sync {
     /// (the kind's `GetAttrs`/field label conversion).
     fn field_labels(&self) -> &'static [&'static str] {
         &[]
+    }
+}
+
+/// A delete the registry hands to the object's kind.
+pub(crate) struct Deletion<'a> {
+    pub(crate) reg: &'a Registry,
+    pub(crate) target: &'a Target<'a>,
+    /// The object as stored.
+    pub(crate) current: &'a Value,
+    /// `DeleteOptions.gracePeriodSeconds`.
+    pub(crate) grace_period: Option<i64>,
+}
+
+impl Deletion<'_> {
+    /// Keeps the object, as `change` leaves it (unchanged when it returns `None`).
+    pub(crate) fn linger(
+        &self,
+        change: impl FnMut(&Value) -> Result<Option<Value>, ApiError>,
+    ) -> Result<Option<Arc<Value>>, ApiError> {
+        let t = self.target;
+        let obj = self.reg.mutate(t.res, t.namespace, t.name, change)?;
+        Ok(Some(obj))
     }
 }
 
@@ -102,22 +114,13 @@ const GENERATION_KINDS: &[&str] = &[
     "ReplicationController",
 ];
 
-/// A kind without behaviour of its own.
-#[derive(Debug)]
-pub(crate) struct Generic {
-    generation: bool,
-}
-
-impl Strategy for Generic {
-    fn has_generation(&self) -> bool {
-        self.generation
-    }
-}
-
 /// The strategy of `res`'s kind.
 pub(crate) fn strategy(res: &ApiResource) -> &'static dyn Strategy {
-    static GENERIC: Generic = Generic { generation: false };
-    static WITH_GENERATION: Generic = Generic { generation: true };
+    use plain::Plain;
+    static WITH_GENERATION: Plain = Plain {
+        generation: true,
+        ..Plain::GENERIC
+    };
     if let Some(crd) = crate::crds::serving(res) {
         return crd;
     }
@@ -125,18 +128,16 @@ pub(crate) fn strategy(res: &ApiResource) -> &'static dyn Strategy {
         ("", "Pod") => &pod::Pod,
         ("", "Service") => &service::Service,
         ("", "Namespace") => &namespace::Namespace,
-        ("", "Secret") => &secret::Secret,
-        ("", "ConfigMap") => &configmap::ConfigMap,
-        ("", "ServiceAccount") => &serviceaccount::ServiceAccount,
-        ("", "Endpoints") => &endpoints::Endpoints,
-        ("", "Event") => &event::Event,
-        ("", "Node") => &node::Node,
+        ("", "Secret") => &plain::SECRET,
+        ("", "ConfigMap") => &plain::CONFIG_MAP,
+        ("", "ServiceAccount") => &plain::SERVICE_ACCOUNT,
+        ("", "Endpoints") => &plain::ENDPOINTS,
+        ("", "Event") => &plain::EVENT,
+        ("", "Node") => &plain::NODE,
         ("batch", "Job") => &job::Job,
-        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
-            &rolebinding::RoleBinding
-        }
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => &plain::ROLE_BINDING,
         (_, kind) if GENERATION_KINDS.contains(&kind) => &WITH_GENERATION,
-        _ => &GENERIC,
+        _ => &Plain::GENERIC,
     }
 }
 

@@ -4,10 +4,8 @@
 //! sets `deletionTimestamp`; the namespace controller empties it and removes it), its field
 //! label and printer columns (`printNamespace`).
 
-use super::{Strategy, default, obj_mut};
+use super::{Deletion, Strategy, default, obj_mut};
 use crate::object;
-use crate::registry::Registry;
-use crate::registry::Target;
 use crate::status::ApiError;
 use crate::table::{AGE, Column, NAME, Printer, age, str_at};
 use serde_json::{Value, json};
@@ -35,14 +33,8 @@ impl Strategy for Namespace {
         true
     }
 
-    fn delete(
-        &self,
-        reg: &Registry,
-        target: &Target<'_>,
-        _current: &Value,
-        _grace_period: Option<i64>,
-    ) -> Result<Option<Arc<Value>>, ApiError> {
-        let obj = reg.mutate(target.res, "", target.name, |old| {
+    fn delete(&self, deletion: &Deletion<'_>) -> Result<Option<Arc<Value>>, ApiError> {
+        deletion.linger(|old| {
             if old.pointer("/metadata/deletionTimestamp").is_some() {
                 return Ok(None);
             }
@@ -54,8 +46,7 @@ impl Strategy for Namespace {
                 root.insert("status".into(), json!({"phase": "Terminating"}));
             }
             Ok(Some(next))
-        })?;
-        Ok(Some(obj))
+        })
     }
 
     fn field_labels(&self) -> &'static [&'static str] {
@@ -67,14 +58,14 @@ impl Strategy for Namespace {
     }
 }
 
-static PRINTER: Printer = Printer {
-    columns: &[
-        NAME,
-        Column::text("Status", "string", "The status of the namespace", 0),
-        AGE,
-    ],
-    cells,
-};
+static PRINTER: Printer = Printer::new(COLUMNS, cells);
+
+#[rustfmt::skip]
+const COLUMNS: &[Column] = &[
+    NAME,
+    Column::text("Status", "string", "The status of the namespace", 0),
+    AGE,
+];
 
 /// The cells of one object's row after its name.
 fn cells(obj: &Value, now: i64) -> Vec<Value> {

@@ -3,10 +3,9 @@
 //! pending status on create, graceful deletion, field labels), binding
 //! (`pkg/registry/core/pod/storage/storage.go`) and the printer columns (`printPod`).
 
-use super::{Strategy, default};
+use super::{Deletion, Strategy, default};
 use crate::object;
 use crate::registry::Registry;
-use crate::registry::Target;
 use crate::status::{ApiError, GroupResource, field};
 use crate::table::{AGE, Column, NAME, Printer, age, count, none_if_empty, str_at};
 use serde_json::{Map, Value, json};
@@ -36,16 +35,12 @@ impl Strategy for Pod {
     /// `CheckGracefulDelete`: a pod bound to a node gets `deletionTimestamp` = now + grace
     /// and stays until its kubelet has stopped it and deletes it with grace 0. Unbound and
     /// finished pods, and grace 0, go at once.
-    fn delete(
-        &self,
-        reg: &Registry,
-        target: &Target<'_>,
-        pod: &Value,
-        grace_period: Option<i64>,
-    ) -> Result<Option<Arc<Value>>, ApiError> {
+    fn delete(&self, deletion: &Deletion<'_>) -> Result<Option<Arc<Value>>, ApiError> {
+        let pod = deletion.current;
         let bound = !str_at(pod, "/spec/nodeName").is_empty();
         let finished = matches!(str_at(pod, "/status/phase"), "Succeeded" | "Failed");
-        let grace = grace_period
+        let grace = deletion
+            .grace_period
             .or_else(|| {
                 pod.pointer("/spec/terminationGracePeriodSeconds")
                     .and_then(Value::as_i64)
@@ -54,7 +49,7 @@ impl Strategy for Pod {
         if !bound || finished || grace <= 0 {
             return Ok(None);
         }
-        let obj = reg.mutate(target.res, target.namespace, target.name, |old| {
+        deletion.linger(|old| {
             let existing = object::meta(old)
                 .and_then(|m| m.get("deletionGracePeriodSeconds"))
                 .and_then(Value::as_i64);
@@ -68,8 +63,7 @@ impl Strategy for Pod {
             m.insert("deletionTimestamp".into(), json!(object::timestamp(at)));
             m.insert("deletionGracePeriodSeconds".into(), json!(grace));
             Ok(Some(next))
-        })?;
-        Ok(Some(obj))
+        })
     }
 
     fn field_labels(&self) -> &'static [&'static str] {
@@ -266,45 +260,20 @@ fn pod_restarts(pod: &Value) -> String {
     restarts.to_string()
 }
 
-static PRINTER: Printer = Printer {
-    columns: &[
-        NAME,
-        Column::text(
-            "Ready",
-            "string",
-            "The aggregate readiness state of this pod for accepting traffic.",
-            0,
-        ),
-        Column::text(
-            "Status",
-            "string",
-            "The aggregate status of the containers in this pod.",
-            0,
-        ),
-        Column::text(
-            "Restarts",
-            "string",
-            "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
-            0,
-        ),
-        AGE,
-        Column::field("IP", "string", "core/v1.PodStatus.podIP", 1),
-        Column::field("Node", "string", "core/v1.PodSpec.nodeName", 1),
-        Column::field(
-            "Nominated Node",
-            "string",
-            "core/v1.PodStatus.nominatedNodeName",
-            1,
-        ),
-        Column::field(
-            "Readiness Gates",
-            "string",
-            "core/v1.PodSpec.readinessGates",
-            1,
-        ),
-    ],
-    cells,
-};
+static PRINTER: Printer = Printer::new(COLUMNS, cells);
+
+#[rustfmt::skip]
+const COLUMNS: &[Column] = &[
+    NAME,
+    Column::text("Ready", "string", "The aggregate readiness state of this pod for accepting traffic.", 0),
+    Column::text("Status", "string", "The aggregate status of the containers in this pod.", 0),
+    Column::text("Restarts", "string", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.", 0),
+    AGE,
+    Column::field("IP", "string", "core/v1.PodStatus.podIP", 1),
+    Column::field("Node", "string", "core/v1.PodSpec.nodeName", 1),
+    Column::field("Nominated Node", "string", "core/v1.PodStatus.nominatedNodeName", 1),
+    Column::field("Readiness Gates", "string", "core/v1.PodSpec.readinessGates", 1),
+];
 
 /// The cells of one object's row after its name.
 fn cells(obj: &Value, now: i64) -> Vec<Value> {

@@ -7,7 +7,7 @@ use super::{Strategy, default};
 use crate::object;
 use crate::registry::Registry;
 use crate::status::{ApiError, field};
-use crate::table::{AGE, Column, NAME, Printer, age, none_if_empty, str_at};
+use crate::table::{AGE, Column, NAME, Printer, age, format_labels, none_if_empty, str_at};
 use serde_json::{Map, Value, json};
 
 #[derive(Debug)]
@@ -65,30 +65,15 @@ impl Strategy for Service {
                 .ok()
                 .filter(|ip| ip.octets()[0] == 10 && ip.octets()[1] == 43);
             if valid.is_none() {
-                return Err(ApiError::invalid(
-                    "",
-                    "Service",
-                    &name,
-                    vec![field::invalid(
-                        "spec.clusterIPs",
-                        &crate::status::quote(wanted),
-                        "failed to allocate IP: the provided IP is not in the valid range. The range of valid IPs is 10.43.0.0/16",
-                    )],
-                ));
+                let value = crate::status::quote(wanted);
+                let detail = "failed to allocate IP: the provided IP is not in the valid range. The range of valid IPs is 10.43.0.0/16";
+                return Err(invalid_cluster_ip(&name, &value, detail));
             }
             if taken.contains(wanted) {
-                return Err(ApiError::invalid(
-                    "",
-                    "Service",
-                    &name,
-                    vec![field::invalid(
-                        "spec.clusterIPs",
-                        &format!("[]string{{{}}}", crate::status::quote(wanted)),
-                        &format!(
-                            "failed to allocate IP {wanted}: provided IP is already allocated"
-                        ),
-                    )],
-                ));
+                let value = format!("[]string{{{}}}", crate::status::quote(wanted));
+                let detail =
+                    format!("failed to allocate IP {wanted}: provided IP is already allocated");
+                return Err(invalid_cluster_ip(&name, &value, &detail));
             }
             wanted.to_string()
         };
@@ -129,23 +114,18 @@ fn default_service(spec: &mut Map<String, Value>) {
     }
 }
 
-static PRINTER: Printer = Printer {
-    columns: &[
-        NAME,
-        Column::field("Type", "string", "core/v1.ServiceSpec.type", 0),
-        Column::field("Cluster-IP", "string", "core/v1.ServiceSpec.clusterIP", 0),
-        Column::field(
-            "External-IP",
-            "string",
-            "core/v1.ServiceSpec.externalIPs",
-            0,
-        ),
-        Column::field("Port(s)", "string", "core/v1.ServiceSpec.ports", 0),
-        AGE,
-        Column::field("Selector", "string", "core/v1.ServiceSpec.selector", 1),
-    ],
-    cells,
-};
+static PRINTER: Printer = Printer::new(COLUMNS, cells);
+
+#[rustfmt::skip]
+const COLUMNS: &[Column] = &[
+    NAME,
+    Column::field("Type", "string", "core/v1.ServiceSpec.type", 0),
+    Column::field("Cluster-IP", "string", "core/v1.ServiceSpec.clusterIP", 0),
+    Column::field("External-IP", "string", "core/v1.ServiceSpec.externalIPs", 0),
+    Column::field("Port(s)", "string", "core/v1.ServiceSpec.ports", 0),
+    AGE,
+    Column::field("Selector", "string", "core/v1.ServiceSpec.selector", 1),
+];
 
 /// The cells of one object's row after its name.
 fn cells(obj: &Value, now: i64) -> Vec<Value> {
@@ -163,21 +143,18 @@ fn cells(obj: &Value, now: i64) -> Vec<Value> {
             }
         })
         .collect();
-    let selector: Vec<String> = obj
-        .pointer("/spec/selector")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect()
-        })
-        .unwrap_or_default();
     vec![
         json!(str_at(obj, "/spec/type")),
         none_if_empty(str_at(obj, "/spec/clusterIP")),
         json!("<none>"),
         none_if_empty(&ports.join(",")),
         age(obj, now),
-        none_if_empty(&selector.join(",")),
+        format_labels(obj.pointer("/spec/selector")),
     ]
+}
+
+/// The Invalid error of a ClusterIP the allocator refuses.
+fn invalid_cluster_ip(name: &str, value: &str, detail: &str) -> ApiError {
+    let causes = vec![field::invalid("spec.clusterIPs", value, detail)];
+    ApiError::invalid("", "Service", name, causes)
 }

@@ -1,0 +1,266 @@
+//! Kinds whose difference from the generic registry is data alone: the fields a list
+//! selects on (each kind's `GetAttrs`/field label conversion), the printer columns
+//! (`pkg/printers/internalversion/printers.go`) and, for Secret, one defaulter
+//! (`SetDefaults_Secret`). Kinds with behaviour of their own have modules of their own.
+
+use super::{Strategy, default};
+use crate::object;
+use crate::table::{AGE, Column, NAME, Printer, age, count, none_if_empty, str_at};
+use serde_json::{Value, json};
+
+/// A kind described by data: `Generic` when every field is empty.
+#[derive(Debug)]
+pub(crate) struct Plain {
+    /// Whether the strategy sets `metadata.generation`.
+    pub(crate) generation: bool,
+    pub(crate) field_labels: &'static [&'static str],
+    pub(crate) printer: Option<&'static Printer>,
+    /// Fields a defaulter fills when they are unset.
+    pub(crate) defaults: &'static [(&'static str, &'static str)],
+}
+
+impl Plain {
+    /// Stored as sent, `Name`/`Created At` columns.
+    pub(crate) const GENERIC: Plain = Plain {
+        generation: false,
+        field_labels: &[],
+        printer: None,
+        defaults: &[],
+    };
+}
+
+impl Strategy for Plain {
+    fn defaults(&self, obj: &mut Value) {
+        if let Some(m) = obj.as_object_mut() {
+            for (key, value) in self.defaults {
+                default(m, key, json!(value));
+            }
+        }
+    }
+
+    fn has_generation(&self) -> bool {
+        self.generation
+    }
+
+    fn field_labels(&self) -> &'static [&'static str] {
+        self.field_labels
+    }
+
+    fn printer(&self) -> Option<&'static Printer> {
+        self.printer
+    }
+}
+
+/// `printConfigMap`.
+pub(crate) static CONFIG_MAP: Plain = Plain {
+    printer: Some(&Printer {
+        columns: &[NAME, CONFIG_MAP_DATA, AGE],
+        cells: |obj, now| {
+            let entries = count(obj.get("data")) + count(obj.get("binaryData"));
+            vec![json!(entries), age(obj, now)]
+        },
+    }),
+    ..Plain::GENERIC
+};
+const CONFIG_MAP_DATA: Column = Column::text(
+    "Data",
+    "string",
+    "Number of data entries in the configmap",
+    0,
+);
+
+/// `printEndpoints`: every address with every port of its subset.
+pub(crate) static ENDPOINTS: Plain = Plain {
+    printer: Some(&Printer {
+        columns: &[NAME, ENDPOINTS_COLUMN, AGE],
+        cells: |obj, now| {
+            let mut eps = Vec::new();
+            for subset in items(obj.get("subsets")) {
+                for a in items(subset.get("addresses")) {
+                    for p in items(subset.get("ports")) {
+                        let ip = a["ip"].as_str().unwrap_or("");
+                        eps.push(format!("{ip}:{}", p["port"].as_i64().unwrap_or(0)));
+                    }
+                }
+            }
+            vec![none_if_empty(&eps.join(",")), age(obj, now)]
+        },
+    }),
+    ..Plain::GENERIC
+};
+const ENDPOINTS_COLUMN: Column =
+    Column::field("Endpoints", "string", "core/v1.Endpoints.subsets", 0);
+
+/// Event (core/v1): `ToSelectableFields` (`pkg/registry/core/event/strategy.go`).
+pub(crate) static EVENT: Plain = Plain {
+    field_labels: &[
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "reportingComponent",
+        "source",
+        "type",
+    ],
+    ..Plain::GENERIC
+};
+
+/// Node: its field label and `printNode`.
+pub(crate) static NODE: Plain = Plain {
+    field_labels: &["spec.unschedulable"],
+    printer: Some(&Printer {
+        columns: NODE_COLUMNS,
+        cells: node_cells,
+    }),
+    ..Plain::GENERIC
+};
+const NODE_COLUMNS: &[Column] = &[
+    NAME,
+    Column::text("Status", "string", "The status of the node", 0),
+    Column::text("Roles", "string", "The roles of the node", 0),
+    AGE,
+    Column::field(
+        "Version",
+        "string",
+        "core/v1.NodeSystemInfo.kubeletVersion",
+        0,
+    ),
+    Column::field("Internal-IP", "string", "core/v1.NodeStatus.addresses", 1),
+    Column::field("External-IP", "string", "core/v1.NodeStatus.addresses", 1),
+    Column::field("OS-Image", "string", "core/v1.NodeSystemInfo.osImage", 1),
+    Column::field(
+        "Kernel-Version",
+        "string",
+        "core/v1.NodeSystemInfo.kernelVersion",
+        1,
+    ),
+    Column::field(
+        "Container-Runtime",
+        "string",
+        "core/v1.NodeSystemInfo.containerRuntimeVersion",
+        1,
+    ),
+];
+
+fn node_cells(obj: &Value, now: i64) -> Vec<Value> {
+    let ready = items(obj.pointer("/status/conditions"))
+        .find(|c| c["type"] == "Ready")
+        .map_or("Unknown", |c| {
+            if c["status"] == "True" {
+                "Ready"
+            } else {
+                "NotReady"
+            }
+        });
+    let labels = object::labels(obj);
+    let roles: Vec<&str> = labels
+        .keys()
+        .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
+        .collect();
+    let internal = items(obj.pointer("/status/addresses"))
+        .find(|a| a["type"] == "InternalIP")
+        .and_then(|a| a["address"].as_str())
+        .unwrap_or("");
+    let info = |field: &str| str_at(obj, &format!("/status/nodeInfo/{field}")).to_string();
+    vec![
+        json!(ready),
+        none_if_empty(&roles.join(",")),
+        age(obj, now),
+        json!(info("kubeletVersion")),
+        none_if_empty(internal),
+        json!("<none>"),
+        none_if_empty(&info("osImage")),
+        none_if_empty(&info("kernelVersion")),
+        none_if_empty(&info("containerRuntimeVersion")),
+    ]
+}
+
+/// RoleBinding and ClusterRoleBinding: `printRoleBinding`.
+pub(crate) static ROLE_BINDING: Plain = Plain {
+    printer: Some(&Printer {
+        columns: ROLE_BINDING_COLUMNS,
+        cells: role_binding_cells,
+    }),
+    ..Plain::GENERIC
+};
+const ROLE_BINDING_COLUMNS: &[Column] = &[
+    NAME,
+    Column::field("Role", "string", "rbac/v1.RoleBinding.roleRef", 0),
+    AGE,
+    Column::text("Users", "string", "Users in the roleBinding", 1),
+    Column::text("Groups", "string", "Groups in the roleBinding", 1),
+    Column::text(
+        "ServiceAccounts",
+        "string",
+        "ServiceAccounts in the roleBinding",
+        1,
+    ),
+];
+
+fn role_binding_cells(obj: &Value, now: i64) -> Vec<Value> {
+    let subjects: Vec<&Value> = items(obj.get("subjects")).collect();
+    let of = |kind: &str| -> String {
+        subjects
+            .iter()
+            .filter(|s| s["kind"] == kind)
+            .map(|s| match s["namespace"].as_str() {
+                Some(ns) if kind == "ServiceAccount" => {
+                    format!("{ns}/{}", s["name"].as_str().unwrap_or(""))
+                }
+                _ => s["name"].as_str().unwrap_or("").to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let role_ref = format!(
+        "{}/{}",
+        str_at(obj, "/roleRef/kind"),
+        str_at(obj, "/roleRef/name")
+    );
+    vec![
+        json!(role_ref),
+        age(obj, now),
+        json!(of("User")),
+        json!(of("Group")),
+        json!(of("ServiceAccount")),
+    ]
+}
+
+/// Secret: `SetDefaults_Secret` (type `Opaque`), its field label and `printSecret`.
+pub(crate) static SECRET: Plain = Plain {
+    field_labels: &["type"],
+    defaults: &[("type", "Opaque")],
+    printer: Some(&Printer {
+        columns: &[
+            NAME,
+            Column::field("Type", "string", "core/v1.Secret.type", 0),
+            Column::field("Data", "string", "core/v1.Secret.data", 0),
+            AGE,
+        ],
+        cells: |obj, now| {
+            let data = count(obj.get("data"));
+            vec![json!(str_at(obj, "/type")), json!(data), age(obj, now)]
+        },
+    }),
+    ..Plain::GENERIC
+};
+
+/// `printServiceAccount`.
+pub(crate) static SERVICE_ACCOUNT: Plain = Plain {
+    printer: Some(&Printer {
+        columns: &[NAME, SERVICE_ACCOUNT_SECRETS, AGE],
+        cells: |obj, now| vec![json!(count(obj.get("secrets"))), age(obj, now)],
+    }),
+    ..Plain::GENERIC
+};
+const SERVICE_ACCOUNT_SECRETS: Column =
+    Column::field("Secrets", "string", "core/v1.ServiceAccount.secrets", 0);
+
+/// The elements of an optional JSON array.
+fn items(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+    v.and_then(Value::as_array).into_iter().flatten()
+}

@@ -1,0 +1,158 @@
+//! One container's process in a pod's sandbox: starting it with its output pumped into
+//! the CRI log, waiting for it, stopping it, restarting it, and what its status reports.
+
+use crate::status::{ContainerReport, RunState, Terminated};
+use crate::{logs, now};
+use k8s_openapi::api::core::v1::Container;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// One container's process and what the status reports about it.
+pub(crate) struct ContainerRun {
+    pub(crate) name: String,
+    image: String,
+    pub(crate) spec: podbox::ContainerSpec,
+    log: PathBuf,
+    pub(crate) alive: tokio::sync::watch::Sender<bool>,
+    pumps: Vec<tokio::task::JoinHandle<()>>,
+    child: Option<tokio::process::Child>,
+    started_at: String,
+    finished_at: String,
+    pub(crate) exit_code: Option<i32>,
+    pub(crate) restarts: u32,
+    last_state: Option<Terminated>,
+    id: String,
+}
+
+impl ContainerRun {
+    pub(crate) fn new(c: &Container, spec: podbox::ContainerSpec, log: PathBuf) -> ContainerRun {
+        ContainerRun {
+            name: c.name.clone(),
+            image: c.image.clone().unwrap_or_default(),
+            spec,
+            log,
+            alive: tokio::sync::watch::channel(false).0,
+            pumps: Vec::new(),
+            child: None,
+            started_at: String::new(),
+            finished_at: String::new(),
+            exit_code: None,
+            restarts: 0,
+            last_state: None,
+            id: String::new(),
+        }
+    }
+
+    pub(crate) fn start(&mut self, sandbox: &podbox::Sandbox) -> Result<(), String> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(|e| e.to_string())?;
+        let log = Arc::new(tokio::sync::Mutex::new(tokio::fs::File::from_std(log)));
+        let mut cmd = sandbox.command(&self.spec).map_err(|e| e.to_string())?;
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = tokio::process::Command::from(cmd)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        if let Some(out) = child.stdout.take() {
+            self.pumps
+                .push(tokio::spawn(logs::pump(out, "stdout", log.clone())));
+        }
+        if let Some(err) = child.stderr.take() {
+            self.pumps
+                .push(tokio::spawn(logs::pump(err, "stderr", log)));
+        }
+        self.id = format!(
+            "kubelab://{:016x}",
+            jiff::Timestamp::now().as_nanosecond() as u64 ^ u64::from(child.id().unwrap_or(0))
+        );
+        self.child = Some(child);
+        self.started_at = now();
+        self.exit_code = None;
+        let _ = self.alive.send(true);
+        Ok(())
+    }
+
+    pub(crate) fn restart(&mut self, sandbox: &podbox::Sandbox) -> Result<(), String> {
+        self.last_state = Some(self.terminated());
+        // The previous run's log is what `logs --previous` reads.
+        let _ = std::fs::rename(&self.log, self.log.with_extension("log.previous"));
+        self.restarts += 1;
+        self.start(sandbox)
+    }
+
+    pub(crate) fn running(&self) -> bool {
+        self.child.is_some() && self.exit_code.is_none()
+    }
+
+    pub(crate) fn finished(&self) -> bool {
+        self.exit_code.is_some()
+    }
+
+    pub(crate) async fn wait(&mut self) {
+        if let Some(child) = self.child.as_mut()
+            && self.exit_code.is_none()
+        {
+            let code = child
+                .wait()
+                .await
+                .map(|s| s.code().unwrap_or(137))
+                .unwrap_or(137);
+            self.exit_code = Some(code);
+            self.finished_at = now();
+        }
+    }
+
+    pub(crate) fn terminate(&mut self) {
+        if let (Some(child), true) = (self.child.as_ref(), self.running())
+            && let Some(pid) = child.id()
+        {
+            let _ = nix_kill(pid);
+        }
+    }
+
+    fn terminated(&self) -> Terminated {
+        Terminated {
+            exit_code: self.exit_code.unwrap_or(0),
+            started_at: self.started_at.clone(),
+            finished_at: self.finished_at.clone(),
+            container_id: self.id.clone(),
+        }
+    }
+
+    /// What the pod's status says about this container now.
+    pub(crate) fn report(&self) -> ContainerReport {
+        let state = if self.running() {
+            RunState::Running {
+                started_at: self.started_at.clone(),
+            }
+        } else {
+            RunState::Terminated(self.terminated())
+        };
+        ContainerReport {
+            name: self.name.clone(),
+            image: self.image.clone(),
+            id: self.id.clone(),
+            restarts: self.restarts,
+            last: self.last_state.clone(),
+            state,
+        }
+    }
+}
+
+/// SIGTERM to a container's launcher, which forwards it to the container's process.
+fn nix_kill(pid: u32) -> std::io::Result<()> {
+    let status = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("kill failed"))
+    }
+}

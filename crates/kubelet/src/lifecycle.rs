@@ -1,0 +1,266 @@
+//! A pod's life on this node once it is bound here: it is started (`start`), its status
+//! is reported while its containers run, exited containers are restarted with back-off
+//! under the restart policy, and when the pod is deleted it is stopped gracefully and
+//! then deleted for good.
+
+use crate::container::ContainerRun;
+use crate::start::{StartFailure, StartedPod};
+use crate::status::{self, Containers, PodStatusInput};
+use crate::{Kubelet, NODE_IP, events, now};
+use k8s_openapi::api::core::v1::{Pod, PodSpec};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::sync::watch;
+
+/// One pod's run on this node, from its start to its stop.
+struct PodRun {
+    kubelet: Arc<Kubelet>,
+    pod: Pod,
+    spec: PodSpec,
+    ns: String,
+    name: String,
+    /// The pod's files: volumes, `/etc` files, DNS records and logs.
+    dir: PathBuf,
+    pod_ip: String,
+    start_time: String,
+    /// Turns true when the pod is to stop.
+    stop: watch::Receiver<bool>,
+}
+
+impl Kubelet {
+    /// Runs `pod` until `stop` turns true, then stops it and deletes it for good.
+    pub(crate) async fn run_pod(self: Arc<Self>, pod: Pod, stop: watch::Receiver<bool>) {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let dir = self.config.runtime_dir.join("pods").join(&uid);
+        let pod_ip = self.allocate_ip();
+        let start_time = now();
+        let run = PodRun {
+            kubelet: self,
+            spec: pod.spec.clone().unwrap_or_default(),
+            ns: pod.metadata.namespace.clone().unwrap_or_default(),
+            name: pod.metadata.name.clone().unwrap_or_default(),
+            pod,
+            dir,
+            pod_ip,
+            start_time,
+            stop,
+        };
+        run.run().await;
+    }
+
+    fn allocate_ip(&self) -> String {
+        let n = self.next_ip.fetch_add(1, Ordering::Relaxed);
+        format!("10.42.{}.{}", n / 250, n % 250 + 2)
+    }
+
+    async fn patch_status(&self, ns: &str, name: &str, status: Value) {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        let pp = PatchParams {
+            field_manager: Some("k3s".into()),
+            ..Default::default()
+        };
+        if let Err(e) = api
+            .patch_status(name, &pp, &Patch::Merge(json!({"status": status})))
+            .await
+        {
+            tracing::debug!(pod = %name, error = %e, "status update failed");
+        }
+    }
+
+    /// The pod is stopped: delete it for good (grace 0), as the kubelet does.
+    async fn finish(&self, ns: &str, name: &str, dir: &Path) {
+        self.targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(ns.to_string(), name.to_string()));
+        let _ = std::fs::remove_dir_all(dir);
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        if let Ok(Some(p)) = api.get_opt(name).await
+            && p.metadata.deletion_timestamp.is_some()
+        {
+            self.delete_now(ns, name).await;
+        }
+    }
+
+    /// Deletes the pod with grace period 0: nothing runs for it any more.
+    pub(crate) async fn delete_now(&self, ns: &str, name: &str) {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        let _ = api
+            .delete(
+                name,
+                &DeleteParams {
+                    grace_period_seconds: Some(0),
+                    ..Default::default()
+                },
+            )
+            .await;
+    }
+}
+
+impl PodRun {
+    async fn run(mut self) {
+        let started = self
+            .kubelet
+            .start_pod(&self.pod, &self.dir, &self.pod_ip)
+            .await;
+        match started {
+            Err(failure) => {
+                self.report_start_failure(&failure).await;
+                let _ = self.stop.wait_for(|s| *s).await;
+                self.kubelet.finish(&self.ns, &self.name, &self.dir).await;
+            }
+            Ok(StartedPod {
+                sandbox,
+                mut containers,
+            }) => {
+                self.supervise(&sandbox, &mut containers).await;
+                // Graceful stop: SIGTERM, the grace period, then SIGKILL (by dropping the
+                // sandbox).
+                self.stop_containers(&mut containers).await;
+                drop(sandbox);
+                self.kubelet.finish(&self.ns, &self.name, &self.dir).await;
+            }
+        }
+    }
+
+    /// The pod's status now, for its containers as they are.
+    fn status(&self, containers: Containers<'_>) -> Value {
+        status::pod_status(&PodStatusInput {
+            containers,
+            pod_ip: &self.pod_ip,
+            host_ip: NODE_IP,
+            start_time: &self.start_time,
+            now: &now(),
+        })
+    }
+
+    /// The pod could not start: a `Failed` event, and every container waiting with the
+    /// reason.
+    async fn report_start_failure(&self, failure: &StartFailure) {
+        let field = self
+            .spec
+            .containers
+            .first()
+            .map(|c| events::container_field(&c.name));
+        self.kubelet
+            .recorder()
+            .record(
+                &self.pod,
+                "Warning",
+                "Failed",
+                &format!("Error: {}: {}", failure.reason, failure.message),
+                field.as_deref(),
+            )
+            .await;
+        let status = self.status(Containers::NotCreated {
+            containers: &self.spec.containers,
+            reason: failure.reason,
+            message: &failure.message,
+        });
+        self.kubelet
+            .patch_status(&self.ns, &self.name, status)
+            .await;
+    }
+
+    /// Reports the pod's status and restarts exited containers until the pod is to stop;
+    /// a pod whose containers have all finished waits for that.
+    async fn supervise(&mut self, sandbox: &podbox::Sandbox, containers: &mut [ContainerRun]) {
+        let restart_policy = self
+            .spec
+            .restart_policy
+            .clone()
+            .unwrap_or_else(|| "Always".into());
+        loop {
+            let reports: Vec<_> = containers.iter().map(ContainerRun::report).collect();
+            let status = self.status(Containers::Started(&reports));
+            let running = status["phase"] == "Running";
+            self.kubelet
+                .patch_status(&self.ns, &self.name, status)
+                .await;
+            if !running {
+                let _ = self.stop.wait_for(|s| *s).await;
+                break;
+            }
+            // Wait for a container to exit or for the pod to be deleted.
+            let exits = futures::future::select_all(
+                containers
+                    .iter_mut()
+                    .filter(|c| c.running())
+                    .map(|c| Box::pin(c.wait())),
+            );
+            tokio::select! {
+                _ = self.stop.wait_for(|s| *s) => break,
+                _ = exits => {}
+            }
+            self.restart_exited(sandbox, containers, &restart_policy)
+                .await;
+            if *self.stop.borrow() {
+                break;
+            }
+        }
+    }
+
+    /// Restarts each finished container that `restart_policy` restarts, after its
+    /// back-off; stops early when the pod is to stop.
+    async fn restart_exited(
+        &mut self,
+        sandbox: &podbox::Sandbox,
+        containers: &mut [ContainerRun],
+        restart_policy: &str,
+    ) {
+        for c in containers.iter_mut().filter(|c| c.finished()) {
+            let restart = match restart_policy {
+                "Always" => true,
+                "OnFailure" => c.exit_code != Some(0),
+                _ => false,
+            };
+            if restart {
+                // Back-off: 10 s doubling, as the kubelet's crash-loop back-off starts.
+                let delay = std::time::Duration::from_secs(10u64 << c.restarts.min(5));
+                tokio::select! {
+                    _ = self.stop.wait_for(|s| *s) => return,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                if let Err(e) = c.restart(sandbox) {
+                    tracing::warn!(pod = %self.name, error = %e, "restart failed");
+                }
+            }
+        }
+    }
+
+    /// SIGTERM to every container (a `Killing` event for each running one), then up to
+    /// the grace period for them to exit.
+    async fn stop_containers(&self, containers: &mut [ContainerRun]) {
+        let grace = self
+            .spec
+            .termination_grace_period_seconds
+            .unwrap_or(30)
+            .max(0) as u64;
+        for c in containers.iter_mut() {
+            if c.running() {
+                let field = events::container_field(&c.name);
+                self.kubelet
+                    .recorder()
+                    .record(
+                        &self.pod,
+                        "Normal",
+                        "Killing",
+                        &format!("Stopping container {}", c.name),
+                        Some(&field),
+                    )
+                    .await;
+            }
+            c.terminate();
+        }
+        let all_exit = futures::future::join_all(
+            containers
+                .iter_mut()
+                .filter(|c| c.running())
+                .map(|c| Box::pin(c.wait())),
+        );
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(grace), all_exit).await;
+    }
+}

@@ -1,0 +1,310 @@
+//! Starting a pod: its images, volumes, files and environment, its sandbox, then its
+//! containers, with the events a kubelet records on the way (`Pulled`, `Created`,
+//! `Started`). A pod that cannot start says why, as the containers' waiting reason.
+
+use crate::container::ContainerRun;
+use crate::{ExecTarget, Kubelet, NODE_IP, env, events, images, volumes};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret, Service};
+use kube::api::{Api, ListParams};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why a pod could not start: the waiting reason of its containers (`ErrImagePull`,
+/// `CreateContainerConfigError`, ...) and the message.
+#[derive(Debug)]
+pub(crate) struct StartFailure {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl StartFailure {
+    fn new(reason: &'static str, message: impl ToString) -> StartFailure {
+        StartFailure {
+            reason,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// A pod whose containers all started.
+pub(crate) struct StartedPod {
+    pub sandbox: Arc<podbox::Sandbox>,
+    pub containers: Vec<ContainerRun>,
+}
+
+/// What the containers' environments are made from: the service variables and the
+/// namespace's ConfigMaps and Secrets.
+struct EnvInputs {
+    service_env: Vec<(String, String)>,
+    config_maps: BTreeMap<String, ConfigMap>,
+    secrets: BTreeMap<String, Secret>,
+}
+
+impl Kubelet {
+    /// Starts `pod` in a new sandbox with its files under `dir` and `pod_ip` as its
+    /// address, and makes it reachable for exec.
+    pub(crate) async fn start_pod(
+        &self,
+        pod: &Pod,
+        dir: &Path,
+        pod_ip: &str,
+    ) -> Result<StartedPod, StartFailure> {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        let spec = pod.spec.clone().unwrap_or_default();
+        // Images first: a pod whose image cannot run waits, as with a pull error.
+        let images = spec
+            .containers
+            .iter()
+            .map(|c| images::resolve(c.image.as_deref().unwrap_or_default()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StartFailure::new("ErrImagePull", e))?;
+        std::fs::create_dir_all(dir.join("etc"))
+            .map_err(|e| StartFailure::new("CreateContainerError", e))?;
+        let cx = volumes::Context {
+            client: &self.client,
+            pod,
+            pod_ip,
+            host_ip: NODE_IP,
+        };
+        let vols = volumes::prepare(&cx, &dir.join("volumes"))
+            .await
+            .map_err(|e| StartFailure::new("CreateContainerConfigError", e))?;
+        let records = self.write_pod_files(dir, &name, &ns, pod_ip).await?;
+        let inputs = self
+            .env_inputs(&ns, spec.enable_service_links.unwrap_or(true))
+            .await;
+        let sources = env::Sources {
+            pod,
+            config_maps: &inputs.config_maps,
+            secrets: &inputs.secrets,
+            pod_ip,
+            host_ip: NODE_IP,
+        };
+        let sandbox = Arc::new(self.create_sandbox(&name, pod_ip, &records)?);
+        let mut runs = Vec::new();
+        for (c, image) in spec.containers.iter().zip(images) {
+            let env = env::container_env(&image.env, c, &inputs.service_env, &sources)
+                .map_err(|e| StartFailure::new("CreateContainerConfigError", e))?;
+            let mounts = container_mounts(c, dir, &vols)?;
+            let cspec = container_spec(c, &image, env, mounts);
+            let log = dir.join("logs").join(format!("{}.log", c.name));
+            let mut run = ContainerRun::new(c, cspec, log);
+            let image_name = c.image.clone().unwrap_or_default();
+            self.start_container(pod, &mut run, &image_name, &sandbox)
+                .await?;
+            runs.push(run);
+        }
+        self.add_exec_target(pod, &sandbox, &runs);
+        Ok(StartedPod {
+            sandbox,
+            containers: runs,
+        })
+    }
+
+    /// Writes the pod's `/etc` files, its DNS records and its log directory under `dir`;
+    /// returns the path of the DNS records.
+    async fn write_pod_files(
+        &self,
+        dir: &Path,
+        name: &str,
+        ns: &str,
+        pod_ip: &str,
+    ) -> Result<PathBuf, StartFailure> {
+        let failed = |e: std::io::Error| StartFailure::new("CreateContainerError", e);
+        // /etc/hosts and /etc/resolv.conf as the kubelet writes them
+        // (`kubelet_pods.go` managedHostsFileContent, dns.go for ClusterFirst).
+        let hosts = format!(
+            "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n{pod_ip}\t{name}\n"
+        );
+        let resolv = format!(
+            "search {ns}.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.43.0.10\noptions ndots:5\n"
+        );
+        let write = |f: &str, s: &str| std::fs::write(dir.join("etc").join(f), s).map_err(failed);
+        write("hosts", &hosts)?;
+        write("resolv.conf", &resolv)?;
+        write("hostname", &format!("{name}\n"))?;
+        let records = dir.join("dns");
+        std::fs::write(&records, self.dns_records().await).map_err(failed)?;
+        std::fs::create_dir_all(dir.join("logs")).map_err(failed)?;
+        Ok(records)
+    }
+
+    /// The environment's sources: the `kubernetes` Service always, the namespace's other
+    /// Services when `service_links`, and the namespace's ConfigMaps and Secrets.
+    async fn env_inputs(&self, ns: &str, service_links: bool) -> EnvInputs {
+        let svc_api: Api<Service> = Api::namespaced(self.client.clone(), ns);
+        let mut services: Vec<Service> = Vec::new();
+        if let Ok(Some(k)) = Api::<Service>::namespaced(self.client.clone(), "default")
+            .get_opt("kubernetes")
+            .await
+        {
+            services.push(k);
+        }
+        if service_links {
+            for s in svc_api
+                .list(&ListParams::default())
+                .await
+                .map(|l| l.items)
+                .unwrap_or_default()
+            {
+                if !(ns == "default" && s.metadata.name.as_deref() == Some("kubernetes")) {
+                    services.push(s);
+                }
+            }
+        }
+        EnvInputs {
+            service_env: env::service_vars(&services),
+            config_maps: self.by_name(ns).await,
+            secrets: self.by_name(ns).await,
+        }
+    }
+
+    /// Every object of kind `K` in `ns`, by name; none when listing fails.
+    async fn by_name<K: crate::NamespacedObject>(&self, ns: &str) -> BTreeMap<String, K> {
+        Api::<K>::namespaced(self.client.clone(), ns)
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| (o.meta().name.clone().unwrap_or_default(), o))
+            .collect()
+    }
+
+    /// The pod's sandbox: its hostname, its address, and the API server and cluster DNS
+    /// reachable inside.
+    fn create_sandbox(
+        &self,
+        name: &str,
+        pod_ip: &str,
+        records: &Path,
+    ) -> Result<podbox::Sandbox, StartFailure> {
+        let failed = |e| StartFailure::new("CreatePodSandboxError", e);
+        podbox::Sandbox::create(&podbox::SandboxSpec {
+            hostname: name.to_string(),
+            addresses: vec![
+                pod_ip
+                    .parse()
+                    .map_err(|_| failed(format!("bad pod IP {pod_ip}")))?,
+            ],
+            api_socket: Some(self.config.api_socket.display().to_string()),
+            dns_records: Some(records.display().to_string()),
+        })
+        .map_err(|e| failed(e.to_string()))
+    }
+
+    /// Starts one container, with the events a kubelet records around it.
+    async fn start_container(
+        &self,
+        pod: &Pod,
+        run: &mut ContainerRun,
+        image: &str,
+        sandbox: &podbox::Sandbox,
+    ) -> Result<(), StartFailure> {
+        let field = events::container_field(&run.name);
+        let recorder = self.recorder();
+        recorder
+            .record(
+                pod,
+                "Normal",
+                "Pulled",
+                &format!("Container image {image:?} already present on machine"),
+                Some(&field),
+            )
+            .await;
+        run.start(sandbox)
+            .map_err(|e| StartFailure::new("RunContainerError", e))?;
+        let created = format!("Created container: {}", run.name);
+        recorder
+            .record(pod, "Normal", "Created", &created, Some(&field))
+            .await;
+        let started = format!("Started container {}", run.name);
+        recorder
+            .record(pod, "Normal", "Started", &started, Some(&field))
+            .await;
+        Ok(())
+    }
+
+    /// Makes the started pod reachable for `pods/exec` and `pods/log`.
+    fn add_exec_target(&self, pod: &Pod, sandbox: &Arc<podbox::Sandbox>, runs: &[ContainerRun]) {
+        let target = ExecTarget {
+            uid: pod.metadata.uid.clone().unwrap_or_default(),
+            sandbox: sandbox.clone(),
+            containers: runs
+                .iter()
+                .map(|r| (r.name.clone(), r.spec.clone()))
+                .collect(),
+            alive: runs
+                .iter()
+                .map(|r| (r.name.clone(), r.alive.subscribe()))
+                .collect(),
+        };
+        let key = (
+            pod.metadata.namespace.clone().unwrap_or_default(),
+            pod.metadata.name.clone().unwrap_or_default(),
+        );
+        self.targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, target);
+    }
+}
+
+/// How `c` runs from `image`: its command, environment, working directory, mounts and
+/// programs.
+fn container_spec(
+    c: &Container,
+    image: &images::Image,
+    env: Vec<(String, String)>,
+    mounts: Vec<podbox::Mount>,
+) -> podbox::ContainerSpec {
+    podbox::ContainerSpec {
+        argv: images::argv(image, c.command.as_deref(), c.args.as_deref()),
+        env,
+        cwd: c.working_dir.clone().unwrap_or_else(|| "/".into()),
+        mounts,
+        bin: image
+            .bin
+            .iter()
+            .map(|(n, p)| (n.clone(), p.display().to_string()))
+            .collect(),
+        tty: false,
+        builtin: image.builtin.clone(),
+    }
+}
+
+/// The container's mounts: the pod's `/etc` files, then its volume mounts.
+fn container_mounts(
+    c: &Container,
+    dir: &Path,
+    vols: &BTreeMap<String, PathBuf>,
+) -> Result<Vec<podbox::Mount>, StartFailure> {
+    let mut mounts: Vec<podbox::Mount> = ["hosts", "resolv.conf", "hostname"]
+        .into_iter()
+        .map(|f| podbox::Mount {
+            source: dir.join("etc").join(f).display().to_string(),
+            target: format!("/etc/{f}"),
+            read_only: false,
+        })
+        .collect();
+    for m in c.volume_mounts.iter().flatten() {
+        let Some(src) = vols.get(&m.name) else {
+            return Err(StartFailure::new(
+                "CreateContainerConfigError",
+                format!("volume {:?} not found", m.name),
+            ));
+        };
+        let source = match &m.sub_path {
+            Some(sp) if !sp.is_empty() => src.join(sp),
+            _ => src.clone(),
+        };
+        mounts.push(podbox::Mount {
+            source: source.display().to_string(),
+            target: m.mount_path.clone(),
+            read_only: m.read_only.unwrap_or(false),
+        });
+    }
+    Ok(mounts)
+}

@@ -1,0 +1,214 @@
+//! A pod's status as the kubelet reports it (`kubelet_pods.go`, `generateAPIPodStatus`):
+//! phase, conditions, container statuses, addresses and start time, computed from plain
+//! inputs so that it can be checked without running anything.
+
+use k8s_openapi::api::core::v1::Container;
+use serde_json::{Value, json};
+
+/// Everything a pod's status is computed from.
+pub(crate) struct PodStatusInput<'a> {
+    pub containers: Containers<'a>,
+    pub pod_ip: &'a str,
+    pub host_ip: &'a str,
+    /// When the pod started on this node: its `startTime`, and the transition time of the
+    /// conditions that have held since.
+    pub start_time: &'a str,
+    /// The time of this report: the readiness conditions' transition time while the
+    /// containers run.
+    pub now: &'a str,
+}
+
+/// How far the pod's containers got.
+pub(crate) enum Containers<'a> {
+    /// The pod could not be set up: no container was created, and each waits with this
+    /// reason (`ErrImagePull`, `CreateContainerConfigError`, ...) and message.
+    NotCreated {
+        containers: &'a [Container],
+        reason: &'a str,
+        message: &'a str,
+    },
+    /// Every container was started; how each is doing now.
+    Started(&'a [ContainerReport]),
+}
+
+/// One started container as its status reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ContainerReport {
+    pub name: String,
+    pub image: String,
+    /// The current run's `containerID`.
+    pub id: String,
+    pub restarts: u32,
+    /// How the previous run ended, once the container has restarted (`lastState`).
+    pub last: Option<Terminated>,
+    pub state: RunState,
+}
+
+/// A started container's current state.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RunState {
+    Running { started_at: String },
+    Terminated(Terminated),
+}
+
+/// A run of a container that has ended.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Terminated {
+    pub exit_code: i32,
+    pub started_at: String,
+    pub finished_at: String,
+    pub container_id: String,
+}
+
+impl Terminated {
+    fn to_json(&self) -> Value {
+        json!({
+            "exitCode": self.exit_code,
+            "reason": if self.exit_code == 0 { "Completed" } else { "Error" },
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+            "containerID": self.container_id,
+        })
+    }
+}
+
+impl ContainerReport {
+    fn running(&self) -> bool {
+        matches!(self.state, RunState::Running { .. })
+    }
+
+    fn to_json(&self) -> Value {
+        let state = match &self.state {
+            RunState::Running { started_at } => json!({"running": {"startedAt": started_at}}),
+            RunState::Terminated(t) => json!({"terminated": t.to_json()}),
+        };
+        let last_state = match &self.last {
+            Some(t) => json!({"terminated": t.to_json()}),
+            None => json!({}),
+        };
+        json!({
+            "containerID": self.id,
+            "image": self.image,
+            "imageID": "",
+            "lastState": last_state,
+            "name": self.name,
+            "ready": self.running(),
+            "restartCount": self.restarts,
+            "started": self.running(),
+            "state": state,
+        })
+    }
+}
+
+/// Why the `Ready` and `ContainersReady` conditions are false.
+enum NotReady<'a> {
+    /// Every container has finished (`PodCompleted`).
+    Completed,
+    /// These containers are not running (`ContainersNotReady`).
+    Containers(Vec<&'a str>),
+}
+
+/// `Ready` or `ContainersReady`: true unless `not_ready` says why not.
+fn readiness(kind: &str, not_ready: Option<&NotReady<'_>>, time: &str) -> Value {
+    let status = if not_ready.is_some() { "False" } else { "True" };
+    let mut condition =
+        json!({"type": kind, "status": status, "lastProbeTime": null, "lastTransitionTime": time});
+    match not_ready {
+        None => {}
+        Some(NotReady::Completed) => condition["reason"] = json!("PodCompleted"),
+        Some(NotReady::Containers(names)) => {
+            condition["reason"] = json!("ContainersNotReady");
+            condition["message"] = json!(format!(
+                "containers with unready status: [{}]",
+                names.join(" ")
+            ));
+        }
+    }
+    condition
+}
+
+/// A condition that has held since the pod started.
+fn since_start(kind: &str, status: &str, start_time: &str) -> Value {
+    json!({"type": kind, "status": status, "lastProbeTime": null, "lastTransitionTime": start_time})
+}
+
+/// The pod's status, as the body of a status merge patch.
+pub(crate) fn pod_status(input: &PodStatusInput<'_>) -> Value {
+    let (phase, not_ready, ready_time, statuses) = match &input.containers {
+        Containers::NotCreated {
+            containers,
+            reason,
+            message,
+        } => {
+            let names = containers.iter().map(|c| c.name.as_str()).collect();
+            let statuses: Vec<Value> = containers
+                .iter()
+                .map(|c| json!({"name": c.name, "state": {"waiting": {"reason": reason, "message": message}}, "lastState": {}, "ready": false, "restartCount": 0, "image": c.image, "imageID": "", "started": false}))
+                .collect();
+            // The containers were never ready, so the readiness conditions have held
+            // since the start.
+            let not_ready = Some(NotReady::Containers(names));
+            ("Pending", not_ready, input.start_time, statuses)
+        }
+        Containers::Started(containers) => {
+            let statuses = containers.iter().map(ContainerReport::to_json).collect();
+            let (phase, not_ready) = started_phase(containers);
+            (phase, not_ready, input.now, statuses)
+        }
+    };
+    let start_time = input.start_time;
+    let ready_to_start = if phase == "Succeeded" || phase == "Failed" {
+        "False"
+    } else {
+        "True"
+    };
+    json!({
+        "phase": phase,
+        "conditions": [
+            since_start("PodReadyToStartContainers", ready_to_start, start_time),
+            since_start("Initialized", "True", start_time),
+            readiness("Ready", not_ready.as_ref(), ready_time),
+            readiness("ContainersReady", not_ready.as_ref(), ready_time),
+            since_start("PodScheduled", "True", start_time),
+        ],
+        "hostIP": input.host_ip, "hostIPs": [{"ip": input.host_ip}],
+        "podIP": input.pod_ip, "podIPs": [{"ip": input.pod_ip}],
+        "startTime": start_time,
+        "containerStatuses": statuses,
+    })
+}
+
+/// The phase of a pod whose containers were started, and why it is not ready if it is
+/// not: `Running` until every container has finished, then `Succeeded` if all exited 0
+/// and `Failed` otherwise.
+fn started_phase(containers: &[ContainerReport]) -> (&'static str, Option<NotReady<'_>>) {
+    let finished = |c: &ContainerReport| matches!(c.state, RunState::Terminated(_));
+    let all_finished = containers.iter().all(finished);
+    let phase = if !all_finished {
+        "Running"
+    } else if containers
+        .iter()
+        .all(|c| matches!(&c.state, RunState::Terminated(t) if t.exit_code == 0))
+    {
+        "Succeeded"
+    } else {
+        "Failed"
+    };
+    let not_ready = if containers.iter().all(ContainerReport::running) {
+        None
+    } else if all_finished {
+        Some(NotReady::Completed)
+    } else {
+        Some(NotReady::Containers(
+            containers
+                .iter()
+                .filter(|c| !c.running())
+                .map(|c| c.name.as_str())
+                .collect(),
+        ))
+    };
+    (phase, not_ready)
+}
+
+#[cfg(test)]
+mod tests;

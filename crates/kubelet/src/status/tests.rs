@@ -1,0 +1,160 @@
+//! Unit tests of the pod status: phases, conditions and container statuses from plain
+//! inputs.
+
+use super::*;
+
+const START: &str = "2025-01-01T00:00:00Z";
+const NOW: &str = "2025-01-01T00:01:00Z";
+
+fn input<'a>(containers: Containers<'a>) -> PodStatusInput<'a> {
+    PodStatusInput {
+        containers,
+        pod_ip: "10.42.0.2",
+        host_ip: "10.42.0.1",
+        start_time: START,
+        now: NOW,
+    }
+}
+
+fn terminated(exit_code: i32) -> Terminated {
+    Terminated {
+        exit_code,
+        started_at: START.into(),
+        finished_at: NOW.into(),
+        container_id: "kubelab://1".into(),
+    }
+}
+
+fn report(name: &str, state: RunState) -> ContainerReport {
+    ContainerReport {
+        name: name.into(),
+        image: "busybox:1.36".into(),
+        id: "kubelab://1".into(),
+        restarts: 0,
+        last: None,
+        state,
+    }
+}
+
+/// Each condition as (type, status, reason, message), `-` where absent.
+fn conditions(status: &Value) -> Vec<[String; 4]> {
+    let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
+    status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            [
+                text(&c["type"]),
+                text(&c["status"]),
+                text(&c["reason"]),
+                text(&c["message"]),
+            ]
+        })
+        .collect()
+}
+
+fn row(kind: &str, status: &str, reason: &str, message: &str) -> [String; 4] {
+    [kind, status, reason, message].map(String::from)
+}
+
+#[test]
+fn a_pod_that_could_not_start_is_pending_with_waiting_containers() {
+    let containers: Vec<Container> = serde_json::from_value(json!([
+        {"name": "web", "image": "nginx:1.27"},
+        {"name": "side", "image": "nginx:1.27"},
+    ]))
+    .unwrap();
+    let status = pod_status(&input(Containers::NotCreated {
+        containers: &containers,
+        reason: "ErrImagePull",
+        message: "no such image",
+    }));
+    assert_eq!(status["phase"], "Pending");
+    let not_ready = "containers with unready status: [web side]";
+    assert_eq!(
+        conditions(&status),
+        [
+            row("PodReadyToStartContainers", "True", "-", "-"),
+            row("Initialized", "True", "-", "-"),
+            row("Ready", "False", "ContainersNotReady", not_ready),
+            row("ContainersReady", "False", "ContainersNotReady", not_ready),
+            row("PodScheduled", "True", "-", "-"),
+        ]
+    );
+    assert_eq!(status["conditions"][2]["lastTransitionTime"], START);
+    let web = &status["containerStatuses"][0];
+    assert_eq!(
+        web["state"],
+        json!({"waiting": {"reason": "ErrImagePull", "message": "no such image"}})
+    );
+    assert_eq!(web["ready"], false);
+    assert_eq!(web["image"], "nginx:1.27");
+    assert!(web.get("containerID").is_none());
+    assert_eq!(status["podIP"], "10.42.0.2");
+    assert_eq!(status["hostIPs"], json!([{"ip": "10.42.0.1"}]));
+    assert_eq!(status["startTime"], START);
+}
+
+#[test]
+fn running_pods_are_ready_until_a_container_exits() {
+    let running = RunState::Running {
+        started_at: START.into(),
+    };
+    let both = [report("a", running.clone()), report("b", running.clone())];
+    let status = pod_status(&input(Containers::Started(&both)));
+    assert_eq!(status["phase"], "Running");
+    assert!(conditions(&status).iter().all(|c| c[1] == "True"));
+    assert_eq!(status["conditions"][2]["lastTransitionTime"], NOW);
+    assert_eq!(
+        status["containerStatuses"][0]["state"],
+        json!({"running": {"startedAt": START}})
+    );
+
+    let mut restarted = report("b", RunState::Terminated(terminated(1)));
+    restarted.restarts = 2;
+    restarted.last = Some(terminated(1));
+    let one_down = [report("a", running), restarted];
+    let status = pod_status(&input(Containers::Started(&one_down)));
+    assert_eq!(status["phase"], "Running");
+    let not_ready = "containers with unready status: [b]";
+    assert_eq!(
+        conditions(&status)[2],
+        row("Ready", "False", "ContainersNotReady", not_ready)
+    );
+    let b = &status["containerStatuses"][1];
+    assert_eq!(b["restartCount"], 2);
+    assert_eq!(b["state"]["terminated"]["reason"], "Error");
+    assert_eq!(b["lastState"]["terminated"]["exitCode"], 1);
+}
+
+#[test]
+fn finished_pods_succeed_or_fail_by_exit_codes() {
+    let done = [
+        report("a", RunState::Terminated(terminated(0))),
+        report("b", RunState::Terminated(terminated(0))),
+    ];
+    let status = pod_status(&input(Containers::Started(&done)));
+    assert_eq!(status["phase"], "Succeeded");
+    assert_eq!(
+        conditions(&status),
+        [
+            row("PodReadyToStartContainers", "False", "-", "-"),
+            row("Initialized", "True", "-", "-"),
+            row("Ready", "False", "PodCompleted", "-"),
+            row("ContainersReady", "False", "PodCompleted", "-"),
+            row("PodScheduled", "True", "-", "-"),
+        ]
+    );
+    assert_eq!(
+        status["containerStatuses"][0]["state"]["terminated"]["reason"],
+        "Completed"
+    );
+
+    let failed = [
+        report("a", RunState::Terminated(terminated(0))),
+        report("b", RunState::Terminated(terminated(2))),
+    ];
+    let status = pod_status(&input(Containers::Started(&failed)));
+    assert_eq!(status["phase"], "Failed");
+}

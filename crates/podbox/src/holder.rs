@@ -1,0 +1,212 @@
+//! The pod holder: the process that owns a pod's user, network, UTS, IPC and PID
+//! namespaces, with the pod's PID 1 below it serving the API relay and cluster DNS.
+
+use crate::SandboxSpec;
+use crate::sys::{self, SANDBOX};
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::waitpid;
+use nix::unistd::{ForkResult, Gid, Pid, Uid, sethostname};
+use std::fs::File;
+use std::net::{TcpListener, UdpSocket};
+
+/// The holder: new user, network, UTS, IPC and PID namespaces; a PID 1 that reaps; lives
+/// until its stdin (a pipe from the host) closes.
+pub(crate) fn run() -> i32 {
+    match holder_setup() {
+        Ok(code) => code,
+        Err(e) => sys::fail(&e),
+    }
+}
+
+fn holder_setup() -> Result<i32, String> {
+    let spec: SandboxSpec =
+        serde_json::from_str(&std::env::var(SANDBOX).map_err(|_| format!("{SANDBOX} is not set"))?)
+            .map_err(|e| format!("reading the sandbox spec: {e}"))?;
+    let sources = ServiceSources::open(&spec)?;
+    leave_host_root()?;
+    enter_namespaces(&spec)?;
+    // Bind the services before forking, so `ready` means they answer.
+    let services = sources.bind()?;
+    match sys::fork_single_threaded()? {
+        ForkResult::Child => pod_init(services),
+        ForkResult::Parent { child } => {
+            drop(services);
+            Ok(wait_for_host(child))
+        }
+    }
+}
+
+/// What the pod's services read: the API server's socket and the DNS records.
+struct ServiceSources {
+    api_socket: Option<File>,
+    dns_records: Option<File>,
+}
+
+impl ServiceSources {
+    /// What the pod's services read is opened now, as the host user: the pod's own user
+    /// (nobody, when the host is root) may not be able to reach where the cluster keeps
+    /// its files, e.g. under a private (0700) directory.
+    fn open(spec: &SandboxSpec) -> Result<ServiceSources, String> {
+        let api_socket = spec
+            .api_socket
+            .as_deref()
+            .map(|p| open_path(p).map_err(|e| format!("opening the API server socket {p}: {e}")))
+            .transpose()?;
+        let dns_records = spec
+            .dns_records
+            .as_deref()
+            .map(|p| File::open(p).map_err(|e| format!("opening the DNS records {p}: {e}")))
+            .transpose()?;
+        Ok(ServiceSources {
+            api_socket,
+            dns_records,
+        })
+    }
+
+    /// Binds the services on their addresses in the pod's network namespace.
+    fn bind(self) -> Result<Services, String> {
+        let api = match self.api_socket {
+            Some(sock) => Some((
+                TcpListener::bind((crate::API_SERVICE_IP, 443))
+                    .map_err(|e| format!("listening on 10.43.0.1:443: {e}"))?,
+                sock,
+            )),
+            None => None,
+        };
+        let dns = match self.dns_records {
+            Some(file) => Some((
+                UdpSocket::bind((crate::DNS_SERVICE_IP, 53))
+                    .map_err(|e| format!("listening on 10.43.0.10:53: {e}"))?,
+                file,
+            )),
+            None => None,
+        };
+        Ok(Services { api, dns })
+    }
+}
+
+/// The pod's services, bound: the API relay and cluster DNS, each with what it serves.
+struct Services {
+    api: Option<(TcpListener, File)>,
+    dns: Option<(UdpSocket, File)>,
+}
+
+/// Root in the pod is the host user that runs the cluster, or `nobody` when that is
+/// root, so that a pod never holds host root's files. A process may only map its own
+/// uid into a namespace it creates, so root first becomes nobody.
+fn leave_host_root() -> Result<(), String> {
+    if Uid::effective().is_root() {
+        nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
+        let nobody = Gid::from_raw(65534);
+        nix::unistd::setresgid(nobody, nobody, nobody).map_err(|e| format!("setresgid: {e}"))?;
+        let nobody = Uid::from_raw(65534);
+        nix::unistd::setresuid(nobody, nobody, nobody).map_err(|e| format!("setresuid: {e}"))?;
+        // Changing credentials made the process non-dumpable, which turns its /proc files
+        // over to root; take them back so it can write its own id maps.
+        sys::make_dumpable();
+    }
+    Ok(())
+}
+
+/// Creates the pod's namespaces, maps the current user to root in them, and sets up the
+/// hostname and the addresses on `lo`.
+fn enter_namespaces(spec: &SandboxSpec) -> Result<(), String> {
+    let (uid, gid) = (Uid::effective(), Gid::effective());
+    let flags = CloneFlags::CLONE_NEWUSER
+        | CloneFlags::CLONE_NEWNET
+        | CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWIPC
+        | CloneFlags::CLONE_NEWPID;
+    unshare(flags)
+        .map_err(|e| format!("unshare: {e} (are unprivileged user namespaces enabled?)"))?;
+    write_file("/proc/self/setgroups", "deny")?;
+    write_file("/proc/self/uid_map", &format!("0 {} 1\n", uid.as_raw()))?;
+    write_file("/proc/self/gid_map", &format!("0 {} 1\n", gid.as_raw()))?;
+    sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
+    sys::loopback_up()?;
+    let mut addresses = spec.addresses.clone();
+    if spec.api_socket.is_some() {
+        addresses.push(crate::API_SERVICE_IP);
+    }
+    if spec.dns_records.is_some() {
+        addresses.push(crate::DNS_SERVICE_IP);
+    }
+    for a in &addresses {
+        sys::add_loopback_address(*a)?;
+    }
+    Ok(())
+}
+
+/// PID 1 of the pod: die with the holder, serve the API relay and DNS on threads (the
+/// holder cannot: a process that unshared its PID namespace may not start threads), reap
+/// orphans.
+fn pod_init(services: Services) -> ! {
+    sys::die_with_parent();
+    if let Some((listener, sock)) = services.api {
+        std::thread::spawn(move || relay_api(listener, sock));
+    }
+    if let Some((socket, file)) = services.dns {
+        std::thread::spawn(move || crate::dns::serve(socket, file));
+    }
+    loop {
+        match waitpid(Pid::from_raw(-1), None) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::ECHILD) => sys::pause(),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Says `ready`, waits for the host to go away (EOF), then takes the pod down with us.
+fn wait_for_host(pod_init: Pid) -> i32 {
+    println!("ready");
+    let mut sink = String::new();
+    let _ = std::io::stdin().read_line(&mut sink);
+    let _ = kill(pod_init, Signal::SIGKILL);
+    let _ = waitpid(pod_init, None);
+    0
+}
+
+fn write_file(path: &str, contents: &str) -> Result<(), String> {
+    std::fs::write(path, contents).map_err(|e| format!("writing {path}: {e}"))
+}
+
+/// An `O_PATH` descriptor of `path`: it names the file without opening it for reading, so
+/// that a process whose user cannot reach `path` can still use it through
+/// `/proc/self/fd/N` (a Unix socket is connected to that way).
+fn open_path(path: &str) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(path)
+}
+
+/// Relays each connection to `10.43.0.1:443` to the API server's Unix socket, bytes as
+/// they are: the pod's TLS session ends at the API server.
+fn relay_api(listener: TcpListener, socket: File) {
+    // Connecting through the descriptor opened as the host user, not by the socket's path.
+    let socket = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&socket));
+    for conn in listener.incoming() {
+        let Ok(tcp) = conn else { continue };
+        let socket = socket.clone();
+        std::thread::spawn(move || {
+            let Ok(unix) = std::os::unix::net::UnixStream::connect(&socket) else {
+                // The API server is gone: the client sees the connection close.
+                return;
+            };
+            let (Ok(mut tcp_r), Ok(mut unix_w)) = (tcp.try_clone(), unix.try_clone()) else {
+                return;
+            };
+            let up = std::thread::spawn(move || {
+                let _ = std::io::copy(&mut tcp_r, &mut unix_w);
+                let _ = unix_w.shutdown(std::net::Shutdown::Write);
+            });
+            let (mut unix_r, mut tcp_w) = (unix, tcp);
+            let _ = std::io::copy(&mut unix_r, &mut tcp_w);
+            let _ = tcp_w.shutdown(std::net::Shutdown::Write);
+            let _ = up.join();
+        });
+    }
+}

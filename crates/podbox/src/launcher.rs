@@ -1,0 +1,152 @@
+//! The container launcher: joins a pod's namespaces, forks the container's process into
+//! the pod's PID namespace, and exits with its code; the process builds its root and
+//! execs the program.
+
+use crate::ContainerSpec;
+use crate::sys::{self, HOLDER_PID, SPEC};
+use nix::sched::{CloneFlags, setns, unshare};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Gid, Pid, Uid};
+use std::ffi::CString;
+use std::os::fd::AsFd;
+
+/// The container launcher: joins the pod's namespaces, builds the container's root, runs
+/// the program in the pod's PID namespace and exits with its code.
+pub(crate) fn run() -> i32 {
+    match container_setup() {
+        Ok(code) => code,
+        Err(e) => sys::fail(&e),
+    }
+}
+
+fn container_setup() -> Result<i32, String> {
+    let holder = std::env::var(HOLDER_PID).map_err(|_| format!("{HOLDER_PID} is not set"))?;
+    let spec: ContainerSpec =
+        serde_json::from_str(&std::env::var(SPEC).map_err(|_| format!("{SPEC} is not set"))?)
+            .map_err(|e| e.to_string())?;
+    let sources = join_pod(&holder, &spec)?;
+    match sys::fork_single_threaded()? {
+        ForkResult::Child => {
+            sys::die_with_parent();
+            let e = match crate::root::build_root(&spec, &sources) {
+                Ok(()) if spec.builtin.is_some() => return Ok(crate::proxy::builtin(&spec)),
+                Ok(()) => exec(&spec),
+                Err(e) => e,
+            };
+            Ok(sys::fail(&e))
+        }
+        ForkResult::Parent { child } => wait_for_container(child),
+    }
+}
+
+fn ns_fd(pid: &str, ns: &str) -> Result<std::fs::File, String> {
+    let p = format!("/proc/{pid}/ns/{ns}");
+    std::fs::File::open(&p).map_err(|e| format!("opening {p}: {e}"))
+}
+
+/// Joins the namespaces of the pod whose holder is `holder`, in a new mount namespace of
+/// the container's own; returns the spec's bind sources, opened.
+fn join_pod(holder: &str, spec: &ContainerSpec) -> Result<Vec<std::fs::File>, String> {
+    let fds = [
+        (ns_fd(holder, "user")?, CloneFlags::CLONE_NEWUSER),
+        (ns_fd(holder, "uts")?, CloneFlags::CLONE_NEWUTS),
+        (ns_fd(holder, "ipc")?, CloneFlags::CLONE_NEWIPC),
+        (ns_fd(holder, "net")?, CloneFlags::CLONE_NEWNET),
+        (ns_fd(holder, "pid_for_children")?, CloneFlags::CLONE_NEWPID),
+    ];
+    let (user, rest) = fds.split_first().expect("five namespaces");
+    setns(user.0.as_fd(), user.1).map_err(|e| format!("joining the pod's user namespace: {e}"))?;
+    // Joining the namespace granted its full capabilities; the container's mount
+    // namespace is made now, so that it belongs to the pod's user namespace.
+    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare mount namespace: {e}"))?;
+    // Volume sources are opened while this process still has the host user's ids (joining
+    // a user namespace keeps them): the pod's user may not be able to reach where the
+    // cluster keeps them, e.g. under a private (0700) directory. They are opened in the
+    // new mount namespace, where they will be bind-mounted.
+    let mut sources = Vec::new();
+    for m in &spec.mounts {
+        let f = std::fs::File::open(&m.source)
+            .map_err(|e| format!("opening volume source {}: {e}", m.source))?;
+        sources.push(f);
+    }
+    // Become the pod's root (the only mapped id) so that files can be created; the
+    // capabilities stay.
+    nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+        .map_err(|e| format!("setresgid in the pod: {e}"))?;
+    nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+        .map_err(|e| format!("setresuid in the pod: {e}"))?;
+    for (fd, kind) in rest {
+        setns(fd.as_fd(), *kind).map_err(|e| format!("joining the pod's {kind:?}: {e}"))?;
+    }
+    Ok(sources)
+}
+
+/// Waits for the container's process, forwarding signals to it; its exit code, or 128 +
+/// the signal that killed it.
+fn wait_for_container(child: Pid) -> Result<i32, String> {
+    loop {
+        sys::forward_signals_to(child);
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(format!("waiting for the container: {e}")),
+        }
+    }
+}
+
+/// Drops every capability, becomes root of the pod's user namespace, and execs.
+fn exec(spec: &ContainerSpec) -> String {
+    if spec.tty {
+        // A new session whose controlling terminal is the one on stdin.
+        if let Err(e) = nix::unistd::setsid() {
+            return format!("setsid: {e}");
+        }
+        if let Err(e) = sys::set_controlling_terminal() {
+            return format!("setting the controlling terminal: {e}");
+        }
+    }
+    sys::drop_capability_bounding_set();
+    sys::set_no_new_privs();
+    if let Err(e) = nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)) {
+        return format!("setresgid: {e}");
+    }
+    if let Err(e) = nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)) {
+        return format!("setresuid: {e}");
+    }
+    let resolved = match resolve_program(spec) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let to_c = |s: &str| CString::new(s).unwrap_or_default();
+    let argv: Vec<CString> = spec.argv.iter().map(|a| to_c(a)).collect();
+    let env: Vec<CString> = spec
+        .env
+        .iter()
+        .map(|(k, v)| to_c(&format!("{k}={v}")))
+        .collect();
+    match nix::unistd::execve(&to_c(&resolved), &argv, &env) {
+        Ok(never) => match never {},
+        Err(e) => format!("exec {resolved}: {e}"),
+    }
+}
+
+/// The path of the spec's program: as given when it has a `/`, else found on the
+/// container's `PATH`.
+fn resolve_program(spec: &ContainerSpec) -> Result<String, String> {
+    let Some(program) = spec.argv.first() else {
+        return Err("the container has no command".into());
+    };
+    let path = spec.env.iter().find(|(k, _)| k == "PATH").map_or(
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        |(_, v)| v.as_str(),
+    );
+    if program.contains('/') {
+        return Ok(program.clone());
+    }
+    path.split(':')
+        .map(|d| format!("{d}/{program}"))
+        .find(|p| std::path::Path::new(p).is_file())
+        .ok_or_else(|| format!("exec: {program:?}: executable file not found in $PATH"))
+}

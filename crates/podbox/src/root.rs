@@ -1,0 +1,230 @@
+//! The container's root filesystem, built in its own mount namespace before it execs:
+//! the host root read-only, fresh `/proc` and `/tmp`, the pod's bind mounts and, for
+//! images with their own userland, program directories holding only its programs.
+
+use crate::ContainerSpec;
+use crate::sys::make_tree_read_only;
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::unistd::pivot_root;
+
+/// The container's filesystem: the host root read-only, fresh `/proc` and `/tmp`, the
+/// spec's bind mounts; then `pivot_root` into it.
+/// `sources` are the spec's bind sources, held open: the scratch mount below may hide
+/// their host paths.
+pub(crate) fn build_root(spec: &ContainerSpec, sources: &[std::fs::File]) -> Result<(), String> {
+    let none: Option<&str> = None;
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+        .map_err(|e| format!("making / private: {e}"))?;
+    // A scratch tmpfs to hold the new root's mount point.
+    let scratch = "/tmp";
+    mount(
+        Some("tmpfs"),
+        scratch,
+        Some("tmpfs"),
+        MsFlags::empty(),
+        Some("mode=0755"),
+    )
+    .map_err(|e| format!("mounting scratch tmpfs: {e}"))?;
+    let root = "/tmp/root";
+    std::fs::create_dir(root).map_err(|e| format!("creating {root}: {e}"))?;
+    mount(
+        Some("/"),
+        root,
+        none,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        none,
+    )
+    .map_err(|e| format!("binding the host root: {e}"))?;
+    make_tree_read_only(root)?;
+    mount(
+        Some("tmpfs"),
+        &format!("{root}/tmp") as &str,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=1777"),
+    )
+    .map_err(|e| format!("mounting /tmp: {e}"))?;
+    mount(
+        Some("proc"),
+        &format!("{root}/proc") as &str,
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        none,
+    )
+    .map_err(|e| format!("mounting /proc: {e}"))?;
+    for (m, src) in spec.mounts.iter().zip(sources) {
+        let is_dir = src.metadata().map(|md| md.is_dir()).unwrap_or(false);
+        let target = ensure_mount_point(root, &m.target, is_dir)?;
+        let src_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(src));
+        mount(
+            Some(src_path.as_str()),
+            target.as_path(),
+            none,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            none,
+        )
+        .map_err(|e| format!("binding {} at {}: {e}", m.source, m.target))?;
+        let target = target.display().to_string();
+        if m.read_only {
+            make_tree_read_only(&target)?;
+        }
+    }
+    if !spec.bin.is_empty() {
+        install_bin(root, &spec.bin)?;
+    }
+    std::env::set_current_dir(root).map_err(|e| format!("chdir {root}: {e}"))?;
+    pivot_root(".", ".").map_err(|e| format!("pivot_root: {e}"))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(|e| format!("detaching the old root: {e}"))?;
+    let cwd = if spec.cwd.is_empty() {
+        "/"
+    } else {
+        spec.cwd.as_str()
+    };
+    std::env::set_current_dir(cwd).map_err(|e| format!("chdir {cwd}: {e}"))?;
+    Ok(())
+}
+
+/// Covers the program directories with a tmpfs holding only `bin`: each distinct host
+/// program is bind-mounted once (as `/usr/bin/.podbox-N`) and every name is a symlink to
+/// it, so multi-call binaries like busybox see the applet name in `argv[0]`.
+fn install_bin(root: &str, bin: &[(String, String)]) -> Result<(), String> {
+    let none: Option<&str> = None;
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    for d in ["/usr/bin", "/usr/sbin", "/bin", "/sbin"] {
+        let resolved = resolve_in_root(root, d)?;
+        if !dirs.contains(&resolved) && resolved.is_dir() {
+            dirs.push(resolved);
+        }
+    }
+    for d in &dirs {
+        mount(
+            Some("tmpfs"),
+            d.as_path(),
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=0755"),
+        )
+        .map_err(|e| format!("mounting a tmpfs at {}: {e}", d.display()))?;
+    }
+    let home = dirs
+        .first()
+        .ok_or("no program directory in the root")?
+        .clone();
+    let mut programs: Vec<&str> = Vec::new();
+    for (_, host) in bin {
+        if !programs.contains(&host.as_str()) {
+            programs.push(host);
+        }
+    }
+    for (i, host) in programs.iter().enumerate() {
+        let file = home.join(format!(".podbox-{i}"));
+        std::fs::write(&file, b"").map_err(|e| format!("creating {}: {e}", file.display()))?;
+        mount(Some(*host), file.as_path(), none, MsFlags::MS_BIND, none)
+            .map_err(|e| format!("binding {host}: {e}"))?;
+    }
+    for (name, host) in bin {
+        let i = programs.iter().position(|p| p == host).unwrap_or(0);
+        let inside = format!("/usr/bin/.podbox-{i}");
+        for d in &dirs {
+            let link = d.join(name);
+            if !link.exists() {
+                std::os::unix::fs::symlink(&inside, &link)
+                    .map_err(|e| format!("linking {}: {e}", link.display()))?;
+            }
+        }
+    }
+    make_tree_read_only(&home.display().to_string())?;
+    for d in dirs.iter().skip(1) {
+        make_tree_read_only(&d.display().to_string())?;
+    }
+    Ok(())
+}
+
+/// `target` resolved under `root` the way it will resolve after `pivot_root`: symlinks
+/// followed, absolute ones relative to `root` (so `/var/run` → `<root>/run`).
+fn resolve_in_root(root: &str, target: &str) -> Result<std::path::PathBuf, String> {
+    let mut pending: Vec<String> = target
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .rev()
+        .map(String::from)
+        .collect();
+    let mut resolved = std::path::PathBuf::from(root);
+    let mut hops = 0;
+    while let Some(part) = pending.pop() {
+        match part.as_str() {
+            "." => continue,
+            ".." => {
+                if resolved != std::path::Path::new(root) {
+                    resolved.pop();
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let next = resolved.join(&part);
+        match std::fs::read_link(&next) {
+            Ok(link) => {
+                hops += 1;
+                if hops > 40 {
+                    return Err(format!("too many symlinks resolving {target}"));
+                }
+                if link.is_absolute() {
+                    resolved = std::path::PathBuf::from(root);
+                }
+                let comps: Vec<String> = link
+                    .to_string_lossy()
+                    .split('/')
+                    .filter(|c| !c.is_empty())
+                    .map(String::from)
+                    .collect();
+                pending.extend(comps.into_iter().rev());
+            }
+            Err(_) => resolved = next,
+        }
+    }
+    Ok(resolved)
+}
+
+/// Makes `target` exist under `root` and returns its resolved path: if a parent is
+/// missing in the read-only host view, a tmpfs covers its deepest existing ancestor so
+/// the path can be created.
+fn ensure_mount_point(root: &str, target: &str, dir: bool) -> Result<std::path::PathBuf, String> {
+    let full = resolve_in_root(root, target)?;
+    let path = full.as_path();
+    if path.exists() {
+        return Ok(full);
+    }
+    let mut ancestor = path.parent();
+    while let Some(a) = ancestor {
+        if a.exists() {
+            break;
+        }
+        ancestor = a.parent();
+    }
+    let ancestor = ancestor.ok_or_else(|| format!("no ancestor of {target}"))?;
+    let probe = ancestor.join(".podbox-probe");
+    if std::fs::create_dir(&probe).is_ok() {
+        let _ = std::fs::remove_dir(&probe);
+    } else {
+        let none: Option<&str> = None;
+        mount(
+            Some("tmpfs"),
+            ancestor,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=0755"),
+        )
+        .map_err(|e| format!("mounting a tmpfs at {}: {e}", ancestor.display()))?;
+        let _ = none;
+    }
+    if dir {
+        std::fs::create_dir_all(path).map_err(|e| format!("creating {target}: {e}"))?;
+    } else {
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p).map_err(|e| format!("creating {}: {e}", p.display()))?;
+        }
+        std::fs::write(path, b"").map_err(|e| format!("creating {target}: {e}"))?;
+    }
+    Ok(full)
+}
