@@ -9,6 +9,7 @@ use crate::discovery::DISCOVERY;
 use crate::object;
 use crate::registry::{Registry, Writer};
 use serde_json::{Value, json};
+use std::sync::LazyLock;
 
 /// The field managers of what the cluster writes itself. k3s runs its API server and
 /// controllers in one `k3s` process; the controller names follow upstream's clients
@@ -67,9 +68,11 @@ pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
 
 /// The bootstrap RBAC policy, with the aggregated ClusterRoles filled in.
 fn seed_policy(reg: &Registry) {
-    let policy: Vec<Value> =
-        serde_saphyr::from_str(crate::rbac::BOOTSTRAP).expect("bootstrap policy is valid YAML");
-    for obj in policy {
+    // Parsed once per process: every cluster starts from the same policy.
+    static POLICY: LazyLock<Vec<Value>> = LazyLock::new(|| {
+        serde_saphyr::from_str(crate::rbac::BOOTSTRAP).expect("bootstrap policy is valid YAML")
+    });
+    for obj in POLICY.iter().cloned() {
         let resource = match obj["kind"].as_str() {
             Some("ClusterRole") => "clusterroles",
             _ => "clusterrolebindings",

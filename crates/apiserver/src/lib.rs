@@ -248,7 +248,7 @@ impl Cluster {
 
     /// The router as `user` would reach it, for in-process clients (`kube::Client::new`).
     pub fn service_as(&self, user: UserInfo) -> axum::Router {
-        let identity = http::PeerIdentity(Some(user));
+        let identity = http::PeerIdentity(Some(Arc::new(user)));
         http::router(self.state.clone()).layer(axum::Extension(identity))
     }
 
@@ -258,7 +258,9 @@ impl Cluster {
         http::router(self.state.clone()).layer(axum::Extension(http::PeerIdentity(None)))
     }
 
-    /// Stops serving and the controllers, and waits for them.
+    /// Stops serving and the controllers, and waits for them, and for the signing key's
+    /// generation (started with the cluster) so that it does not go on using a core
+    /// after the cluster is gone.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         for t in self.tasks.drain(..) {
@@ -268,6 +270,7 @@ impl Cluster {
         if let Some(p) = &self.socket {
             let _ = std::fs::remove_file(p);
         }
+        let _ = self.state.keys.get().await;
     }
 }
 

@@ -3,6 +3,9 @@
 //! authorization (`pkg/endpoints/filters/{requestinfo,authentication,impersonation,
 //! authorization}.go`). Each reads what the one before put in the request's extensions and
 //! adds its own; a refusal is answered here, and the request goes no further.
+//!
+//! A filter that decides at once is a [`Filter`]: no allocation, no boxed future, the next
+//! service called directly. Authentication waits only for a bearer token's signing key.
 
 use super::negotiate;
 use super::request_info::{RequestInfo, request_info};
@@ -11,16 +14,97 @@ use crate::State;
 use crate::rbac::{Attributes, Decision, forbidden_message};
 use crate::status::{ApiError, GroupResource};
 use crate::user::UserInfo;
-use axum::extract::{Request, State as Shared};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::Response;
+use futures::future::{BoxFuture, Either};
 use http::{HeaderMap, header};
+use std::convert::Infallible;
+use std::future::{Ready, ready};
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower::{Layer, Service};
+
+/// The chain as one layer for the router; its service's type spells the order, outermost
+/// first: request info, authentication, impersonation, authorization.
+#[derive(Clone)]
+pub(crate) struct HandlerChain(pub Arc<State>);
+
+type Chained<S> = Filter<Authentication<Filter<Filter<S>>>>;
+
+impl<S> Layer<S> for HandlerChain {
+    type Service = Chained<S>;
+
+    fn layer(&self, handlers: S) -> Chained<S> {
+        let filter = |filter: FilterFn| FilterLayer {
+            state: self.0.clone(),
+            filter,
+        };
+        let authentication = AuthenticationLayer {
+            state: self.0.clone(),
+        };
+        let authorized = filter(with_authorization).layer(handlers);
+        let impersonated = filter(with_impersonation).layer(authorized);
+        let authenticated = authentication.layer(impersonated);
+        filter(with_request_info).layer(authenticated)
+    }
+}
+
+/// A filter that decides at once: it reads and extends the request, or refuses it.
+type FilterFn = fn(&State, &mut Request) -> Result<(), ApiError>;
+
+#[derive(Clone)]
+pub(crate) struct FilterLayer {
+    state: Arc<State>,
+    filter: FilterFn,
+}
+
+impl<S> Layer<S> for FilterLayer {
+    type Service = Filter<S>;
+
+    fn layer(&self, inner: S) -> Filter<S> {
+        Filter {
+            state: self.state.clone(),
+            filter: self.filter,
+            inner,
+        }
+    }
+}
+
+/// One filter of the chain in front of the rest of it.
+#[derive(Clone)]
+pub(crate) struct Filter<S> {
+    state: Arc<State>,
+    filter: FilterFn,
+    inner: S,
+}
+
+impl<S> Service<Request> for Filter<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        match (self.filter)(&self.state, &mut req) {
+            Ok(()) => Either::Right(self.inner.call(req)),
+            Err(e) => {
+                let pretty = req.extensions().get::<Scope>().is_some_and(|s| s.pretty);
+                Either::Left(ready(Ok(error_response(&e, pretty))))
+            }
+        }
+    }
+}
 
 /// The identity the transport established: a verified client certificate's user, or a
 /// fixed user for in-process clients. Absent means "look at the Authorization header".
 #[derive(Debug, Clone)]
-pub struct PeerIdentity(pub Option<UserInfo>);
+pub struct PeerIdentity(pub Option<Arc<UserInfo>>);
 
 /// What the request-info filter reads off a request, for every later filter and handler.
 #[derive(Debug, Clone)]
@@ -59,7 +143,7 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> String {
 }
 
 /// `WithRequestInfo`: what the request asks for, from its method, path and query.
-pub(crate) async fn with_request_info(mut req: Request, next: Next) -> Response {
+fn with_request_info(_: &State, req: &mut Request) -> Result<(), ApiError> {
     let query = parse_query(req.uri().query());
     let headers = req.headers();
     let user_agent = header_str(headers, header::USER_AGENT);
@@ -77,7 +161,7 @@ pub(crate) async fn with_request_info(mut req: Request, next: Next) -> Response 
         query,
     };
     req.extensions_mut().insert(scope);
-    next.run(req).await
+    Ok(())
 }
 
 fn scope(req: &Request) -> &Scope {
@@ -87,25 +171,64 @@ fn scope(req: &Request) -> &Scope {
 }
 
 /// `WithAuthentication`: the transport's identity, else a bearer token; 401 otherwise.
-pub(crate) async fn with_authentication(
-    Shared(state): Shared<Arc<State>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let peer = req
-        .extensions()
-        .get::<PeerIdentity>()
-        .and_then(|p| p.0.clone());
-    let user = match peer {
-        Some(user) => Ok(user),
-        None => bearer(&state, &header_str(req.headers(), header::AUTHORIZATION)).await,
-    };
-    match user {
-        Ok(user) => {
-            req.extensions_mut().insert(user);
-            next.run(req).await
+#[derive(Clone)]
+pub(crate) struct AuthenticationLayer {
+    state: Arc<State>,
+}
+
+impl<S> Layer<S> for AuthenticationLayer {
+    type Service = Authentication<S>;
+
+    fn layer(&self, inner: S) -> Authentication<S> {
+        Authentication {
+            state: self.state.clone(),
+            inner,
         }
-        Err(e) => error_response(&e, scope(&req).pretty),
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Authentication<S> {
+    state: Arc<State>,
+    inner: S,
+}
+
+impl<S> Service<Request> for Authentication<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, BoxFuture<'static, Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let peer = req
+            .extensions()
+            .get::<PeerIdentity>()
+            .and_then(|p| p.0.clone());
+        if let Some(user) = peer {
+            req.extensions_mut().insert(user);
+            return Either::Left(self.inner.call(req));
+        }
+        // The one that is ready goes into the future; its clone stays for the next call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let state = self.state.clone();
+        Either::Right(Box::pin(async move {
+            let authorization = header_str(req.headers(), header::AUTHORIZATION);
+            match bearer(&state, &authorization).await {
+                Ok(user) => {
+                    req.extensions_mut().insert(Arc::new(user));
+                    inner.call(req).await
+                }
+                Err(e) => Ok(error_response(&e, scope(&req).pretty)),
+            }
+        }))
     }
 }
 
@@ -127,24 +250,20 @@ async fn bearer(state: &State, authorization: &str) -> Result<UserInfo, ApiError
 
 fn user(req: &Request) -> &UserInfo {
     req.extensions()
-        .get::<UserInfo>()
+        .get::<Arc<UserInfo>>()
         .expect("the authentication layer runs before")
 }
 
 /// `WithImpersonation`: the caller becomes the user, groups and uid it names in
 /// `Impersonate-*` headers, if it may impersonate each of them.
-pub(crate) async fn with_impersonation(
-    Shared(state): Shared<Arc<State>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    match impersonate(&state, req.headers(), user(&req)) {
+fn with_impersonation(state: &State, req: &mut Request) -> Result<(), ApiError> {
+    match impersonate(state, req.headers(), user(req)) {
         Ok(Some(target)) => {
-            req.extensions_mut().insert(target);
-            next.run(req).await
+            req.extensions_mut().insert(Arc::new(target));
+            Ok(())
         }
-        Ok(None) => next.run(req).await,
-        Err(e) => error_response(&e, scope(&req).pretty),
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -173,11 +292,11 @@ fn impersonate(
     };
     let may = |resource: &str, namespace: &str, name: &str| {
         let attrs = Attributes {
-            verb: "impersonate".into(),
+            verb: "impersonate",
             resource_request: true,
-            namespace: namespace.into(),
-            resource: resource.into(),
-            name: name.into(),
+            namespace,
+            resource,
+            name,
             ..Attributes::default()
         };
         authorize(state, user, &attrs)
@@ -212,31 +331,27 @@ fn impersonate(
 
 /// `WithAuthorization`: the request's attributes (a non-resource request's verb is its
 /// lowercased method) must be allowed; 403 otherwise.
-pub(crate) async fn with_authorization(
-    Shared(state): Shared<Arc<State>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let scope = scope(&req);
+fn with_authorization(state: &State, req: &mut Request) -> Result<(), ApiError> {
+    let scope = scope(req);
     let info = &scope.info;
+    let method;
     let attrs = Attributes {
         verb: if info.is_resource_request {
-            info.verb.clone()
+            &info.verb
         } else {
-            req.method().as_str().to_lowercase()
+            // A non-resource request's verb is its lowercased method.
+            method = req.method().as_str().to_lowercase();
+            &method
         },
         resource_request: info.is_resource_request,
-        namespace: info.namespace.clone(),
-        api_group: info.api_group.clone(),
-        resource: info.resource.clone(),
-        subresource: info.subresource.clone(),
-        name: info.name.clone(),
-        path: info.path.clone(),
+        namespace: &info.namespace,
+        api_group: &info.api_group,
+        resource: &info.resource,
+        subresource: &info.subresource,
+        name: &info.name,
+        path: &info.path,
     };
-    match authorize(&state, user(&req), &attrs) {
-        Ok(()) => next.run(req).await,
-        Err(e) => error_response(&e, scope.pretty),
-    }
+    authorize(state, user(req), &attrs)
 }
 
 /// The one authorization check: allowed, or upstream's Forbidden error
@@ -244,16 +359,16 @@ pub(crate) async fn with_authorization(
 pub(crate) fn authorize(
     state: &State,
     user: &UserInfo,
-    attrs: &Attributes,
+    attrs: &Attributes<'_>,
 ) -> Result<(), ApiError> {
     match state.authz.authorize(user, attrs) {
         Decision::Allow(_) => Ok(()),
         Decision::Deny(reason) => Err(ApiError::forbidden(
             GroupResource {
-                group: &attrs.api_group,
-                resource: &attrs.resource,
+                group: attrs.api_group,
+                resource: attrs.resource,
             },
-            &attrs.name,
+            attrs.name,
             &forbidden_message(&user.name, attrs, &reason),
         )),
     }

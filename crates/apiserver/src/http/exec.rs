@@ -150,12 +150,12 @@ fn exec_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<ExecRequest,
     // WebSocket GET on pods/exec also needs `create`.
     if ctx.info.verb == "get" {
         let a = Attributes {
-            verb: "create".into(),
+            verb: "create",
             resource_request: true,
-            namespace: ns.into(),
-            resource: "pods".into(),
-            subresource: "exec".into(),
-            name: name.into(),
+            namespace: ns,
+            resource: "pods",
+            subresource: "exec",
+            name,
             ..Attributes::default()
         };
         super::chain::authorize(state, &ctx.user, &a)?;

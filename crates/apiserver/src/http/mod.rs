@@ -26,7 +26,6 @@ pub use request_info::RequestInfo;
 
 use crate::State;
 use axum::Router;
-use axum::middleware::from_fn_with_state;
 use axum::routing::any;
 use std::sync::Arc;
 
@@ -66,12 +65,6 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/api/v1/{*path}", any(resources::handle))
         .route("/apis/{group}/{version}/{*path}", any(resources::handle))
         .fallback(|| async { respond::plain_not_found() })
-        .layer(from_fn_with_state(state.clone(), chain::with_authorization))
-        .layer(from_fn_with_state(state.clone(), chain::with_impersonation))
-        .layer(from_fn_with_state(
-            state.clone(),
-            chain::with_authentication,
-        ))
-        .layer(axum::middleware::from_fn(chain::with_request_info))
+        .layer(chain::HandlerChain(state.clone()))
         .with_state(state)
 }

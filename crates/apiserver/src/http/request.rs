@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 pub struct Ctx {
     pub info: super::RequestInfo,
     pub query: Vec<(String, String)>,
-    pub user: UserInfo,
+    pub user: std::sync::Arc<UserInfo>,
     pub pretty: bool,
     pub user_agent: String,
     pub content_type: String,
@@ -54,16 +54,15 @@ impl<S: Send + Sync> FromRequest<S> for ApiRequest {
     type Rejection = axum::response::Response;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        // Taken, not cloned: the handler owns them from here.
         let scope = parts
             .extensions
-            .get::<Scope>()
-            .cloned()
+            .remove::<Scope>()
             .expect("the request-info layer runs first");
         let user = parts
             .extensions
-            .get::<UserInfo>()
-            .cloned()
+            .remove::<std::sync::Arc<UserInfo>>()
             .expect("the authentication layer runs first");
         let ctx = Ctx {
             info: scope.info,

@@ -25,28 +25,23 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
 
-fn attributes_from(spec: &Value, namespace_override: Option<&str>) -> Attributes {
+fn attributes_from<'a>(spec: &'a Value, namespace_override: Option<&'a str>) -> Attributes<'a> {
     if let Some(ra) = spec.get("resourceAttributes").filter(|v| v.is_object()) {
         Attributes {
-            verb: str_at(ra, "/verb").into(),
+            verb: str_at(ra, "/verb"),
             resource_request: true,
-            namespace: namespace_override
-                .unwrap_or(str_at(ra, "/namespace"))
-                .into(),
-            api_group: str_at(ra, "/group").into(),
-            resource: str_at(ra, "/resource").into(),
-            subresource: str_at(ra, "/subresource").into(),
-            name: str_at(ra, "/name").into(),
-            path: String::new(),
+            namespace: namespace_override.unwrap_or(str_at(ra, "/namespace")),
+            api_group: str_at(ra, "/group"),
+            resource: str_at(ra, "/resource"),
+            subresource: str_at(ra, "/subresource"),
+            name: str_at(ra, "/name"),
+            path: "",
         }
     } else {
-        let nra = spec
-            .get("nonResourceAttributes")
-            .cloned()
-            .unwrap_or(json!({}));
+        let nra = spec.get("nonResourceAttributes").unwrap_or(&Value::Null);
         Attributes {
-            verb: str_at(&nra, "/verb").into(),
-            path: str_at(&nra, "/path").into(),
+            verb: str_at(nra, "/verb"),
+            path: str_at(nra, "/path"),
             ..Attributes::default()
         }
     }

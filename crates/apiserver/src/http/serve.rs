@@ -99,7 +99,7 @@ where
         .peer_certificates()
         .and_then(|certs| certs.first())
         .and_then(|c| crate::authn::from_certificate(c));
-    let identity = PeerIdentity(user);
+    let identity = PeerIdentity(user.map(Arc::new));
     let service =
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(identity.clone());

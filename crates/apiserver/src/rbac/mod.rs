@@ -18,15 +18,15 @@ pub const BOOTSTRAP: &str = include_str!("bootstrap.yaml");
 
 /// What is being asked, as upstream's `authorizer.Attributes`.
 #[derive(Debug, Clone, Default)]
-pub struct Attributes {
-    pub verb: String,
+pub struct Attributes<'a> {
+    pub verb: &'a str,
     pub resource_request: bool,
-    pub namespace: String,
-    pub api_group: String,
-    pub resource: String,
-    pub subresource: String,
-    pub name: String,
-    pub path: String,
+    pub namespace: &'a str,
+    pub api_group: &'a str,
+    pub resource: &'a str,
+    pub subresource: &'a str,
+    pub name: &'a str,
+    pub path: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,17 +45,17 @@ impl Decision {
 }
 
 /// `forbiddenMessage` from `responsewriters/errors.go`, HTML-escaped as upstream does.
-pub fn forbidden_message(user: &str, a: &Attributes, reason: &str) -> String {
+pub fn forbidden_message(user: &str, a: &Attributes<'_>, reason: &str) -> String {
     use crate::status::quote;
     let msg = if !a.resource_request {
         format!(
             "User {} cannot {} path {}",
             quote(user),
             a.verb,
-            quote(&a.path)
+            quote(a.path)
         )
     } else {
-        let mut resource = a.resource.clone();
+        let mut resource = a.resource.to_string();
         if !a.subresource.is_empty() {
             resource = format!("{resource}/{}", a.subresource);
         }
@@ -65,7 +65,7 @@ pub fn forbidden_message(user: &str, a: &Attributes, reason: &str) -> String {
                 quote(user),
                 a.verb,
                 quote(&resource),
-                quote(&a.api_group)
+                quote(a.api_group)
             )
         } else {
             format!(
@@ -73,8 +73,8 @@ pub fn forbidden_message(user: &str, a: &Attributes, reason: &str) -> String {
                 quote(user),
                 a.verb,
                 quote(&resource),
-                quote(&a.api_group),
-                quote(&a.namespace)
+                quote(a.api_group),
+                quote(a.namespace)
             )
         }
     };
@@ -105,26 +105,26 @@ fn has(list: &[String], want: &str) -> bool {
 }
 
 /// `RuleAllows` from `evaluation_helpers.go`.
-pub fn rule_allows(a: &Attributes, rule: &PolicyRule) -> bool {
-    if !has(&rule.verbs, &a.verb) {
+pub fn rule_allows(a: &Attributes<'_>, rule: &PolicyRule) -> bool {
+    if !has(&rule.verbs, a.verb) {
         return false;
     }
     if a.resource_request {
-        let combined = if a.subresource.is_empty() {
-            a.resource.clone()
-        } else {
-            format!("{}/{}", a.resource, a.subresource)
+        // `resource/subresource`, compared without building it.
+        let names_this = |r: &str| match r.split_once('/') {
+            None => a.subresource.is_empty() && r == a.resource,
+            Some((res, sub)) => {
+                sub == a.subresource
+                    && !a.subresource.is_empty()
+                    && (res == a.resource || res == "*")
+            }
         };
         let groups = rule.api_groups.as_deref().unwrap_or_default();
         let resources = rule.resources.as_deref().unwrap_or_default();
         let names = rule.resource_names.as_deref().unwrap_or_default();
-        has(groups, &a.api_group)
-            && resources.iter().any(|r| {
-                r == "*"
-                    || *r == combined
-                    || (!a.subresource.is_empty() && *r == format!("*/{}", a.subresource))
-            })
-            && (names.is_empty() || names.contains(&a.name))
+        has(groups, a.api_group)
+            && resources.iter().any(|r| r == "*" || names_this(r))
+            && (names.is_empty() || names.iter().any(|n| n == a.name))
     } else {
         rule.non_resource_urls
             .as_deref()
@@ -280,12 +280,12 @@ impl Authorizer {
     }
 
     /// The decision for `user` doing `a`.
-    pub fn authorize(&self, user: &UserInfo, a: &Attributes) -> Decision {
+    pub fn authorize(&self, user: &UserInfo, a: &Attributes<'_>) -> Decision {
         // The privileged-group authorizer the API server puts before RBAC.
         if user.in_group(SYSTEM_MASTERS) {
             return Decision::Allow(String::new());
         }
-        let (rules, errors) = self.rules_for(user, &a.namespace);
+        let (rules, errors) = self.rules_for(user, a.namespace);
         if let Some((source, _)) = rules.iter().find(|(_, r)| rule_allows(a, r)) {
             return Decision::Allow(format!("RBAC: allowed by {source}"));
         }

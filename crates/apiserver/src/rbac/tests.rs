@@ -1,14 +1,20 @@
 use super::*;
 use serde_json::json;
 
-fn attrs(verb: &str, ns: &str, group: &str, resource: &str, sub: &str) -> Attributes {
+fn attrs<'a>(
+    verb: &'a str,
+    ns: &'a str,
+    group: &'a str,
+    resource: &'a str,
+    sub: &'a str,
+) -> Attributes<'a> {
     Attributes {
-        verb: verb.into(),
+        verb,
         resource_request: true,
-        namespace: ns.into(),
-        api_group: group.into(),
-        resource: resource.into(),
-        subresource: sub.into(),
+        namespace: ns,
+        api_group: group,
+        resource,
+        subresource: sub,
         ..Attributes::default()
     }
 }
@@ -37,8 +43,8 @@ fn forbidden_messages_match_upstream() {
     let cluster = attrs("list", "", "", "nodes", "");
     assert!(forbidden_message("u", &cluster, "").ends_with("at the cluster scope"));
     let path = Attributes {
-        verb: "get".into(),
-        path: "/<x>&".into(),
+        verb: "get",
+        path: "/<x>&",
         ..Attributes::default()
     };
     assert_eq!(
@@ -115,9 +121,9 @@ fn subresources_and_non_resource_urls() {
         json!({"nonResourceURLs": ["/apis/*", "/version"], "verbs": ["get"]}),
     )
     .unwrap();
-    let path = |p: &str| Attributes {
-        verb: "get".into(),
-        path: p.into(),
+    let path = |p: &'static str| Attributes {
+        verb: "get",
+        path: p,
         ..Attributes::default()
     };
     assert!(rule_allows(&path("/apis/batch/v1"), &nr));
