@@ -49,6 +49,11 @@ steps:
     harness::Lab::from_dir(&dir).unwrap()
 }
 
+/// A kubectl command line as its arguments (none of them holds a space).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
     if testkit::host_tool("kubectl", testkit::install::KUBECTL).is_none() {
@@ -64,18 +69,29 @@ async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
     std::fs::copy(&theirs.info().kubeconfig, &config).unwrap();
     must(
         &config,
-        &[
-            "config",
-            "set-context",
-            "--current",
-            "--namespace=kube-system",
-        ],
+        &words("config set-context --current --namespace=kube-system"),
     );
     let backend = backends::Kubeconfig {
         path: Some(config.clone()),
     };
 
-    let steps = harness::run(&lab, &backend).await.unwrap();
+    runs_in_default_and_cleans_up(&lab, &backend, &config).await;
+    clears_what_an_interrupted_run_left(&lab, &backend, &config).await;
+    refuses_an_object_it_did_not_create(&lab, &backend, &config).await;
+    a_dead_cluster_is_a_start_error(&root, &config).await;
+
+    theirs.stop().await;
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The lab runs in `default`, labels what it creates, deletes it at the end and leaves the
+/// learner's kubeconfig as it was.
+async fn runs_in_default_and_cleans_up(
+    lab: &harness::Lab,
+    backend: &backends::Kubeconfig,
+    config: &Path,
+) {
+    let steps = harness::run(lab, backend).await.unwrap();
     let (_, settings) = &steps[1];
     assert!(
         settings.starts_with("$ kubectl get configmap settings -o json\n"),
@@ -91,95 +107,65 @@ async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
     );
     // Created in default, deleted at the end; the learner's file is unchanged.
     let (_, out, _) = kubectl(
-        &config,
-        &[
-            "get",
-            "configmap",
-            "settings",
-            "-n",
-            "default",
-            "--ignore-not-found",
-            "-o",
-            "name",
-        ],
+        config,
+        &words("get configmap settings -n default --ignore-not-found -o name"),
     );
     assert_eq!(out, "", "the lab's ConfigMap was left behind");
     let (_, ns, _) = kubectl(
-        &config,
-        &[
-            "config",
-            "view",
-            "--minify",
-            "-o",
-            "jsonpath={.contexts[0].context.namespace}",
-        ],
+        config,
+        &words("config view --minify -o jsonpath={.contexts[0].context.namespace}"),
     );
     assert_eq!(ns, "kube-system");
+}
 
-    // What an interrupted run left behind (it carries the label) is cleared first, so the
-    // lab starts as on a fresh cluster.
+/// What an interrupted run left behind (it carries the label) is cleared first, so the
+/// lab starts as on a fresh cluster.
+async fn clears_what_an_interrupted_run_left(
+    lab: &harness::Lab,
+    backend: &backends::Kubeconfig,
+    config: &Path,
+) {
     must(
-        &config,
-        &[
-            "create",
-            "configmap",
-            "settings",
-            "-n",
-            "default",
-            "--from-literal=colour=green",
-        ],
+        config,
+        &words("create configmap settings -n default --from-literal=colour=green"),
     );
     must(
-        &config,
-        &[
-            "label",
-            "configmap",
-            "settings",
-            "-n",
-            "default",
-            "app.kubernetes.io/managed-by=kubelab",
-        ],
+        config,
+        &words("label configmap settings -n default app.kubernetes.io/managed-by=kubelab"),
     );
-    let steps = harness::run(&lab, &backend).await.unwrap();
+    let steps = harness::run(lab, backend).await.unwrap();
     assert_eq!(
         steps[0].1,
         "$ kubectl apply -f settings.yaml\nconfigmap/settings created\n"
     );
+}
 
-    // An object of the same name that kubelab did not create stops the lab untouched.
+/// An object of the same name that kubelab did not create stops the lab untouched.
+async fn refuses_an_object_it_did_not_create(
+    lab: &harness::Lab,
+    backend: &backends::Kubeconfig,
+    config: &Path,
+) {
     must(
-        &config,
-        &[
-            "create",
-            "configmap",
-            "settings",
-            "-n",
-            "default",
-            "--from-literal=colour=red",
-        ],
+        config,
+        &words("create configmap settings -n default --from-literal=colour=red"),
     );
-    let err = harness::run(&lab, &backend).await.unwrap_err().to_string();
+    let err = harness::run(lab, backend).await.unwrap_err().to_string();
     assert!(
         err.contains("refusing to change configmap/settings in this cluster: kubelab did not create it (no label app.kubernetes.io/managed-by=kubelab)"),
         "{err}"
     );
     let (_, colour, _) = kubectl(
-        &config,
-        &[
-            "get",
-            "configmap",
-            "settings",
-            "-n",
-            "default",
-            "-o",
-            "jsonpath={.data.colour}",
-        ],
+        config,
+        &words("get configmap settings -n default -o jsonpath={.data.colour}"),
     );
     assert_eq!(colour, "red");
+}
 
-    // A cluster that does not answer is a clear start error.
+/// A cluster that does not answer is a clear start error.
+async fn a_dead_cluster_is_a_start_error(root: &Path, config: &Path) {
     let dead = root.join("dead-kubeconfig");
-    let text = std::fs::read_to_string(&config).unwrap();
+    let text = std::fs::read_to_string(config).unwrap();
     let server = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("server: "))
@@ -196,7 +182,4 @@ async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
         ),
         "{err}"
     );
-
-    theirs.stop().await;
-    let _ = std::fs::remove_dir_all(&root);
 }

@@ -99,11 +99,25 @@ async fn concurrent_writers_lose_nothing_and_a_watch_sees_every_version() {
         .boxed();
 
     let kinds = ["merge", "strategic", "json", "apply", "put"];
+    let (keys, versions) = write_at_once(&c, &kinds).await;
+    assert_eq!(keys.len(), kinds.len() * WRITERS * WRITES);
+
+    let last = cms.get("race").await.unwrap();
+    nothing_acknowledged_is_lost(&last, &keys);
+    the_watch_sees_every_version(watched, last, versions).await;
+}
+
+/// Runs every writer of every kind at once; returns the keys they added and the versions
+/// acknowledged, no version acknowledged twice.
+async fn write_at_once(
+    c: &apiserver::Cluster,
+    kinds: &[&'static str],
+) -> (Vec<String>, BTreeSet<u64>) {
     let mut tasks = Vec::new();
-    for kind in kinds {
+    for &kind in kinds {
         for w in 0..WRITERS {
             // A client of its own: its own connection, as separate programs would be.
-            let cms: Api<ConfigMap> = Api::namespaced(admin_client(&c).await, "default");
+            let cms: Api<ConfigMap> = Api::namespaced(admin_client(c).await, "default");
             tasks.push(tokio::spawn(async move {
                 let mut acked = Vec::new();
                 for i in 0..WRITES {
@@ -122,12 +136,14 @@ async fn concurrent_writers_lose_nothing_and_a_watch_sees_every_version() {
             assert!(versions.insert(rv), "two writes acknowledged with rv {rv}");
         }
     }
-    assert_eq!(keys.len(), kinds.len() * WRITERS * WRITES);
+    (keys, versions)
+}
 
-    let last = cms.get("race").await.unwrap();
-    let data = last.data.unwrap_or_default();
-    let labels = last.metadata.labels.unwrap_or_default();
-    let annotations = last.metadata.annotations.unwrap_or_default();
+/// Every acknowledged key is in the last object, as data, a label or an annotation.
+fn nothing_acknowledged_is_lost(last: &ConfigMap, keys: &[String]) {
+    let data = last.data.clone().unwrap_or_default();
+    let labels = last.metadata.labels.clone().unwrap_or_default();
+    let annotations = last.metadata.annotations.clone().unwrap_or_default();
     let missing: Vec<&String> = keys
         .iter()
         .filter(|k| {
@@ -135,7 +151,14 @@ async fn concurrent_writers_lose_nothing_and_a_watch_sees_every_version() {
         })
         .collect();
     assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
+}
 
+/// The watch sees each acknowledged version up to `last`'s, once, in order.
+async fn the_watch_sees_every_version(
+    watched: futures::stream::BoxStream<'_, kube::Result<WatchEvent<ConfigMap>>>,
+    last: ConfigMap,
+    versions: BTreeSet<u64>,
+) {
     // Every acknowledged version, once each, in order, and nothing else.
     let last_rv: u64 = last.metadata.resource_version.unwrap().parse().unwrap();
     let mut seen = Vec::new();

@@ -64,9 +64,31 @@ async fn k3s_definitions_are_installed_and_discovered() {
 #[tokio::test]
 async fn custom_resources_are_unstructured_with_sorted_keys() {
     let c = cluster().await;
+    created_with_sorted_keys(&c).await;
+    patched_without_strategic_merge(&c).await;
+
+    // No protobuf for custom resources.
+    let (code, status) = raw(
+        &c,
+        "POST",
+        CHARTS,
+        "application/vnd.kubernetes.protobuf",
+        "x",
+    )
+    .await;
+    assert_eq!(code, 415);
+    assert_eq!(
+        status["message"],
+        "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
+    );
+}
+
+/// A HelmChart is created as written, its keys sorted, with the managed fields
+/// structured-merge-diff deduces.
+async fn created_with_sorted_keys(c: &apiserver::Cluster) {
     let chart = r#"{"kind":"HelmChart","apiVersion":"helm.cattle.io/v1","metadata":{"name":"demo","labels":{"z":"1","a":"2"}},"spec":{"repo":"https://charts.example","chart":"demo","set":{"b":"1","a":"2"}}}"#;
     let (code, created) = request(
-        &c,
+        c,
         "POST",
         CHARTS,
         &[
@@ -102,10 +124,12 @@ async fn custom_resources_are_unstructured_with_sorted_keys() {
         })
     );
     assert_eq!(v["metadata"]["managedFields"][0]["manager"], "kubectl");
+}
 
-    // No strategic merge patch for custom resources; merge patch works.
+/// No strategic merge patch for custom resources; merge patch works.
+async fn patched_without_strategic_merge(c: &apiserver::Cluster) {
     let (code, status) = raw(
-        &c,
+        c,
         "PATCH",
         &format!("{CHARTS}/demo"),
         "application/strategic-merge-patch+json",
@@ -118,7 +142,7 @@ async fn custom_resources_are_unstructured_with_sorted_keys() {
         "the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml, application/json-patch+json, application/merge-patch+json"
     );
     let (code, patched) = raw(
-        &c,
+        c,
         "PATCH",
         &format!("{CHARTS}/demo"),
         "application/merge-patch+json",
@@ -131,7 +155,7 @@ async fn custom_resources_are_unstructured_with_sorted_keys() {
     // HelmChart has a status subresource: the main resource ignores status.
     assert!(patched.get("status").is_none(), "{patched}");
     let (code, patched) = raw(
-        &c,
+        c,
         "PATCH",
         &format!("{CHARTS}/demo/status"),
         "application/merge-patch+json",
@@ -141,32 +165,30 @@ async fn custom_resources_are_unstructured_with_sorted_keys() {
     assert_eq!(code, 200, "{patched}");
     assert_eq!(patched["status"]["jobName"], "helm-install-demo");
     assert_eq!(patched["metadata"]["generation"], 2);
+}
 
-    // No protobuf for custom resources.
-    let (code, status) = raw(
-        &c,
-        "POST",
-        CHARTS,
-        "application/vnd.kubernetes.protobuf",
-        "x",
-    )
-    .await;
-    assert_eq!(code, 415);
-    assert_eq!(
-        status["message"],
-        "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
-    );
+/// GETs `path` as a server-side-printed Table.
+async fn get_table(c: &apiserver::Cluster, path: &str) -> Value {
+    let table = [(
+        "accept",
+        "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+    )];
+    let (_, text) = request(c, "GET", path, &table, "").await;
+    serde_json::from_str(&text).unwrap()
 }
 
 #[tokio::test]
 async fn tables_use_the_printer_columns() {
     let c = cluster().await;
-    let table = [(
-        "accept",
-        "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
-    )];
+    helm_charts_print_their_columns(&c).await;
+    definitions_without_columns_print_name_and_age(&c).await;
+    etcd_snapshot_files_are_cluster_scoped(&c).await;
+}
+
+/// HelmCharts print the columns their definition declares, `Job` at priority 10.
+async fn helm_charts_print_their_columns(c: &apiserver::Cluster) {
     let (code, _) = raw(
-        &c,
+        c,
         "POST",
         CHARTS,
         "application/json",
@@ -174,8 +196,7 @@ async fn tables_use_the_printer_columns() {
     )
     .await;
     assert_eq!(code, 201);
-    let (_, text) = request(&c, "GET", CHARTS, &table, "").await;
-    let t: Value = serde_json::from_str(&text).unwrap();
+    let t = get_table(c, CHARTS).await;
     let columns: Vec<(&str, &str, i64)> = t["columnDefinitions"]
         .as_array()
         .unwrap()
@@ -210,16 +231,15 @@ async fn tables_use_the_printer_columns() {
         t["rows"][0]["cells"],
         json!(["traefik", null, "traefik", null, null, true, null, null])
     );
+}
 
-    let (_, text) = request(
-        &c,
-        "GET",
+/// HelmChartConfig declares no printer columns: its table has Name and Age.
+async fn definitions_without_columns_print_name_and_age(c: &apiserver::Cluster) {
+    let t = get_table(
+        c,
         "/apis/helm.cattle.io/v1/namespaces/kube-system/helmchartconfigs",
-        &table,
-        "",
     )
     .await;
-    let t: Value = serde_json::from_str(&text).unwrap();
     let names: Vec<&str> = t["columnDefinitions"]
         .as_array()
         .unwrap()
@@ -227,10 +247,12 @@ async fn tables_use_the_printer_columns() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Name", "Age"]);
+}
 
-    // ETCDSnapshotFile is cluster-scoped.
+/// ETCDSnapshotFile is cluster-scoped.
+async fn etcd_snapshot_files_are_cluster_scoped(c: &apiserver::Cluster) {
     let (code, created) = raw(
-        &c,
+        c,
         "POST",
         "/apis/k3s.cattle.io/v1/etcdsnapshotfiles",
         "application/json",

@@ -83,7 +83,19 @@ async fn default_token(c: &apiserver::Cluster) -> String {
 async fn curl_sees_what_k3s_answers() {
     let c = cluster().await;
     let Some(curl) = Curl::new(&c) else { return };
+    without_credentials_is_unauthorized(&curl).await;
 
+    let token = default_token(&c).await;
+    let auth = format!("Authorization: Bearer {token}");
+    let with_token = ["-s", "--cacert", "ca.crt", "-H", auth.as_str()];
+    the_default_service_account_reads_discovery_only(&curl, &with_token).await;
+    a_cluster_admin_service_account_reads_the_root_paths(&c, &curl, &with_token).await;
+    version_is_always_pretty(&curl, &auth).await;
+}
+
+/// Without credentials the answer is upstream's 401, and without the CA curl refuses the
+/// chain.
+async fn without_credentials_is_unauthorized(curl: &Curl) {
     // With the CA and no credentials: the upstream 401, pretty, no trailing newline.
     let (code, body, _) = curl.run(&["-s", "--cacert", "ca.crt"], "/").await;
     assert_eq!((code, body.as_str()), (0, UNAUTHORIZED));
@@ -99,25 +111,33 @@ async fn curl_sees_what_k3s_answers() {
         ),
         "{err}"
     );
+}
 
-    let token = default_token(&c).await;
-    let auth = format!("Authorization: Bearer {token}");
-    let with_token = ["-s", "--cacert", "ca.crt", "-H", auth.as_str()];
+/// The default service account's token reads discovery, and is forbidden `/` and pods.
+async fn the_default_service_account_reads_discovery_only(curl: &Curl, with_token: &[&str]) {
     // `/` is not among system:discovery's URLs, so the default service account may not
     // read it (upstream bootstrap policy; the book binds cluster-admin first).
-    let (_, body, _) = curl.run(&with_token, "/").await;
+    let (_, body, _) = curl.run(with_token, "/").await;
     assert_eq!(body, FORBIDDEN_ROOT);
     let (_, body, _) = curl
-        .run(&with_token, "/api/v1/namespaces/default/pods")
+        .run(with_token, "/api/v1/namespaces/default/pods")
         .await;
     assert_eq!(body, FORBIDDEN_PODS);
     // `/api` is discovery: allowed.
-    let (_, body, _) = curl.run(&with_token, "/api").await;
+    let (_, body, _) = curl.run(with_token, "/api").await;
     assert!(
         body.starts_with("{\n  \"kind\": \"APIVersions\",\n  \"versions\": [\n    \"v1\"\n  ],"),
         "{body}"
     );
+}
 
+/// Once bound to cluster-admin, the service account reads `/` and a group version as
+/// upstream prints them.
+async fn a_cluster_admin_service_account_reads_the_root_paths(
+    c: &apiserver::Cluster,
+    curl: &Curl,
+    with_token: &[&str],
+) {
     // A service account bound to cluster-admin reads the root paths.
     let binding = serde_json::json!({
         "metadata": {"name": "permissive"},
@@ -132,11 +152,11 @@ async fn curl_sees_what_k3s_answers() {
     )
     .await
     .unwrap();
-    let (_, body, _) = curl.run(&with_token, "/").await;
+    let (_, body, _) = curl.run(with_token, "/").await;
     assert!(body.starts_with("{\n  \"paths\": [\n    \"/.well-known/openid-configuration\",\n    \"/api\",\n    \"/api/v1\",\n    \"/apis\",\n    \"/apis/\",\n"), "{body}");
     assert!(body.ends_with("\"/version\"\n  ]\n}"));
 
-    let (_, body, _) = curl.run(&with_token, "/apis/batch/v1").await;
+    let (_, body, _) = curl.run(with_token, "/apis/batch/v1").await;
     let expected: serde_json::Value = serde_json::from_str(concat!(
         r#"{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"batch/v1","resources":["#,
         r#"{"name":"cronjobs","singularName":"cronjob","namespaced":true,"kind":"CronJob","verbs":["create","delete","deletecollection","get","list","patch","update","watch"],"shortNames":["cj"],"categories":["all"],"storageVersionHash":"sd5LIXh4Fjs="},"#,
@@ -146,8 +166,10 @@ async fn curl_sees_what_k3s_answers() {
     ))
     .unwrap();
     assert_eq!(body, serde_json::to_string_pretty(&expected).unwrap());
+}
 
-    // /version is always pretty, even for clients that are not curl.
+/// /version is always pretty, even for clients that are not curl.
+async fn version_is_always_pretty(curl: &Curl, auth: &str) {
     let (_, body, _) = curl
         .run(
             &[
@@ -157,7 +179,7 @@ async fn curl_sees_what_k3s_answers() {
                 "-A",
                 "kubectl/v1.33",
                 "-H",
-                auth.as_str(),
+                auth,
             ],
             "/version",
         )

@@ -593,8 +593,12 @@ fn request() -> impl Strategy<Value = Req> {
 static SEEN: std::sync::Mutex<std::collections::BTreeMap<u16, u32>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
 
-/// Sends one request and checks the answer; `Err` says what is wrong with it.
-async fn check(c: &apiserver::Cluster, r: &Req) -> Result<(), String> {
+/// The request `r` as a client sends it, with the router of its identity; `None` for one
+/// no client could send.
+fn prepare(
+    c: &apiserver::Cluster,
+    r: &Req,
+) -> Option<(axum::Router, http::Request<axum::body::Body>)> {
     let uri = if r.query.is_empty() {
         r.path.clone()
     } else {
@@ -603,7 +607,7 @@ async fn check(c: &apiserver::Cluster, r: &Req) -> Result<(), String> {
         format!("{}?{}", r.path, r.query.replace(' ', "%20"))
     };
     let Ok(uri) = uri.parse::<http::Uri>() else {
-        return Ok(()); // Not a request a client could send.
+        return None; // Not a request a client could send.
     };
     let mut req = http::Request::builder()
         .method(r.method)
@@ -625,6 +629,14 @@ async fn check(c: &apiserver::Cluster, r: &Req) -> Result<(), String> {
         }
     };
     let req = req.body(axum::body::Body::from(r.body.clone())).unwrap();
+    Some((service, req))
+}
+
+/// Sends one request and checks the answer; `Err` says what is wrong with it.
+async fn check(c: &apiserver::Cluster, r: &Req) -> Result<(), String> {
+    let Some((service, req)) = prepare(c, r) else {
+        return Ok(());
+    };
     // On a task of its own, so that a handler that never yields (a loop) is seen as one
     // instead of hanging the run, and a panic is reported with the request.
     let resp = tokio::time::timeout(Duration::from_secs(5), tokio::spawn(service.oneshot(req)))
@@ -657,10 +669,14 @@ async fn check(c: &apiserver::Cluster, r: &Req) -> Result<(), String> {
     if status < 400 || r.method == "HEAD" {
         return Ok(());
     }
-    // A refusal is a Status in the negotiated format, or Go's plain 404 for a path no API
-    // handler owns (and the plain answers of the health and OIDC handlers).
+    check_refusal(r, status, &content_type, &body)
+}
+
+/// A refusal is a Status in the negotiated format, or Go's plain 404 for a path no API
+/// handler owns (and the plain answers of the health and OIDC handlers).
+fn check_refusal(r: &Req, status: u16, content_type: &str, body: &[u8]) -> Result<(), String> {
     if content_type.starts_with("text/plain") {
-        let text = String::from_utf8_lossy(&body);
+        let text = String::from_utf8_lossy(body);
         let plain = text == "404 page not found\n"
             || text.ends_with("method is not allowed\n")
             || r.path.contains("healthz")
@@ -673,7 +689,7 @@ async fn check(c: &apiserver::Cluster, r: &Req) -> Result<(), String> {
         };
     }
     if content_type.starts_with("application/json") {
-        let v: Value = serde_json::from_slice(&body)
+        let v: Value = serde_json::from_slice(body)
             .map_err(|e| format!("{status} with a body that is not JSON ({e})"))?;
         if v["kind"] != "Status" || v["code"] != status || v["status"] != "Failure" {
             return Err(format!("{status} whose body is not its Status: {v}"));
@@ -681,7 +697,7 @@ async fn check(c: &apiserver::Cluster, r: &Req) -> Result<(), String> {
         return Ok(());
     }
     if content_type.starts_with("application/yaml") {
-        let text = String::from_utf8_lossy(&body);
+        let text = String::from_utf8_lossy(body);
         if !(text.contains("kind: Status") && text.contains(&format!("code: {status}"))) {
             return Err(format!(
                 "{status} whose YAML body is not its Status: {text}"

@@ -206,10 +206,17 @@ async fn deleting_a_namespace_removes_its_contents() {
 
 #[tokio::test]
 async fn access_and_token_reviews() {
-    use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
-    use k8s_openapi::api::authorization::v1::{SubjectAccessReview, SubjectAccessReviewSpec};
     let c = cluster().await;
     let client = Client::new(c.service_as(UserInfo::admin()), "default");
+    subject_access_review_allows_discovery(&client).await;
+    // A pod-bound token from TokenRequest: claims of FIDELITY.md §4, accepted by TokenReview.
+    let token = pod_bound_token(&client).await;
+    token_review_accepts(client, token).await;
+}
+
+/// A SubjectAccessReview allows a service account discovery, and says which binding does.
+async fn subject_access_review_allows_discovery(client: &Client) {
+    use k8s_openapi::api::authorization::v1::{SubjectAccessReview, SubjectAccessReviewSpec};
     let sar: Api<SubjectAccessReview> = Api::all(client.clone());
     let review = SubjectAccessReview {
         spec: SubjectAccessReviewSpec {
@@ -241,8 +248,10 @@ async fn access_and_token_reviews() {
             r#"RBAC: allowed by ClusterRoleBinding "system:discovery" of ClusterRole "system:discovery" to Group "system:authenticated""#
         )
     );
+}
 
-    // A pod-bound token from TokenRequest: claims of FIDELITY.md §4, accepted by TokenReview.
+/// A pod-bound token from TokenRequest carries the claims of FIDELITY.md §4; returns it.
+async fn pod_bound_token(client: &Client) -> String {
     let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), "default");
     let pod = pods
         .create(
@@ -284,7 +293,12 @@ async fn access_and_token_reviews() {
         serde_json::json!(["https://kubernetes.default.svc.cluster.local", "k3s"])
     );
     assert_eq!(claims["kubernetes.io"]["pod"]["name"], "p");
+    token
+}
 
+/// TokenReview accepts the token as the service account it was issued to.
+async fn token_review_accepts(client: Client, token: String) {
+    use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
     let reviews: Api<TokenReview> = Api::all(client);
     let out = reviews
         .create(
