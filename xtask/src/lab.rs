@@ -191,29 +191,6 @@ pub fn check(found: &Found, opts: &Options) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// A spinner with elapsed time on stderr while something slow runs (indicatif hides it
-/// when stderr is not a terminal). Dropping it clears the line.
-struct Spinner(indicatif::ProgressBar);
-
-impl Spinner {
-    fn start(what: String) -> Spinner {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
-                .expect("a valid template"),
-        );
-        bar.set_message(what);
-        bar.enable_steady_tick(std::time::Duration::from_millis(80));
-        Spinner(bar)
-    }
-}
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
-    }
-}
-
 /// JSON output coloured on a terminal (keys, strings, numbers and literals), plain otherwise.
 fn paint(text: &str) -> std::borrow::Cow<'_, str> {
     let looks_json = matches!(text.trim_start().chars().next(), Some('{' | '['));
@@ -318,7 +295,7 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
         differs: 0,
     };
     let result = walk.steps(&rt);
-    let spinner = Spinner::start("stopping the cluster".into());
+    let spinner = crate::progress::Spinner::start("stopping the cluster".into());
     rt.block_on(cluster.stop());
     drop(spinner);
     result?;
@@ -336,7 +313,8 @@ fn start(
     backend: &dyn harness::Backend,
 ) -> Option<Box<dyn harness::RunningCluster>> {
     let started = std::time::Instant::now();
-    let spinner = Spinner::start(format!("starting the {} cluster", backend.name()));
+    let spinner =
+        crate::progress::Spinner::start(format!("starting the {} cluster", backend.name()));
     let cluster = rt.block_on(backend.start());
     drop(spinner);
     let cluster = match cluster {
@@ -419,7 +397,7 @@ impl Walk<'_> {
         let name = self.found.lab.snapshot_name(step);
         // Earlier steps run silently to bring the cluster to where step K starts;
         // one that fails is still reported, as what follows depends on it.
-        let spinner = Spinner::start(format!("step {number}: {}", step.name));
+        let spinner = crate::progress::Spinner::start(format!("step {number}: {}", step.name));
         let t = runner.step(step);
         drop(spinner);
         match t {
@@ -463,7 +441,7 @@ impl Walk<'_> {
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line)?;
         }
-        let spinner = Spinner::start(format!("step {number}: {}", step.name));
+        let spinner = crate::progress::Spinner::start(format!("step {number}: {}", step.name));
         let t = runner.step(step);
         drop(spinner);
         let t = match t {

@@ -2,8 +2,10 @@
 //! `gen-schema`. Arguments and help come from clap; exit codes live in `exit` below.
 
 mod bench;
+mod control_plane;
 mod docs;
 mod lab;
+mod progress;
 mod schema_gen;
 
 use anyhow::{Context, Result};
@@ -34,6 +36,10 @@ enum Command {
     /// An embedded Kubernetes v1.33 cluster for your own kubectl
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// The reference control plane: real etcd, kube-apiserver and kube-controller-manager
+    /// v1.33.3, built from their Go modules and started as k3s starts them
+    #[command(subcommand, name = "control-plane")]
+    ControlPlane(ControlPlaneCommand),
     /// Walk a lab step by step, or list the labs (`lab list`)
     Lab {
         /// A lab number, or `list`
@@ -76,6 +82,23 @@ enum ClusterCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum ControlPlaneCommand {
+    /// Build etcd, kube-apiserver and kube-controller-manager into target/control-plane
+    /// (needs Go; cached)
+    Build,
+    /// Build if needed, start the control plane in the foreground and write an admin
+    /// kubeconfig; Ctrl-C stops it
+    Up {
+        /// Where to write the kubeconfig [default: target/kubelab/control-plane/kubeconfig]
+        #[arg(long, value_name = "PATH")]
+        kubeconfig: Option<PathBuf>,
+        /// The API server's port on 127.0.0.1 [default: any free port]
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        port: u16,
+    },
+}
+
 fn main() {
     let cli = Cli::parse();
     let code = match run(cli.command) {
@@ -96,6 +119,15 @@ fn run(command: Command) -> Result<i32> {
                 None => workspace_root()?.join("target/kubelab/kubeconfig"),
             };
             cluster_up(&kubeconfig, port).map(|()| 0)
+        }
+        Command::ControlPlane(ControlPlaneCommand::Build) => {
+            control_plane::build(&workspace_root()?).map(|_| 0)
+        }
+        Command::ControlPlane(ControlPlaneCommand::Up { kubeconfig, port }) => {
+            let root = workspace_root()?;
+            let kubeconfig =
+                kubeconfig.unwrap_or_else(|| root.join("target/kubelab/control-plane/kubeconfig"));
+            control_plane::up(&root, &kubeconfig, port)
         }
         Command::Lab { which, options } => {
             let labs = lab::discover(&course_root()?)?;
@@ -193,11 +225,36 @@ fn cluster_up(kubeconfig: &Path, port: u16) -> Result<()> {
         eprintln!("CA certificate: {}", ca.display());
         eprintln!("press Ctrl-C to stop");
         println!("export KUBECONFIG={}", kubeconfig.display());
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
-        eprintln!("stopping");
+        let why = until_stopped(|| None).await?;
+        eprintln!("{why}: stopping");
         cluster.stop().await;
         Ok(())
     })
+}
+
+/// Waits until the foreground cluster should stop, and says why: Ctrl-C, SIGTERM, the
+/// process that started this one has gone (this one was re-parented), or `broken` has
+/// something to say (checked twice a second).
+async fn until_stopped(broken: impl Fn() -> Option<String>) -> Result<String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let parent = std::os::unix::process::parent_id();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => {
+                r.context("listening for Ctrl-C")?;
+                return Ok("interrupted".into());
+            }
+            _ = term.recv() => return Ok("terminated".into()),
+            _ = tick.tick() => {
+                if std::os::unix::process::parent_id() != parent {
+                    return Ok("the process that started this one has exited".into());
+                }
+                if let Some(why) = broken() {
+                    return Ok(why);
+                }
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@ mod controllers;
 mod crds;
 mod discovery;
 mod http;
-mod kubeconfig;
+pub mod kubeconfig;
 mod object;
 mod openapi;
 pub mod pki;
@@ -281,4 +281,21 @@ impl Drop for Cluster {
             t.abort();
         }
     }
+}
+
+/// The CustomResourceDefinitions every k3s server installs at start, as this server serves
+/// them, ready to create on another API server (`apiextensions.k8s.io/v1`).
+pub fn k3s_crds() -> Vec<serde_json::Value> {
+    crds::K3S_CRDS
+        .iter()
+        .map(|crd| {
+            let mut object = crd.object();
+            let map = object
+                .as_object_mut()
+                .expect("a CRD object is a JSON object");
+            map.insert("apiVersion".into(), "apiextensions.k8s.io/v1".into());
+            map.insert("kind".into(), "CustomResourceDefinition".into());
+            object
+        })
+        .collect()
 }

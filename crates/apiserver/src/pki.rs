@@ -155,14 +155,43 @@ fn leaf_params(cn: &str, orgs: &[&str], usage: ExtendedKeyUsagePurpose) -> Certi
     params
 }
 
-impl Pki {
-    /// Makes a fresh set: two CAs, the serving certificate and the admin certificate.
-    pub fn generate() -> Result<Pki, PkiError> {
-        let (server_ca, server_issuer) = ca("kubelab-server", "server CA")?;
-        let (client_ca, client_issuer) = ca("kubelab-client", "client CA")?;
+/// A certificate authority: its self-signed certificate and key, and the signer.
+pub struct Authority {
+    pub cert: KeyedCert,
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
 
-        let mut serving_params =
-            leaf_params("kube-apiserver", &[], ExtendedKeyUsagePurpose::ServerAuth);
+impl std::fmt::Debug for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authority").finish_non_exhaustive()
+    }
+}
+
+impl Authority {
+    /// A fresh CA whose CommonName is `<prefix>-ca@<unix time>`.
+    pub fn generate(prefix: &str, what: &'static str) -> Result<Authority, PkiError> {
+        let (cert, issuer) = ca(prefix, what)?;
+        Ok(Authority { cert, issuer })
+    }
+
+    /// A client certificate for `user` in `groups` (`CN=user, O=group...`).
+    pub fn client_cert(
+        &self,
+        user: &str,
+        groups: &[&str],
+        what: &'static str,
+    ) -> Result<KeyedCert, PkiError> {
+        leaf(
+            leaf_params(user, groups, ExtendedKeyUsagePurpose::ClientAuth),
+            &self.issuer,
+            what,
+        )
+    }
+
+    /// A serving certificate `CN=<cn>` for the API server's names and addresses
+    /// (`SERVING_DNS_NAMES`, `SERVING_IPS`).
+    pub fn serving_cert(&self, cn: &str, what: &'static str) -> Result<KeyedCert, PkiError> {
+        let mut params = leaf_params(cn, &[], ExtendedKeyUsagePurpose::ServerAuth);
         let mut sans: Vec<SanType> = Vec::new();
         for name in SERVING_DNS_NAMES {
             sans.push(SanType::DnsName(
@@ -172,24 +201,28 @@ impl Pki {
         for ip in SERVING_IPS {
             sans.push(SanType::IpAddress(std::net::IpAddr::from(*ip)));
         }
-        serving_params.subject_alt_names = sans;
-        let serving = leaf(serving_params, &server_issuer, "serving certificate")?;
+        params.subject_alt_names = sans;
+        leaf(params, &self.issuer, what)
+    }
+}
 
-        let admin = leaf(
-            leaf_params(
-                "system:admin",
-                &["system:masters"],
-                ExtendedKeyUsagePurpose::ClientAuth,
-            ),
-            &client_issuer,
+impl Pki {
+    /// Makes a fresh set: two CAs, the serving certificate and the admin certificate.
+    pub fn generate() -> Result<Pki, PkiError> {
+        let server = Authority::generate("kubelab-server", "server CA")?;
+        let client = Authority::generate("kubelab-client", "client CA")?;
+        let serving = server.serving_cert("kube-apiserver", "serving certificate")?;
+        let admin = client.client_cert(
+            "system:admin",
+            &["system:masters"],
             "admin client certificate",
         )?;
         Ok(Pki {
-            server_ca,
-            client_ca,
+            server_ca: server.cert,
+            client_ca: client.cert,
             serving,
             admin,
-            client_issuer,
+            client_issuer: client.issuer,
         })
     }
 

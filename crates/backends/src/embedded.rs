@@ -110,6 +110,7 @@ impl Embedded {
             ca_pem: cluster.ca_pem().to_string(),
             workdir,
             shared: false,
+            runs_pods: true,
             description: format!("embedded Kubernetes v1.33 at {}", cluster.url()),
             redact: harness::redact::Context {
                 node_name: apiserver::NODE_NAME.into(),

@@ -240,6 +240,7 @@ impl K3s {
             ca_pem,
             workdir,
             shared: false,
+            runs_pods: true,
             redact: harness::redact::Context { node_name, node_ip },
         };
         Ok((

@@ -105,6 +105,7 @@ impl Kubeconfig {
             ca_pem: ca_pem.unwrap_or_default(),
             workdir,
             shared: true,
+            runs_pods: true,
             redact: harness::redact::Context { node_name, node_ip },
         };
         Ok((info, ()))

@@ -1,6 +1,7 @@
 //! The backends labs run on, chosen by `KUBELAB_BACKEND` or `--backend`: `embedded` (the
 //! default), `k3s` (a real k3s in Docker), `kubeconfig` (the learner's own cluster).
 
+pub mod control_plane;
 mod embedded;
 mod k3s;
 mod kubeconfig;
@@ -10,7 +11,7 @@ pub use k3s::K3s;
 pub use kubeconfig::Kubeconfig;
 
 /// The names `by_name` takes.
-pub const NAMES: &str = "embedded, k3s or kubeconfig";
+pub const NAMES: &str = "embedded, control-plane, k3s or kubeconfig";
 
 /// A backend name that names none.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -25,6 +26,7 @@ pub enum ChoiceError {
 pub fn by_name(name: &str) -> Result<Box<dyn harness::Backend>, ChoiceError> {
     match name {
         "embedded" => Ok(Box::new(Embedded)),
+        "control-plane" => Ok(Box::new(control_plane::ControlPlaneBackend)),
         "k3s" => Ok(Box::new(K3s)),
         "kubeconfig" => Ok(Box::new(Kubeconfig::default())),
         other => Err(ChoiceError::Unknown { name: other.into() }),
@@ -158,12 +160,34 @@ macro_rules! backend {
 use backend;
 
 /// A fresh private scratch folder for one cluster (`$TMPDIR/kubelab-<what>-<pid>-XXXXXX`),
-/// which the cluster's `stop` removes.
-fn fresh_dir(what: &str) -> std::io::Result<std::path::PathBuf> {
+/// which the cluster's `stop` removes. Folders of the same kind left by a process that no
+/// longer runs (killed before it could clean up) are removed first.
+pub fn fresh_dir(what: &str) -> std::io::Result<std::path::PathBuf> {
+    sweep(&std::env::temp_dir(), what);
     Ok(tempfile::Builder::new()
         .prefix(&format!("kubelab-{what}-{}-", std::process::id()))
         .tempdir()?
         .keep())
+}
+
+/// Removes `<tmp>/kubelab-<what>-<pid>-*` whose process is gone.
+fn sweep(tmp: &std::path::Path, what: &str) {
+    let prefix = format!("kubelab-{what}-");
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// A node's name and InternalIP, which redaction replaces.

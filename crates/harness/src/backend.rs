@@ -28,6 +28,9 @@ pub struct ClusterInfo {
     /// The cluster is someone else's (the kubeconfig backend): the runner labels what it
     /// creates, refuses to change what it did not create, and deletes what it created.
     pub shared: bool,
+    /// The cluster has a node that runs pods. Without one (the control-plane backend),
+    /// a step that needs a running pod fails at once instead of waiting for it.
+    pub runs_pods: bool,
 }
 
 /// A cluster the harness can stop.

@@ -19,6 +19,7 @@ mod launcher;
 mod proxy;
 mod root;
 mod sys;
+pub use sys::tether;
 
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader};

@@ -59,6 +59,31 @@ pub(crate) fn die_with_parent() {
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
 }
 
+/// `command`'s process gets SIGKILL when the thread that spawns it ends
+/// (`PR_SET_PDEATHSIG`, set in the child between fork and exec), so a host program started
+/// this way never outlives what started it, even when that is killed with SIGKILL. Spawn it
+/// from a thread that lives as long as the program should: the signal follows the thread,
+/// not the process.
+pub fn tether(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the child between fork and exec and calls only prctl(2)
+    // and getppid(2), which are async-signal-safe; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the line above: then nobody is left to kill
+            // this child later, so it does not start.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("the parent process has exited"));
+            }
+            Ok(())
+        })
+    };
+}
+
 /// Sleeps until a signal arrives (`pause(2)`).
 pub(crate) fn pause() {
     // SAFETY: pause() takes no arguments; it returns on a signal.
