@@ -131,7 +131,11 @@ impl Cluster {
             registry: registry.clone(),
             keys,
             pki: pki.clone(),
-            server_address: format!("{}:{}", addr.ip(), addr.port()),
+            // The advertised address, as k3s's kube-apiserver has it: the node's IP
+            // (`--advertise-address`) and the supervisor's port 6443 (`--advertise-port`,
+            // k3s-io/k3s:pkg/daemons/control/server.go), joined as `ExternalAddress` in
+            // k8s.io/apiserver/pkg/server/config.go.
+            server_address: format!("{}:6443", bootstrap::NODE_IP),
             runtime: std::sync::OnceLock::new(),
         });
         let (stop, stop_rx) = watch::channel(false);

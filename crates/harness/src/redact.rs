@@ -58,12 +58,19 @@ re!(SERVER_ADDRESS, r#"("serverAddress":\s*")[^"]*(")"#);
 fn redact_json(v: &mut Value, ctx: &Context) {
     match v {
         Value::Object(m) => {
+            // A JSON Web Key (`/openid/v1/jwks`): its key id and modulus are the cluster's
+            // fresh service-account key, as a certificate is its fresh CA.
+            let jwk = m.contains_key("kty");
             for (k, val) in m.iter_mut() {
                 match (k.as_str(), &*val) {
+                    ("kid" | "n", Value::String(_)) if jwk => *val = Value::String("[key]".into()),
                     ("managedFields", Value::Array(_)) => {
                         *val = Value::String("[managedFields]".into())
                     }
                     ("resourceVersion", Value::String(_)) => *val = Value::String("[rv]".into()),
+                    ("continue", Value::String(token)) => {
+                        *val = Value::String(continue_token(token))
+                    }
                     ("serverAddress", Value::String(_)) => {
                         *val = Value::String("[server-address]".into())
                     }
@@ -77,6 +84,25 @@ fn redact_json(v: &mut Value, ctx: &Context) {
         Value::Array(a) => a.iter_mut().for_each(|x| redact_json(x, ctx)),
         Value::String(s) => *s = redact_line(s, ctx),
         _ => {}
+    }
+}
+
+/// A list's `continue` token with the resourceVersion inside it redacted: the token is
+/// base64url of `{"v":"meta.k8s.io/v1","rv":N,"start":"..."}`
+/// (k8s.io/apiserver/pkg/storage/continue.go, `EncodeContinue`); the rest of it stays.
+fn continue_token(token: &str) -> String {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let decoded = engine
+        .decode(token.trim_end_matches('='))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Map<String, Value>>(&b).ok());
+    match decoded {
+        Some(mut m) if m.contains_key("rv") => {
+            m.insert("rv".into(), Value::String("[rv]".into()));
+            format!("[continue {}]", Value::Object(m))
+        }
+        _ => token.to_string(),
     }
 }
 
@@ -133,6 +159,27 @@ pub fn redact(text: &str, ctx: &Context) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_continue_token_keeps_where_it_starts_and_loses_its_resource_version() {
+        // base64url of {"v":"meta.k8s.io/v1","rv":282,"start":"/one\u0000"}
+        let list = r#"{"metadata":{"continue":"eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MjgyLCJzdGFydCI6Ii9vbmVcdTAwMDAifQ"}}"#;
+        assert_eq!(
+            redact(list, &Context::default()),
+            r#"{"metadata":{"continue":"[continue {\"v\":\"meta.k8s.io/v1\",\"rv\":\"[rv]\",\"start\":\"/one\\u0000\"}]"}}"#
+        );
+    }
+
+    #[test]
+    fn a_json_web_key_loses_its_key_material_and_keeps_its_shape() {
+        let jwks = r#"{"keys":[{"use":"sig","kty":"RSA","kid":"abc","alg":"RS256","n":"xyz","e":"AQAB"}]}"#;
+        assert_eq!(
+            redact(jwks, &Context::default()),
+            r#"{"keys":[{"use":"sig","kty":"RSA","kid":"[key]","alg":"RS256","n":"[key]","e":"AQAB"}]}"#
+        );
+        // Only inside a key: a `kid` or `n` elsewhere stays.
+        assert_eq!(redact(r#"{"n":"1"}"#, &Context::default()), r#"{"n":"1"}"#);
+    }
 
     fn ctx() -> Context {
         Context {

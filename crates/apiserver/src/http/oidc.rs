@@ -47,7 +47,8 @@ fn oidc_response(content_type: &'static str, body: &Value) -> Response {
 }
 
 /// `/.well-known/openid-configuration`. The JWKS URI is built from the advertised
-/// address, as kube-apiserver does when `--service-account-jwks-uri` is unset.
+/// address (`https://10.42.0.1:6443` on k3s's node), as kube-apiserver does when
+/// `--service-account-jwks-uri` is unset.
 pub(crate) async fn configuration(Shared(state): Shared<Arc<State>>, req: ApiRequest) -> Response {
     if let Some(r) = get_only(&req) {
         return r;

@@ -326,7 +326,7 @@ fn etcd_args(files: &Files, client_port: u16) -> Result<Vec<String>, String> {
 }
 
 /// kube-apiserver with k3s's flags (`k3s-io/k3s:pkg/daemons/control/server.go`,
-/// `apiServer`), except: `--advertise-port` (a flag only k3s's fork of Kubernetes has),
+/// `apiServer`; `--advertise-address` is set when k3s has a node IP, as here), except: `--advertise-port` (a flag only k3s's fork of Kubernetes has),
 /// the egress selector and aggregator routing (k3s's supervisor serves that tunnel; its
 /// `disabled` mode drops both), the secure port (k3s puts the apiserver on 6444 behind its
 /// supervisor on 6443; here the apiserver itself listens where clients connect) and etcd's
@@ -334,6 +334,9 @@ fn etcd_args(files: &Files, client_port: u16) -> Result<Vec<String>, String> {
 fn apiserver_args(files: &Files, port: u16, etcd_port: u16) -> Vec<String> {
     let tls = |name: &str| files.tls(name);
     [
+        // k3s passes the node's IP (`--node-ip`); this control plane has no node, so it
+        // advertises the embedded cluster's node IP, as the kubelab node's would be.
+        ("advertise-address", kubelet::NODE_IP.to_string()),
         ("allow-privileged", "true".to_string()),
         ("anonymous-auth", "false".into()),
         ("api-audiences", "https://kubernetes.default.svc.cluster.local,k3s".into()),

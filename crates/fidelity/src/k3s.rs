@@ -1,0 +1,48 @@
+//! Where the reference control plane and k3s v1.33.3 answer differently, each with why:
+//! the reference runs upstream's kube-apiserver, k3s runs its fork of it behind its own
+//! supervisor. Each difference is a rewrite that turns the reference's answer into
+//! k3s's, applied before comparing; nothing else is.
+
+/// One rewrite of the reference's answers.
+#[derive(Debug, Clone)]
+pub struct Rewrite {
+    pub from: String,
+    pub to: String,
+    pub why: &'static str,
+}
+
+/// The rewrites for a reference whose API server listens on `port`.
+pub fn rewrites(port: u16, node_ip: &str) -> Vec<Rewrite> {
+    const ADVERTISED_PORT: &str = "k3s advertises its supervisor's port 6443 \
+        (`--advertise-port`, a flag only k3s's fork of kube-apiserver has; \
+        `k3s-io/k3s:pkg/daemons/control/server.go`), upstream its secure port: the \
+        service-account issuer's `jwks_uri`, the `kubernetes` Service's targetPort and its \
+        Endpoints name it";
+    [
+        (format!("{node_ip}:{port}"), format!("{node_ip}:6443")),
+        (
+            format!("\"targetPort\":{port}"),
+            "\"targetPort\":6443".into(),
+        ),
+        (format!("\"port\":{port},"), "\"port\":6443,".into()),
+    ]
+    .into_iter()
+    .map(|(from, to)| Rewrite {
+        from,
+        to,
+        why: ADVERTISED_PORT,
+    })
+    .collect()
+}
+
+/// Applies the rewrites to a body.
+pub fn apply(rewrites: &[Rewrite], body: &[u8]) -> Vec<u8> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return body.to_vec();
+    };
+    let mut text = text.to_string();
+    for r in rewrites {
+        text = text.replace(&r.from, &r.to);
+    }
+    text.into_bytes()
+}

@@ -1,0 +1,214 @@
+//! One server under test, as each identity reaches it, and its raw answers.
+
+use crate::case::{Case, Identity};
+use http_body_util::BodyExt;
+use std::collections::HashMap;
+
+/// What a server answered: status, content type and body bytes.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The answer as compared: the status, the content type, then the body after the
+    /// snapshot redactions (JSON structurally, the rest line by line).
+    pub fn render(&self, ctx: &harness::redact::Context) -> String {
+        let body = match std::str::from_utf8(&self.body) {
+            Ok(text) => harness::redact::redact(text, ctx),
+            Err(_) => format!("<{} bytes, not UTF-8: {:02x?}>", self.body.len(), self.body),
+        };
+        format!(
+            "{}\ncontent-type: {}\n\n{body}",
+            self.status, self.content_type
+        )
+    }
+}
+
+/// A server and a client per identity.
+pub struct Server {
+    pub name: &'static str,
+    clients: HashMap<(Identity, String), kube::Client>,
+    admin: kube::config::Kubeconfig,
+    /// Applied to every body this server answers (the reference's `k3s::rewrites`).
+    rewrites: Vec<crate::k3s::Rewrite>,
+}
+
+impl Server {
+    pub fn new(
+        name: &'static str,
+        admin: kube::config::Kubeconfig,
+        rewrites: Vec<crate::k3s::Rewrite>,
+    ) -> Server {
+        Server {
+            name,
+            clients: HashMap::new(),
+            admin,
+            rewrites,
+        }
+    }
+
+    async fn admin_config(&self) -> Result<kube::Config, String> {
+        kube::Config::from_custom_kubeconfig(
+            self.admin.clone(),
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .map_err(|e| format!("{}: reading the admin kubeconfig: {e}", self.name))
+    }
+
+    /// Makes the clients of `namespace`: admin, its `default` ServiceAccount's token (from
+    /// TokenRequest), a bad token, and none. The namespace is created first.
+    pub async fn prepare(&mut self, namespace: &str) -> Result<(), String> {
+        let admin_config = self.admin_config().await?;
+        let admin = kube::Client::try_from(admin_config.clone()).map_err(|e| e.to_string())?;
+        create_namespace(&admin, namespace).await?;
+        let token = service_account_token(&admin, namespace)
+            .await
+            .map_err(|e| format!("{}: {e}", self.name))?;
+        let bare = |token: Option<String>| {
+            let mut config = admin_config.clone();
+            config.auth_info = kube::config::AuthInfo {
+                token: token.map(Into::into),
+                ..Default::default()
+            };
+            kube::Client::try_from(config).map_err(|e| e.to_string())
+        };
+        let key = |i| (i, namespace.to_string());
+        self.clients.insert(key(Identity::Admin), admin);
+        self.clients
+            .insert(key(Identity::ServiceAccount), bare(Some(token))?);
+        self.clients.insert(
+            key(Identity::BadToken),
+            bare(Some(
+                "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJub2JvZHkifQ.c2ln".into(),
+            ))?,
+        );
+        self.clients.insert(key(Identity::Anonymous), bare(None)?);
+        Ok(())
+    }
+
+    /// Sends one case's request as its identity, in `namespace`.
+    pub async fn send(&self, case: &Case, namespace: &str) -> Result<Answer, String> {
+        let client = self
+            .clients
+            .get(&(case.identity, namespace.to_string()))
+            .ok_or_else(|| format!("{}: no client for {namespace}", self.name))?;
+        let (method, path) = case.method_and_path(namespace);
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(&path)
+            .header("User-Agent", "fidelity/v0.1.0 (linux/amd64) kubelab");
+        let body = case.body_bytes(namespace);
+        if !body.is_empty() && case.content_type().is_none() {
+            request = request.header("Content-Type", "application/json");
+        }
+        for (k, v) in &case.headers {
+            request = request.header(k, v);
+        }
+        let request = request
+            .body(kube::client::Body::from(body))
+            .map_err(|e| format!("case {:?}: {e}", case.name))?;
+        let response = client
+            .send(request)
+            .await
+            .map_err(|e| format!("{}: {method} {path}: {e}", self.name))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("{}: reading the answer to {method} {path}: {e}", self.name))?
+            .to_bytes();
+        let body = crate::k3s::apply(&self.rewrites, &body);
+        let body = sorted(&body, &case.unordered);
+        Ok(Answer {
+            status,
+            content_type,
+            body,
+        })
+    }
+}
+
+async fn create_namespace(admin: &kube::Client, namespace: &str) -> Result<(), String> {
+    let body = serde_json::json!({
+        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace},
+    });
+    let request = http::Request::post("/api/v1/namespaces")
+        .header("Content-Type", "application/json")
+        .body(body.to_string().into_bytes())
+        .map_err(|e| e.to_string())?;
+    admin
+        .request_text(request)
+        .await
+        .map_err(|e| format!("creating namespace {namespace}: {e}"))?;
+    Ok(())
+}
+
+/// A token of `<namespace>`'s `default` ServiceAccount, once the controllers made it.
+async fn service_account_token(admin: &kube::Client, namespace: &str) -> Result<String, String> {
+    let path = format!("/api/v1/namespaces/{namespace}/serviceaccounts/default/token");
+    let body = serde_json::json!({
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+        "spec": {"audiences": []},
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let request = http::Request::post(&path)
+            .header("Content-Type", "application/json")
+            .body(body.to_string().into_bytes())
+            .map_err(|e| e.to_string())?;
+        match admin.request_text(request).await {
+            Ok(text) => {
+                let v: serde_json::Value =
+                    serde_json::from_str(&text).map_err(|e| format!("a TokenRequest: {e}"))?;
+                return v["status"]["token"]
+                    .as_str()
+                    .map(String::from)
+                    .ok_or_else(|| format!("a TokenRequest without a token: {text}"));
+            }
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(format!("a token for {namespace}/default: {e}")),
+        }
+    }
+}
+
+/// `body` with the JSON arrays under each of `keys` sorted (compactly re-encoded, so only
+/// for cases that ask; the layout of other answers is compared as sent).
+fn sorted(body: &[u8], keys: &[String]) -> Vec<u8> {
+    if keys.is_empty() {
+        return body.to_vec();
+    }
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return body.to_vec();
+    };
+    sort_under(&mut value, keys);
+    serde_json::to_vec(&value).expect("values serialize")
+}
+
+fn sort_under(value: &mut serde_json::Value, keys: &[String]) {
+    match value {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if keys.contains(k)
+                    && let serde_json::Value::Array(items) = v
+                {
+                    items.sort_by_key(|item| item.to_string());
+                }
+                sort_under(v, keys);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|i| sort_under(i, keys)),
+        _ => {}
+    }
+}

@@ -1,0 +1,165 @@
+//! The differential suite (`cargo test -p fidelity`): every case of `cases/*.yaml` sent to
+//! the reference control plane and to the embedded server; every answer must be the same
+//! after the snapshot redactions, except the cases `known-differences.txt` lists, which
+//! must still differ. `cargo test -p fidelity -- <text>` runs the cases whose
+//! `area/name` contains `<text>` and prints every diff; `FIDELITY_SHOW=1` prints the known
+//! differences' diffs too.
+
+use fidelity::{CaseFile, Server, compare, known};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What the run found.
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    identical: usize,
+    known_differ: usize,
+    /// Differ and are not listed: each with its diff.
+    new: Vec<(String, String)>,
+    /// Listed, and now identical.
+    fixed: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let bin = match backends::control_plane::binaries() {
+        Ok(bin) => bin,
+        Err(why) => {
+            testkit::skip(why);
+            return ExitCode::SUCCESS;
+        }
+    };
+    let files = CaseFile::read_all(&crate_dir().join("cases")).unwrap_or_else(|e| panic!("{e}"));
+    let known =
+        known::read(&crate_dir().join("known-differences.txt")).unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    let tally = rt
+        .block_on(run(&bin, &files, &known, filter.as_deref()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    report(&tally, &known, filter.is_some())
+}
+
+async fn run(
+    bin: &Path,
+    files: &[CaseFile],
+    known: &known::Known,
+    filter: Option<&str>,
+) -> Result<Tally, String> {
+    let reference_dir = backends::fresh_dir("fidelity-reference").map_err(|e| e.to_string())?;
+    // The embedded API server without its kubelet: the reference has no node, so pods stay
+    // Pending on both, and only answers that do not depend on a running pod are compared.
+    let (reference, embedded) = tokio::join!(
+        backends::control_plane::ControlPlane::start(bin, &reference_dir, 0, &|_| {}),
+        apiserver::Cluster::start(apiserver::Config::default()),
+    );
+    let reference = reference.map_err(|e| format!("starting the reference: {e:?}"))?;
+    let embedded = embedded.map_err(|e| format!("starting the embedded cluster: {e:?}"))?;
+    let port: u16 = reference
+        .url()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or("the reference's URL has no port")?;
+    let mut servers = (
+        Server::new(
+            "reference",
+            reference.kubeconfig(),
+            fidelity::k3s::rewrites(port, kubelet::NODE_IP),
+        ),
+        Server::new("embedded", embedded.admin_kubeconfig(), Vec::new()),
+    );
+    let result = run_cases(&mut servers, files, known, filter).await;
+    reference.stop().await;
+    embedded.shutdown().await;
+    result
+}
+
+async fn run_cases(
+    (reference, embedded): &mut (Server, Server),
+    files: &[CaseFile],
+    known: &known::Known,
+    filter: Option<&str>,
+) -> Result<Tally, String> {
+    let ctx = harness::redact::Context {
+        node_name: apiserver::NODE_NAME.into(),
+        node_ip: String::new(),
+    };
+    let mut tally = Tally::default();
+    for file in files {
+        let ids: Vec<String> = file
+            .cases
+            .iter()
+            .map(|c| format!("{}/{}", file.area, c.name))
+            .collect();
+        if filter.is_some_and(|f| !ids.iter().any(|id| id.contains(f))) {
+            continue;
+        }
+        let ns = &file.namespace;
+        let (a, b) = tokio::join!(reference.prepare(ns), embedded.prepare(ns));
+        a?;
+        b?;
+        for (case, id) in file.cases.iter().zip(ids) {
+            // Every case of a file runs (later cases may need earlier ones); the filter
+            // only decides what is reported.
+            let (want, got) = tokio::join!(reference.send(case, ns), embedded.send(case, ns));
+            let (want, got) = (want?, got?);
+            if filter.is_some_and(|f| !id.contains(f)) {
+                continue;
+            }
+            tally.cases += 1;
+            let diff = compare(&want, &got, &ctx);
+            match (diff, known.contains_key(&id)) {
+                (None, false) => tally.identical += 1,
+                (None, true) => tally.fixed.push(id),
+                (Some(diff), true) => {
+                    tally.known_differ += 1;
+                    if filter.is_some() || std::env::var_os("FIDELITY_SHOW").is_some() {
+                        println!("known difference {id}:\n{diff}");
+                    }
+                }
+                (Some(diff), false) => tally.new.push((id, diff)),
+            }
+        }
+    }
+    Ok(tally)
+}
+
+fn report(tally: &Tally, known: &known::Known, filtered: bool) -> ExitCode {
+    for (id, diff) in &tally.new {
+        println!("DIFFERS {id}:\n{diff}");
+    }
+    println!(
+        "differential suite: {} cases, {} identical, {} known differences, {} new differences, {} fixed",
+        tally.cases,
+        tally.identical,
+        tally.known_differ,
+        tally.new.len(),
+        tally.fixed.len()
+    );
+    for id in &tally.fixed {
+        println!(
+            "now identical, remove it from known-differences.txt: {id} ({})",
+            known[id]
+        );
+    }
+    if !filtered {
+        let ran: usize = tally.cases;
+        let listed_not_run = known
+            .len()
+            .saturating_sub(tally.known_differ + tally.fixed.len());
+        if ran > 0 && listed_not_run > 0 {
+            println!("known-differences.txt lists {listed_not_run} case(s) that do not exist");
+            return ExitCode::FAILURE;
+        }
+    }
+    if tally.new.is_empty() && tally.fixed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
