@@ -121,7 +121,7 @@ pub struct Options {
     /// Run every step without pausing
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// The cluster to run on: embedded, k3s or kubeconfig [default: KUBELAB_BACKEND, else
+    /// The cluster to run on: embedded, control-plane, k3s or kubeconfig [default: KUBELAB_BACKEND, else
     /// embedded]
     #[arg(long, value_name = "NAME")]
     pub backend: Option<String>,

@@ -73,7 +73,7 @@ fn backend_failures_exit_3_and_say_what_to_do() {
     let (code, _, stderr) = xtask(&["lab", "3", "--yes", "--backend", "nowhere"]);
     assert_eq!(code, Some(3));
     assert!(
-        stderr.contains("the backends are embedded, k3s or kubeconfig"),
+        stderr.contains("the backends are embedded, control-plane, k3s or kubeconfig"),
         "{stderr}"
     );
     if docker_present() {

@@ -115,5 +115,17 @@ pub fn from_certificate(der: &[u8]) -> Option<UserInfo> {
         .iter_organization()
         .filter_map(|o| o.as_str().ok())
         .collect();
-    Some(UserInfo::authenticated(&cn, &groups))
+    let mut user = UserInfo::authenticated(&cn, &groups);
+    // The certificate's fingerprint as the credential id (k8s.io/apiserver
+    // pkg/authentication/request/x509/x509.go, `CommonNameUserConversion`).
+    use sha2::Digest;
+    let fingerprint: String = sha2::Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    user.extra.insert(
+        "authentication.kubernetes.io/credential-id".into(),
+        vec![format!("X509SHA256={fingerprint}")],
+    );
+    Some(user)
 }

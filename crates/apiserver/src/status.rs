@@ -117,13 +117,7 @@ impl ApiError {
     /// The go-restful 404 for an unknown path under an installed group version
     /// (`apiserver pkg/server/handler.go`, `serviceErrorHandler`): details is `{}`.
     pub fn path_not_found() -> Self {
-        let mut e = Self::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        );
-        e.details = Some(Box::default());
-        e
+        Self::generic(404, "")
     }
 
     /// `NewAlreadyExists(gr, name)`.
@@ -186,15 +180,42 @@ impl ApiError {
         Self::new(400, "BadRequest", message)
     }
 
-    /// A route that exists for other methods: go-restful's 405, which the server's
-    /// `serviceErrorHandler` (`apiserver pkg/server/handler.go`) turns into
-    /// `NewGenericServerResponse(405, ...)` (apimachinery `api/errors/errors.go`).
+    /// `NewGenericServerResponse(code, "", GroupResource{}, "", serverMessage, 0, false)`
+    /// (apimachinery `pkg/api/errors/errors.go`): the reason and message of the code's
+    /// generic answer, `details: {}`. Used where upstream has no better error: go-restful's
+    /// own refusals, which the server's `serviceErrorHandler` (`apiserver
+    /// pkg/server/handler.go`) passes through it, and a JSON patch that does not apply.
+    pub fn generic(code: u16, server_message: &str) -> Self {
+        let (reason, message) = match code {
+            404 => (
+                "NotFound",
+                "the server could not find the requested resource",
+            ),
+            405 => (
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            ),
+            415 => ("UnsupportedMediaType", server_message),
+            422 => (
+                "Invalid",
+                "the server rejected our request due to an error in our request",
+            ),
+            _ => ("", "the server responded with an unexpected status"),
+        };
+        let mut e = Self::new(code, reason, message);
+        e.details = Some(Box::default());
+        e
+    }
+
+    /// A route that exists for other methods: go-restful's 405 through `generic`.
     pub fn method_not_allowed_on_route() -> Self {
-        Self::new(
-            405,
-            "MethodNotAllowed",
-            "the server does not allow this method on the requested resource",
-        )
+        Self::generic(405, "")
+    }
+
+    /// A content type the route does not consume: go-restful's 415 through `generic`, whose
+    /// message is go-restful's (`emicklei/go-restful/v3` `router.go`, `detectRoute`).
+    pub fn media_type_not_consumed() -> Self {
+        Self::generic(415, "415: Unsupported Media Type")
     }
 
     /// `NewMethodNotSupported(gr, action)`.
@@ -224,10 +245,12 @@ impl ApiError {
         )
     }
 
-    /// A JSON patch that cannot be applied: upstream answers 422 with the patch error as
-    /// the message (`apiserver pkg/endpoints/handlers/patch.go`, `interpretPatchError`).
-    pub fn invalid_patch(message: impl Into<String>) -> Self {
-        Self::new(422, "Invalid", message)
+    /// A JSON patch that does not apply (a failed `test`, a missing path): upstream answers
+    /// `NewGenericServerResponse(422, ...)`, whose message is the generic one and which
+    /// drops the patch library's own (`apiserver pkg/endpoints/handlers/patch.go`,
+    /// `applyJSPatch`).
+    pub fn invalid_patch() -> Self {
+        Self::generic(422, "")
     }
 
     /// `NewGone(msg)`, used for expired watch and list resource versions.

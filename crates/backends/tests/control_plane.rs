@@ -1,10 +1,13 @@
 //! The control-plane backend: the reference control plane (real etcd, kube-apiserver and
 //! kube-controller-manager, built by `cargo xtask control-plane build`) as a backend. It
 //! answers as k3s does, stops without leaving a process or a file, and, having no node,
-//! fails a step that needs a pod at once.
+//! fails a step that needs a pod at once. Lab 1's steps before its first pod hold the same
+//! snapshots on it as on the embedded cluster: the course's claim, checked on a real API
+//! server.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// The reference binaries are built, or the test is skipped (a failure in CI).
 fn built() -> bool {
@@ -98,7 +101,7 @@ async fn a_step_that_needs_a_pod_fails_at_once_and_says_why() {
     )
     .unwrap();
     let lab = harness::Lab::from_dir(dir.path()).unwrap();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let err = harness::run(&lab, backends::by_name("control-plane").unwrap().as_ref())
         .await
         .expect_err("nothing runs the pod");
@@ -108,5 +111,51 @@ async fn a_step_that_needs_a_pod_fails_at_once_and_says_why() {
         "{err}"
     );
     // Starting the control plane takes seconds; waiting for the pod would take minutes.
-    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lab_1_matches_its_snapshots_until_its_first_pod_then_says_why_it_stops() {
+    if !ready() || testkit::host_tool("curl", testkit::install::CURL).is_none() {
+        return;
+    }
+    let lab = harness::Lab::from_dir(&workspace().join("scenarios/01-proxy-access")).unwrap();
+    let backend = backends::by_name("control-plane").unwrap();
+    let cluster = backend.start().await.unwrap_or_else(|e| panic!("{e}"));
+    let info = cluster.info().clone();
+    let lab2 = lab.clone();
+    let (steps, stopped) = tokio::task::spawn_blocking(move || {
+        let mut runner = harness::run::Runner::new(&info, &lab2.scenario);
+        let mut steps = Vec::new();
+        for step in &lab2.scenario.steps {
+            let started = Instant::now();
+            match runner.step(step) {
+                Ok(t) => steps.push((lab2.snapshot_name(step), t.redacted(&info.redact))),
+                Err(e) => return (steps, Some((e.to_string(), started.elapsed()))),
+            }
+        }
+        (steps, None)
+    })
+    .await
+    .unwrap();
+    cluster.stop().await;
+    let (why, took) = stopped.expect("lab 1 waits for its Job's pod, which nothing runs");
+    assert!(
+        why.contains("07-wait-my-job") && why.contains("no node"),
+        "{why}"
+    );
+    assert!(took < Duration::from_secs(1), "failing took {took:?}");
+    assert_eq!(steps.len(), 6);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(workspace().join("labs/lab01-proxy-access/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        for (name, text) in &steps {
+            insta::assert_snapshot!(name.as_str(), text);
+        }
+    });
 }

@@ -47,7 +47,7 @@ fn backends_by_name() {
     let unknown = backends::by_name("minikube").err().unwrap();
     assert_eq!(
         unknown.to_string(),
-        "unknown backend \"minikube\": the backends are embedded, k3s or kubeconfig"
+        "unknown backend \"minikube\": the backends are embedded, control-plane, k3s or kubeconfig"
     );
     assert_eq!(
         backends::by_name("kubeconfig").unwrap().name(),

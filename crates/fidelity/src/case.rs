@@ -14,7 +14,8 @@
 //! case). `as` is `admin` (the default), `service-account` (a token of the namespace's
 //! `default` ServiceAccount), `bad-token` or `anonymous`. `body` is any YAML value, sent as
 //! JSON (or as YAML when a `Content-Type` header says so); `raw` is a body sent as written.
-//! `unordered: [key]` compares the items of JSON arrays under `key` sorted, where the
+//! `managed_fields: true` compares `metadata.managedFields` (times redacted), which the
+//! snapshot redactions otherwise replace. `unordered: [key]` compares the items of JSON arrays under `key` sorted, where the
 //! reference's order is not fixed.
 
 use serde::Deserialize;
@@ -54,6 +55,10 @@ pub struct Case {
     /// their items are compared sorted.
     #[serde(default)]
     pub unordered: Vec<String>,
+    /// Compare `managedFields` too (times redacted), where the snapshot redactions would
+    /// hide them: for the cases about field ownership.
+    #[serde(default)]
+    pub managed_fields: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -130,6 +130,11 @@ impl Server {
             .to_bytes();
         let body = crate::k3s::apply(&self.rewrites, &body);
         let body = sorted(&body, &case.unordered);
+        let body = if case.managed_fields {
+            keep_managed_fields(&body)
+        } else {
+            body
+        };
         Ok(Answer {
             status,
             content_type,
@@ -209,6 +214,33 @@ fn sort_under(value: &mut serde_json::Value, keys: &[String]) {
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(|i| sort_under(i, keys)),
+        _ => {}
+    }
+}
+
+/// `body` with every `managedFields` list wrapped as `{"entries": [...]}`, which the
+/// snapshot redactions do not replace (they replace a `managedFields` list), while still
+/// redacting the times inside.
+fn keep_managed_fields(body: &[u8]) -> Vec<u8> {
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return body.to_vec();
+    };
+    wrap_managed_fields(&mut value);
+    serde_json::to_vec(&value).expect("values serialize")
+}
+
+fn wrap_managed_fields(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if k == "managedFields" && v.is_array() {
+                    *v = serde_json::json!({"entries": v.take()});
+                } else {
+                    wrap_managed_fields(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(wrap_managed_fields),
         _ => {}
     }
 }

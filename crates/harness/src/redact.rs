@@ -52,6 +52,9 @@ re!(RV_TEXT, r#"(resourceVersion"?:\s*"?)(\d+)("?)"#);
 re!(AUDIT_ID, r"(?im)^(audit-id:\s*).*$");
 re!(BUILD, r"(v1\.\d+\.\d+)\+[a-z0-9]+");
 re!(CURL_MS, r"after \d+ ms");
+// A client certificate's fingerprint as the credential id of its user (k8s.io/apiserver
+// pkg/authentication/request/x509/x509.go): a fresh certificate's, like the certificate.
+re!(X509_ID, r"X509SHA256=[0-9a-f]{64}");
 re!(LOCAL_PORT, r"(https://(?:127\.0\.0\.1|localhost)):\d+");
 re!(SERVER_ADDRESS, r#"("serverAddress":\s*")[^"]*(")"#);
 
@@ -121,6 +124,9 @@ pub fn redact_line(text: &str, ctx: &Context) -> String {
     s = AUDIT_ID.replace_all(&s, "${1}[audit-id]").into_owned();
     s = BUILD.replace_all(&s, "${1}+[build]").into_owned();
     s = CURL_MS.replace_all(&s, "after [ms] ms").into_owned();
+    s = X509_ID
+        .replace_all(&s, "X509SHA256=[fingerprint]")
+        .into_owned();
     s = SERVER_ADDRESS
         .replace_all(&s, "${1}[server-address]${2}")
         .into_owned();
@@ -167,6 +173,15 @@ mod tests {
         assert_eq!(
             redact(list, &Context::default()),
             r#"{"metadata":{"continue":"[continue {\"v\":\"meta.k8s.io/v1\",\"rv\":\"[rv]\",\"start\":\"/one\\u0000\"}]"}}"#
+        );
+    }
+
+    #[test]
+    fn a_certificate_fingerprint_is_redacted() {
+        let id = format!("X509SHA256={}", "ab".repeat(32));
+        assert_eq!(
+            redact_line(&id, &Context::default()),
+            "X509SHA256=[fingerprint]"
         );
     }
 

@@ -313,12 +313,20 @@ impl Discovery {
                 let gv = self.group_version(group, v).expect("listed");
                 let mut resources = Vec::new();
                 for r in gv.resources.iter().filter(|r| !r.is_subresource()) {
+                    // A custom resource's kinds name its group and version
+                    // (apiextensions-apiserver pkg/apiserver/customresource_discovery_controller.go,
+                    // `sync`); a built-in's leave them empty, meaning the resource's own.
+                    let custom_gv = if crate::crds::serving(r).is_some() {
+                        (group, v)
+                    } else {
+                        ("", "")
+                    };
                     let subs: Vec<Value> = gv
                         .resources
                         .iter()
                         .filter(|s| s.is_subresource() && s.resource() == r.name)
                         .map(|s| {
-                            let (kg, kv) = s.kind_gv.unwrap_or(("", ""));
+                            let (kg, kv) = s.kind_gv.unwrap_or(custom_gv);
                             json!({
                                 "subresource": s.subresource(),
                                 "responseKind": {"group": kg, "version": kv, "kind": s.kind},
@@ -330,7 +338,7 @@ impl Discovery {
                     m.insert("resource".into(), json!(r.name));
                     m.insert(
                         "responseKind".into(),
-                        json!({"group": "", "version": "", "kind": r.kind}),
+                        json!({"group": custom_gv.0, "version": custom_gv.1, "kind": r.kind}),
                     );
                     m.insert(
                         "scope".into(),
@@ -356,7 +364,10 @@ impl Discovery {
                 vs.push(json!({"version": v, "resources": resources, "freshness": "Current"}));
             }
             let mut meta = Map::new();
-            meta.insert("name".into(), json!(group));
+            // ObjectMeta's `name` is `omitempty`: the core group's item has none.
+            if !group.is_empty() {
+                meta.insert("name".into(), json!(group));
+            }
             meta.insert("creationTimestamp".into(), Value::Null);
             items.push(json!({"metadata": meta, "versions": vs}));
         }

@@ -53,6 +53,8 @@ pub(crate) async fn index(_req: ApiRequest) -> Response {
         [
             "/.well-known/openid-configuration",
             "/metrics",
+            "/metrics/slis",
+            "/openapi/v2",
             "/openapi/v3",
             "/openapi/v3/",
             "/openid/v1/jwks",
@@ -132,7 +134,8 @@ pub(crate) async fn group(req: ApiRequest) -> Response {
 
 /// `/apis/<group>/<version>`.
 pub(crate) async fn group_version(req: ApiRequest) -> Response {
-    let gv = match segments(&req).as_slice() {
+    let segments = segments(&req);
+    let gv = match segments.as_slice() {
         [group, version] => DISCOVERY.group_version(group, version),
         _ => None,
     };
@@ -140,7 +143,23 @@ pub(crate) async fn group_version(req: ApiRequest) -> Response {
         Some(gv) => get_only(&req).unwrap_or_else(|| {
             object_response(StatusCode::OK, &DISCOVERY.resource_list(gv), req.ctx.pretty)
         }),
-        None => plain_not_found(),
+        None => match segments.first() {
+            Some(group) => unknown_version(group),
+            None => plain_not_found(),
+        },
+    }
+}
+
+/// A path under a group this server serves, in a version it does not: go-restful finds the
+/// group's web service (`/apis/<group>`) and no route in it, and answers through the
+/// service error handler with a `Status` (apiserver `pkg/server/handler.go`,
+/// `serviceErrorHandler`); under an unknown group no web service matches at all, and Go's
+/// plain 404 answers. The core group (`""`, under `/api`) is always served.
+pub(crate) fn unknown_version(group: &str) -> Response {
+    if group.is_empty() || DISCOVERY.group(group).is_some() {
+        error_response(&ApiError::path_not_found(), false)
+    } else {
+        plain_not_found()
     }
 }
 
@@ -161,9 +180,9 @@ pub(crate) async fn openapi(req: ApiRequest) -> Response {
     }
 }
 
-/// `/metrics`: listed by `/` as upstream lists it, but not modelled: a clear error, never
-/// a made-up answer.
-pub(crate) async fn metrics(req: ApiRequest) -> Response {
+/// `/metrics`, `/metrics/slis` and `/openapi/v2`: listed by `/` as upstream lists them, but
+/// not modelled yet: a clear error, never a made-up answer.
+pub(crate) async fn not_served(req: ApiRequest) -> Response {
     error_response(
         &ApiError {
             code: 501,

@@ -55,14 +55,20 @@ pub fn router(state: Arc<State>) -> Router {
     }
     routes
         .route("/openapi/v3/{*path}", any(discovery::openapi))
-        .route("/metrics", any(discovery::metrics))
-        .route("/metrics/{*path}", any(discovery::metrics))
+        .route("/metrics", any(discovery::not_served))
+        .route("/metrics/{*path}", any(discovery::not_served))
+        .route("/openapi/v2", any(discovery::not_served))
         .route(
             "/.well-known/openid-configuration",
             any(oidc::configuration),
         )
         .route("/openid/v1/jwks", any(oidc::jwks))
         .route("/api/v1/{*path}", any(resources::handle))
+        // Another core version: the `/api` web service matches and has no route for it.
+        .route(
+            "/api/{*path}",
+            any(|| async { discovery::unknown_version("") }),
+        )
         .route("/apis/{group}/{version}/{*path}", any(resources::handle))
         .fallback(|| async { respond::plain_not_found() })
         .layer(chain::HandlerChain(state.clone()))

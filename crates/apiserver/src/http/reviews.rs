@@ -87,20 +87,55 @@ pub async fn create(
     body: Value,
 ) -> Result<Value, ApiError> {
     let spec = body.get("spec").cloned().unwrap_or(json!({}));
-    let status = match res.kind {
+    let answer = |status| respond(res, body.clone(), status);
+    Ok(match res.kind {
         "SelfSubjectAccessReview" => {
             let a = attributes_from(&spec, None);
-            access_status(&state.authz.authorize(&ctx.user, &a))
+            with_request_fields(
+                ctx,
+                res,
+                &body,
+                answer(access_status(&state.authz.authorize(&ctx.user, &a))),
+            )
         }
-        "SubjectAccessReview" | "LocalSubjectAccessReview" => {
-            subject_access(state, res, ns, &spec)?
+        "SubjectAccessReview" | "LocalSubjectAccessReview" => with_request_fields(
+            ctx,
+            res,
+            &body,
+            answer(subject_access(state, res, ns, &spec)?),
+        ),
+        "TokenReview" => {
+            if str_at(&spec, "/token").is_empty() {
+                // `pkg/registry/authentication/tokenreview/storage.go`, `Create`.
+                return Err(ApiError::bad_request(
+                    "token is required for TokenReview in authentication",
+                ));
+            }
+            with_request_fields(ctx, res, &body, answer(token_review(state, &spec).await))
         }
-        "SelfSubjectRulesReview" => rules(state, &ctx.user, &spec)?,
-        "SelfSubjectReview" => json!({"userInfo": user_info_json(&ctx.user)}),
-        "TokenReview" => token_review(state, &spec).await,
+        // These answer a new object rather than the request's: no spec, no managedFields
+        // (`pkg/registry/authorization/selfsubjectrulesreview/rest.go`), and a review of
+        // oneself made now (`pkg/registry/authentication/selfsubjectreview/rest.go`).
+        "SelfSubjectRulesReview" => respond(
+            res,
+            json!({"metadata": {}, "spec": {}}),
+            rules(state, &ctx.user, &spec)?,
+        ),
+        "SelfSubjectReview" => respond(
+            res,
+            json!({"metadata": {"creationTimestamp": object::now()}}),
+            json!({"userInfo": user_info_json(&ctx.user)}),
+        ),
         other => return Err(ApiError::internal(format!("no review handler for {other}"))),
-    };
-    Ok(respond(res, body, status))
+    })
+}
+
+/// The answer with the request's own fields recorded as the caller's `Update`.
+fn with_request_fields(ctx: &Ctx, res: &ApiResource, request: &Value, mut answer: Value) -> Value {
+    let manager =
+        crate::registry::managed::manager_name(ctx.param("fieldManager"), &ctx.user_agent);
+    crate::registry::record_request_fields(res, None, request, &mut answer, &manager);
+    crate::registry::canonical(res, answer)
 }
 
 /// SubjectAccessReview and LocalSubjectAccessReview: what the named user or groups may do.
@@ -186,7 +221,10 @@ async fn token_review(state: &State, spec: &Value) -> Value {
             "audiences": tokens::API_AUDIENCES,
         }),
         Err(_) => {
-            json!({"user": {}, "error": "[invalid bearer token, service account token has been invalidated]"})
+            // The union of the token authenticators fails with one error for any token that
+            // none accepts (k8s.io/apiserver pkg/authentication/request/bearertoken,
+            // `invalidToken`).
+            json!({"user": {}, "error": "invalid bearer token"})
         }
     }
 }
@@ -280,6 +318,7 @@ fn bound_pod(
 /// a pod (or secret) by `spec.boundObjectRef`.
 pub async fn token_request(
     state: &State,
+    ctx: &Ctx,
     ns: &str,
     sa_name: &str,
     body: Value,
@@ -324,14 +363,23 @@ pub async fn token_request(
     let res = crate::discovery::DISCOVERY
         .resource("", "v1", "serviceaccounts/token")
         .expect("in the table");
-    Ok(crate::registry::canonical(
-        res,
-        json!({
-            "kind": "TokenRequest",
-            "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"name": sa_name, "namespace": ns, "creationTimestamp": object::now()},
-            "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": bound},
-            "status": {"token": issued.token, "expirationTimestamp": object::timestamp(expires)},
-        }),
-    ))
+    let mut answer = json!({
+        "kind": "TokenRequest",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"name": sa_name, "namespace": ns, "creationTimestamp": object::now()},
+        "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": bound},
+        "status": {"token": issued.token, "expirationTimestamp": object::timestamp(expires)},
+    });
+    // The request as decoded, `expirationSeconds` defaulted (`SetDefaults_TokenRequestSpec`),
+    // is what the field manager records, under the `token` subresource.
+    let mut request = body;
+    if let Some(spec) = request.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.entry("expirationSeconds").or_insert(json!(expiration));
+    } else if let Some(root) = request.as_object_mut() {
+        root.insert("spec".into(), json!({"expirationSeconds": expiration}));
+    }
+    let manager =
+        crate::registry::managed::manager_name(ctx.param("fieldManager"), &ctx.user_agent);
+    crate::registry::record_request_fields(res, Some("token"), &request, &mut answer, &manager);
+    Ok(crate::registry::canonical(res, answer))
 }

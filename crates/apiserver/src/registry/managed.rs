@@ -41,6 +41,9 @@ pub enum Scope {
     Main { strip_status: bool },
     /// The `/status` subresource: status only.
     Status,
+    /// Another subresource that writes the whole object (`serviceaccounts/token`'s
+    /// TokenRequest): everything, recorded with the subresource's name.
+    Other(&'static str),
 }
 
 fn go_json(v: &Value) -> String {
@@ -197,7 +200,7 @@ fn paths(ty: &Type, obj: &Value, scope: Scope) -> BTreeMap<Path, Value> {
             Scope::Main { strip_status: true } => {
                 root.shift_remove("status");
             }
-            Scope::Main { .. } => {}
+            Scope::Main { .. } | Scope::Other(_) => {}
             Scope::Status => root.retain(|k, _| k == "status"),
         }
     }
@@ -285,10 +288,10 @@ pub fn update(ty: &Type, old: Option<&Value>, new: &Value, write: &Write<'_>) ->
     .into_keys()
     .collect();
     let operation = if write.apply { "Apply" } else { "Update" };
-    let subresource = if write.scope == Scope::Status {
-        "status"
-    } else {
-        ""
+    let subresource = match write.scope {
+        Scope::Status => "status",
+        Scope::Other(name) => name,
+        Scope::Main { .. } => "",
     };
     let mut entries: Vec<Value> = Vec::new();
     let mut mine: BTreeSet<Path> = BTreeSet::new();
@@ -320,7 +323,14 @@ pub fn update(ty: &Type, old: Option<&Value>, new: &Value, write: &Write<'_>) ->
         entries.push(e);
     }
     let mine: BTreeSet<Path> = if write.apply {
-        new_paths.keys().cloned().collect()
+        // An apply owns its configuration's field set, which holds leaves only: no `.` for
+        // the maps and structs that contain them (structured-merge-diff
+        // `TypedValue.ToFieldSet`, as `pkg/endpoints/handlers/fieldmanager` records it).
+        new_paths
+            .keys()
+            .filter(|p| p.last().map(String::as_str) != Some("."))
+            .cloned()
+            .collect()
     } else {
         mine.into_iter()
             .filter(|p| present.contains(p))

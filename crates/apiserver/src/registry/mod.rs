@@ -42,6 +42,30 @@ impl Writer {
     }
 }
 
+/// The `managedFields` of an object the server answers without storing it (an access or
+/// token review, a TokenRequest): upstream's create handler runs the field manager on the
+/// decoded request before the REST storage answers (`apiserver
+/// pkg/endpoints/handlers/create.go`), so the answer records the request's own fields as an
+/// `Update` by `manager`, under `subresource` when there is one.
+pub fn record_request_fields(
+    res: &ApiResource,
+    subresource: Option<&str>,
+    request: &Value,
+    answer: &mut Value,
+    manager: &str,
+) {
+    let mut fields = request.clone();
+    let writer = Writer {
+        manager: manager.into(),
+        apply: false,
+        dry_run: false,
+    };
+    record_managed_fields(res, subresource, None, &mut fields, &writer);
+    if let Some(mf) = object::meta(&fields).and_then(|m| m.get("managedFields")) {
+        object::meta_mut(answer).insert("managedFields".into(), mf.clone());
+    }
+}
+
 /// Records `writer`'s fields in `next`'s `metadata.managedFields`.
 fn record_managed_fields(
     res: &ApiResource,
@@ -59,13 +83,19 @@ fn record_managed_fields(
         };
         ty
     };
-    let api_version = res.api_version();
-    let scope = if subresource == Some("status") {
-        managed::Scope::Status
+    // The version of the kind written (a TokenRequest's, not its ServiceAccount's).
+    let api_version = if group.is_empty() {
+        version.to_string()
     } else {
-        managed::Scope::Main {
+        format!("{group}/{version}")
+    };
+    let scope = match subresource {
+        Some("status") => managed::Scope::Status,
+        // The one other subresource whose writes are recorded here.
+        Some("token") => managed::Scope::Other("token"),
+        _ => managed::Scope::Main {
             strip_status: strategy::has_status(res),
-        }
+        },
     };
     let write = managed::Write {
         manager: &writer.manager,

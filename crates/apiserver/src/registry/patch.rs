@@ -172,7 +172,7 @@ pub fn apply(
             let p: json_patch::Patch = serde_json::from_slice(patch)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             let mut doc = current.clone();
-            json_patch::patch(&mut doc, &p).map_err(|e| ApiError::invalid_patch(e.to_string()))?;
+            json_patch::patch(&mut doc, &p).map_err(|_| ApiError::invalid_patch())?;
             Ok(doc)
         }
         PatchType::Merge => {

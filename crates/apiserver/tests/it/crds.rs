@@ -139,7 +139,7 @@ async fn patched_without_strategic_merge(c: &apiserver::Cluster) {
     assert_eq!(code, 415);
     assert_eq!(
         status["message"],
-        "the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml, application/json-patch+json, application/merge-patch+json"
+        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
     );
     let (code, patched) = raw(
         c,

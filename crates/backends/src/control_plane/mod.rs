@@ -80,8 +80,8 @@ impl ControlPlane {
     /// Starts the three components in `bin` (see `binaries`) with their files in `dir`
     /// and the API server on `port` (0 picks a free one); ready when the API server's
     /// `/readyz` answers, k3s's CustomResourceDefinitions are established and the
-    /// controllers have made the `default` ServiceAccount. `progress` hears what it waits
-    /// for.
+    /// controllers have done what a fresh cluster shows (`controllers_settled`).
+    /// `progress` hears what it waits for.
     pub async fn start(
         bin: &Path,
         dir: &Path,
@@ -151,8 +151,8 @@ impl ControlPlane {
         wait_until(
             &self.components[kcm],
             READY_TIMEOUT,
-            "the default ServiceAccount",
-            || default_service_account(&client),
+            "the controllers to settle",
+            || controllers_settled(&client),
         )
         .await
     }
@@ -248,12 +248,26 @@ async fn readyz(client: &kube::Client) -> bool {
     }
 }
 
-async fn default_service_account(client: &kube::Client) -> bool {
+/// The controllers have done what a fresh cluster shows: the `default` ServiceAccount, the
+/// root CA ConfigMap, and the aggregated ClusterRoles (`admin`, `edit`, `view`) filled in.
+async fn controllers_settled(client: &kube::Client) -> bool {
     use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
+    use k8s_openapi::api::rbac::v1::ClusterRole;
     let accounts: kube::Api<ServiceAccount> = kube::Api::namespaced(client.clone(), "default");
     let maps: kube::Api<ConfigMap> = kube::Api::namespaced(client.clone(), "default");
-    matches!(accounts.get_opt("default").await, Ok(Some(_)))
-        && matches!(maps.get_opt("kube-root-ca.crt").await, Ok(Some(_)))
+    let roles: kube::Api<ClusterRole> = kube::Api::all(client.clone());
+    if !matches!(accounts.get_opt("default").await, Ok(Some(_)))
+        || !matches!(maps.get_opt("kube-root-ca.crt").await, Ok(Some(_)))
+    {
+        return false;
+    }
+    for name in ["admin", "edit", "view"] {
+        match roles.get_opt(name).await {
+            Ok(Some(role)) if role.rules.as_ref().is_some_and(|r| !r.is_empty()) => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Creates k3s's CRDs (`k3s-io/k3s:pkg/server/context.go`, `registerCrds`) and waits

@@ -11,7 +11,7 @@ mod watch;
 mod write;
 
 use super::request::ApiRequest;
-use super::respond::{plain_not_found, respond, respond_error};
+use super::respond::{respond, respond_error};
 use super::reviews;
 use crate::State;
 use crate::discovery::{ApiResource, DISCOVERY};
@@ -52,7 +52,13 @@ fn resolve(info: &super::RequestInfo) -> Result<Option<&'static ApiResource>, Ap
     Ok(Some(res))
 }
 
+/// A verb the resource does not serve: a built-in resource has no go-restful route for it
+/// (go-restful's 405); the custom resource handler answers `NewMethodNotSupported`
+/// (apiextensions-apiserver pkg/apiserver/customresource_handler.go).
 fn method_not_allowed(res: &ApiResource, verb: &str) -> ApiError {
+    if crate::crds::serving(res).is_none() {
+        return ApiError::method_not_allowed_on_route();
+    }
     ApiError::method_not_supported(
         GroupResource {
             group: res.group,
@@ -68,7 +74,7 @@ async fn dispatch(
 ) -> Result<Response, (ApiError, super::request::Ctx)> {
     let res = match resolve(&req.ctx.info) {
         Ok(Some(res)) => res,
-        Ok(None) => return Ok(plain_not_found()),
+        Ok(None) => return Ok(super::discovery::unknown_version(&req.ctx.info.api_group)),
         Err(e) => return Err((e, req.ctx)),
     };
     let info = &req.ctx.info;
@@ -87,6 +93,16 @@ async fn dispatch(
 
 async fn resource(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
     let verb = req.ctx.info.verb.as_str();
+    // go-restful routes a collection's GET, POST and DELETE and an object's GET, PUT, PATCH
+    // and DELETE (apiserver pkg/endpoints/installer.go, `registerResourceHandlers`); any
+    // other pairing finds no route and answers go-restful's 405.
+    let named = !t.name.is_empty();
+    if matches!(
+        (verb, named),
+        ("update" | "patch", false) | ("create", true)
+    ) {
+        return Err(ApiError::method_not_allowed_on_route());
+    }
     if !t.res.verbs.contains(&verb) {
         return Err(method_not_allowed(t.res, verb));
     }
@@ -137,7 +153,9 @@ async fn subresource(
             Ok(respond(&req.ctx, StatusCode::CREATED, &done))
         }
         (Some("token"), "create") if t.res.name == "serviceaccounts" => {
-            let out = reviews::token_request(state, t.namespace, t.name, req.object(sub)?).await?;
+            let out =
+                reviews::token_request(state, &req.ctx, t.namespace, t.name, req.object(sub)?)
+                    .await?;
             Ok(respond(&req.ctx, StatusCode::CREATED, &out))
         }
         _ => Err(ApiError {

@@ -93,7 +93,7 @@ pub(super) fn list(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Re
     let limit: usize = match ctx.param("limit") {
         Some(l) if !l.is_empty() => l
             .parse::<i64>()
-            .map_err(|_| ApiError::bad_request(format!("invalid limit: {l}")))?
+            .map_err(|e| ApiError::bad_request(go_parse_int_error(l, &e)))?
             .max(0) as usize,
         _ => 0,
     };
@@ -123,4 +123,18 @@ pub(super) fn list(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Re
         StatusCode::OK,
         &list_object(res, items, rv, cont),
     ))
+}
+
+/// `strconv.ParseInt`'s error, as the query-parameter conversion of ListOptions reports it
+/// (apimachinery `pkg/runtime/conversion.go`, `Convert_Slice_string_To_int64`).
+fn go_parse_int_error(text: &str, e: &std::num::ParseIntError) -> String {
+    use std::num::IntErrorKind;
+    let why = match e.kind() {
+        IntErrorKind::PosOverflow | IntErrorKind::NegOverflow => "value out of range",
+        _ => "invalid syntax",
+    };
+    format!(
+        "strconv.ParseInt: parsing {}: {why}",
+        crate::status::quote(text)
+    )
 }

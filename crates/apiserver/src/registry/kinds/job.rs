@@ -17,6 +17,7 @@ impl Strategy for Job {
 
     fn prepare_create(&self, obj: &mut Value) {
         generate_job_selector(obj);
+        labels_from_template(obj);
     }
 
     fn has_generation(&self) -> bool {
@@ -58,8 +59,26 @@ fn generate_job_selector(obj: &mut Value) {
     labels.insert("job-name".into(), json!(name));
 }
 
+/// `SetDefaults_Job`'s "a Job without labels takes its template's": the defaulter also
+/// runs when the stored Job is decoded, after `PrepareForCreate` has labelled the template,
+/// so a Job created without labels is answered with the generated ones.
+fn labels_from_template(obj: &mut Value) {
+    let template_labels = obj
+        .pointer("/spec/template/metadata/labels")
+        .filter(|l| l.as_object().is_some_and(|m| !m.is_empty()))
+        .cloned();
+    let has_labels = obj
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .is_some_and(|m| !m.is_empty());
+    if let (Some(labels), false) = (template_labels, has_labels) {
+        object::meta_mut(obj).insert("labels".into(), labels);
+    }
+}
+
 /// `SetDefaults_Job`.
 fn default_job(obj: &mut Value) {
+    labels_from_template(obj);
     let spec = obj_mut(obj, "spec");
     default(spec, "parallelism", json!(1));
     default(spec, "completions", json!(1));
@@ -67,6 +86,7 @@ fn default_job(obj: &mut Value) {
     default(spec, "completionMode", json!("NonIndexed"));
     default(spec, "suspend", json!(false));
     default(spec, "podReplacementPolicy", json!("TerminatingOrFailed"));
+    default(spec, "manualSelector", json!(false));
     if let Some(tspec) = spec
         .get_mut("template")
         .and_then(|t| t.get_mut("spec"))

@@ -16,7 +16,16 @@ pub(crate) struct Pod;
 
 impl Strategy for Pod {
     fn defaults(&self, obj: &mut Value) {
-        default_pod_spec(super::obj_mut(obj, "spec"));
+        let spec = super::obj_mut(obj, "spec");
+        default_pod_spec(spec);
+        // `SetDefaults_Pod`, not `SetDefaults_PodSpec`: a pod template keeps it unset.
+        default(spec, "enableServiceLinks", json!(true));
+    }
+
+    /// `PrepareForCreate` sets `generation` to 1 and `updatePodGeneration` adds one when
+    /// the spec changes (`pkg/registry/core/pod/strategy.go`).
+    fn has_generation(&self) -> bool {
+        true
     }
 
     fn prepare_create(&self, obj: &mut Value) {
@@ -149,7 +158,6 @@ pub(crate) fn default_pod_spec(spec: &mut Map<String, Value>) {
     default(spec, "dnsPolicy", json!("ClusterFirst"));
     default(spec, "securityContext", json!({}));
     default(spec, "schedulerName", json!("default-scheduler"));
-    default(spec, "enableServiceLinks", json!(true));
     if let Some(Value::Array(vols)) = spec.get_mut("volumes") {
         for v in vols.iter_mut().filter_map(Value::as_object_mut) {
             for (src, field) in [
