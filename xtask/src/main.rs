@@ -2,6 +2,7 @@
 //! `gen-schema`. Arguments and help come from clap; exit codes live in `exit` below.
 
 mod bench;
+mod bootstrap_gen;
 mod control_plane;
 mod docs;
 mod lab;
@@ -66,6 +67,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         apimachinery: PathBuf,
     },
+    /// Regenerate crates/apiserver/src/bootstrap/upstream.yaml, the objects every fresh
+    /// cluster holds, from the reference control plane
+    GenBootstrap,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +160,7 @@ fn run(command: Command) -> Result<i32> {
             docs::run(&root, &lab::discover(&root)?, check)
         }
         Command::Bench => bench::run(&workspace_root()?),
+        Command::GenBootstrap => bootstrap_gen::run(&workspace_root()?),
         Command::GenSchema { api, apimachinery } => {
             let out = workspace_root()?.join(schema_gen::OUTPUT);
             schema_gen::run(&api, &apimachinery, &out).map(|()| 0)

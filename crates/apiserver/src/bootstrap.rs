@@ -1,8 +1,10 @@
 //! What a new cluster holds before anyone asks: the objects a fresh k3s has that users
 //! meet — namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease` (given
 //! their ServiceAccount and root CA as the controllers give them); the `kubernetes`
-//! Service with its Endpoints and EndpointSlice; one Ready Node; the bootstrap RBAC
-//! policy; k3s's CustomResourceDefinitions (`crds.rs`). The controllers that keep it so
+//! Service with its Endpoints and EndpointSlice; one Ready Node; what every upstream
+//! cluster holds alike (`UPSTREAM`, generated from the reference control plane: RBAC,
+//! priority classes, flow control, APIServices, the controllers' ServiceAccounts); k3s's
+//! CustomResourceDefinitions (`crds.rs`). The controllers that keep it so
 //! are in `controllers`.
 
 use crate::discovery::DISCOVERY;
@@ -47,10 +49,15 @@ pub(crate) fn create(
     }
 }
 
+/// The objects every fresh cluster holds alike, generated from the reference control plane
+/// by `cargo xtask gen-bootstrap`: the bootstrap RBAC policy (kube-apiserver's
+/// `rbac/bootstrap-roles` hook, the controllers' roles included), the priority classes,
+/// the API Priority and Fairness configuration, the APIServices and
+/// kube-controller-manager's own ServiceAccounts.
+pub const UPSTREAM: &str = include_str!("bootstrap/upstream.yaml");
+
 /// Seeds a new cluster.
 pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
-    seed_policy(reg);
-    seed_crds(reg);
     for ns in INITIAL_NAMESPACES {
         create(
             reg,
@@ -60,26 +67,68 @@ pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
             "",
             json!({"metadata": {"name": ns}}),
         );
+    }
+    seed_upstream(reg);
+    seed_crds(reg);
+    for ns in INITIAL_NAMESPACES {
         crate::controllers::populate_namespace(reg, ns, ca_pem);
     }
     seed_kubernetes_service(reg);
     seed_node(reg, node_name, api_port);
 }
 
-/// The bootstrap RBAC policy, with the aggregated ClusterRoles filled in.
-fn seed_policy(reg: &Registry) {
-    // Parsed once per process: every cluster starts from the same policy.
-    static POLICY: LazyLock<Vec<Value>> = LazyLock::new(|| {
-        serde_saphyr::from_str(crate::rbac::BOOTSTRAP).expect("bootstrap policy is valid YAML")
+/// `UPSTREAM`, with the aggregated ClusterRoles then filled in; a status is written through
+/// the status subresource, its conditions' times set to now.
+fn seed_upstream(reg: &Registry) {
+    // Parsed once per process: every cluster starts from the same objects.
+    static OBJECTS: LazyLock<Vec<Value>> = LazyLock::new(|| {
+        serde_saphyr::from_str(UPSTREAM).expect("bootstrap/upstream.yaml is valid YAML")
     });
-    for obj in POLICY.iter().cloned() {
-        let resource = match obj["kind"].as_str() {
-            Some("ClusterRole") => "clusterroles",
-            _ => "clusterrolebindings",
+    let now = object::now();
+    for obj in OBJECTS.iter() {
+        let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let kind = obj["kind"].as_str().unwrap_or_default();
+        let Some(res) = DISCOVERY.group_version(group, version).and_then(|gv| {
+            gv.resources
+                .iter()
+                .find(|r| r.kind == kind && !r.is_subresource())
+        }) else {
+            tracing::error!(api_version, kind, "bootstrap object of a kind not served");
+            continue;
         };
-        create(reg, "rbac.authorization.k8s.io", "v1", resource, "", obj);
+        let ns = object::meta_str(obj, "namespace").to_string();
+        let mut body = obj.clone();
+        let status = body.as_object_mut().and_then(|m| m.shift_remove("status"));
+        create(reg, group, version, res.name, &ns, body);
+        if let Some(mut status) = status {
+            stamp_conditions(&mut status, &now);
+            let name = object::name(obj).to_string();
+            let sub = json!({"metadata": {"name": name, "namespace": ns}, "status": status});
+            if let Err(e) = reg.update(
+                res,
+                Some("status"),
+                &ns,
+                &name,
+                sub,
+                &Writer::internal(APISERVER),
+            ) {
+                tracing::error!(kind, error = %e.message, "bootstrap status rejected");
+            }
+        }
     }
     crate::controllers::aggregate_cluster_roles(reg);
+}
+
+/// Conditions generated without a time (`""`) get `now`.
+fn stamp_conditions(status: &mut Value, now: &str) {
+    if let Some(conditions) = status.get_mut("conditions").and_then(Value::as_array_mut) {
+        for c in conditions.iter_mut() {
+            if c["lastTransitionTime"] == "" {
+                c["lastTransitionTime"] = json!(now);
+            }
+        }
+    }
 }
 
 /// k3s's CustomResourceDefinitions, established as apiextensions establishes them.

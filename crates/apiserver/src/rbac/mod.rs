@@ -13,9 +13,6 @@ use k8s_openapi::api::rbac::v1::{
 };
 use serde::de::DeserializeOwned;
 
-/// The bootstrap policy, loaded into every new cluster.
-pub const BOOTSTRAP: &str = include_str!("bootstrap.yaml");
-
 /// What is being asked, as upstream's `authorizer.Attributes`.
 #[derive(Debug, Clone, Default)]
 pub struct Attributes<'a> {

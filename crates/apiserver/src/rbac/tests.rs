@@ -134,7 +134,7 @@ fn subresources_and_non_resource_urls() {
 
 #[test]
 fn bootstrap_policy_parses() {
-    let docs: Vec<serde_json::Value> = serde_saphyr::from_str(BOOTSTRAP).unwrap();
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_str(crate::bootstrap::UPSTREAM).unwrap();
     assert!(
         docs.iter()
             .any(|d| d["metadata"]["name"] == "system:public-info-viewer")

@@ -78,10 +78,10 @@ fn record_managed_fields(
     let ty = if crate::crds::serving(res).is_some() {
         crate::schema::Type::Deduced
     } else {
-        let Some(ty) = crate::schema::SCHEMA.kind_type(group, version, res.kind) else {
-            return;
-        };
-        ty
+        // A kind outside k8s.io/api (kube-aggregator's APIService) is walked as deduced.
+        crate::schema::SCHEMA
+            .kind_type(group, version, res.kind)
+            .unwrap_or(crate::schema::Type::Deduced)
     };
     // The version of the kind written (a TokenRequest's, not its ServiceAccount's).
     let api_version = if group.is_empty() {

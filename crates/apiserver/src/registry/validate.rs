@@ -214,6 +214,9 @@ pub fn object_name(group: &str, kind: &str, name: &str) -> Vec<Cause> {
     const PATH: &str = "metadata.name";
     match (group, kind) {
         ("rbac.authorization.k8s.io", _) => path_segment(PATH, name),
+        // `version.group`, the core group's `v1.` included (kube-aggregator
+        // pkg/apis/apiregistration/validation/validation.go, `ValidateAPIService`).
+        ("apiregistration.k8s.io", "APIService") => path_segment(PATH, name),
         ("", "Namespace") | ("", "Service") => dns1123_label(PATH, name),
         _ => dns1123_subdomain(PATH, name),
     }

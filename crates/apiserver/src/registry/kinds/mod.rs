@@ -91,18 +91,21 @@ impl Deletion<'_> {
     }
 }
 
-/// Kinds whose strategy sets `metadata.generation` and has no module of its own.
+/// Kinds whose strategy sets `metadata.generation` and has no module of its own: every
+/// `pkg/registry/<group>/<kind>/strategy.go` of v1.33.3 whose `PrepareForCreate` sets
+/// `Generation = 1` (CustomResourceDefinition: apiextensions-apiserver's strategy).
 const GENERATION_KINDS: &[&str] = &[
     "Deployment",
     "ReplicaSet",
     "StatefulSet",
     "DaemonSet",
     "CronJob",
-    "HorizontalPodAutoscaler",
     "Ingress",
     "IngressClass",
     "NetworkPolicy",
     "PodDisruptionBudget",
+    "PodTemplate",
+    "PriorityClass",
     "CustomResourceDefinition",
     "ValidatingAdmissionPolicy",
     "ValidatingAdmissionPolicyBinding",
