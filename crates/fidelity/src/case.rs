@@ -10,6 +10,7 @@
 //!     body: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}
 //! ```
 //!
+//! `$continue` in a path is the `continue` token of the same server's last list answer.
 //! `$ns` is the file's namespace (`f-<area>`, created on both servers before its first
 //! case). `as` is `admin` (the default), `service-account` (a token of the namespace's
 //! `default` ServiceAccount), `bad-token` or `anonymous`. `body` is any YAML value, sent as

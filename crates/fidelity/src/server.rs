@@ -34,6 +34,8 @@ pub struct Server {
     admin: kube::config::Kubeconfig,
     /// Applied to every body this server answers (the reference's `k3s::rewrites`).
     rewrites: Vec<crate::k3s::Rewrite>,
+    /// The `continue` token of this server's last list answer, for `$continue`.
+    last_continue: std::sync::Mutex<String>,
 }
 
 impl Server {
@@ -47,6 +49,7 @@ impl Server {
             clients: HashMap::new(),
             admin,
             rewrites,
+            last_continue: std::sync::Mutex::new(String::new()),
         }
     }
 
@@ -97,6 +100,10 @@ impl Server {
             .get(&(case.identity, namespace.to_string()))
             .ok_or_else(|| format!("{}: no client for {namespace}", self.name))?;
         let (method, path) = case.method_and_path(namespace);
+        let path = path.replace(
+            "$continue",
+            &self.last_continue.lock().expect("not poisoned"),
+        );
         let mut request = http::Request::builder()
             .method(method)
             .uri(&path)
@@ -128,6 +135,11 @@ impl Server {
             .await
             .map_err(|e| format!("{}: reading the answer to {method} {path}: {e}", self.name))?
             .to_bytes();
+        if let Ok(list) = serde_json::from_slice::<serde_json::Value>(&body)
+            && let Some(token) = list.pointer("/metadata/continue").and_then(|t| t.as_str())
+        {
+            *self.last_continue.lock().expect("not poisoned") = token.to_string();
+        }
         let body = crate::k3s::apply(&self.rewrites, &body);
         let body = sorted(&body, &case.unordered);
         let body = if case.managed_fields {

@@ -49,13 +49,15 @@ pub(super) fn list_object(
     res: &ApiResource,
     items: Vec<Value>,
     rv: u64,
-    cont: Option<(String, usize)>,
+    cont: Option<(String, Option<usize>)>,
 ) -> Value {
     let mut meta = Map::new();
     meta.insert("resourceVersion".into(), json!(rv.to_string()));
     if let Some((token, remaining)) = cont {
         meta.insert("continue".into(), json!(token));
-        meta.insert("remainingItemCount".into(), json!(remaining));
+        if let Some(remaining) = remaining {
+            meta.insert("remainingItemCount".into(), json!(remaining));
+        }
     }
     json!({
         "kind": format!("{}List", res.kind),
@@ -65,30 +67,162 @@ pub(super) fn list_object(
     })
 }
 
-/// The continue token: base64 of `{"v":"meta.k8s.io/v1","rv":N,"start":"<key>\u0000"}`,
-/// as `apiserver pkg/storage/continue.go` encodes it.
+/// The continue token: unpadded base64url of `{"v":"meta.k8s.io/v1","rv":N,"start":"<key>\u0000"}`
+/// where the key is the last item's storage key after the list's key prefix
+/// (`/registry/<resource>[/<namespace>]`, no trailing slash), as
+/// `apiserver pkg/storage/continue.go` (`EncodeContinue`) writes it.
 fn encode_continue(rv: u64, start: &str) -> String {
     let raw = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{start}\u{0}")});
-    base64::engine::general_purpose::URL_SAFE.encode(serde_json::to_vec(&raw).expect("json"))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&raw).expect("json"))
 }
 
+/// `storage.DecodeContinue` (`apiserver pkg/storage/continue.go`) as the list handler
+/// reports its errors (`invalid continue token: ...`): the start key, `/`-rooted.
 fn decode_continue(token: &str) -> Result<String, ApiError> {
-    let bad = || {
-        ApiError::bad_request(
-            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
-        )
-    };
-    let raw = base64::engine::general_purpose::URL_SAFE
+    const GENERIC: &str = "continue key is not valid";
+    let bad = |why: String| ApiError::bad_request(format!("invalid continue token: {why}"));
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
-        .map_err(|_| bad())?;
-    let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
-    let start = v.get("start").and_then(Value::as_str).ok_or_else(bad)?;
-    Ok(start.trim_end_matches('\u{0}').to_string())
+        .map_err(|e| bad(format!("{GENERIC}: {}", go_base64_error(&e, token.len()))))?;
+    let v: Value = serde_json::from_slice(&raw)
+        .map_err(|e| bad(format!("{GENERIC}: {}", go_json_error(&raw, &e))))?;
+    let version = v.get("v").and_then(Value::as_str).unwrap_or("");
+    if version != "meta.k8s.io/v1" {
+        return Err(bad(format!(
+            "{GENERIC}: server does not recognize this encoded version {version}"
+        )));
+    }
+    if v.get("rv").and_then(Value::as_i64).unwrap_or(0) == 0 {
+        return Err(bad(format!(
+            "{GENERIC}: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
+        )));
+    }
+    let start = v.get("start").and_then(Value::as_str).unwrap_or("");
+    if start.is_empty() {
+        return Err(bad(format!(
+            "{GENERIC}: encoded start key empty (version meta.k8s.io/v1)"
+        )));
+    }
+    let key = if start.starts_with('/') {
+        start.to_string()
+    } else {
+        format!("/{start}")
+    };
+    // `path.Clean` must leave it alone: no `..`, `.`, `//` or trailing `/`.
+    let unclean = key
+        .split('/')
+        .skip(1)
+        .any(|s| s.is_empty() || s == "." || s == "..");
+    if unclean && key != "/" {
+        return Err(bad(format!("{GENERIC}: {start}")));
+    }
+    Ok(key)
+}
+
+/// Go's `base64.CorruptInputError` for what Rust's decoder found.
+fn go_base64_error(e: &base64::DecodeError, len: usize) -> String {
+    let at = match e {
+        base64::DecodeError::InvalidByte(at, _) | base64::DecodeError::InvalidLastSymbol(at, _) => {
+            *at
+        }
+        _ => len.saturating_sub(1),
+    };
+    format!("illegal base64 data at input byte {at}")
+}
+
+/// encoding/json's syntax error for the common cases (a bad first character, a truncated
+/// document); anything else in serde_json's words.
+fn go_json_error(raw: &[u8], e: &serde_json::Error) -> String {
+    let first = raw.iter().find(|b| !b" \t\r\n".contains(b));
+    match first {
+        None => "unexpected end of JSON input".into(),
+        Some(&c) if !b"{[\"-0123456789tfn".contains(&c) => {
+            format!(
+                "invalid character {} looking for beginning of value",
+                go_quote_char(c)
+            )
+        }
+        _ if e.is_eof() => "unexpected end of JSON input".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// encoding/json's `quoteChar`: the byte as a rune, quoted as strconv.Quote does.
+fn go_quote_char(c: u8) -> String {
+    match c {
+        b'\'' => "'\\''".into(),
+        b'"' => "'\"'".into(),
+        _ => {
+            let quoted = crate::status::quote(&char::from(c).to_string());
+            format!("'{}'", &quoted[1..quoted.len() - 1])
+        }
+    }
+}
+
+/// One page of a list, as the watch cache serves it (`apiserver pkg/storage/cacher`,
+/// `GetList`, then `storage.PrepareContinueToken`): the items from the continue key on
+/// are walked in key order, the selected kept until `limit`; there is more when items
+/// remain after the last one kept, selected or not; `remainingItemCount` is given only
+/// when nothing is selected out (its count would be wrong otherwise).
+struct Page {
+    items: Vec<Arc<Value>>,
+    cont: Option<(String, Option<usize>)>,
+}
+
+fn page(state: &State, ctx: &Ctx, t: &Target<'_>, limit: usize, rv: u64) -> Result<Page, ApiError> {
+    let label_text = ctx.param("labelSelector").unwrap_or("");
+    let field_text = ctx.param("fieldSelector").unwrap_or("");
+    let labels = LabelSelector::parse(label_text)?;
+    let fields = FieldSelector::parse(field_text, t.res)?;
+    let (mut all, _) = state.registry.list(t.res, Some(t.namespace));
+    // The key after the list's prefix: `/<name>` within a namespace or for a
+    // cluster-scoped kind, `/<namespace>/<name>` across namespaces.
+    let key = |o: &Value| {
+        let ns = object::meta_str(o, "namespace");
+        if t.namespace.is_empty() && !ns.is_empty() {
+            format!("/{ns}/{}", object::name(o))
+        } else {
+            format!("/{}", object::name(o))
+        }
+    };
+    all.sort_by_key(|o| key(o));
+    let continued = match ctx.param("continue").filter(|t| !t.is_empty()) {
+        Some(token) => {
+            let start = decode_continue(token)?;
+            all.retain(|o| key(o) >= start);
+            true
+        }
+        None => false,
+    };
+    let mut items = Vec::new();
+    let mut more = false;
+    for (i, o) in all.iter().enumerate() {
+        if labels.matches(&object::labels(o)) && fields.matches(o) {
+            items.push(o.clone());
+        }
+        if limit > 0 && items.len() >= limit {
+            more = i + 1 < all.len();
+            break;
+        }
+    }
+    let cont = more.then(|| {
+        // A first page comes from the watch cache, whose key prefix has no trailing `/`; a
+        // continued one from etcd, whose prefix has one (`pkg/storage/etcd3/store.go`).
+        let last = key(items.last().expect("limit > 0 items"));
+        let last = if continued {
+            last[1..].to_string()
+        } else {
+            last
+        };
+        let unselected = label_text.is_empty() && field_text.is_empty();
+        let remaining = unselected.then(|| all.len() - limit);
+        (encode_continue(rv, &last), remaining)
+    });
+    Ok(Page { items, cont })
 }
 
 pub(super) fn list(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
     let (ctx, res) = (&req.ctx, t.res);
-    let mut items = selected(state, ctx, t)?;
     let rv = state.registry.current_rv();
     let limit: usize = match ctx.param("limit") {
         Some(l) if !l.is_empty() => l
@@ -97,24 +231,15 @@ pub(super) fn list(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Re
             .max(0) as usize,
         _ => 0,
     };
-    let sort_key = |o: &Value| format!("{}/{}", object::meta_str(o, "namespace"), object::name(o));
-    if let Some(token) = ctx.param("continue").filter(|t| !t.is_empty()) {
-        let start = decode_continue(token)?;
-        items.retain(|o| sort_key(o) > start);
-    }
-    let mut cont = None;
-    if limit > 0 && items.len() > limit {
-        let remaining = items.len() - limit;
-        items.truncate(limit);
-        let last = sort_key(items.last().expect("limit > 0"));
-        cont = Some((encode_continue(rv, &last), remaining));
-    }
+    let Page { items, cont } = page(state, ctx, t, limit, rv)?;
     let items: Vec<Value> = items.iter().map(|o| object::without_type_meta(o)).collect();
     if crate::table::wants_table(&ctx.accept) {
         let mut t = crate::table::table(res, &items, Some(rv), ctx.param("includeObject"));
         if let Some((token, remaining)) = cont {
             t["metadata"]["continue"] = json!(token);
-            t["metadata"]["remainingItemCount"] = json!(remaining);
+            if let Some(remaining) = remaining {
+                t["metadata"]["remainingItemCount"] = json!(remaining);
+            }
         }
         return Ok(respond(ctx, StatusCode::OK, &t));
     }
