@@ -160,11 +160,12 @@ impl Crd {
             "metadata": {"name": self.name()},
             "spec": {
                 "group": self.group,
+                // `CustomResourceDefinitionNames` field order.
                 "names": {
-                    "kind": self.kind,
-                    "listKind": format!("{}List", self.kind),
                     "plural": self.plural,
                     "singular": self.singular,
+                    "kind": self.kind,
+                    "listKind": format!("{}List", self.kind),
                 },
                 "scope": if self.namespaced { "Namespaced" } else { "Cluster" },
                 "versions": [version],

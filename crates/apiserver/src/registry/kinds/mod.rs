@@ -11,6 +11,7 @@ mod namespace;
 mod plain;
 pub(crate) mod pod;
 pub(crate) mod service;
+mod workload;
 
 use super::{Registry, Target};
 use crate::discovery::ApiResource;
@@ -91,15 +92,11 @@ impl Deletion<'_> {
     }
 }
 
-/// Kinds whose strategy sets `metadata.generation` and has no module of its own: every
+/// Kinds whose strategy sets `metadata.generation` and has no module of its own (the pod
+/// templates' are in `workload`): every
 /// `pkg/registry/<group>/<kind>/strategy.go` of v1.33.3 whose `PrepareForCreate` sets
 /// `Generation = 1` (CustomResourceDefinition: apiextensions-apiserver's strategy).
 const GENERATION_KINDS: &[&str] = &[
-    "Deployment",
-    "ReplicaSet",
-    "StatefulSet",
-    "DaemonSet",
-    "CronJob",
     "Ingress",
     "IngressClass",
     "NetworkPolicy",
@@ -138,6 +135,11 @@ pub(crate) fn strategy(res: &ApiResource) -> &'static dyn Strategy {
         ("", "Event") => &plain::EVENT,
         ("", "Node") => &plain::NODE,
         ("batch", "Job") => &job::Job,
+        ("apps", "Deployment") => &workload::DEPLOYMENT,
+        ("apps", "ReplicaSet") => &workload::REPLICA_SET,
+        ("apps", "DaemonSet") => &workload::DAEMON_SET,
+        ("apps", "StatefulSet") => &workload::STATEFUL_SET,
+        ("batch", "CronJob") => &workload::CRON_JOB,
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => &plain::ROLE_BINDING,
         (_, kind) if GENERATION_KINDS.contains(&kind) => &WITH_GENERATION,
         _ => &Plain::GENERIC,

@@ -40,8 +40,9 @@ impl Strategy for Namespace {
             }
             let mut next = old.clone();
             let m = object::meta_mut(&mut next);
+            // The namespace REST storage sets the time only: no grace period
+            // (`pkg/registry/core/namespace/storage/storage.go`, `Delete`).
             m.insert("deletionTimestamp".into(), json!(object::now()));
-            m.insert("deletionGracePeriodSeconds".into(), json!(0));
             if let Some(root) = next.as_object_mut() {
                 root.insert("status".into(), json!({"phase": "Terminating"}));
             }

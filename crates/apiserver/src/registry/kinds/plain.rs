@@ -17,6 +17,8 @@ pub(crate) struct Plain {
     pub(crate) printer: Option<&'static Printer>,
     /// Fields a defaulter fills when they are unset.
     pub(crate) defaults: &'static [(&'static str, &'static str)],
+    /// What decoding the v1 object into the internal one changes (a conversion function).
+    pub(crate) convert: fn(&mut Value),
 }
 
 impl Plain {
@@ -26,11 +28,13 @@ impl Plain {
         field_labels: &[],
         printer: None,
         defaults: &[],
+        convert: |_| {},
     };
 }
 
 impl Strategy for Plain {
     fn defaults(&self, obj: &mut Value) {
+        (self.convert)(obj);
         if let Some(m) = obj.as_object_mut() {
             for (key, value) in self.defaults {
                 default(m, key, json!(value));
@@ -234,6 +238,7 @@ fn role_binding_cells(obj: &Value, now: i64) -> Vec<Value> {
 pub(crate) static SECRET: Plain = Plain {
     field_labels: &["type"],
     defaults: &[("type", "Opaque")],
+    convert: fold_string_data,
     printer: Some(&Printer {
         columns: &[
             NAME,
@@ -248,6 +253,27 @@ pub(crate) static SECRET: Plain = Plain {
     }),
     ..Plain::GENERIC
 };
+
+/// `Convert_v1_Secret_To_core_Secret` (`pkg/apis/core/v1/conversion.go`): `stringData` is
+/// written into `data`, over what `data` had, and is never stored.
+fn fold_string_data(obj: &mut Value) {
+    use base64::Engine;
+    let Some(root) = obj.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(strings)) = root.shift_remove("stringData") else {
+        return;
+    };
+    if strings.is_empty() {
+        return;
+    }
+    let data = super::obj_mut(obj, "data");
+    for (k, v) in strings {
+        let text = v.as_str().unwrap_or_default();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+        data.insert(k, json!(encoded));
+    }
+}
 
 /// `printServiceAccount`.
 pub(crate) static SERVICE_ACCOUNT: Plain = Plain {
