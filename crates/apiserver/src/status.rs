@@ -49,6 +49,13 @@ impl std::fmt::Display for GroupResource<'_> {
     }
 }
 
+/// Unicode format characters (category Cf) that names may carry: soft hyphen, the
+/// zero-width and bidirectional marks, word joiners, the byte order mark.
+fn is_format(c: char) -> bool {
+    matches!(c as u32, 0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x180e | 0x200b..=0x200f
+        | 0x202a..=0x202e | 0x2060..=0x2064 | 0x2066..=0x206f | 0xfeff | 0xfff9..=0xfffb)
+}
+
 /// A Go `%q` rendering of a string, as used in upstream messages.
 pub fn quote(s: &str) -> String {
     // Go's %q escapes like a Go string literal; for the printable ASCII and UTF-8 that
@@ -71,7 +78,7 @@ pub fn quote(s: &str) -> String {
             }
             // What `unicode.IsPrint` refuses among what names carry: other controls, the
             // format characters and spaces other than ' ' (strconv's `appendEscapedRune`).
-            c if c.is_control() || (c.is_whitespace() && c != ' ') || c == '\u{ad}' => {
+            c if c.is_control() || (c.is_whitespace() && c != ' ') || is_format(c) => {
                 out.push_str(&format!("\\u{:04x}", c as u32));
             }
             c => out.push(c),
@@ -359,6 +366,15 @@ pub mod field {
         Cause {
             reason: "FieldValueRequired".into(),
             message,
+            field: path.into(),
+        }
+    }
+
+    /// `field.Duplicate(path, value)` for a string value.
+    pub fn duplicate(path: &str, value: &str) -> Cause {
+        Cause {
+            reason: "FieldValueDuplicate".into(),
+            message: format!("Duplicate value: {}", super::quote(value)),
             field: path.into(),
         }
     }

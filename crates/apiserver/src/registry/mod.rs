@@ -274,7 +274,8 @@ impl Registry {
         strategy::prepare_create(res, &mut obj);
         kinds::strategy(res).allocate(self, &mut obj)?;
         admission::mutate_pod(self, res, namespace, &mut obj)?;
-        let causes = validate::object_name(res.group, res.kind, &name);
+        let mut causes = validate::object_name(res.group, res.kind, &name);
+        causes.extend(kinds::strategy(res).validate(&obj));
         if !causes.is_empty() {
             return Err(ApiError::invalid(res.group, res.kind, &name, causes));
         }

@@ -29,6 +29,13 @@ pub(crate) trait Strategy: Sync {
     /// this for kinds with a status subresource, unless [`Strategy::keeps_status_on_create`].
     fn prepare_create(&self, _obj: &mut Value) {}
 
+    /// The kind's `Validate` beyond object metadata: the field errors of a new object.
+    /// Only the checks written here are made; the rest of upstream's validation is not
+    /// modelled yet.
+    fn validate(&self, _obj: &Value) -> Vec<crate::status::Cause> {
+        Vec::new()
+    }
+
     /// Whether a new object keeps the status it was sent (or that `prepare_create` sets).
     fn keeps_status_on_create(&self) -> bool {
         false

@@ -41,6 +41,10 @@ impl Strategy for Pod {
         true
     }
 
+    fn validate(&self, obj: &Value) -> Vec<crate::status::Cause> {
+        validate_containers(obj.pointer("/spec/containers"), "spec.containers")
+    }
+
     /// `CheckGracefulDelete`: a pod bound to a node gets `deletionTimestamp` = now + grace
     /// and stays until its kubelet has stopped it and deletes it with grace 0. Unbound and
     /// finished pods, and grace 0, go at once.
@@ -142,6 +146,42 @@ pub(crate) fn bind(reg: &Registry, ns: &str, name: &str, binding: &Value) -> Res
         Ok(Some(next))
     })?;
     Ok(())
+}
+
+/// `validateContainers` and `validateContainerCommon` (`pkg/apis/core/validation/
+/// validation.go`), as far as modelled: there is a container; each has a valid name, unique
+/// among them, and an image.
+pub(crate) fn validate_containers(
+    containers: Option<&Value>,
+    path: &str,
+) -> Vec<crate::status::Cause> {
+    let containers = containers
+        .and_then(Value::as_array)
+        .filter(|c| !c.is_empty());
+    let Some(containers) = containers else {
+        return vec![field::required(path, "")];
+    };
+    let mut causes = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    for (i, c) in containers.iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        let name = str_at(c, "/name");
+        if name.is_empty() {
+            causes.push(field::required(&format!("{at}.name"), ""));
+        } else {
+            causes.extend(crate::registry::validate::dns1123_label(
+                &format!("{at}.name"),
+                name,
+            ));
+        }
+        if str_at(c, "/image").is_empty() {
+            causes.push(field::required(&format!("{at}.image"), ""));
+        }
+        if !names.insert(name) {
+            causes.push(field::duplicate(&format!("{at}.name"), name));
+        }
+    }
+    causes
 }
 
 /// `SetDefaults_PodSpec` and friends, plus the DefaultTolerationSeconds admission plugin.
