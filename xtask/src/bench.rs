@@ -9,7 +9,11 @@ use std::path::Path;
 use testkit::bench::{ROWS, Row};
 
 /// The benchmarks, as `cargo bench` names them: package and bench target.
-const BENCHES: &[(&str, &str)] = &[("apiserver", "server"), ("kubelet", "pods")];
+const BENCHES: &[(&str, &str)] = &[
+    ("apiserver", "server"),
+    ("kubelet", "pods"),
+    ("backends", "reference"),
+];
 
 pub fn run(root: &Path) -> Result<i32> {
     let rows_file = tempfile::NamedTempFile::new().context("creating the rows file")?;

@@ -129,3 +129,57 @@ pub fn from_certificate(der: &[u8]) -> Option<UserInfo> {
     );
     Some(user)
 }
+
+/// kube-apiserver's token authentication cache: a token that authenticated is trusted for
+/// 10 s without checking it again; failures are not cached (`tokencache.New(..., 10s, 0)`
+/// in kubernetes pkg/kubeapiserver/authenticator/config.go, with
+/// k8s.io/apiserver pkg/authentication/token/cache). So, as upstream, a deleted
+/// ServiceAccount's or pod's token works for up to 10 s more.
+#[derive(Debug, Default)]
+pub struct TokenCache(std::sync::Mutex<std::collections::HashMap<[u8; 32], Cached>>);
+
+#[derive(Debug, Clone)]
+struct Cached {
+    user: std::sync::Arc<UserInfo>,
+    until: std::time::Instant,
+}
+
+const SUCCESS_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// Beyond this many entries, expired ones are dropped when a new one comes.
+const CACHE_SWEEP_AT: usize = 4096;
+
+impl TokenCache {
+    /// The user `token` authenticates as: from the cache while fresh, else `bearer`.
+    pub async fn bearer(
+        &self,
+        reg: &Registry,
+        keys: &KeyCell,
+        token: &str,
+    ) -> Result<std::sync::Arc<UserInfo>, AuthnError> {
+        use sha2::Digest;
+        let key: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let now = std::time::Instant::now();
+        if let Some(hit) = self.lock().get(&key).filter(|c| c.until > now) {
+            return Ok(hit.user.clone());
+        }
+        let user = std::sync::Arc::new(bearer(reg, keys, token).await?);
+        let mut cache = self.lock();
+        if cache.len() >= CACHE_SWEEP_AT {
+            cache.retain(|_, c| c.until > now);
+        }
+        cache.insert(
+            key,
+            Cached {
+                user: user.clone(),
+                until: now + SUCCESS_TTL,
+            },
+        );
+        Ok(user)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<[u8; 32], Cached>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

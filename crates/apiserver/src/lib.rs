@@ -130,6 +130,7 @@ impl Cluster {
             authz: rbac::Authorizer::new(registry.clone()),
             registry: registry.clone(),
             keys,
+            token_cache: authn::TokenCache::default(),
             pki: pki.clone(),
             // The advertised address, as k3s's kube-apiserver has it: the node's IP
             // (`--advertise-address`) and the supervisor's port 6443 (`--advertise-port`,

@@ -9,6 +9,8 @@ pub(crate) struct State {
     pub(crate) registry: registry::Registry,
     pub(crate) authz: rbac::Authorizer,
     pub(crate) keys: tokens::KeyCell,
+    /// Tokens that authenticated in the last 10 s.
+    pub(crate) token_cache: crate::authn::TokenCache,
     pub(crate) pki: Arc<pki::Pki>,
     /// `host:port` advertised in `/api`'s `serverAddressByClientCIDRs`.
     pub(crate) server_address: String,

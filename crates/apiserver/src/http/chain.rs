@@ -223,7 +223,7 @@ where
             let authorization = header_str(req.headers(), header::AUTHORIZATION);
             match bearer(&state, &authorization).await {
                 Ok(user) => {
-                    req.extensions_mut().insert(Arc::new(user));
+                    req.extensions_mut().insert(user);
                     inner.call(req).await
                 }
                 Err(e) => Ok(error_response(&e, scope(&req).pretty)),
@@ -232,7 +232,7 @@ where
     }
 }
 
-async fn bearer(state: &State, authorization: &str) -> Result<UserInfo, ApiError> {
+async fn bearer(state: &State, authorization: &str) -> Result<Arc<UserInfo>, ApiError> {
     let Some(token) = authorization
         .strip_prefix("Bearer ")
         .map(str::trim)
@@ -240,7 +240,9 @@ async fn bearer(state: &State, authorization: &str) -> Result<UserInfo, ApiError
     else {
         return Err(ApiError::unauthorized());
     };
-    crate::authn::bearer(&state.registry, &state.keys, token)
+    state
+        .token_cache
+        .bearer(&state.registry, &state.keys, token)
         .await
         .map_err(|e| {
             tracing::info!(error = %e, "bearer token rejected");

@@ -8,10 +8,11 @@
 use crate::discovery::DISCOVERY;
 use crate::registry::Registry;
 use crate::user::{SYSTEM_MASTERS, UserInfo};
-use k8s_openapi::api::rbac::v1::{
-    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject,
-};
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, PolicyRule, RoleBinding, Subject};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// What is being asked, as upstream's `authorizer.Attributes`.
 #[derive(Debug, Clone, Default)]
@@ -174,42 +175,171 @@ fn not_found(resource: &str, name: &str) -> String {
     )
 }
 
+/// The RBAC objects as of one resourceVersion of the registry, parsed once: what
+/// upstream's authorizer reads from its informers' caches.
+#[derive(Debug, Default)]
+struct Snapshot {
+    cluster_bindings: Vec<ClusterRoleBinding>,
+    cluster_roles: HashMap<String, Vec<PolicyRule>>,
+    bindings: HashMap<String, Vec<RoleBinding>>,
+    roles: HashMap<(String, String), Vec<PolicyRule>>,
+}
+
+impl Snapshot {
+    fn read(reg: &Registry) -> Snapshot {
+        let rules_of = |o: &Value| -> Vec<PolicyRule> {
+            o.get("rules")
+                .cloned()
+                .and_then(|r| serde_json::from_value(r).ok())
+                .unwrap_or_default()
+        };
+        let mut snap = Snapshot {
+            cluster_bindings: load(reg, "clusterrolebindings", None),
+            ..Snapshot::default()
+        };
+        for o in list(reg, "clusterroles") {
+            snap.cluster_roles
+                .insert(crate::object::name(&o).to_string(), rules_of(&o));
+        }
+        for o in list(reg, "roles") {
+            let key = (
+                crate::object::meta_str(&o, "namespace").to_string(),
+                crate::object::name(&o).to_string(),
+            );
+            snap.roles.insert(key, rules_of(&o));
+        }
+        for b in load::<RoleBinding>(reg, "rolebindings", None) {
+            let ns = b.metadata.namespace.clone().unwrap_or_default();
+            snap.bindings.entry(ns).or_default().push(b);
+        }
+        snap
+    }
+
+    fn cluster_role_rules(&self, name: &str) -> Result<&[PolicyRule], String> {
+        self.cluster_roles
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| not_found("clusterrole", name))
+    }
+
+    fn role_rules(&self, namespace: &str, name: &str) -> Result<&[PolicyRule], String> {
+        self.roles
+            .get(&(namespace.to_string(), name.to_string()))
+            .map(Vec::as_slice)
+            .ok_or_else(|| not_found("role", name))
+    }
+}
+
+fn list(reg: &Registry, resource: &str) -> Vec<Arc<Value>> {
+    reg.list(
+        DISCOVERY.served("rbac.authorization.k8s.io", resource),
+        None,
+    )
+    .0
+}
+
+/// A snapshot and the registry resourceVersion it was read at.
+type Cached = (u64, Arc<Snapshot>);
+
+/// What `visit_rules` hands its visitor: a rule with a function naming its source, or an
+/// error met resolving a binding's role.
+type Visited<'a> = Result<(&'a PolicyRule, &'a dyn Fn() -> String), String>;
+
 /// The RBAC authorizer over the registry's Roles and bindings.
 #[derive(Debug, Clone)]
 pub struct Authorizer {
     registry: Registry,
+    cache: Arc<Mutex<Option<Cached>>>,
 }
 
 impl Authorizer {
     pub fn new(registry: Registry) -> Authorizer {
-        Authorizer { registry }
+        Authorizer {
+            registry,
+            cache: Arc::default(),
+        }
     }
 
-    fn cluster_role_rules(&self, name: &str) -> Result<Vec<PolicyRule>, String> {
-        let obj = self
-            .registry
-            .find(
-                DISCOVERY.served("rbac.authorization.k8s.io", "clusterroles"),
-                "",
-                name,
-            )
-            .ok_or_else(|| not_found("clusterrole", name))?;
-        let role: ClusterRole =
-            serde_json::from_value((*obj).clone()).map_err(|e| e.to_string())?;
-        Ok(role.rules.unwrap_or_default())
+    /// The RBAC objects now: the cached snapshot unless anything was written since.
+    fn snapshot(&self) -> Arc<Snapshot> {
+        let rv = self.registry.current_rv();
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*cache {
+            Some((at, snap)) if *at == rv => snap.clone(),
+            _ => {
+                let snap = Arc::new(Snapshot::read(&self.registry));
+                *cache = Some((rv, snap.clone()));
+                snap
+            }
+        }
     }
 
-    fn role_rules(&self, namespace: &str, name: &str) -> Result<Vec<PolicyRule>, String> {
-        let obj = self
-            .registry
-            .find(
-                DISCOVERY.served("rbac.authorization.k8s.io", "roles"),
-                namespace,
-                name,
-            )
-            .ok_or_else(|| not_found("role", name))?;
-        let role: Role = serde_json::from_value((*obj).clone()).map_err(|e| e.to_string())?;
-        Ok(role.rules.unwrap_or_default())
+    /// Visits the rules that apply to `user` in `namespace` (cluster-wide first), as
+    /// `VisitRulesFor` does (kubernetes pkg/registry/rbac/validation/rule.go): `visit`
+    /// gets each rule with a function naming its source, or an error; it returns false to
+    /// stop.
+    fn visit_rules(
+        &self,
+        user: &UserInfo,
+        namespace: &str,
+        visit: &mut dyn FnMut(Visited<'_>) -> bool,
+    ) {
+        let snap = self.snapshot();
+        for b in &snap.cluster_bindings {
+            let Some(subject) = b
+                .subjects
+                .iter()
+                .flatten()
+                .find(|s| applies_to(user, s, ""))
+            else {
+                continue;
+            };
+            let source = || {
+                format!(
+                    "ClusterRoleBinding {} of {} {} to {}",
+                    crate::status::quote(b.metadata.name.as_deref().unwrap_or_default()),
+                    b.role_ref.kind,
+                    crate::status::quote(&b.role_ref.name),
+                    describe_subject(subject, "")
+                )
+            };
+            if !visit_all(snap.cluster_role_rules(&b.role_ref.name), &source, visit) {
+                return;
+            }
+        }
+        if namespace.is_empty() {
+            return;
+        }
+        for b in snap.bindings.get(namespace).into_iter().flatten() {
+            let Some(subject) = b
+                .subjects
+                .iter()
+                .flatten()
+                .find(|s| applies_to(user, s, namespace))
+            else {
+                continue;
+            };
+            let source = || {
+                format!(
+                    "RoleBinding {} of {} {} to {}",
+                    crate::status::quote(&format!(
+                        "{}/{namespace}",
+                        b.metadata.name.as_deref().unwrap_or_default()
+                    )),
+                    b.role_ref.kind,
+                    crate::status::quote(&b.role_ref.name),
+                    describe_subject(subject, namespace)
+                )
+            };
+            let rules = if b.role_ref.kind == "ClusterRole" {
+                snap.cluster_role_rules(&b.role_ref.name)
+            } else {
+                snap.role_rules(namespace, &b.role_ref.name)
+            };
+            if !visit_all(rules, &source, visit) {
+                return;
+            }
+        }
     }
 
     /// Every rule that applies to `user` in `namespace` (cluster-wide rules included), and
@@ -221,69 +351,37 @@ impl Authorizer {
     ) -> (Vec<(String, PolicyRule)>, Vec<String>) {
         let mut rules = Vec::new();
         let mut errors = Vec::new();
-        for b in load::<ClusterRoleBinding>(&self.registry, "clusterrolebindings", None) {
-            let Some(subject) = b
-                .subjects
-                .iter()
-                .flatten()
-                .find(|s| applies_to(user, s, ""))
-            else {
-                continue;
-            };
-            let source = format!(
-                "ClusterRoleBinding {} of {} {} to {}",
-                crate::status::quote(b.metadata.name.as_deref().unwrap_or_default()),
-                b.role_ref.kind,
-                crate::status::quote(&b.role_ref.name),
-                describe_subject(subject, "")
-            );
-            match self.cluster_role_rules(&b.role_ref.name) {
-                Ok(rs) => rules.extend(rs.into_iter().map(|r| (source.clone(), r))),
+        self.visit_rules(user, namespace, &mut |got| {
+            match got {
+                Ok((rule, source)) => rules.push((source(), rule.clone())),
                 Err(e) => errors.push(e),
             }
-        }
-        if !namespace.is_empty() {
-            for b in load::<RoleBinding>(&self.registry, "rolebindings", Some(namespace)) {
-                let Some(subject) = b
-                    .subjects
-                    .iter()
-                    .flatten()
-                    .find(|s| applies_to(user, s, namespace))
-                else {
-                    continue;
-                };
-                let source = format!(
-                    "RoleBinding {} of {} {} to {}",
-                    crate::status::quote(&format!(
-                        "{}/{namespace}",
-                        b.metadata.name.as_deref().unwrap_or_default()
-                    )),
-                    b.role_ref.kind,
-                    crate::status::quote(&b.role_ref.name),
-                    describe_subject(subject, namespace)
-                );
-                let got = if b.role_ref.kind == "ClusterRole" {
-                    self.cluster_role_rules(&b.role_ref.name)
-                } else {
-                    self.role_rules(namespace, &b.role_ref.name)
-                };
-                match got {
-                    Ok(rs) => rules.extend(rs.into_iter().map(|r| (source.clone(), r))),
-                    Err(e) => errors.push(e),
-                }
-            }
-        }
+            true
+        });
         (rules, errors)
     }
 
-    /// The decision for `user` doing `a`.
+    /// The decision for `user` doing `a`: the first rule that allows it, as
+    /// `RBACAuthorizer.Authorize` stops at it.
     pub fn authorize(&self, user: &UserInfo, a: &Attributes<'_>) -> Decision {
         // The privileged-group authorizer the API server puts before RBAC.
         if user.in_group(SYSTEM_MASTERS) {
             return Decision::Allow(String::new());
         }
-        let (rules, errors) = self.rules_for(user, a.namespace);
-        if let Some((source, _)) = rules.iter().find(|(_, r)| rule_allows(a, r)) {
+        let mut allowed = None;
+        let mut errors = Vec::new();
+        self.visit_rules(user, a.namespace, &mut |got| match got {
+            Ok((rule, source)) if rule_allows(a, rule) => {
+                allowed = Some(source());
+                false
+            }
+            Ok(_) => true,
+            Err(e) => {
+                errors.push(e);
+                true
+            }
+        });
+        if let Some(source) = allowed {
             return Decision::Allow(format!("RBAC: allowed by {source}"));
         }
         let reason = match errors.as_slice() {
@@ -292,6 +390,18 @@ impl Authorizer {
             many => format!("RBAC: [{}]", many.join(", ")),
         };
         Decision::Deny(reason)
+    }
+}
+
+/// Visits each rule of a binding's role, or its error; false when the visitor stopped.
+fn visit_all(
+    rules: Result<&[PolicyRule], String>,
+    source: &dyn Fn() -> String,
+    visit: &mut dyn FnMut(Visited<'_>) -> bool,
+) -> bool {
+    match rules {
+        Ok(rules) => rules.iter().all(|r| visit(Ok((r, source)))),
+        Err(e) => visit(Err(e)),
     }
 }
 
