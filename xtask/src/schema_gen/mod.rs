@@ -85,9 +85,14 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("core/v1.NodeSystemInfo", "containerRuntimeVersion"),
     ("batch/v1.JobStatus", "succeeded"),
     ("batch/v1.JobSpec", "selector"),
-    ("rbac/v1.RoleBinding", "roleRef"),
-    ("rbac/v1.ClusterRoleBinding", "roleRef"),
+    ("core/v1.ConfigMap", "data"),
+    // The printers describe bindings' `roleRef` with rbac/v1beta1's documentation.
+    ("rbac/v1beta1.RoleBinding", "roleRef"),
+    ("rbac/v1beta1.ClusterRoleBinding", "roleRef"),
 ];
+
+/// Packages read for their field descriptions only (not served, no types in the table).
+const DOC_ONLY_PACKAGES: &[&str] = &["rbac/v1beta1"];
 
 /// Reads the Go source under `api` and `apimachinery` and writes the table to `out`.
 pub fn run(api: &Path, apimachinery: &Path, out: &Path) -> Result<()> {
@@ -98,6 +103,9 @@ pub fn run(api: &Path, apimachinery: &Path, out: &Path) -> Result<()> {
     parse_package(&apimachinery.join("pkg/apis/meta/v1"), "meta/v1", &mut defs)?;
     let mut docs = BTreeMap::new();
     for pkg in API_PACKAGES {
+        swagger_docs(&api.join(pkg), pkg, &mut docs)?;
+    }
+    for pkg in DOC_ONLY_PACKAGES {
         swagger_docs(&api.join(pkg), pkg, &mut docs)?;
     }
     swagger_docs(&apimachinery.join("pkg/apis/meta/v1"), "meta/v1", &mut docs)?;

@@ -19,12 +19,11 @@ use std::sync::Arc;
 pub(super) fn get(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
     let obj = state.registry.get(t.res, t.namespace, t.name)?;
     if crate::table::wants_table(&req.ctx.accept) {
-        let table = crate::table::table(
-            t.res,
-            &[(*obj).clone()],
-            None,
-            req.ctx.param("includeObject"),
-        );
+        // The table carries the object's resourceVersion (the table conversion copies the
+        // list metadata of what it converts, `pkg/endpoints/handlers/response.go`).
+        let rv = object::meta_str(&obj, "resourceVersion").parse().ok();
+        let table =
+            crate::table::table(t.res, &[(*obj).clone()], rv, req.ctx.param("includeObject"));
         return Ok(respond(&req.ctx, StatusCode::OK, &table));
     }
     Ok(respond(&req.ctx, StatusCode::OK, &obj))

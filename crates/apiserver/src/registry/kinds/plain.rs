@@ -66,12 +66,7 @@ pub(crate) static CONFIG_MAP: Plain = Plain {
     }),
     ..Plain::GENERIC
 };
-const CONFIG_MAP_DATA: Column = Column::text(
-    "Data",
-    "string",
-    "Number of data entries in the configmap",
-    0,
-);
+const CONFIG_MAP_DATA: Column = Column::field("Data", "string", "core/v1.ConfigMap.data", 0);
 
 /// `printEndpoints`: every address with every port of its subset.
 pub(crate) static ENDPOINTS: Plain = Plain {
@@ -183,27 +178,54 @@ fn node_cells(obj: &Value, now: i64) -> Vec<Value> {
     ]
 }
 
-/// RoleBinding and ClusterRoleBinding: `printRoleBinding`.
+/// RoleBinding: `printRoleBinding`. Its columns describe `roleRef` as rbac/v1beta1 documents
+/// it (`pkg/printers/internalversion/printers.go` takes `rbacv1beta1.RoleBinding{}.SwaggerDoc()`).
 pub(crate) static ROLE_BINDING: Plain = Plain {
     printer: Some(&Printer {
-        columns: ROLE_BINDING_COLUMNS,
+        columns: &[
+            NAME,
+            Column::field("Role", "string", "rbac/v1beta1.RoleBinding.roleRef", 0),
+            AGE,
+            Column::text("Users", "string", "Users in the roleBinding", 1),
+            Column::text("Groups", "string", "Groups in the roleBinding", 1),
+            Column::text(
+                "ServiceAccounts",
+                "string",
+                "ServiceAccounts in the roleBinding",
+                1,
+            ),
+        ],
         cells: role_binding_cells,
     }),
     ..Plain::GENERIC
 };
-const ROLE_BINDING_COLUMNS: &[Column] = &[
-    NAME,
-    Column::field("Role", "string", "rbac/v1.RoleBinding.roleRef", 0),
-    AGE,
-    Column::text("Users", "string", "Users in the roleBinding", 1),
-    Column::text("Groups", "string", "Groups in the roleBinding", 1),
-    Column::text(
-        "ServiceAccounts",
-        "string",
-        "ServiceAccounts in the roleBinding",
-        1,
-    ),
-];
+
+/// ClusterRoleBinding: `printClusterRoleBinding`, the same cells, its own descriptions
+/// (`rbacv1beta1.ClusterRoleBinding{}.SwaggerDoc()` for `roleRef`).
+pub(crate) static CLUSTER_ROLE_BINDING: Plain = Plain {
+    printer: Some(&Printer {
+        columns: &[
+            NAME,
+            Column::field(
+                "Role",
+                "string",
+                "rbac/v1beta1.ClusterRoleBinding.roleRef",
+                0,
+            ),
+            AGE,
+            Column::text("Users", "string", "Users in the clusterRoleBinding", 1),
+            Column::text("Groups", "string", "Groups in the clusterRoleBinding", 1),
+            Column::text(
+                "ServiceAccounts",
+                "string",
+                "ServiceAccounts in the clusterRoleBinding",
+                1,
+            ),
+        ],
+        cells: role_binding_cells,
+    }),
+    ..Plain::GENERIC
+};
 
 fn role_binding_cells(obj: &Value, now: i64) -> Vec<Value> {
     let subjects: Vec<&Value> = items(obj.get("subjects")).collect();
