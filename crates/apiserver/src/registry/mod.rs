@@ -272,7 +272,7 @@ impl Registry {
             object::meta_mut(&mut obj).insert("managedFields".into(), mf);
         }
         strategy::prepare_create(res, &mut obj);
-        kinds::strategy(res).allocate(self, &mut obj)?;
+        kinds::strategy(res).allocate(self, &mut obj, dry_run)?;
         admission::mutate_pod(self, res, namespace, &mut obj)?;
         let mut causes = validate::object_name(res.group, res.kind, &name);
         causes.extend(kinds::strategy(res).validate(&obj));

@@ -42,8 +42,8 @@ pub(crate) trait Strategy: Sync {
     }
 
     /// What the REST storage does on create beyond the strategy, reading or allocating
-    /// in the registry (a Service's ClusterIP).
-    fn allocate(&self, _reg: &Registry, _obj: &mut Value) -> Result<(), ApiError> {
+    /// in the registry (a Service's ClusterIP); a dry run allocates nothing.
+    fn allocate(&self, _reg: &Registry, _obj: &mut Value, _dry_run: bool) -> Result<(), ApiError> {
         Ok(())
     }
 

@@ -20,7 +20,7 @@ impl Strategy for Service {
 
     /// The ClusterIP allocator for the service range 10.43.0.0/16 (k3s's default): a free
     /// address for a Service that asks for none, or the one it asks for if free.
-    fn allocate(&self, reg: &Registry, obj: &mut Value) -> Result<(), ApiError> {
+    fn allocate(&self, reg: &Registry, obj: &mut Value, dry_run: bool) -> Result<(), ApiError> {
         let spec = obj.get("spec").cloned().unwrap_or(json!({}));
         if spec.get("type").and_then(Value::as_str) == Some("ExternalName") {
             return Ok(());
@@ -42,7 +42,12 @@ impl Strategy for Service {
             })
             .collect();
         let name = object::name(obj).to_string();
-        let ip = if wanted.is_empty() {
+        let ip = if wanted.is_empty() && dry_run {
+            // A dry run does not look for a free address: it answers the range's own
+            // (kubernetes pkg/registry/core/service/ipallocator/ipallocator.go,
+            // `allocateNextService`).
+            "10.43.0.0".to_string()
+        } else if wanted.is_empty() {
             // Random like upstream's bitmap allocator, skipping .0, the API service (.1)
             // and the DNS service (.10).
             use rand::Rng;
