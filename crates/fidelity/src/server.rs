@@ -135,18 +135,10 @@ impl Server {
             .await
             .map_err(|e| format!("{}: reading the answer to {method} {path}: {e}", self.name))?
             .to_bytes();
-        if let Ok(list) = serde_json::from_slice::<serde_json::Value>(&body)
-            && let Some(token) = list.pointer("/metadata/continue").and_then(|t| t.as_str())
-        {
-            *self.last_continue.lock().expect("not poisoned") = token.to_string();
+        if let Some(token) = continue_token(&body) {
+            *self.last_continue.lock().expect("not poisoned") = token;
         }
-        let body = crate::k3s::apply(&self.rewrites, &body);
-        let body = sorted(&body, &case.unordered);
-        let body = if case.managed_fields {
-            keep_managed_fields(&body)
-        } else {
-            body
-        };
+        let body = reshape(crate::k3s::apply(&self.rewrites, &body), case);
         Ok(Answer {
             status,
             content_type,
@@ -200,59 +192,49 @@ async fn service_account_token(admin: &kube::Client, namespace: &str) -> Result<
     }
 }
 
-/// `body` with the JSON arrays under each of `keys` sorted (compactly re-encoded, so only
-/// for cases that ask; the layout of other answers is compared as sent).
-fn sorted(body: &[u8], keys: &[String]) -> Vec<u8> {
-    if keys.is_empty() {
-        return body.to_vec();
+/// A list answer's `continue` token.
+fn continue_token(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    if !text.contains("\"continue\"") {
+        return None;
     }
-    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return body.to_vec();
+    let list: serde_json::Value = serde_json::from_str(text).ok()?;
+    Some(list.pointer("/metadata/continue")?.as_str()?.to_string())
+}
+
+/// `body` as the case compares it: the JSON arrays under its `unordered` keys sorted, and
+/// with `managed_fields`, every `managedFields` list wrapped as `{"entries": [...]}`,
+/// which the snapshot redactions do not replace (they replace a `managedFields` list)
+/// while still redacting the times inside. Re-encoded compactly, so only for cases that
+/// ask; other answers are compared as sent.
+fn reshape(body: Vec<u8>, case: &Case) -> Vec<u8> {
+    if case.unordered.is_empty() && !case.managed_fields {
+        return body;
+    }
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
     };
-    sort_under(&mut value, keys);
+    reshape_value(&mut value, case);
     serde_json::to_vec(&value).expect("values serialize")
 }
 
-fn sort_under(value: &mut serde_json::Value, keys: &[String]) {
+fn reshape_value(value: &mut serde_json::Value, case: &Case) {
     match value {
         serde_json::Value::Object(m) => {
             for (k, v) in m.iter_mut() {
-                if keys.contains(k)
+                if case.managed_fields && k == "managedFields" && v.is_array() {
+                    *v = serde_json::json!({"entries": v.take()});
+                    continue;
+                }
+                if case.unordered.contains(k)
                     && let serde_json::Value::Array(items) = v
                 {
                     items.sort_by_key(|item| item.to_string());
                 }
-                sort_under(v, keys);
+                reshape_value(v, case);
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|i| sort_under(i, keys)),
-        _ => {}
-    }
-}
-
-/// `body` with every `managedFields` list wrapped as `{"entries": [...]}`, which the
-/// snapshot redactions do not replace (they replace a `managedFields` list), while still
-/// redacting the times inside.
-fn keep_managed_fields(body: &[u8]) -> Vec<u8> {
-    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return body.to_vec();
-    };
-    wrap_managed_fields(&mut value);
-    serde_json::to_vec(&value).expect("values serialize")
-}
-
-fn wrap_managed_fields(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(m) => {
-            for (k, v) in m.iter_mut() {
-                if k == "managedFields" && v.is_array() {
-                    *v = serde_json::json!({"entries": v.take()});
-                } else {
-                    wrap_managed_fields(v);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(wrap_managed_fields),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|i| reshape_value(i, case)),
         _ => {}
     }
 }

@@ -36,14 +36,14 @@ type Path = Vec<String>;
 
 /// Which part of an object a write owns.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Scope {
+pub enum Scope<'a> {
     /// The main resource: everything but status (when the kind has a status subresource).
     Main { strip_status: bool },
     /// The `/status` subresource: status only.
     Status,
     /// Another subresource that writes the whole object (`serviceaccounts/token`'s
     /// TokenRequest): everything, recorded with the subresource's name.
-    Other(&'static str),
+    Other(&'a str),
 }
 
 fn go_json(v: &Value) -> String {
@@ -179,7 +179,7 @@ fn walk_fields(
 }
 
 /// The paths of `obj` a write in `scope` can own.
-fn paths(ty: &Type, obj: &Value, scope: Scope) -> BTreeMap<Path, Value> {
+fn paths(ty: &Type, obj: &Value, scope: Scope<'_>) -> BTreeMap<Path, Value> {
     let mut o = obj.clone();
     if let Some(root) = o.as_object_mut() {
         root.shift_remove("kind");
@@ -264,7 +264,7 @@ pub fn manager_name(field_manager: Option<&str>, user_agent: &str) -> String {
 pub struct Write<'a> {
     pub manager: &'a str,
     pub apply: bool,
-    pub scope: Scope,
+    pub scope: Scope<'a>,
     pub api_version: &'a str,
 }
 

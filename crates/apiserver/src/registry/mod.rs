@@ -91,9 +91,8 @@ fn record_managed_fields(
     };
     let scope = match subresource {
         Some("status") => managed::Scope::Status,
-        // The one other subresource whose writes are recorded here.
-        Some("token") => managed::Scope::Other("token"),
-        _ => managed::Scope::Main {
+        Some(other) => managed::Scope::Other(other),
+        None => managed::Scope::Main {
             strip_status: strategy::has_status(res),
         },
     };

@@ -27,11 +27,8 @@ async fn admin_over_tls() {
     assert_eq!((info.major.as_str(), info.minor.as_str()), ("1", "33"));
 }
 
-#[tokio::test]
-async fn service_account_token_authenticates_and_rbac_applies() {
-    let c = cluster().await;
-    let admin = admin_client(&c).await;
-    let sas: Api<ServiceAccount> = Api::namespaced(admin.clone(), "default");
+/// A fresh token of `default/default`, through TokenRequest.
+async fn default_token(sas: &Api<ServiceAccount>) -> String {
     let tr: TokenRequest = sas
         .create_subresource(
             "token",
@@ -43,7 +40,15 @@ async fn service_account_token_authenticates_and_rbac_applies() {
         )
         .await
         .unwrap();
-    let token = tr.status.unwrap().token;
+    tr.status.unwrap().token
+}
+
+#[tokio::test]
+async fn service_account_token_authenticates_and_rbac_applies() {
+    let c = cluster().await;
+    let admin = admin_client(&c).await;
+    let sas: Api<ServiceAccount> = Api::namespaced(admin.clone(), "default");
+    let token = default_token(&sas).await;
     let client = token_client(&c, &token).await;
     // Discovery is open to every authenticated user.
     client.apiserver_version().await.unwrap();
@@ -55,19 +60,9 @@ async fn service_account_token_authenticates_and_rbac_applies() {
 
     // Deleting the ServiceAccount invalidates its tokens: 401 for one not used before; the
     // one used above is in the token cache, trusted for 10 s more as kube-apiserver does.
-    let unused: TokenRequest = sas
-        .create_subresource(
-            "token",
-            "default",
-            &PostParams::default(),
-            &serde_json::json!({
-                "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}
-            }),
-        )
-        .await
-        .unwrap();
+    let unused = default_token(&sas).await;
     sas.delete("default", &Default::default()).await.unwrap();
-    let unused = token_client(&c, &unused.status.unwrap().token).await;
+    let unused = token_client(&c, &unused).await;
     let kube::Error::Api(status) = unused.apiserver_version().await.unwrap_err() else {
         panic!("expected a Status")
     };

@@ -146,7 +146,7 @@ impl ControlPlane {
             &self.components[apiserver],
             (READY_TIMEOUT, Duration::from_millis(5)),
             "kube-apiserver's first answer",
-            || answers(&client),
+            || responds(&client, "/version"),
         )
         .await?;
         self.first_answer = Some(started.elapsed());
@@ -154,11 +154,11 @@ impl ControlPlane {
             &self.components[apiserver],
             (READY_TIMEOUT, POLL),
             "kube-apiserver's /readyz",
-            || readyz(&client),
+            || responds(&client, "/readyz"),
         )
         .await?;
 
-        progress("installing k3s's CustomResourceDefinitions");
+        progress("installing k3s's CustomResourceDefinitions (kubelab's definitions of them)");
         install_crds(&client).await?;
 
         progress("starting kube-controller-manager");
@@ -260,18 +260,9 @@ where
     }
 }
 
-/// Any HTTP answer to `/version`.
-async fn answers(client: &kube::Client) -> bool {
-    let request = http::Request::get("/version").body(Vec::new());
-    match request {
-        Ok(r) => client.request_text(r).await.is_ok(),
-        Err(_) => false,
-    }
-}
-
-async fn readyz(client: &kube::Client) -> bool {
-    let request = http::Request::get("/readyz").body(Vec::new());
-    match request {
+/// `path` answers 200.
+async fn responds(client: &kube::Client, path: &str) -> bool {
+    match http::Request::get(path).body(Vec::new()) {
         Ok(r) => client.request_text(r).await.is_ok(),
         Err(_) => false,
     }
@@ -299,8 +290,13 @@ async fn controllers_settled(client: &kube::Client) -> bool {
     true
 }
 
-/// Creates k3s's CRDs (`k3s-io/k3s:pkg/server/context.go`, `registerCrds`) and waits
-/// until each is `Established`.
+/// Creates the CRDs k3s registers at start (`k3s-io/k3s:pkg/server/context.go`,
+/// `registerCrds`) and waits until each is `Established`. They are the embedded server's
+/// own definitions of them (`apiserver::k3s_crds`): the same names, scope, versions,
+/// printer columns and subresources as k3s's, but a schema that preserves unknown fields
+/// instead of k3s's generated OpenAPI schemas, which are not in this repository. So a
+/// CRD object or a custom resource's validation compared on the reference checks the
+/// embedded server against itself there, not against k3s (`fidelity::k3s` says so too).
 async fn install_crds(client: &kube::Client) -> Result<(), String> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let api: kube::Api<CustomResourceDefinition> = kube::Api::all(client.clone());

@@ -19,8 +19,8 @@ use std::sync::Arc;
 pub(super) fn get(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
     let obj = state.registry.get(t.res, t.namespace, t.name)?;
     if crate::table::wants_table(&req.ctx.accept) {
-        // The table carries the object's resourceVersion (the table conversion copies the
-        // list metadata of what it converts, `pkg/endpoints/handlers/response.go`).
+        // The table carries the object's resourceVersion (`ConvertToTable` copies it from
+        // what it converts, k8s.io/apiserver pkg/registry/rest/table.go).
         let rv = object::meta_str(&obj, "resourceVersion").parse().ok();
         let table =
             crate::table::table(t.res, &[(*obj).clone()], rv, req.ctx.param("includeObject"));

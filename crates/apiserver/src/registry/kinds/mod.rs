@@ -154,12 +154,16 @@ pub(crate) fn strategy(res: &ApiResource) -> &'static dyn Strategy {
     }
 }
 
-/// `m[key]` as an object, made one if it is missing or not an object.
+/// `v[key]` as an object, made one (and `v` too) if it is missing or not an object.
 pub(crate) fn obj_mut<'a>(v: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
     if !v.is_object() {
         *v = json!({});
     }
-    let m = v.as_object_mut().expect("made an object above");
+    map_mut(v.as_object_mut().expect("made an object above"), key)
+}
+
+/// `m[key]` as an object, made one if it is missing or not an object.
+pub(crate) fn map_mut<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
     let e = m.entry(key).or_insert_with(|| json!({}));
     if !e.is_object() {
         *e = json!({});

@@ -178,54 +178,48 @@ fn node_cells(obj: &Value, now: i64) -> Vec<Value> {
     ]
 }
 
-/// RoleBinding: `printRoleBinding`. Its columns describe `roleRef` as rbac/v1beta1 documents
-/// it (`pkg/printers/internalversion/printers.go` takes `rbacv1beta1.RoleBinding{}.SwaggerDoc()`).
+/// RoleBinding: `printRoleBinding`; ClusterRoleBinding: `printClusterRoleBinding`. The
+/// same cells; the columns describe `roleRef` as rbac/v1beta1 documents it
+/// (`pkg/printers/internalversion/printers.go` takes `rbacv1beta1.*{}.SwaggerDoc()`) and
+/// name their own kind in the subject columns.
 pub(crate) static ROLE_BINDING: Plain = Plain {
-    printer: Some(&Printer {
-        columns: &[
-            NAME,
-            Column::field("Role", "string", "rbac/v1beta1.RoleBinding.roleRef", 0),
-            AGE,
-            Column::text("Users", "string", "Users in the roleBinding", 1),
-            Column::text("Groups", "string", "Groups in the roleBinding", 1),
-            Column::text(
-                "ServiceAccounts",
-                "string",
-                "ServiceAccounts in the roleBinding",
-                1,
-            ),
-        ],
-        cells: role_binding_cells,
-    }),
+    printer: Some(&ROLE_BINDING_PRINTER),
     ..Plain::GENERIC
 };
-
-/// ClusterRoleBinding: `printClusterRoleBinding`, the same cells, its own descriptions
-/// (`rbacv1beta1.ClusterRoleBinding{}.SwaggerDoc()` for `roleRef`).
 pub(crate) static CLUSTER_ROLE_BINDING: Plain = Plain {
-    printer: Some(&Printer {
-        columns: &[
-            NAME,
-            Column::field(
-                "Role",
-                "string",
-                "rbac/v1beta1.ClusterRoleBinding.roleRef",
-                0,
-            ),
-            AGE,
-            Column::text("Users", "string", "Users in the clusterRoleBinding", 1),
-            Column::text("Groups", "string", "Groups in the clusterRoleBinding", 1),
-            Column::text(
-                "ServiceAccounts",
-                "string",
-                "ServiceAccounts in the clusterRoleBinding",
-                1,
-            ),
-        ],
-        cells: role_binding_cells,
-    }),
+    printer: Some(&CLUSTER_ROLE_BINDING_PRINTER),
     ..Plain::GENERIC
 };
+static ROLE_BINDING_PRINTER: Printer = Printer::new(&ROLE_BINDING_COLUMNS, role_binding_cells);
+static CLUSTER_ROLE_BINDING_PRINTER: Printer =
+    Printer::new(&CLUSTER_ROLE_BINDING_COLUMNS, role_binding_cells);
+const ROLE_BINDING_COLUMNS: [Column; 6] = binding_columns(
+    "rbac/v1beta1.RoleBinding.roleRef",
+    [
+        "Users in the roleBinding",
+        "Groups in the roleBinding",
+        "ServiceAccounts in the roleBinding",
+    ],
+);
+const CLUSTER_ROLE_BINDING_COLUMNS: [Column; 6] = binding_columns(
+    "rbac/v1beta1.ClusterRoleBinding.roleRef",
+    [
+        "Users in the clusterRoleBinding",
+        "Groups in the clusterRoleBinding",
+        "ServiceAccounts in the clusterRoleBinding",
+    ],
+);
+
+const fn binding_columns(role_ref: &'static str, subjects: [&'static str; 3]) -> [Column; 6] {
+    [
+        NAME,
+        Column::field("Role", "string", role_ref, 0),
+        AGE,
+        Column::text("Users", "string", subjects[0], 1),
+        Column::text("Groups", "string", subjects[1], 1),
+        Column::text("ServiceAccounts", "string", subjects[2], 1),
+    ]
+}
 
 fn role_binding_cells(obj: &Value, now: i64) -> Vec<Value> {
     let subjects: Vec<&Value> = items(obj.get("subjects")).collect();

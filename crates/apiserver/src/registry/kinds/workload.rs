@@ -5,7 +5,7 @@
 //! their strategies keep (`pkg/registry/<group>/<kind>/strategy.go`). Printer columns are
 //! not modelled yet: tables show `Name`/`Created At`.
 
-use super::{Strategy, default, obj_mut};
+use super::{Strategy, default, map_mut, obj_mut};
 use serde_json::{Map, Value, json};
 
 /// One workload kind: its own defaulter on `spec`, where its pod template is, and what
@@ -40,10 +40,10 @@ impl Strategy for Workload {
 pub(crate) static DEPLOYMENT: Workload = Workload {
     defaults: |spec| {
         default(spec, "replicas", json!(1));
-        let strategy = obj_mut_in(spec, "strategy");
+        let strategy = map_mut(spec, "strategy");
         default(strategy, "type", json!("RollingUpdate"));
         if strategy["type"] == "RollingUpdate" {
-            let rolling = obj_mut_in(strategy, "rollingUpdate");
+            let rolling = map_mut(strategy, "rollingUpdate");
             default(rolling, "maxUnavailable", json!("25%"));
             default(rolling, "maxSurge", json!("25%"));
         }
@@ -64,10 +64,10 @@ pub(crate) static REPLICA_SET: Workload = Workload {
 /// `SetDefaults_DaemonSet`.
 pub(crate) static DAEMON_SET: Workload = Workload {
     defaults: |spec| {
-        let strategy = obj_mut_in(spec, "updateStrategy");
+        let strategy = map_mut(spec, "updateStrategy");
         default(strategy, "type", json!("RollingUpdate"));
         if strategy["type"] == "RollingUpdate" {
-            let rolling = obj_mut_in(strategy, "rollingUpdate");
+            let rolling = map_mut(strategy, "rollingUpdate");
             default(rolling, "maxUnavailable", json!(1));
             default(rolling, "maxSurge", json!(0));
         }
@@ -78,7 +78,7 @@ pub(crate) static DAEMON_SET: Workload = Workload {
     // and v1 carries it as an annotation (`pkg/apis/apps/v1/conversion.go`).
     prepare_create: |obj| {
         let meta = crate::object::meta_mut(obj);
-        let annotations = obj_mut_in(meta, "annotations");
+        let annotations = map_mut(meta, "annotations");
         annotations
             .entry("deprecated.daemonset.template.generation")
             .or_insert(json!("1"));
@@ -90,10 +90,10 @@ pub(crate) static DAEMON_SET: Workload = Workload {
 pub(crate) static STATEFUL_SET: Workload = Workload {
     defaults: |spec| {
         default(spec, "podManagementPolicy", json!("OrderedReady"));
-        let strategy = obj_mut_in(spec, "updateStrategy");
+        let strategy = map_mut(spec, "updateStrategy");
         if strategy.get("type").is_none_or(|t| t == "") {
             strategy.insert("type".into(), json!("RollingUpdate"));
-            obj_mut_in(strategy, "rollingUpdate");
+            map_mut(strategy, "rollingUpdate");
         }
         if strategy["type"] == "RollingUpdate"
             && let Some(rolling) = strategy
@@ -102,7 +102,7 @@ pub(crate) static STATEFUL_SET: Workload = Workload {
         {
             default(rolling, "partition", json!(0));
         }
-        let retention = obj_mut_in(spec, "persistentVolumeClaimRetentionPolicy");
+        let retention = map_mut(spec, "persistentVolumeClaimRetentionPolicy");
         default(retention, "whenDeleted", json!("Retain"));
         default(retention, "whenScaled", json!("Retain"));
         default(spec, "replicas", json!(1));
@@ -124,12 +124,3 @@ pub(crate) static CRON_JOB: Workload = Workload {
     pod_spec: "/jobTemplate/spec/template/spec",
     prepare_create: |_| {},
 };
-
-/// `m[key]` as an object, made one if missing.
-fn obj_mut_in<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
-    let e = m.entry(key).or_insert_with(|| json!({}));
-    if !e.is_object() {
-        *e = json!({});
-    }
-    e.as_object_mut().expect("made an object above")
-}
