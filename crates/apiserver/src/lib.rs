@@ -40,6 +40,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use http::record::{Caller, Exchange, Recorder};
 pub use http::serve::{TlsError, tls_config};
 pub(crate) use state::State;
 pub use user::UserInfo;
@@ -53,6 +54,9 @@ pub struct Config {
     pub socket: Option<PathBuf>,
     /// The node's name (k3s uses the host name).
     pub node_name: String,
+    /// Records every exchange on the TCP port and the socket, for the differential
+    /// suite's replay of a lab's traffic; `None` (the default) records nothing.
+    pub recorder: Option<Recorder>,
 }
 
 /// The embedded node's name. k3s names its node after the host; this one is chosen so
@@ -65,6 +69,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             socket: None,
             node_name: NODE_NAME.into(),
+            recorder: None,
         }
     }
 }
@@ -145,7 +150,13 @@ impl Cluster {
             registry,
             pki.server_ca.cert_pem.clone(),
         )));
-        let router = http::router(state.clone());
+        let mut router = http::router(state.clone());
+        if let Some(recorder) = &config.recorder {
+            router = router.layer(axum::middleware::from_fn_with_state(
+                recorder.clone(),
+                http::record::record,
+            ));
+        }
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
         tasks.push(tokio::spawn(http::serve::accept_loop(
             http::serve::Listener::Tcp(listener),

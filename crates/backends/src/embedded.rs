@@ -32,6 +32,16 @@ impl EmbeddedCluster {
     /// Starts a cluster whose files live in `dir` (the socket, the kubelet's `run/`);
     /// `port` 0 picks a free one.
     pub async fn start(dir: &Path, port: u16) -> Result<EmbeddedCluster, StartError> {
+        Self::start_recorded(dir, port, None).await
+    }
+
+    /// `start`, with every exchange on the API server's port and socket recorded in
+    /// `recorder` (the differential suite's replay of a lab's traffic).
+    pub async fn start_recorded(
+        dir: &Path,
+        port: u16,
+        recorder: Option<apiserver::Recorder>,
+    ) -> Result<EmbeddedCluster, StartError> {
         std::fs::create_dir_all(dir).map_err(|source| StartError::Dir {
             path: dir.display().to_string(),
             source,
@@ -40,6 +50,7 @@ impl EmbeddedCluster {
         let cluster = apiserver::Cluster::start(apiserver::Config {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             socket: Some(socket.clone()),
+            recorder,
             ..apiserver::Config::default()
         })
         .await?;
@@ -82,8 +93,20 @@ impl EmbeddedCluster {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct Embedded;
+/// The embedded backend; `Embedded::default()` is the one `by_name` gives.
+#[derive(Debug, Clone, Default)]
+pub struct Embedded {
+    recorder: Option<apiserver::Recorder>,
+}
+
+impl Embedded {
+    /// An embedded backend whose clusters record their API traffic in `recorder`.
+    pub fn recorded(recorder: apiserver::Recorder) -> Embedded {
+        Embedded {
+            recorder: Some(recorder),
+        }
+    }
+}
 
 impl crate::Release for EmbeddedCluster {
     fn release(self) -> BoxFuture<'static, ()> {
@@ -98,7 +121,7 @@ impl Embedded {
     async fn provision(&self) -> Result<(ClusterInfo, EmbeddedCluster), String> {
         let workdir =
             crate::fresh_dir("embedded").map_err(|e| format!("creating a work dir: {e}"))?;
-        let cluster = EmbeddedCluster::start(&workdir, 0)
+        let cluster = EmbeddedCluster::start_recorded(&workdir, 0, self.recorder.clone())
             .await
             .map_err(|e| crate::chain(&e))?;
         let kubeconfig = workdir.join("kubeconfig");

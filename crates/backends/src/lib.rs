@@ -25,7 +25,7 @@ pub enum ChoiceError {
 /// The backend of that name.
 pub fn by_name(name: &str) -> Result<Box<dyn harness::Backend>, ChoiceError> {
     match name {
-        "embedded" => Ok(Box::new(Embedded)),
+        "embedded" => Ok(Box::new(Embedded::default())),
         "control-plane" => Ok(Box::new(control_plane::ControlPlaneBackend)),
         "k3s" => Ok(Box::new(K3s)),
         "kubeconfig" => Ok(Box::new(Kubeconfig::default())),
@@ -36,7 +36,7 @@ pub fn by_name(name: &str) -> Result<Box<dyn harness::Backend>, ChoiceError> {
 /// The backend `KUBELAB_BACKEND` names (`embedded` when unset or empty).
 pub fn from_env() -> Result<Box<dyn harness::Backend>, ChoiceError> {
     match std::env::var("KUBELAB_BACKEND").as_deref() {
-        Err(_) | Ok("") => Ok(Box::new(Embedded)),
+        Err(_) | Ok("") => Ok(Box::new(Embedded::default())),
         Ok(name) => by_name(name).map_err(|e| ChoiceError::Env(Box::new(e))),
     }
 }

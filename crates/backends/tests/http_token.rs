@@ -28,7 +28,9 @@ steps:
     )
     .unwrap();
     let lab = harness::Lab::from_dir(&dir).unwrap();
-    let steps = harness::run(&lab, &backends::Embedded).await.unwrap();
+    let steps = harness::run(&lab, &backends::Embedded::default())
+        .await
+        .unwrap();
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
     let (name, api) = &steps[0];
     assert_eq!(name, "lab04__01-api");

@@ -64,7 +64,7 @@ async fn a_lab_on_your_own_cluster_cleans_up_and_touches_nothing_else() {
     let lab = scenario(&root);
 
     // "Their" cluster, whose context points at another namespace.
-    let theirs = backends::Embedded.start().await.unwrap();
+    let theirs = backends::Embedded::default().start().await.unwrap();
     let config = root.join("their-kubeconfig");
     std::fs::copy(&theirs.info().kubeconfig, &config).unwrap();
     must(

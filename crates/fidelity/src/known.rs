@@ -9,7 +9,9 @@ use std::path::Path;
 /// `area/case` → why.
 pub type Known = BTreeMap<String, String>;
 
-pub fn read(path: &Path) -> Result<Known, String> {
+/// The listed differences whose id starts with `prefix` (`replay/` for the replay of the
+/// labs' traffic, `` for all).
+pub fn read(path: &Path, prefix: &str) -> Result<Known, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut known = Known::new();
     for (n, line) in text.lines().enumerate() {
@@ -24,6 +26,9 @@ pub fn read(path: &Path) -> Result<Known, String> {
                 n + 1
             ));
         };
+        if !case.starts_with(prefix) {
+            continue;
+        }
         if known.insert(case.to_string(), why.to_string()).is_some() {
             return Err(format!(
                 "{}:{}: {case} is listed twice",

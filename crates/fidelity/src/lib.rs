@@ -10,10 +10,13 @@
 pub mod case;
 pub mod k3s;
 pub mod known;
+pub mod replay;
 pub mod server;
+pub mod tally;
 
 pub use case::{Case, CaseFile, Identity};
 pub use server::{Answer, Server};
+pub use tally::Tally;
 
 /// The two answers of a case as one text each — status line, content type, then the
 /// redacted body — and their unified diff when they differ.

@@ -104,37 +104,18 @@ impl Server {
             "$continue",
             &self.last_continue.lock().expect("not poisoned"),
         );
-        let mut request = http::Request::builder()
-            .method(method)
-            .uri(&path)
-            .header("User-Agent", "fidelity/v0.1.0 (linux/amd64) kubelab");
+        let mut headers: Vec<(String, String)> = vec![(
+            "User-Agent".into(),
+            "fidelity/v0.1.0 (linux/amd64) kubelab".into(),
+        )];
         let body = case.body_bytes(namespace);
         if !body.is_empty() && case.content_type().is_none() {
-            request = request.header("Content-Type", "application/json");
+            headers.push(("Content-Type".into(), "application/json".into()));
         }
-        for (k, v) in &case.headers {
-            request = request.header(k, v);
-        }
-        let request = request
-            .body(kube::client::Body::from(body))
-            .map_err(|e| format!("case {:?}: {e}", case.name))?;
-        let response = client
-            .send(request)
+        headers.extend(case.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let (status, content_type, body) = exchange(client, method, &path, &headers, body)
             .await
-            .map_err(|e| format!("{}: {method} {path}: {e}", self.name))?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| format!("{}: reading the answer to {method} {path}: {e}", self.name))?
-            .to_bytes();
+            .map_err(|e| format!("{}: {e}", self.name))?;
         if let Some(token) = continue_token(&body) {
             *self.last_continue.lock().expect("not poisoned") = token;
         }
@@ -162,9 +143,50 @@ async fn create_namespace(admin: &kube::Client, namespace: &str) -> Result<(), S
     Ok(())
 }
 
+/// Sends one request and reads its whole answer: status, content type, body.
+pub async fn exchange(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> Result<(u16, String, Vec<u8>), String> {
+    let mut request = http::Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        request = request.header(k, v);
+    }
+    let request = request
+        .body(kube::client::Body::from(body))
+        .map_err(|e| format!("{method} {path}: {e}"))?;
+    let response = client
+        .send(request)
+        .await
+        .map_err(|e| format!("{method} {path}: {e}"))?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("reading the answer to {method} {path}: {e}"))?
+        .to_bytes();
+    Ok((status, content_type, body.to_vec()))
+}
+
 /// A token of `<namespace>`'s `default` ServiceAccount, once the controllers made it.
 async fn service_account_token(admin: &kube::Client, namespace: &str) -> Result<String, String> {
-    let path = format!("/api/v1/namespaces/{namespace}/serviceaccounts/default/token");
+    token_of(admin, namespace, "default").await
+}
+
+/// A token of the ServiceAccount `<namespace>/<name>` (TokenRequest, the API server's own
+/// audiences), waiting up to 30 s for it to exist.
+pub async fn token_of(admin: &kube::Client, namespace: &str, name: &str) -> Result<String, String> {
+    let path = format!("/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token");
     let body = serde_json::json!({
         "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
         "spec": {"audiences": []},
@@ -187,7 +209,7 @@ async fn service_account_token(admin: &kube::Client, namespace: &str) -> Result<
             Err(_) if std::time::Instant::now() < deadline => {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
-            Err(e) => return Err(format!("a token for {namespace}/default: {e}")),
+            Err(e) => return Err(format!("a token for {namespace}/{name}: {e}")),
         }
     }
 }

@@ -5,24 +5,12 @@
 //! `area/name` contains `<text>` and prints every diff; `FIDELITY_SHOW=1` prints the known
 //! differences' diffs too.
 
-use fidelity::{CaseFile, Server, compare, known};
+use fidelity::{CaseFile, Server, Tally, compare, known};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// What the run found.
-#[derive(Default)]
-struct Tally {
-    cases: usize,
-    identical: usize,
-    known_differ: usize,
-    /// Differ and are not listed: each with its diff.
-    new: Vec<(String, String)>,
-    /// Listed, and now identical.
-    fixed: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -35,13 +23,15 @@ fn main() -> ExitCode {
         }
     };
     let files = CaseFile::read_all(&crate_dir().join("cases")).unwrap_or_else(|e| panic!("{e}"));
-    let known =
-        known::read(&crate_dir().join("known-differences.txt")).unwrap_or_else(|e| panic!("{e}"));
+    // The replay's differences are `tests/replay.rs`'s.
+    let mut known = known::read(&crate_dir().join("known-differences.txt"), "")
+        .unwrap_or_else(|e| panic!("{e}"));
+    known.retain(|id, _| !id.starts_with("replay/"));
     let rt = tokio::runtime::Runtime::new().expect("a runtime");
     let tally = rt
         .block_on(run(&bin, &files, &known, filter.as_deref()))
         .unwrap_or_else(|e| panic!("{e}"));
-    report(&tally, &known, filter.is_some())
+    tally.report("differential suite", &known, filter.is_none())
 }
 
 async fn run(
@@ -111,55 +101,8 @@ async fn run_cases(
             if filter.is_some_and(|f| !id.contains(f)) {
                 continue;
             }
-            tally.cases += 1;
-            let diff = compare(&want, &got, &ctx);
-            match (diff, known.contains_key(&id)) {
-                (None, false) => tally.identical += 1,
-                (None, true) => tally.fixed.push(id),
-                (Some(diff), true) => {
-                    tally.known_differ += 1;
-                    if filter.is_some() || std::env::var_os("FIDELITY_SHOW").is_some() {
-                        println!("known difference {id}:\n{diff}");
-                    }
-                }
-                (Some(diff), false) => tally.new.push((id, diff)),
-            }
+            tally.count(id, compare(&want, &got, &ctx), known, filter.is_some());
         }
     }
     Ok(tally)
-}
-
-fn report(tally: &Tally, known: &known::Known, filtered: bool) -> ExitCode {
-    for (id, diff) in &tally.new {
-        println!("DIFFERS {id}:\n{diff}");
-    }
-    println!(
-        "differential suite: {} cases, {} identical, {} known differences, {} new differences, {} fixed",
-        tally.cases,
-        tally.identical,
-        tally.known_differ,
-        tally.new.len(),
-        tally.fixed.len()
-    );
-    for id in &tally.fixed {
-        println!(
-            "now identical, remove it from known-differences.txt: {id} ({})",
-            known[id]
-        );
-    }
-    if !filtered {
-        let ran: usize = tally.cases;
-        let listed_not_run = known
-            .len()
-            .saturating_sub(tally.known_differ + tally.fixed.len());
-        if ran > 0 && listed_not_run > 0 {
-            println!("known-differences.txt lists {listed_not_run} case(s) that do not exist");
-            return ExitCode::FAILURE;
-        }
-    }
-    if tally.new.is_empty() && tally.fixed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
 }

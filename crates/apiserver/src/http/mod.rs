@@ -13,6 +13,7 @@ mod exec;
 mod health;
 mod negotiate;
 mod oidc;
+pub mod record;
 mod request;
 mod request_info;
 mod resources;
