@@ -6,6 +6,7 @@ mod bootstrap_gen;
 mod control_plane;
 mod docs;
 mod lab;
+mod openapi_gen;
 mod progress;
 mod schema_gen;
 
@@ -70,6 +71,9 @@ enum Command {
     /// Regenerate crates/apiserver/src/bootstrap/upstream.yaml, the objects every fresh
     /// cluster holds, from the reference control plane
     GenBootstrap,
+    /// Regenerate crates/apiserver/src/openapi/documents.gz, the OpenAPI v2 and v3
+    /// documents, from the reference control plane
+    GenOpenapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +165,7 @@ fn run(command: Command) -> Result<i32> {
         }
         Command::Bench => bench::run(&workspace_root()?),
         Command::GenBootstrap => bootstrap_gen::run(&workspace_root()?),
+        Command::GenOpenapi => openapi_gen::run(&workspace_root()?),
         Command::GenSchema { api, apimachinery } => {
             let out = workspace_root()?.join(schema_gen::OUTPUT);
             schema_gen::run(&api, &apimachinery, &out).map(|()| 0)

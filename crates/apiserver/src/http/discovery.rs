@@ -1,7 +1,7 @@
 //! The discovery routes: `/` (the path index, `routes/index.go`), `/version`
 //! (`routes/version.go`), `/api` and `/apis` in their legacy and aggregated forms with the
 //! group and group-version documents (`endpoints/discovery`, the aggregator's
-//! `handler_apis.go`), `/openapi/v3` and `/metrics` (listed, not modelled: 501).
+//! `handler_apis.go`), and `/metrics` (listed, not modelled: 501).
 //!
 //! The index and `/apis` answer every method alike, as their handlers do; `/version` and
 //! the go-restful discovery web services take GET only, and the server's
@@ -163,24 +163,7 @@ pub(crate) fn unknown_version(group: &str) -> Response {
     }
 }
 
-/// `/openapi/v3` and its group-version documents.
-pub(crate) async fn openapi(req: ApiRequest) -> Response {
-    let rest = req.ctx.info.path.trim_start_matches("/openapi/v3");
-    let rest = rest.trim_matches('/');
-    let doc = if rest.is_empty() {
-        Some(crate::openapi::index())
-    } else {
-        crate::openapi::group_version(rest)
-    };
-    match doc {
-        Some(doc) => {
-            get_only(&req).unwrap_or_else(|| object_response(StatusCode::OK, &doc, req.ctx.pretty))
-        }
-        None => plain_not_found(),
-    }
-}
-
-/// `/metrics`, `/metrics/slis` and `/openapi/v2`: listed by `/` as upstream lists them, but
+/// `/metrics` and `/metrics/slis`: listed by `/` as upstream lists them, but
 /// not modelled yet: a clear error, never a made-up answer.
 pub(crate) async fn not_served(req: ApiRequest) -> Response {
     error_response(

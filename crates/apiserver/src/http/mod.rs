@@ -13,6 +13,7 @@ mod exec;
 mod health;
 mod negotiate;
 mod oidc;
+mod openapi;
 pub mod record;
 mod request;
 mod request_info;
@@ -42,7 +43,6 @@ pub fn router(state: Arc<State>) -> Router {
         ("/apis", any(discovery::apis)),
         ("/apis/{group}", any(discovery::group)),
         ("/apis/{group}/{version}", any(discovery::group_version)),
-        ("/openapi/v3", any(discovery::openapi)),
     ] {
         // A trailing slash names the same document.
         routes = routes
@@ -55,10 +55,12 @@ pub fn router(state: Arc<State>) -> Router {
             .route(&format!("/{endpoint}/{{*check}}"), any(health::route));
     }
     routes
-        .route("/openapi/v3/{*path}", any(discovery::openapi))
+        .route("/openapi/v3", any(openapi::v3_index))
+        .route("/openapi/v3/", any(openapi::v3_document))
+        .route("/openapi/v3/{*path}", any(openapi::v3_document))
         .route("/metrics", any(discovery::not_served))
         .route("/metrics/{*path}", any(discovery::not_served))
-        .route("/openapi/v2", any(discovery::not_served))
+        .route("/openapi/v2", any(openapi::v2))
         .route(
             "/.well-known/openid-configuration",
             any(oidc::configuration),

@@ -1,0 +1,231 @@
+//! `/openapi/v2`, the `/openapi/v3` index and its documents (`crate::openapi`), negotiated
+//! and cached as upstream serves them: `k8s.io/kube-openapi/pkg/handler/handler.go`
+//! (`RegisterOpenAPIVersionedService`, v2), `pkg/handler3/handler.go` (`HandleGroupVersion`,
+//! each v3 document) and `kube-aggregator pkg/controllers/openapiv3/aggregator/
+//! aggregator.go` (`handleDiscovery`, the index; `handleGroupVersion`, 404 for a path the
+//! index does not list).
+//!
+//! The protobuf forms (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf` and its
+//! v3 sibling) are not served yet: a client that prefers them gets a clear 501, never JSON
+//! in their place.
+
+use super::request::ApiRequest;
+use super::respond::{base_response, error_response};
+use crate::openapi::{DOCUMENTS, Document, server_relative_url};
+use crate::status::ApiError;
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+
+/// `/openapi/v3`: the aggregator serves the merged index with `http.ServeContent` under
+/// the name `/openapi/v3`, whose extension says nothing, so Go sniffs the JSON as text.
+pub(crate) async fn v3_index(_req: ApiRequest) -> Response {
+    base_response(
+        StatusCode::OK,
+        "text/plain; charset=utf-8",
+        Bytes::from_static(&DOCUMENTS.index),
+    )
+}
+
+/// `/openapi/v3/<path>`: the document the index lists as `<path>`.
+pub(crate) async fn v3_document(req: ApiRequest) -> Response {
+    let path = req
+        .parts
+        .uri
+        .path()
+        .strip_prefix("/openapi/v3/")
+        .unwrap_or("");
+    let Some(doc) = DOCUMENTS.v3.get(path) else {
+        return empty(StatusCode::NOT_FOUND);
+    };
+    serve(&req, doc, Some(path))
+}
+
+/// `/openapi/v2`.
+pub(crate) async fn v2(req: ApiRequest) -> Response {
+    serve(&req, &DOCUMENTS.v2, None)
+}
+
+/// A document in the first media type of the request's `Accept` that the handler offers
+/// (JSON, or the protobuf form under its two names). `v3_path` is set for a v3 document,
+/// whose `?hash=` must be its own or is redirected there.
+fn serve(req: &ApiRequest, doc: &'static Document, v3_path: Option<&str>) -> Response {
+    let accept = req
+        .parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|a| !a.is_empty())
+        .unwrap_or("*/*");
+    let (proto, proto_deprecated) = if v3_path.is_some() {
+        (
+            "com.github.proto-openapi.spec.v3@v1.0+protobuf",
+            "com.github.proto-openapi.spec.v3.v1.0+protobuf",
+        )
+    } else {
+        (
+            "com.github.proto-openapi.spec.v2@v1.0+protobuf",
+            "com.github.proto-openapi.spec.v2.v1.0+protobuf",
+        )
+    };
+    let offered = ["json", proto, proto_deprecated];
+    let chosen = parse_accept(accept).into_iter().find_map(|(ty, sub)| {
+        (ty == "application" || ty == "*")
+            .then(|| {
+                offered
+                    .iter()
+                    .find(|offer| sub == "*" || sub == **offer)
+                    .copied()
+            })
+            .flatten()
+    });
+    let mut response = match chosen {
+        None => empty(StatusCode::NOT_ACCEPTABLE),
+        Some("json") => {
+            let etag = format!("\"{}\"", doc.hash);
+            let if_none_match = req.parts.headers.get(header::IF_NONE_MATCH);
+            if let (Some(path), Some(hash)) = (v3_path, query_hash(req))
+                && hash != doc.hash
+            {
+                let mut r = base_response(StatusCode::MOVED_PERMANENTLY, "application/json", "");
+                let location = server_relative_url(path, &doc.hash);
+                r.headers_mut().insert(
+                    header::LOCATION,
+                    HeaderValue::from_str(&location).expect("a path is a valid header"),
+                );
+                set(&mut r, header::ETAG, &etag);
+                r
+            } else if if_none_match.is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
+                let mut r = empty(StatusCode::NOT_MODIFIED);
+                set(&mut r, header::ETAG, &etag);
+                r
+            } else {
+                let mut r = base_response(
+                    StatusCode::OK,
+                    "application/json",
+                    Bytes::from_static(&doc.bytes),
+                );
+                set(&mut r, header::ETAG, &etag);
+                set(&mut r, header::ACCEPT_RANGES, "bytes");
+                if v3_path.is_some() && query_hash(req).is_some() {
+                    set(&mut r, header::CACHE_CONTROL, "public, immutable");
+                }
+                r
+            }
+        }
+        Some(_) => error_response(
+            &ApiError {
+                code: 501,
+                reason: "NotImplemented",
+                message: "the embedded cluster serves OpenAPI documents as JSON only; \
+                          ask for application/json"
+                    .into(),
+                details: None,
+            },
+            false,
+        ),
+    };
+    set(&mut response, header::VARY, "Accept");
+    response
+}
+
+fn set(r: &mut Response, name: header::HeaderName, value: &str) {
+    r.headers_mut().insert(
+        name,
+        HeaderValue::from_str(value).expect("a valid header value"),
+    );
+}
+
+/// An answer with no body and no content type, as Go's `w.WriteHeader(code)` writes it.
+fn empty(status: StatusCode) -> Response {
+    let mut r = base_response(status, "text/plain", "");
+    r.headers_mut().remove(header::CONTENT_TYPE);
+    r
+}
+
+/// The `hash` query parameter, if not empty (`r.URL.Query().Get("hash")`).
+fn query_hash(req: &ApiRequest) -> Option<&str> {
+    req.ctx
+        .query
+        .iter()
+        .find(|(k, _)| k == "hash")
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// The media ranges of an `Accept` header, most wanted first, as
+/// `github.com/munnerz/goautoneg` `ParseAccept` orders them: by `q`, then a concrete type
+/// before `*`, then a concrete subtype before `*`. A range that is not `type/subtype` (or
+/// `*`) is dropped; one with `q=0` is kept, last.
+fn parse_accept(header: &str) -> Vec<(String, String)> {
+    let mut ranges: Vec<(String, String, f32)> = Vec::new();
+    for part in header.split(',') {
+        let part = part.trim_matches(' ');
+        if part.is_empty() {
+            continue;
+        }
+        let mut params = part.split(';');
+        let media = params.next().unwrap_or("");
+        let (ty, sub) = match media.split_once('/') {
+            None if media.trim_matches(' ') == "*" => ("*".to_string(), "*".to_string()),
+            None => continue,
+            Some((_, sub)) if sub.contains('/') => continue,
+            Some((ty, sub)) => (
+                ty.trim_matches(' ').to_string(),
+                sub.trim_matches(' ').to_string(),
+            ),
+        };
+        let mut q = 1.0;
+        for param in params {
+            if let Some((k, v)) = param.split_once('=')
+                && k.trim_matches(' ') == "q"
+                && !v.contains('=')
+            {
+                // strconv.ParseFloat's failure leaves 0.
+                q = v.parse().unwrap_or(0.0);
+            }
+        }
+        ranges.push((ty, sub, q));
+    }
+    // Go's sort.Sort, which for so few items is an insertion sort (`sort/zsortinterface.go`,
+    // `insertionSort`); its Less is not a total order, so no library sort may be given it.
+    let before = |x: &(String, String, f32), y: &(String, String, f32)| {
+        x.2 > y.2 || (x.0 != "*" && y.0 == "*") || (x.1 != "*" && y.1 == "*")
+    };
+    for i in 1..ranges.len() {
+        let mut j = i;
+        while j > 0 && before(&ranges[j], &ranges[j - 1]) {
+            ranges.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+    ranges.into_iter().map(|(ty, sub, _)| (ty, sub)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_accept;
+
+    fn ranges(header: &str) -> Vec<String> {
+        parse_accept(header)
+            .into_iter()
+            .map(|(t, s)| format!("{t}/{s}"))
+            .collect()
+    }
+
+    #[test]
+    fn accept_is_ordered_as_goautoneg_orders_it() {
+        assert_eq!(
+            ranges(
+                "application/json;q=0.5, application/com.github.proto-openapi.spec.v3@v1.0+protobuf"
+            ),
+            [
+                "application/com.github.proto-openapi.spec.v3@v1.0+protobuf",
+                "application/json"
+            ]
+        );
+        assert_eq!(ranges("*/*, application/json"), ["application/json", "*/*"]);
+        assert_eq!(ranges("*"), ["*/*"]);
+        assert_eq!(ranges("text, a/b/c, text/html"), ["text/html"]);
+    }
+}
