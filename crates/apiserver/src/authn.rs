@@ -99,6 +99,82 @@ pub async fn bearer(reg: &Registry, keys: &KeyCell, token: &str) -> Result<UserI
     Ok(user)
 }
 
+/// Who a verified client certificate speaks for.
+pub enum Peer {
+    /// A certificate of the client CA: its user.
+    User(UserInfo),
+    /// A certificate of the request-header CA: an authenticating proxy of this name,
+    /// which names the user in `X-Remote-*` headers (`request_header`).
+    Proxy(String),
+}
+
+/// The peer of a client certificate the TLS layer verified against the client CA and the
+/// request-header CA (`request_header_ca`, DER): which one signed it is the one whose
+/// subject is its issuer.
+pub fn peer(der: &[u8], request_header_ca: &[u8]) -> Option<Peer> {
+    use x509_parser::prelude::*;
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let (_, ca) = X509Certificate::from_der(request_header_ca).ok()?;
+    if cert.issuer().as_raw() == ca.subject().as_raw() {
+        let cn = cert.subject().iter_common_name().next()?.as_str().ok()?;
+        return Some(Peer::Proxy(cn.to_string()));
+    }
+    from_certificate(der).map(Peer::User)
+}
+
+/// The user an authenticating proxy names (`k8s.io/apiserver
+/// pkg/authentication/request/headerrequest/requestheader.go`): the first non-empty
+/// `X-Remote-User`, every `X-Remote-Group`, and each `X-Remote-Extra-<key>` (the key
+/// unescaped and lower-cased), from the request's `x-remote-*` headers (names lower-case);
+/// `None` when the proxy is not allowed or names nobody, and the next authenticator is
+/// asked. The certificate's own identity is never the user.
+pub fn request_header(proxy: &str, headers: &[(String, String)]) -> Option<UserInfo> {
+    if !crate::pki::REQUEST_HEADER_ALLOWED_NAMES.contains(&proxy) {
+        tracing::info!(
+            proxy,
+            "request header authentication: the proxy is not in the allowed names"
+        );
+        return None;
+    }
+    fn values<'a>(headers: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+        headers
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    let name = values(headers, "x-remote-user").find(|v| !v.is_empty())?;
+    let groups: Vec<&str> = values(headers, "x-remote-group").collect();
+    let mut user = UserInfo::authenticated(name, &groups);
+    for (header, value) in headers {
+        if let Some(key) = header.strip_prefix("x-remote-extra-") {
+            let key = percent_decode(key).to_lowercase();
+            user.extra.entry(key).or_default().push(value.clone());
+        }
+    }
+    Some(user)
+}
+
+/// `url.PathUnescape` for an extra key; a malformed escape is kept as written.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(h) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(h);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The user named by a verified client certificate: CN is the user, each O a group.
 pub fn from_certificate(der: &[u8]) -> Option<UserInfo> {
     use x509_parser::prelude::*;

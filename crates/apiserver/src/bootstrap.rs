@@ -57,7 +57,8 @@ pub(crate) fn create(
 pub const UPSTREAM: &str = include_str!("bootstrap/upstream.yaml");
 
 /// Seeds a new cluster.
-pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
+pub fn seed(reg: &Registry, pki: &crate::pki::Pki, node_name: &str, api_port: u16) {
+    let ca_pem = pki.server_ca.cert_pem.as_str();
     for ns in INITIAL_NAMESPACES {
         create(
             reg,
@@ -75,6 +76,43 @@ pub fn seed(reg: &Registry, ca_pem: &str, node_name: &str, api_port: u16) {
     }
     seed_kubernetes_service(reg);
     seed_node(reg, node_name, api_port);
+    seed_kube_system_configmaps(reg, pki);
+}
+
+/// The two ConfigMaps kube-apiserver's own controllers keep in kube-system:
+/// `extension-apiserver-authentication`, what an extension API server needs to trust the
+/// clients and proxies this one trusts (`pkg/controlplane/controller/
+/// clusterauthenticationtrust/cluster_authentication_trust_controller.go`: the CA bundles
+/// as PEM, each request-header list as JSON), with k3s's request-header settings; and
+/// `kube-apiserver-legacy-service-account-token-tracking`, the day tracking of legacy
+/// tokens began (`pkg/controlplane/controller/legacytokentracking/controller.go`, UTC,
+/// `2006-01-02`).
+fn seed_kube_system_configmaps(reg: &Registry, pki: &crate::pki::Pki) {
+    let list = |items: &[&str]| serde_json::to_string(items).expect("strings serialize");
+    let authentication = json!({
+        "metadata": {"name": "extension-apiserver-authentication", "namespace": "kube-system"},
+        "data": {
+            "client-ca-file": pki.client_ca.cert_pem,
+            "requestheader-allowed-names": list(crate::pki::REQUEST_HEADER_ALLOWED_NAMES),
+            "requestheader-client-ca-file": pki.request_header_ca.cert_pem,
+            "requestheader-extra-headers-prefix": list(&["X-Remote-Extra-"]),
+            "requestheader-group-headers": list(&["X-Remote-Group"]),
+            "requestheader-username-headers": list(&["X-Remote-User"]),
+        },
+    });
+    let since = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let tracking = json!({
+        "metadata": {"name": "kube-apiserver-legacy-service-account-token-tracking", "namespace": "kube-system"},
+        "data": {"since": since},
+    });
+    let res = DISCOVERY
+        .resource("", "v1", "configmaps")
+        .expect("configmaps are served");
+    for obj in [authentication, tracking] {
+        if let Err(e) = reg.create(res, "kube-system", obj, &Writer::internal(APISERVER)) {
+            tracing::error!(error = %e.message, "bootstrap ConfigMap rejected");
+        }
+    }
 }
 
 /// `UPSTREAM`, with the aggregated ClusterRoles then filled in; a status is written through

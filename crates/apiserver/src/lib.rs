@@ -125,12 +125,7 @@ impl Cluster {
             source,
         })?;
         let registry = registry::Registry::new();
-        bootstrap::seed(
-            &registry,
-            &pki.server_ca.cert_pem,
-            &config.node_name,
-            addr.port(),
-        );
+        bootstrap::seed(&registry, &pki, &config.node_name, addr.port());
         let state = Arc::new(State {
             authz: rbac::Authorizer::new(registry.clone()),
             registry: registry.clone(),
@@ -158,10 +153,12 @@ impl Cluster {
             ));
         }
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        let request_header_ca = Arc::new(pki.request_header_ca.cert_der.to_vec());
         tasks.push(tokio::spawn(http::serve::accept_loop(
             http::serve::Listener::Tcp(listener),
             acceptor.clone(),
             router.clone(),
+            request_header_ca.clone(),
             stop_rx.clone(),
         )));
         if let Some(path) = &config.socket {
@@ -184,6 +181,7 @@ impl Cluster {
                 http::serve::Listener::Unix(unix),
                 acceptor,
                 router,
+                request_header_ca,
                 stop_rx,
             )));
         }

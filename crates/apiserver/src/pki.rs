@@ -71,8 +71,17 @@ pub struct Pki {
     pub serving: KeyedCert,
     /// `CN=system:admin, O=system:masters`.
     pub admin: KeyedCert,
+    /// The CA of authenticating proxies (k3s's `request-header-ca.crt`): a client
+    /// certificate it signed, for a name in `REQUEST_HEADER_ALLOWED_NAMES`, may say who
+    /// the user is in `X-Remote-*` headers.
+    pub request_header_ca: KeyedCert,
     client_issuer: CertifiedIssuer<'static, KeyPair>,
+    request_header_issuer: CertifiedIssuer<'static, KeyPair>,
 }
+
+/// The proxy names the request-header authenticator accepts (k3s's
+/// `--requestheader-allowed-names`, `k3s-io/k3s:pkg/daemons/control/server.go`).
+pub const REQUEST_HEADER_ALLOWED_NAMES: &[&str] = &["system:auth-proxy"];
 
 fn offset(t: jiff::Timestamp) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(t.as_second())
@@ -207,10 +216,12 @@ impl Authority {
 }
 
 impl Pki {
-    /// Makes a fresh set: two CAs, the serving certificate and the admin certificate.
+    /// Makes a fresh set: three CAs (server, client, request header), the serving
+    /// certificate and the admin certificate.
     pub fn generate() -> Result<Pki, PkiError> {
         let server = Authority::generate("kubelab-server", "server CA")?;
         let client = Authority::generate("kubelab-client", "client CA")?;
+        let request_header = Authority::generate("kubelab-request-header", "request-header CA")?;
         let serving = server.serving_cert("kube-apiserver", "serving certificate")?;
         let admin = client.client_cert(
             "system:admin",
@@ -222,7 +233,9 @@ impl Pki {
             client_ca: client.cert,
             serving,
             admin,
+            request_header_ca: request_header.cert,
             client_issuer: client.issuer,
+            request_header_issuer: request_header.issuer,
         })
     }
 
@@ -240,6 +253,16 @@ impl Pki {
             leaf_params(user, groups, ExtendedKeyUsagePurpose::ClientAuth),
             &self.client_issuer,
             "client certificate",
+        )
+    }
+
+    /// An authenticating proxy's certificate (`CN=<name>`), signed by the request-header
+    /// CA, as k3s's `client-auth-proxy.crt` is.
+    pub fn proxy_cert(&self, name: &str) -> Result<KeyedCert, PkiError> {
+        leaf(
+            leaf_params(name, &[], ExtendedKeyUsagePurpose::ClientAuth),
+            &self.request_header_issuer,
+            "proxy client certificate",
         )
     }
 }

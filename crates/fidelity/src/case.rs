@@ -15,6 +15,9 @@
 //! case). `as` is `admin` (the default), `service-account` (a token of the namespace's
 //! `default` ServiceAccount), `bad-token` or `anonymous`. `body` is any YAML value, sent as
 //! JSON (or as YAML when a `Content-Type` header says so); `raw` is a body sent as written.
+//! `until: <status>` sends the request again until it is answered with that status (what
+//! a controller finishes in its own time). `kubectl: <arguments>` runs the host's kubectl instead of sending a request (`$ns`
+//! replaced), and compares what it prints.
 //! `managed_fields: true` compares `metadata.managedFields` (times redacted), which the
 //! snapshot redactions otherwise replace. `unordered: [key]` compares the items of JSON arrays under `key` sorted, where the
 //! reference's order is not fixed.
@@ -43,7 +46,13 @@ pub enum Identity {
 pub struct Case {
     pub name: String,
     /// `METHOD /path?query`.
+    #[serde(default)]
     pub request: String,
+    /// Instead of a request: a kubectl command line (after `kubectl`), run with the host's
+    /// kubectl as the admin against each server; its exit code, standard output and
+    /// standard error are compared. `body` is its standard input, as YAML.
+    #[serde(default)]
+    pub kubectl: Option<String>,
     #[serde(default, rename = "as")]
     pub identity: Identity,
     #[serde(default)]
@@ -60,6 +69,10 @@ pub struct Case {
     /// hide them: for the cases about field ownership.
     #[serde(default)]
     pub managed_fields: bool,
+    /// Send again (every 100 ms, for up to a minute) until the answer has this status:
+    /// for what a controller finishes in its own time, such as a namespace's deletion.
+    #[serde(default)]
+    pub until: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,6 +161,28 @@ impl CaseFile {
                 return Err(CaseError::Invalid {
                     path: shown,
                     message: format!("two cases are named {:?}", case.name),
+                });
+            }
+            if case.request.is_empty() == case.kubectl.is_none() {
+                return Err(CaseError::Invalid {
+                    path: shown,
+                    message: format!(
+                        "case {:?} needs either request or kubectl, not both",
+                        case.name
+                    ),
+                });
+            }
+            if case.kubectl.is_some()
+                && (case.raw.is_some()
+                    || !case.headers.is_empty()
+                    || case.identity != Identity::Admin)
+            {
+                return Err(CaseError::Invalid {
+                    path: shown,
+                    message: format!(
+                        "case {:?}: a kubectl case runs as the admin and takes only a body",
+                        case.name
+                    ),
                 });
             }
             if case.body.is_some() && case.raw.is_some() {

@@ -36,6 +36,8 @@ pub struct Server {
     rewrites: Vec<crate::k3s::Rewrite>,
     /// The `continue` token of this server's last list answer, for `$continue`.
     last_continue: std::sync::Mutex<String>,
+    /// The admin kubeconfig as a file, and kubectl's cache, for kubectl cases.
+    files: tempfile::TempDir,
 }
 
 impl Server {
@@ -43,14 +45,73 @@ impl Server {
         name: &'static str,
         admin: kube::config::Kubeconfig,
         rewrites: Vec<crate::k3s::Rewrite>,
-    ) -> Server {
-        Server {
+    ) -> Result<Server, String> {
+        let files = tempfile::Builder::new()
+            .prefix(&format!("kubelab-fidelity-{name}-"))
+            .tempdir()
+            .map_err(|e| format!("{name}: a folder for its kubeconfig: {e}"))?;
+        harness::kubeconfig::write(&files.path().join("kubeconfig"), &admin)
+            .map_err(|e| format!("{name}: {e}"))?;
+        Ok(Server {
             name,
             clients: HashMap::new(),
             admin,
             rewrites,
             last_continue: std::sync::Mutex::new(String::new()),
+            files,
+        })
+    }
+
+    /// Runs a kubectl case: the host's kubectl with this server's admin kubeconfig and a
+    /// cache of its own; the answer is its exit code, then what it printed (standard
+    /// output, then standard error after a `[stderr]` line).
+    async fn kubectl(&self, case: &Case, args: &str, namespace: &str) -> Result<Answer, String> {
+        let args = args.replace("$ns", namespace);
+        let words = shlex::split(&args)
+            .ok_or_else(|| format!("case {:?}: unbalanced quotes in {args:?}", case.name))?;
+        let mut command = std::process::Command::new("kubectl");
+        command
+            .arg(format!(
+                "--kubeconfig={}",
+                self.files.path().join("kubeconfig").display()
+            ))
+            .arg(format!(
+                "--cache-dir={}",
+                self.files.path().join("cache").display()
+            ))
+            .args(&words)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let stdin = match &case.body {
+            Some(body) => serde_saphyr::to_string(body)
+                .map_err(|e| format!("case {:?}: {e}", case.name))?
+                .replace("$ns", namespace)
+                .into_bytes(),
+            None => Vec::new(),
+        };
+        let name = self.name;
+        let output = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut child = command.spawn()?;
+            let mut pipe = child.stdin.take().expect("piped");
+            pipe.write_all(&stdin)?;
+            drop(pipe);
+            child.wait_with_output()
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("{name}: running kubectl {args}: {e}"))?;
+        let mut body = output.stdout;
+        if !output.stderr.is_empty() {
+            body.extend_from_slice(b"[stderr]\n");
+            body.extend_from_slice(&output.stderr);
         }
+        Ok(Answer {
+            status: output.status.code().map_or(999, |c| c as u16),
+            content_type: "kubectl".into(),
+            body: crate::k3s::apply(&self.rewrites, &body),
+        })
     }
 
     async fn admin_config(&self) -> Result<kube::Config, String> {
@@ -95,6 +156,23 @@ impl Server {
 
     /// Sends one case's request as its identity, in `namespace`.
     pub async fn send(&self, case: &Case, namespace: &str) -> Result<Answer, String> {
+        if let Some(args) = &case.kubectl {
+            return self.kubectl(case, args, namespace).await;
+        }
+        let Some(until) = case.until else {
+            return self.send_once(case, namespace).await;
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let answer = self.send_once(case, namespace).await?;
+            if answer.status == until || std::time::Instant::now() > deadline {
+                return Ok(answer);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn send_once(&self, case: &Case, namespace: &str) -> Result<Answer, String> {
         let client = self
             .clients
             .get(&(case.identity, namespace.to_string()))

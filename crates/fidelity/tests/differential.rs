@@ -55,15 +55,21 @@ async fn run(
         .next()
         .and_then(|p| p.parse().ok())
         .ok_or("the reference's URL has no port")?;
-    let mut servers = (
-        Server::new(
-            "reference",
-            reference.kubeconfig(),
-            fidelity::k3s::rewrites(port, kubelet::NODE_IP),
-        ),
-        Server::new("embedded", embedded.admin_kubeconfig(), Vec::new()),
-    );
-    let result = run_cases(&mut servers, files, known, filter).await;
+    let servers = Server::new(
+        "reference",
+        reference.kubeconfig(),
+        fidelity::k3s::rewrites(port, kubelet::NODE_IP),
+    )
+    .and_then(|r| {
+        Ok((
+            r,
+            Server::new("embedded", embedded.admin_kubeconfig(), Vec::new())?,
+        ))
+    });
+    let result = match servers {
+        Ok(mut servers) => run_cases(&mut servers, files, known, filter).await,
+        Err(e) => Err(e),
+    };
     reference.stop().await;
     embedded.shutdown().await;
     result

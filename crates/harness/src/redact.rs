@@ -2,7 +2,8 @@
 //! between two runs or two backends without being a difference in behaviour — uids,
 //! resourceVersions, times, managedFields, pod and node IPs and names, tokens,
 //! certificates, the `kube-api-access-xxxxx` suffix, Audit-Id, the build suffix of the
-//! version, the advertised server address, durations curl measures.
+//! version, the advertised server address, durations curl measures, and the `AGE` column
+//! of kubectl's tables (a time, printed as a duration).
 //!
 //! JSON bodies are redacted structurally and written back in the style they came in
 //! (pretty with two spaces, or compact), so the redacted text still reads as the server
@@ -159,7 +160,80 @@ pub fn redact(text: &str, ctx: &Context) -> String {
         out.push_str(&text[trimmed.len()..]);
         return out;
     }
-    redact_line(text, ctx)
+    ages(&redact_line(text, ctx))
+}
+
+/// A duration as kubectl prints an age (`k8s.io/apimachinery/pkg/util/duration`,
+/// `HumanDuration`: `45s`, `2m30s`, `3h`, `2d5h`, `4y`), or what it prints for none.
+static AGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(<unknown>|<invalid>|[0-9]+[smhdy]([0-9]+[smhdy])?)$").expect("valid regex")
+});
+
+/// The `AGE` column of kubectl's tables, each age `[age]`: a table's header is a line of
+/// upper-case column names, its rows the lines after it up to a blank line. The column
+/// keeps its place, and the columns after it theirs relative to it (kubectl pads every
+/// column to its widest cell and three spaces).
+fn ages(text: &str) -> String {
+    let mut out = Vec::new();
+    // The AGE column's start and the next column's, in the current table.
+    let mut column: Option<(usize, Option<usize>)> = None;
+    for line in text.split('\n') {
+        if line.trim().is_empty() {
+            column = None;
+            out.push(line.to_string());
+            continue;
+        }
+        if let Some(found) = age_column(line) {
+            column = Some(found);
+        }
+        let Some((start, next)) = column else {
+            out.push(line.to_string());
+            continue;
+        };
+        let end = next.unwrap_or(line.len()).min(line.len());
+        let cell = line.get(start..end).map(str::trim);
+        let header = age_column(line).is_some();
+        match cell {
+            Some(cell) if header || AGE.is_match(cell) => {
+                let shown = if header { "AGE" } else { "[age]" };
+                let mut new = line[..start].to_string();
+                match next.filter(|&n| n <= line.len()) {
+                    Some(n) => {
+                        new.push_str(&format!("{shown:<8}"));
+                        new.push_str(&line[n..]);
+                    }
+                    None => new.push_str(shown),
+                }
+                out.push(new);
+            }
+            _ => out.push(line.to_string()),
+        }
+    }
+    out.join("\n")
+}
+
+/// Where the `AGE` column starts in a table header, and where the column after it starts.
+fn age_column(line: &str) -> Option<(usize, Option<usize>)> {
+    let header = line
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || " -()/_".contains(c));
+    if !header || !line.chars().any(|c| c.is_ascii_uppercase()) {
+        return None;
+    }
+    let mut at = 0;
+    while let Some(found) = line[at..].find("AGE") {
+        let start = at + found;
+        let end = start + 3;
+        let before_ok = start == 0 || line[..start].ends_with("  ");
+        let after = &line[end..];
+        if before_ok && (after.is_empty() || after.starts_with("  ")) {
+            let next =
+                (!after.trim().is_empty()).then(|| end + after.len() - after.trim_start().len());
+            return Some((start, next));
+        }
+        at = end;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -174,6 +248,18 @@ mod tests {
             redact(list, &Context::default()),
             r#"{"metadata":{"continue":"[continue {\"v\":\"meta.k8s.io/v1\",\"rv\":\"[rv]\",\"start\":\"/one\\u0000\"}]"}}"#
         );
+    }
+
+    #[test]
+    fn a_table_s_ages_are_redacted_and_its_columns_stay_aligned() {
+        let one = "NAME      SECRETS   AGE\ndefault   0         5s\n\nNAME   TYPE   AGE   SELECTOR\nweb    A      3d4h  app=web\n";
+        let two = "NAME      SECRETS   AGE\ndefault   0         12m\n\nNAME   TYPE   AGE    SELECTOR\nweb    A      100d   app=web\n";
+        let want = "NAME      SECRETS   AGE\ndefault   0         [age]\n\nNAME   TYPE   AGE     SELECTOR\nweb    A      [age]   app=web\n";
+        assert_eq!(redact(one, &Context::default()), want);
+        assert_eq!(redact(two, &Context::default()), want);
+        // Not a table: left alone.
+        let prose = "the AGE of the pod is 5s\nAGE 5s\n";
+        assert_eq!(redact(prose, &Context::default()), prose);
     }
 
     #[test]

@@ -106,6 +106,23 @@ where
 #[derive(Debug, Clone)]
 pub struct PeerIdentity(pub Option<Arc<UserInfo>>);
 
+/// The transport's peer is an authenticating proxy of this name (a certificate of the
+/// request-header CA): the user may be in its `X-Remote-*` headers.
+#[derive(Debug, Clone)]
+pub struct AuthProxy(pub String);
+
+/// The user an authenticating proxy names, if the request came through one.
+fn proxied_user(req: &Request) -> Option<Arc<UserInfo>> {
+    let proxy = req.extensions().get::<AuthProxy>()?;
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("x-remote-"))
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
+        .collect();
+    crate::authn::request_header(&proxy.0, &headers).map(Arc::new)
+}
+
 /// What the request-info filter reads off a request, for every later filter and handler.
 #[derive(Debug, Clone)]
 pub(crate) struct Scope {
@@ -207,10 +224,13 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
-        let peer = req
-            .extensions()
-            .get::<PeerIdentity>()
-            .and_then(|p| p.0.clone());
+        // The union authenticator's order (`pkg/kubeapiserver/authenticator/config.go`):
+        // request header, then client certificates, then tokens.
+        let peer = proxied_user(&req).or_else(|| {
+            req.extensions()
+                .get::<PeerIdentity>()
+                .and_then(|p| p.0.clone())
+        });
         if let Some(user) = peer {
             req.extensions_mut().insert(user);
             return Either::Left(self.inner.call(req));

@@ -4,6 +4,7 @@
 //! request as a `PeerIdentity`.
 
 use super::PeerIdentity;
+use super::chain::AuthProxy;
 use crate::pki::Pki;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -26,9 +27,9 @@ pub enum TlsError {
 pub fn tls_config(pki: &Pki) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(pki.client_ca.cert_der.clone())
-        .map_err(TlsError::Config)?;
+    for ca in [&pki.client_ca, &pki.request_header_ca] {
+        roots.add(ca.cert_der.clone()).map_err(TlsError::Config)?;
+    }
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .allow_unauthenticated()
         .build()
@@ -54,6 +55,7 @@ pub async fn accept_loop(
     listener: Listener,
     acceptor: TlsAcceptor,
     router: axum::Router,
+    request_header_ca: Arc<Vec<u8>>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
@@ -63,10 +65,20 @@ pub async fn accept_loop(
                 match &listener {
                     Listener::Tcp(l) => l.accept().await.map(|(s, _)| {
                         let _ = s.set_nodelay(true);
-                        tokio::spawn(serve_connection(s, acceptor.clone(), router.clone()));
+                        tokio::spawn(serve_connection(
+                            s,
+                            acceptor.clone(),
+                            router.clone(),
+                            request_header_ca.clone(),
+                        ));
                     }),
                     Listener::Unix(l) => l.accept().await.map(|(s, _)| {
-                        tokio::spawn(serve_connection(s, acceptor.clone(), router.clone()));
+                        tokio::spawn(serve_connection(
+                            s,
+                            acceptor.clone(),
+                            router.clone(),
+                            request_header_ca.clone(),
+                        ));
                     }),
                 }
             } => {
@@ -81,8 +93,12 @@ pub async fn accept_loop(
 }
 
 /// Serves one accepted connection: TLS handshake, then HTTP/1.1 or HTTP/2.
-pub async fn serve_connection<S>(stream: S, acceptor: TlsAcceptor, router: axum::Router)
-where
+pub async fn serve_connection<S>(
+    stream: S,
+    acceptor: TlsAcceptor,
+    router: axum::Router,
+    request_header_ca: Arc<Vec<u8>>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let tls = match acceptor.accept(stream).await {
@@ -93,16 +109,23 @@ where
             return;
         }
     };
-    let user = tls
+    let peer = tls
         .get_ref()
         .1
         .peer_certificates()
         .and_then(|certs| certs.first())
-        .and_then(|c| crate::authn::from_certificate(c));
-    let identity = PeerIdentity(user.map(Arc::new));
+        .and_then(|c| crate::authn::peer(c, &request_header_ca));
+    let (identity, proxy) = match peer {
+        Some(crate::authn::Peer::User(user)) => (PeerIdentity(Some(Arc::new(user))), None),
+        Some(crate::authn::Peer::Proxy(name)) => (PeerIdentity(None), Some(AuthProxy(name))),
+        None => (PeerIdentity(None), None),
+    };
     let service =
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(identity.clone());
+            if let Some(proxy) = &proxy {
+                req.extensions_mut().insert(proxy.clone());
+            }
             let router = router.clone();
             async move { router.oneshot(req.map(axum::body::Body::new)).await }
         });

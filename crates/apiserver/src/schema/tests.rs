@@ -80,6 +80,26 @@ fn protobuf_round_trip_with_envelope() {
 }
 
 #[test]
+fn a_user_s_extra_values_survive_protobuf() {
+    let review = json!({"metadata": {}, "status": {"userInfo": {"username": "system:admin",
+        "extra": {"authentication.kubernetes.io/credential-id": ["X509SHA256=ab", "second"]}}}});
+    let t = ty("authentication.k8s.io", "v1", "SelfSubjectReview");
+    let bytes = proto::encode(&t, &review).unwrap();
+    // field 4 of UserInfo: a map entry whose value (field 2) is an ExtraValue message
+    // whose items are its field 1.
+    let needle = b"\x0a\x0dX509SHA256=ab\x0a\x06second";
+    assert!(
+        bytes.windows(needle.len()).any(|w| w == needle),
+        "{bytes:x?}"
+    );
+    let back = encode(&t, &proto::decode(&t, &bytes).unwrap());
+    assert_eq!(
+        back["status"]["userInfo"]["extra"],
+        review["status"]["userInfo"]["extra"]
+    );
+}
+
+#[test]
 fn inline_structs_and_int_or_string_survive_protobuf() {
     let pod = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}],
         "readinessProbe": {"httpGet": {"port": "http", "path": "/"}}}],

@@ -131,3 +131,73 @@ async fn unix_socket_serves_tls_with_client_certs() {
     c.shutdown().await;
     assert!(!sock.exists());
 }
+
+/// A client with the certificate `cert` (and its key), sending `headers` on every request.
+fn cert_client(c: &apiserver::Cluster, cert: &apiserver::pki::KeyedCert) -> Client {
+    let mut config = Config::new(c.url().parse().unwrap());
+    config.root_cert = Some(vec![c.pki().server_ca.cert_der.to_vec()]);
+    config.auth_info.client_certificate_data = Some(base64_of(cert.cert_pem.as_bytes()));
+    config.auth_info.client_key_data = Some(base64_of(cert.key_pem.as_bytes()).into());
+    Client::try_from(config).unwrap()
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// `(status, body)` of a SelfSubjectReview sent with `headers`.
+async fn whoami(client: &Client, headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let mut request = http::Request::post("/apis/authentication.k8s.io/v1/selfsubjectreviews")
+        .header("Content-Type", "application/json");
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let request = request
+        .body(br#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#.to_vec())
+        .unwrap();
+    let response = client.send(request.map(Into::into)).await.unwrap();
+    let status = response.status().as_u16();
+    use http_body_util::BodyExt;
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+/// An authenticating proxy (a certificate of the request-header CA, for an allowed name)
+/// names the user in `X-Remote-*` headers; without a user, or for a name not allowed, the
+/// request is anonymous and refused, and the proxy's own name is never the user.
+#[tokio::test]
+async fn an_authenticating_proxy_names_the_user() {
+    let c = cluster().await;
+    let proxy = cert_client(&c, &c.pki().proxy_cert("system:auth-proxy").unwrap());
+    let (status, review) = whoami(
+        &proxy,
+        &[
+            ("X-Remote-User", "alice"),
+            ("X-Remote-Group", "devs"),
+            ("X-Remote-Group", "ops"),
+            ("X-Remote-Extra-Scopes", "read"),
+            ("X-Remote-Extra-Acme.com%2Fteam", "blue"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{review}");
+    assert_eq!(
+        review["status"]["userInfo"],
+        serde_json::json!({
+            "username": "alice",
+            "groups": ["devs", "ops", "system:authenticated"],
+            "extra": {"acme.com/team": ["blue"], "scopes": ["read"]},
+        })
+    );
+    assert_eq!(whoami(&proxy, &[]).await.0, 401);
+    let stranger = cert_client(&c, &c.pki().proxy_cert("someone").unwrap());
+    assert_eq!(
+        whoami(&stranger, &[("X-Remote-User", "alice")]).await.0,
+        401
+    );
+    // A client certificate's user ignores the headers.
+    let admin = admin_client(&c).await;
+    let (_, review) = whoami(&admin, &[("X-Remote-User", "alice")]).await;
+    assert_eq!(review["status"]["userInfo"]["username"], "system:admin");
+}

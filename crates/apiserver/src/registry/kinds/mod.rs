@@ -171,9 +171,16 @@ pub(crate) fn map_mut<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut M
     e.as_object_mut().expect("made an object above")
 }
 
-/// Sets `m[key]` unless it holds a non-null value (how the defaulters treat zero values).
+/// Sets `m[key]` unless it holds a value: the defaulters test a pointer for `nil` and a
+/// string for `""` (Go's strings are never absent; a protobuf body carries them empty), so
+/// null, missing and, where a string is defaulted, `""` are unset.
 pub(crate) fn default(m: &mut Map<String, Value>, key: &str, value: Value) {
-    if m.get(key).is_none_or(Value::is_null) {
+    let unset = match m.get(key) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty() && value.is_string(),
+        Some(_) => false,
+    };
+    if unset {
         m.insert(key.into(), value);
     }
 }

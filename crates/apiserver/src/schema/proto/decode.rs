@@ -204,6 +204,19 @@ fn value(ty: &Type, raw: Raw<'_>) -> Result<Value, ProtoError> {
             Ok(Value::Object(out))
         }
         Resolved::Special(sp) => special(sp, raw),
+        // A named slice as a message: its items are field 1 (see `encode_value`).
+        Resolved::Other(Type::Slice(inner)) => {
+            let Raw::Bytes(b) = raw else {
+                return Err(ProtoError::Malformed);
+            };
+            let mut items = Vec::new();
+            for (n, r) in fields(b)? {
+                if n == 1 {
+                    items.push(value(inner, r)?);
+                }
+            }
+            Ok(Value::Array(items))
+        }
         Resolved::Other(t) => scalar(t, raw),
     }
 }

@@ -78,6 +78,16 @@ fn encode_value(ty: &Type, num: u32, v: &Value, out: &mut Vec<u8>) {
             encode_special(sp, v, &mut buf);
             put_bytes(out, num, &buf);
         }
+        // A named slice in a map's value (`ExtraValue []string`) is a message of its own
+        // whose items are field 1 (`k8s.io/api/authentication/v1/generated.proto`,
+        // `message ExtraValue { repeated string items = 1; }`).
+        Resolved::Other(Type::Slice(inner)) => {
+            let mut buf = Vec::new();
+            for item in v.as_array().into_iter().flatten() {
+                encode_value(inner, 1, item, &mut buf);
+            }
+            put_bytes(out, num, &buf);
+        }
         Resolved::Other(t) => encode_scalar(t, num, v, out),
     }
 }
