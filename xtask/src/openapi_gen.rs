@@ -11,7 +11,9 @@
 //! `backends::control_plane`), the ones the embedded server installs too.
 //!
 //! The file is gzip of records, each a line `<name> <length>` and that many bytes: `v2` is
-//! `/openapi/v2`, `v3/<path>` the document the `/openapi/v3` index lists as `<path>`.
+//! `/openapi/v2`, `v3/<path>` the document the `/openapi/v3` index lists as `<path>`;
+//! `v2.pb` and `v3.pb/<path>` are the same documents in their protobuf form (gnostic's
+//! `openapi_v2.Document` and `openapi_v3.Document`, as upstream's handlers encode them).
 
 use anyhow::{Context, Result, bail};
 use sha2::Digest;
@@ -62,20 +64,41 @@ async fn read_all(plane: &backends::control_plane::ControlPlane) -> Result<Vec<(
     )
     .await?;
     let client = kube::Client::try_from(config)?;
-    let get = |path: String| {
+    let read = |path: String, accept: &'static str| {
         let client = client.clone();
         async move {
+            use http_body_util::BodyExt;
             let request = http::Request::get(&path)
-                .header("Accept", "application/json")
-                .body(Vec::new())?;
-            let text = client
-                .request_text(request)
+                .header("Accept", accept)
+                .body(kube::client::Body::empty())?;
+            let response = client
+                .send(request)
                 .await
                 .with_context(|| format!("reading {path}"))?;
-            anyhow::Ok(text.into_bytes())
+            if !response.status().is_success() {
+                bail!("{path} as {accept}: {}", response.status());
+            }
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .with_context(|| format!("reading {path}"))?
+                .to_bytes();
+            anyhow::Ok(body.to_vec())
         }
     };
-    let mut documents = vec![("v2".to_string(), get("/openapi/v2".into()).await?)];
+    let get = |path: String| read(path, "application/json");
+    let mut documents = vec![
+        ("v2".to_string(), get("/openapi/v2".into()).await?),
+        (
+            "v2.pb".to_string(),
+            read(
+                "/openapi/v2".into(),
+                "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+            )
+            .await?,
+        ),
+    ];
     let index: serde_json::Value = serde_json::from_slice(&get("/openapi/v3".into()).await?)?;
     let Some(paths) = index["paths"].as_object() else {
         bail!("the /openapi/v3 index has no paths");
@@ -90,6 +113,12 @@ async fn read_all(plane: &backends::control_plane::ControlPlane) -> Result<Vec<(
             bail!("{url}: the document read has the hash {hash}");
         }
         documents.push((format!("v3/{name}"), bytes));
+        let proto = read(
+            url.to_string(),
+            "application/com.github.proto-openapi.spec.v3@v1.0+protobuf",
+        )
+        .await?;
+        documents.push((format!("v3.pb/{name}"), proto));
     }
     Ok(documents)
 }

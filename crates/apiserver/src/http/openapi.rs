@@ -5,14 +5,13 @@
 //! aggregator.go` (`handleDiscovery`, the index; `handleGroupVersion`, 404 for a path the
 //! index does not list).
 //!
-//! The protobuf forms (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf` and its
-//! v3 sibling) are not served yet: a client that prefers them gets a clear 501, never JSON
-//! in their place.
+//! Each document is served as JSON or in its protobuf form
+//! (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf`, its v3 sibling, and the
+//! older `...spec.v2.v1.0+protobuf` names), under the same ETag.
 
 use super::request::ApiRequest;
-use super::respond::{base_response, error_response};
+use super::respond::base_response;
 use crate::openapi::{DOCUMENTS, Document, server_relative_url};
-use crate::status::ApiError;
 use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
@@ -81,13 +80,27 @@ fn serve(req: &ApiRequest, doc: &'static Document, v3_path: Option<&str>) -> Res
     });
     let mut response = match chosen {
         None => empty(StatusCode::NOT_ACCEPTABLE),
-        Some("json") => {
+        Some(subtype) => {
+            // Both protobuf names answer with the newer one.
+            let (content_type, bytes) = if subtype == "json" {
+                ("application/json", &doc.bytes)
+            } else if v3_path.is_some() {
+                (
+                    "application/com.github.proto-openapi.spec.v3.v1.0+protobuf",
+                    &doc.proto,
+                )
+            } else {
+                (
+                    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                    &doc.proto,
+                )
+            };
             let etag = format!("\"{}\"", doc.hash);
             let if_none_match = req.parts.headers.get(header::IF_NONE_MATCH);
             if let (Some(path), Some(hash)) = (v3_path, query_hash(req))
                 && hash != doc.hash
             {
-                let mut r = base_response(StatusCode::MOVED_PERMANENTLY, "application/json", "");
+                let mut r = base_response(StatusCode::MOVED_PERMANENTLY, content_type, "");
                 let location = server_relative_url(path, &doc.hash);
                 r.headers_mut().insert(
                     header::LOCATION,
@@ -100,11 +113,7 @@ fn serve(req: &ApiRequest, doc: &'static Document, v3_path: Option<&str>) -> Res
                 set(&mut r, header::ETAG, &etag);
                 r
             } else {
-                let mut r = base_response(
-                    StatusCode::OK,
-                    "application/json",
-                    Bytes::from_static(&doc.bytes),
-                );
+                let mut r = base_response(StatusCode::OK, content_type, Bytes::from_static(bytes));
                 set(&mut r, header::ETAG, &etag);
                 set(&mut r, header::ACCEPT_RANGES, "bytes");
                 if v3_path.is_some() && query_hash(req).is_some() {
@@ -113,17 +122,6 @@ fn serve(req: &ApiRequest, doc: &'static Document, v3_path: Option<&str>) -> Res
                 r
             }
         }
-        Some(_) => error_response(
-            &ApiError {
-                code: 501,
-                reason: "NotImplemented",
-                message: "the embedded cluster serves OpenAPI documents as JSON only; \
-                          ask for application/json"
-                    .into(),
-                details: None,
-            },
-            false,
-        ),
     };
     set(&mut response, header::VARY, "Accept");
     response

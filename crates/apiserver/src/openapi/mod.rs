@@ -15,9 +15,11 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::LazyLock;
 
-/// One served document and its hash (its ETag).
+/// One served document, JSON and protobuf, and its hash (its ETag in both forms).
 pub struct Document {
     pub bytes: Vec<u8>,
+    /// The protobuf form (gnostic's `openapi_v2.Document` or `openapi_v3.Document`).
+    pub proto: Vec<u8>,
     pub hash: String,
 }
 
@@ -37,9 +39,9 @@ pub static DOCUMENTS: LazyLock<Documents> = LazyLock::new(|| {
 });
 
 impl Document {
-    fn new(bytes: Vec<u8>) -> Document {
+    fn new(bytes: Vec<u8>, proto: Vec<u8>) -> Document {
         let hash = format!("{:X}", sha2::Sha512::digest(&bytes));
-        Document { bytes, hash }
+        Document { bytes, proto, hash }
     }
 }
 
@@ -51,8 +53,7 @@ impl Documents {
         flate2::read::GzDecoder::new(gz)
             .read_to_end(&mut raw)
             .map_err(|e| format!("inflating: {e}"))?;
-        let mut v2 = None;
-        let mut v3 = BTreeMap::new();
+        let mut records: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut rest = raw.as_slice();
         while !rest.is_empty() {
             let line_end = rest
@@ -68,20 +69,29 @@ impl Documents {
                 .get(line_end + 1..line_end + 1 + len)
                 .ok_or_else(|| format!("{name}: shorter than {len} bytes"))?;
             rest = &rest[line_end + 1 + len..];
-            match name.strip_prefix("v3/") {
-                Some(path) => {
-                    v3.insert(path.to_string(), Document::new(body.to_vec()));
-                }
-                None if name == "v2" => v2 = Some(Document::new(body.to_vec())),
-                None => return Err(format!("an unknown record {name:?}")),
-            }
+            records.insert(name.to_string(), body.to_vec());
+        }
+        let paths: Vec<String> = records
+            .keys()
+            .filter_map(|k| k.strip_prefix("v3/").map(String::from))
+            .collect();
+        fn take(records: &mut BTreeMap<String, Vec<u8>>, name: &str) -> Result<Vec<u8>, String> {
+            records
+                .remove(name)
+                .ok_or_else(|| format!("no record {name:?}"))
+        }
+        let v2 = Document::new(take(&mut records, "v2")?, take(&mut records, "v2.pb")?);
+        let mut v3 = BTreeMap::new();
+        for path in paths {
+            let json = take(&mut records, &format!("v3/{path}"))?;
+            let proto = take(&mut records, &format!("v3.pb/{path}"))?;
+            v3.insert(path, Document::new(json, proto));
+        }
+        if let Some(name) = records.keys().next() {
+            return Err(format!("an unknown record {name:?}"));
         }
         let index = index(&v3);
-        Ok(Documents {
-            v2: v2.ok_or("no v2 document")?,
-            v3,
-            index,
-        })
+        Ok(Documents { v2, v3, index })
     }
 }
 
@@ -129,7 +139,7 @@ mod tests {
     #[test]
     fn a_bad_file_is_an_error() {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut gz, b"v3/api 10\n{}").unwrap();
+        std::io::Write::write_all(&mut gz, b"v2 2\n{}v2.pb 0\nv3/api 10\n{}").unwrap();
         let gz = gz.finish().unwrap();
         assert_eq!(
             Documents::read(&gz).err().as_deref(),
