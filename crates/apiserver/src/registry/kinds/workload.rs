@@ -6,16 +6,21 @@
 //! not modelled yet: tables show `Name`/`Created At`.
 
 use super::{Strategy, default, map_mut, obj_mut};
+use crate::status::{Cause, field};
 use serde_json::{Map, Value, json};
 
-/// One workload kind: its own defaulter on `spec`, where its pod template is, and what
-/// its strategy's `PrepareForCreate` adds.
+/// One workload kind: its own defaulter on `spec`, where its pod template is, what its
+/// strategy's `PrepareForCreate` adds, and whether its spec is validated as a
+/// ReplicaSet-like one (a selector over its pod template).
 #[derive(Debug)]
 pub(crate) struct Workload {
     defaults: fn(&mut Map<String, Value>),
     /// The pointer from `spec` to the template's pod spec.
     pod_spec: &'static str,
     prepare_create: fn(&mut Value),
+    /// `ValidateDeploymentSpec` / `ValidateReplicaSetSpec`'s checks of replicas, selector
+    /// and template (the other kinds' validation is not modelled yet).
+    selects: bool,
 }
 
 impl Strategy for Workload {
@@ -34,6 +39,103 @@ impl Strategy for Workload {
     fn has_generation(&self) -> bool {
         true
     }
+
+    fn validate(&self, obj: &Value) -> Vec<Cause> {
+        if !self.selects {
+            return Vec::new();
+        }
+        validate_selecting_spec(obj.get("spec").unwrap_or(&Value::Null))
+    }
+}
+
+/// `ValidateDeploymentSpec` and `ValidateReplicaSetSpec` (`pkg/apis/apps/validation/
+/// validation.go`), as far as modelled: `replicas` not negative, a selector required, the
+/// template's labels matched by it (`ValidatePodTemplateSpecForReplicaSet`: a missing
+/// selector is `labels.Nothing()`, which matches nothing), and the template's containers.
+fn validate_selecting_spec(spec: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    if let Some(replicas) = spec.get("replicas").and_then(Value::as_i64)
+        && replicas < 0
+    {
+        causes.push(field::invalid(
+            "spec.replicas",
+            &replicas.to_string(),
+            "must be greater than or equal to 0",
+        ));
+    }
+    let selector = spec.get("selector").filter(|s| !s.is_null());
+    if selector.is_none() {
+        causes.push(field::required("spec.selector", ""));
+    }
+    let labels = spec.pointer("/template/metadata/labels");
+    let matches = match selector {
+        None => false,
+        Some(selector) => selects(selector, labels).unwrap_or(true),
+    };
+    if !matches {
+        causes.push(field::invalid(
+            "spec.template.metadata.labels",
+            &go_string_map(labels),
+            "`selector` does not match template `labels`",
+        ));
+    }
+    causes.extend(super::pod::validate_containers(
+        spec.pointer("/template/spec/containers"),
+        "spec.template.spec.containers",
+    ));
+    causes
+}
+
+/// Whether a `LabelSelector` matches `labels` (`metav1.LabelSelectorAsSelector`, then
+/// `Matches`); `None` for the empty selector, which selects everything and is not checked
+/// against the template.
+fn selects(selector: &Value, labels: Option<&Value>) -> Option<bool> {
+    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+    let match_labels = selector.get("matchLabels").and_then(Value::as_object);
+    let expressions = selector.get("matchExpressions").and_then(Value::as_array);
+    if match_labels.is_none_or(Map::is_empty) && expressions.is_none_or(Vec::is_empty) {
+        return None;
+    }
+    let by_label = match_labels
+        .into_iter()
+        .flatten()
+        .all(|(k, v)| label(k) == v.as_str());
+    let by_expression = expressions.into_iter().flatten().all(|e| {
+        let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+        let values: Vec<&str> = e
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        match e.get("operator").and_then(Value::as_str).unwrap_or("") {
+            "In" => label(key).is_some_and(|v| values.contains(&v)),
+            "NotIn" => label(key).is_none_or(|v| !values.contains(&v)),
+            "Exists" => label(key).is_some(),
+            "DoesNotExist" => label(key).is_none(),
+            _ => false,
+        }
+    });
+    Some(by_label && by_expression)
+}
+
+/// A `map[string]string` as Go's `%#v` prints it: `map[string]string{"a":"b", "c":"d"}`
+/// (keys sorted), `map[string]string(nil)` when absent.
+fn go_string_map(labels: Option<&Value>) -> String {
+    let Some(map) = labels.and_then(Value::as_object) else {
+        return "map[string]string(nil)".into();
+    };
+    let mut pairs: Vec<(&String, &str)> = map
+        .iter()
+        .map(|(k, v)| (k, v.as_str().unwrap_or("")))
+        .collect();
+    pairs.sort();
+    let inner: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}:{}", crate::status::quote(k), crate::status::quote(v)))
+        .collect();
+    format!("map[string]string{{{}}}", inner.join(", "))
 }
 
 /// `SetDefaults_Deployment`.
@@ -52,6 +154,7 @@ pub(crate) static DEPLOYMENT: Workload = Workload {
     },
     pod_spec: "/template/spec",
     prepare_create: |_| {},
+    selects: true,
 };
 
 /// `SetDefaults_ReplicaSet`.
@@ -59,6 +162,7 @@ pub(crate) static REPLICA_SET: Workload = Workload {
     defaults: |spec| default(spec, "replicas", json!(1)),
     pod_spec: "/template/spec",
     prepare_create: |_| {},
+    selects: true,
 };
 
 /// `SetDefaults_DaemonSet`.
@@ -83,6 +187,7 @@ pub(crate) static DAEMON_SET: Workload = Workload {
             .entry("deprecated.daemonset.template.generation")
             .or_insert(json!("1"));
     },
+    selects: false,
 };
 
 /// `SetDefaults_StatefulSet` (StatefulSetAutoDeletePVC is on in v1.33; MaxUnavailable-
@@ -110,6 +215,7 @@ pub(crate) static STATEFUL_SET: Workload = Workload {
     },
     pod_spec: "/template/spec",
     prepare_create: |_| {},
+    selects: false,
 };
 
 /// `SetDefaults_CronJob`; its job template's pod spec is defaulted too (the Job's own
@@ -123,4 +229,5 @@ pub(crate) static CRON_JOB: Workload = Workload {
     },
     pod_spec: "/jobTemplate/spec/template/spec",
     prepare_create: |_| {},
+    selects: false,
 };
