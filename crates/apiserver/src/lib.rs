@@ -126,6 +126,9 @@ impl Cluster {
         })?;
         let registry = registry::Registry::new();
         bootstrap::seed(&registry, &pki, &config.node_name, addr.port());
+        // The seeding is the state the watch caches first list, as upstream's list once
+        // the server starts; a watch from before it is too old (410).
+        registry.start_watch_cache();
         let state = Arc::new(State {
             authz: rbac::Authorizer::new(registry.clone()),
             registry: registry.clone(),

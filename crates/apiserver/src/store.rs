@@ -58,6 +58,9 @@ pub enum StoreError {
         "the object has been modified; please apply your changes to the latest version and try again"
     )]
     Conflict,
+    /// `oldest` is the oldest resourceVersion a watch may start from (the watch cache's
+    /// "oldest - 1", `k8s.io/apiserver/pkg/storage/cacher/watch_cache.go`,
+    /// `getAllEventsSinceLocked`).
     #[error("too old resource version: {requested} ({oldest})")]
     TooOld { requested: u64, oldest: u64 },
 }
@@ -74,6 +77,9 @@ struct Inner {
     rv: u64,
     objects: BTreeMap<Key, Arc<Value>>,
     history: VecDeque<Event>,
+    /// The resourceVersion the watch caches start at (`start_watch_cache`): no watch
+    /// starts before it, as upstream's caches list once when the server starts.
+    cache_start: u64,
 }
 
 /// The store; cheap to clone.
@@ -156,6 +162,13 @@ impl Store {
     /// The current resourceVersion (of the last write).
     pub fn current_rv(&self) -> u64 {
         self.lock().rv
+    }
+
+    /// Starts the watch caches at the current resourceVersion: what the server wrote
+    /// before it serves (its seeding) is in their initial list, not in their history.
+    pub fn start_watch_cache(&self) {
+        let mut inner = self.lock();
+        inner.cache_start = inner.rv;
     }
 
     pub fn get(&self, resource: &str, namespace: &str, name: &str) -> Option<Arc<Value>> {
@@ -292,8 +305,13 @@ impl Store {
                 rv: now,
             });
         }
-        let oldest = inner.history.front().map_or(now, |e| e.rv);
-        if since + 1 < oldest {
+        // The oldest event a watch can deliver, less one, as the watch cache words it.
+        let oldest = inner
+            .history
+            .front()
+            .map_or(now, |e| e.rv - 1)
+            .max(inner.cache_start);
+        if since < oldest {
             return Err(StoreError::TooOld {
                 requested: since,
                 oldest,

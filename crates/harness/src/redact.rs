@@ -50,6 +50,8 @@ re!(
 );
 re!(POD_IP, r"\b10\.42\.\d{1,3}\.\d{1,3}\b");
 re!(RV_TEXT, r#"(resourceVersion"?:\s*"?)(\d+)("?)"#);
+// The watch cache's refusal names two resourceVersions (`watch_cache.go`).
+re!(TOO_OLD, r"(too old resource version: )\d+ \(\d+\)");
 re!(AUDIT_ID, r"(?im)^(audit-id:\s*).*$");
 re!(BUILD, r"(v1\.\d+\.\d+)\+[a-z0-9]+");
 re!(CURL_MS, r"after \d+ ms");
@@ -122,6 +124,7 @@ pub fn redact_line(text: &str, ctx: &Context) -> String {
         .into_owned();
     s = POD_IP.replace_all(&s, "[pod-ip]").into_owned();
     s = RV_TEXT.replace_all(&s, "${1}[rv]${3}").into_owned();
+    s = TOO_OLD.replace_all(&s, "${1}[rv] ([rv])").into_owned();
     s = AUDIT_ID.replace_all(&s, "${1}[audit-id]").into_owned();
     s = BUILD.replace_all(&s, "${1}+[build]").into_owned();
     s = CURL_MS.replace_all(&s, "after [ms] ms").into_owned();

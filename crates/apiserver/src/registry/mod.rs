@@ -175,6 +175,11 @@ impl Registry {
         self.store.current_rv()
     }
 
+    /// Starts the watch caches where the store is now (see `Store::start_watch_cache`).
+    pub fn start_watch_cache(&self) {
+        self.store.start_watch_cache();
+    }
+
     /// A watch of every change after `since` (0: from now); 410 when `since` is older
     /// than the history kept.
     pub fn watch(&self, since: u64) -> Result<crate::store::Watch, ApiError> {

@@ -156,3 +156,20 @@ fn a_stale_precondition_is_a_conflict_not_a_retry() {
     assert_eq!(r.unwrap_err(), StoreError::Conflict);
     assert_eq!(calls, 1);
 }
+
+#[test]
+fn a_watch_from_before_the_caches_started_is_too_old() {
+    let s = Store::new();
+    s.create("/configmaps", "ns", "seeded", obj("seeded"))
+        .unwrap();
+    s.create("/configmaps", "ns", "also", obj("also")).unwrap();
+    s.start_watch_cache();
+    s.create("/configmaps", "ns", "later", obj("later"))
+        .unwrap();
+    let err = s.watch(1).unwrap_err();
+    assert_eq!(err.to_string(), "too old resource version: 1 (2)");
+    // From where the caches start, every later event.
+    let from_start = s.watch(2).unwrap();
+    assert_eq!(from_start.replay.len(), 1);
+    assert_eq!(from_start.replay[0].rv, 3);
+}

@@ -97,7 +97,16 @@ fn bookmark(res: &ApiResource, rv: u64, end_of_initial: bool) -> Bytes {
 
 pub(super) fn watch(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
     let opts = Options::parse(&req.ctx, t)?;
-    let started = state.registry.watch(opts.since)?;
+    let started = match state.registry.watch(opts.since) {
+        Ok(started) => started,
+        // A watch the cache cannot serve is answered by a watcher whose only event is the
+        // error (`k8s.io/apiserver/pkg/storage/cacher/cacher.go`, `newErrWatcher`).
+        Err(e) if e.code == 410 => {
+            let error = watch_line("ERROR", &e.to_status());
+            return Ok(stream(futures::stream::iter([Ok(error)])));
+        }
+        Err(e) => return Err(e),
+    };
     let key = resource_key(t.res.group, t.res.resource());
     // The initial state: synthetic ADDED events for "" and "0" (unless asked not to),
     // else the events after `since`.
@@ -135,7 +144,15 @@ pub(super) fn watch(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<R
         rx,
         |mut rx| async move { rx.recv().await.map(|b| (Ok(b), rx)) },
     );
-    let mut r = Response::new(Body::from_stream(futures::StreamExt::chain(head, tail)));
+    Ok(stream(futures::StreamExt::chain(head, tail)))
+}
+
+/// A watch's answer: its events as they come, as JSON lines.
+fn stream<S>(events: S) -> Response
+where
+    S: futures::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + 'static,
+{
+    let mut r = Response::new(Body::from_stream(events));
     let h = r.headers_mut();
     h.insert(
         http::header::CONTENT_TYPE,
@@ -149,7 +166,7 @@ pub(super) fn watch(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<R
         "Audit-Id",
         HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("uuid"),
     );
-    Ok(r)
+    r
 }
 
 /// The live part of a watch, after its initial events.
