@@ -379,6 +379,15 @@ pub mod field {
         }
     }
 
+    /// `field.Forbidden(path, detail)`.
+    pub fn forbidden(path: &str, detail: &str) -> Cause {
+        Cause {
+            reason: "FieldValueForbidden".into(),
+            message: format!("Forbidden: {detail}"),
+            field: path.into(),
+        }
+    }
+
     /// `field.Invalid(path, value, detail)`; `value` is already rendered as Go prints it.
     pub fn invalid(path: &str, value: &str, detail: &str) -> Cause {
         let mut message = format!("Invalid value: {value}");

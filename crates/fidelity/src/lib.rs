@@ -40,6 +40,10 @@ pub fn compare(
     } else {
         out.push_str(&unified(&want_shown, &got_shown));
     }
+    if !out.contains("\n@@") && !out.starts_with("@@") && !out.contains("@@") {
+        // No line differs: the difference is in bytes a line diff does not show.
+        out.push_str(&format!("reference: {want:?}\nembedded:  {got:?}\n"));
+    }
     Some(out)
 }
 

@@ -54,31 +54,73 @@ fn status_frame(code: i32, v5: bool, command: &[String]) -> String {
     serde_json::to_string(&status).expect("json")
 }
 
-/// The container a request names, or the pod's default one; 400 when the pod has no such
-/// container (`container x is not valid for pod y`).
-fn pick_container(ctx: &Ctx, pod: &Value, name: &str) -> Result<String, ApiError> {
-    let containers: Vec<String> = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.get("name").and_then(Value::as_str).map(String::from))
-        .collect();
-    let container = match ctx.param("container").filter(|c| !c.is_empty()) {
-        Some(c) => c.to_string(),
-        None => pod
-            .pointer("/metadata/annotations/kubectl.kubernetes.io~1default-container")
-            .and_then(Value::as_str)
-            .map(String::from)
-            .or_else(|| containers.first().cloned())
-            .unwrap_or_default(),
+/// How a request names a container, checked as upstream checks it: one given must be the
+/// pod's; none means the only container, and otherwise a 400 listing the names. The logs
+/// list every container (`validateContainer`, init containers first); exec and attach
+/// list the containers, then the init containers apart (`streamLocation`); both in
+/// `pkg/registry/core/pod/strategy.go`.
+fn pick_container(ctx: &Ctx, pod: &Value, name: &str, logs: bool) -> Result<String, ApiError> {
+    let names = |list: &str| -> Vec<String> {
+        pod.pointer(&format!("/spec/{list}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("name").and_then(Value::as_str).map(String::from))
+            .collect()
     };
-    if !containers.contains(&container) {
-        return Err(ApiError::bad_request(format!(
-            "container {container} is not valid for pod {name}"
-        )));
+    let (init, containers, ephemeral) = (
+        names("initContainers"),
+        names("containers"),
+        names("ephemeralContainers"),
+    );
+    if let Some(c) = ctx.param("container").filter(|c| !c.is_empty()) {
+        let known = init
+            .iter()
+            .chain(&containers)
+            .chain(&ephemeral)
+            .any(|n| n == c);
+        if !known {
+            return Err(ApiError::bad_request(format!(
+                "container {c} is not valid for pod {name}"
+            )));
+        }
+        return Ok(c.to_string());
     }
-    Ok(container)
+    match containers.as_slice() {
+        [only] => Ok(only.clone()),
+        [] => Err(ApiError::bad_request(format!(
+            "a container name must be specified for pod {name}"
+        ))),
+        _ if logs => {
+            let all: Vec<&String> = init.iter().chain(&containers).chain(&ephemeral).collect();
+            let all: Vec<&str> = all.iter().map(|s| s.as_str()).collect();
+            Err(ApiError::bad_request(format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                all.join(" ")
+            )))
+        }
+        _ => {
+            let mut message = format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                containers.join(" ")
+            );
+            if !init.is_empty() {
+                message.push_str(&format!(
+                    " or one of the init containers: [{}]",
+                    init.join(" ")
+                ));
+            }
+            Err(ApiError::bad_request(message))
+        }
+    }
+}
+
+/// A pod the scheduler has not bound: exec and attach have no kubelet to reach
+/// (`streamLocation`), and its logs are empty (`LogLocation` returns no location).
+fn has_host(pod: &Value) -> bool {
+    pod.pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty())
 }
 
 /// The pod's uid, which the runtime checks so that a recreated pod of the same name is
@@ -103,7 +145,14 @@ fn runtime(state: &State) -> Result<std::sync::Arc<dyn crate::runtime::PodRuntim
 pub async fn logs(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<Response, ApiError> {
     let (ns, name) = (t.namespace, t.name);
     let pod = find_pod(state, ns, name)?;
-    let container = pick_container(ctx, &pod, name)?;
+    let container = pick_container(ctx, &pod, name, true)?;
+    if !has_host(&pod) {
+        // No location, no stream: 204 (`LocationStreamer.InputStream` returns none, and
+        // `handlers/rest.go` `StreamObject` answers No Content).
+        let mut r = super::respond::base_response(http::StatusCode::NO_CONTENT, "text/plain", "");
+        r.headers_mut().remove(http::header::CONTENT_TYPE);
+        return Ok(r);
+    }
     let number = |key: &str| -> Result<Option<usize>, ApiError> {
         match ctx.param(key) {
             None | Some("") => Ok(None),
@@ -129,6 +178,11 @@ pub async fn logs(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<Response, 
         .await
         .map_err(|e| ApiError::bad_request(e.0))?;
     let body = axum::body::Body::from_stream(stream.map(Ok::<_, std::convert::Infallible>));
+    Ok(plain_log(body))
+}
+
+/// A log's answer: its text as it comes.
+fn plain_log(body: axum::body::Body) -> Response {
     let mut r = Response::new(body);
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -138,7 +192,7 @@ pub async fn logs(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<Response, 
         http::header::CACHE_CONTROL,
         http::HeaderValue::from_static("no-cache, private"),
     );
-    Ok(r)
+    r
 }
 
 /// What an exec request asks the node to run, checked as the API server checks it before
@@ -161,6 +215,12 @@ fn exec_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<ExecRequest,
         super::chain::authorize(state, &ctx.user, &a)?;
     }
     let pod = find_pod(state, ns, name)?;
+    let container = pick_container(ctx, &pod, name, false)?;
+    if !has_host(&pod) {
+        return Err(ApiError::bad_request(format!(
+            "pod {name} does not have a host assigned"
+        )));
+    }
     let command: Vec<String> = ctx
         .query
         .iter()
@@ -170,7 +230,6 @@ fn exec_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<ExecRequest,
     if command.is_empty() {
         return Err(ApiError::bad_request("you must specify at least 1 command"));
     }
-    let container = pick_container(ctx, &pod, name)?;
     let phase = pod
         .pointer("/status/phase")
         .and_then(Value::as_str)

@@ -1,8 +1,12 @@
-//! Response encoding as upstream negotiates it (FIDELITY.md §0): pretty JSON without a
-//! trailing newline for `?pretty=true` and curl/Wget/browser user agents, compact JSON with
-//! a newline otherwise; Go's HTML-safe escaping of `<`, `>`, `&`.
+//! Response encoding as upstream negotiates it (FIDELITY.md §0): the media type from the
+//! `Accept` header (JSON, YAML or protobuf, and a `Table` conversion), as
+//! `negotiation.NegotiateMediaTypeOptions` picks it (k8s.io/apiserver
+//! `pkg/endpoints/handlers/negotiation/negotiate.go`) and go-restful's routes allow it;
+//! pretty JSON without a trailing newline for `?pretty=true` and curl/Wget/browser user
+//! agents, compact JSON with a newline otherwise; Go's HTML-safe escaping of `<`, `>`, `&`.
 
 use super::request_info::parse_bool;
+use crate::status::ApiError;
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
@@ -99,10 +103,376 @@ pub fn encode(v: &Value, pretty_print: bool) -> Bytes {
     if pretty_print { pretty(v) } else { compact(v) }
 }
 
+/// A media type the API answers in: the codecs' `SupportedMediaTypes`
+/// (k8s.io/apimachinery `pkg/runtime/serializer/codec_factory.go`), in their order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    Json,
+    Yaml,
+    Protobuf,
+}
+
+impl Media {
+    /// What a built-in resource answers in.
+    pub const BUILT_IN: &[Media] = &[Media::Json, Media::Yaml, Media::Protobuf];
+    /// What a custom resource answers in: its handler's `StandardSerializers` have no
+    /// protobuf (apiextensions-apiserver `pkg/apiserver/customresource_handler.go`).
+    pub const CUSTOM: &[Media] = &[Media::Json, Media::Yaml];
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Media::Json => "application/json",
+            Media::Yaml => "application/yaml",
+            Media::Protobuf => super::respond::PROTOBUF,
+        }
+    }
+
+    fn subtype(self) -> &'static str {
+        match self {
+            Media::Json => "json",
+            Media::Yaml => "yaml",
+            Media::Protobuf => "vnd.kubernetes.protobuf",
+        }
+    }
+
+    /// It has a stream serializer (for watches): YAML has none.
+    fn streams(self) -> bool {
+        self != Media::Yaml
+    }
+}
+
+/// What the client gets (`MediaTypeOptions`): the media type, and `pretty=1` among its
+/// parameters. (A `Table` is `crate::table::wants_table`'s to tell.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Output {
+    pub media: Media,
+    pub pretty: bool,
+}
+
+/// The `EndpointRestrictions` a negotiation obeys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A resource handler's `RequestScope` (`handlers/rest.go`): a `Table` in JSON or
+    /// YAML, `PartialObjectMetadata[List]`, server version `v1`.
+    Resource,
+    /// `DefaultEndpointRestrictions`: no conversion, as errors are written
+    /// (`responsewriters.ErrorNegotiated`).
+    Default,
+}
+
+/// One media range of an `Accept` header (goautoneg's `Accept`).
+#[derive(Debug, Clone, PartialEq)]
+struct Clause {
+    ty: String,
+    sub: String,
+    q: f32,
+    params: Vec<(String, String)>,
+}
+
+/// goautoneg's `nextSplitElement`: the text before the first `sep`, and after it.
+fn split_once_or_all(s: &str, sep: char) -> (&str, &str) {
+    s.split_once(sep).unwrap_or((s, ""))
+}
+
+fn trim_spaces(s: &str) -> &str {
+    s.trim_matches(' ')
+}
+
+/// One element of `ParseAccept`: `type/subtype` (or `*`) and its parameters, `q` apart;
+/// `None` for what it drops.
+fn parse_clause(part: &str) -> Option<Clause> {
+    let (media, mut rest) = split_once_or_all(trim_spaces(part), ';');
+    let (ty, sub) = split_once_or_all(media, '/');
+    let ty = trim_spaces(ty).to_string();
+    let sub = if sub.is_empty() {
+        (ty == "*").then(|| "*".to_string())?
+    } else {
+        let (sub, more) = split_once_or_all(sub, '/');
+        if !more.is_empty() {
+            return None;
+        }
+        trim_spaces(sub).to_string()
+    };
+    let mut clause = Clause {
+        ty,
+        sub,
+        q: 1.0,
+        params: Vec::new(),
+    };
+    while !rest.is_empty() {
+        let (param, more) = split_once_or_all(rest, ';');
+        rest = more;
+        // `key=value`: nothing after the first `=`, or another `=` after the value, drops it.
+        let (key, after) = split_once_or_all(param, '=');
+        let (value, extra) = split_once_or_all(after, '=');
+        if after.is_empty() || !extra.is_empty() {
+            continue;
+        }
+        match trim_spaces(key) {
+            // `strconv.ParseFloat(v, 32)`, untrimmed; a failure leaves 0.
+            "q" => clause.q = value.parse().unwrap_or(0.0),
+            key => {
+                clause.params.retain(|(k, _)| k != key);
+                clause
+                    .params
+                    .push((key.to_string(), trim_spaces(value).to_string()));
+            }
+        }
+    }
+    Some(clause)
+}
+
+/// goautoneg's `ParseAccept`: the media ranges, most wanted first. Its `Less` (by `q`, then
+/// a concrete type, then a concrete subtype) is not a total order, and `sort.Sort` is an
+/// insertion sort for so few items (`sort/zsortinterface.go`), so that is what sorts them.
+fn parse_accept(header: &str) -> Vec<Clause> {
+    let mut clauses: Vec<Clause> = header.split(',').filter_map(parse_clause).collect();
+    let before = |x: &Clause, y: &Clause| {
+        x.q > y.q || (x.ty != "*" && y.ty == "*") || (x.sub != "*" && y.sub == "*")
+    };
+    for i in 1..clauses.len() {
+        let mut j = i;
+        while j > 0 && before(&clauses[j], &clauses[j - 1]) {
+            clauses.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+    clauses
+}
+
+/// `acceptMediaTypeOptions`: the options of `clause` if the endpoint allows them for
+/// `media`.
+fn options(clause: &Clause, media: Media, endpoint: Endpoint) -> Option<Output> {
+    let mut out = Output {
+        media,
+        pretty: false,
+    };
+    let (mut kind, mut group, mut version) = (None, None, None);
+    for (key, value) in &clause.params {
+        match key.as_str() {
+            "as" => kind = Some(value.as_str()),
+            "g" => group = Some(value.as_str()),
+            "v" => version = Some(value.as_str()),
+            "stream" if !value.is_empty() && (!media.streams() || value != "watch") => {
+                return None;
+            }
+            "sv" if !value.is_empty() && (endpoint == Endpoint::Default || value != "v1") => {
+                return None;
+            }
+            "pretty" => out.pretty = value == "1",
+            _ => {}
+        }
+    }
+    if kind.is_none() && group.is_none() && version.is_none() {
+        return Some(out);
+    }
+    // `AllowsMediaTypeTransform` with a conversion: only to meta.k8s.io's Table (in JSON or
+    // YAML) and PartialObjectMetadata, and never for `DefaultEndpointRestrictions`.
+    let meta = group == Some("meta.k8s.io") && matches!(version, Some("v1" | "v1beta1"));
+    match kind.unwrap_or("") {
+        _ if endpoint == Endpoint::Default || !meta => None,
+        "Table" if media != Media::Protobuf => Some(out),
+        "PartialObjectMetadata" | "PartialObjectMetadataList" => Some(out),
+        _ => None,
+    }
+}
+
+/// `NegotiateMediaTypeOptions`: the first media range, most wanted first, that names an
+/// offered media type (exactly, as `type/*` or as `*/*`) with options the endpoint
+/// allows. No `Accept` at all is the first offered.
+pub fn negotiate(accept: &str, offered: &[Media], endpoint: Endpoint) -> Option<Output> {
+    if accept.is_empty() {
+        return offered.first().map(|&media| Output {
+            media,
+            pretty: false,
+        });
+    }
+    parse_accept(accept).iter().find_map(|clause| {
+        offered.iter().find_map(|&media| {
+            let names = clause.ty == "*" && clause.sub == "*"
+                || clause.ty == "application"
+                    && (clause.sub == "*" || clause.sub == media.subtype());
+            names.then(|| options(clause, media, endpoint)).flatten()
+        })
+    })
+}
+
+/// What go-restful's resource routes produce (`Produces`, apiserver
+/// `pkg/endpoints/installer.go`): the media types, and on a collection's GET, which also
+/// watches, the stream types too.
+fn produces(collection_get: bool) -> &'static [&'static str] {
+    const OBJECT: &[&str] = &[
+        "application/json",
+        "application/yaml",
+        "application/vnd.kubernetes.protobuf",
+    ];
+    const COLLECTION: &[&str] = &[
+        "application/json",
+        "application/yaml",
+        "application/vnd.kubernetes.protobuf",
+        "application/json;stream=watch",
+        "application/vnd.kubernetes.protobuf;stream=watch",
+    ];
+    if collection_get { COLLECTION } else { OBJECT }
+}
+
+/// go-restful's `Route.matchesAccept` (`emicklei/go-restful/v3` `route.go`): some media
+/// range of the header, its parameters dropped, is `*/*` or a type the route produces. No
+/// `Accept` is `*/*` (`jsr311.go`, `detectRoute`).
+fn route_accepts(accept: &str, produces: &[&str]) -> bool {
+    if accept.is_empty() {
+        return true;
+    }
+    accept.split(',').any(|range| {
+        let media = trim_spaces(split_once_or_all(range, ';').0);
+        media == "*/*" || produces.contains(&media)
+    })
+}
+
+/// What a resource handler answers in, negotiated before it does anything else
+/// (`NegotiateOutputMediaType` at the top of `handlers/get.go`, `create.go`, ...): 406
+/// when nothing acceptable is offered — go-restful's own for a built-in resource whose
+/// route produces nothing the client names (through `NewGenericServerResponse`, with
+/// `details: {}`), else the handler's `NewNotAcceptableError`.
+pub fn resource_output(
+    accept: &str,
+    custom: bool,
+    collection_get: bool,
+) -> Result<Output, ApiError> {
+    if !custom && !route_accepts(accept, produces(collection_get)) {
+        let available = produces(collection_get).join(", ");
+        return Err(ApiError {
+            code: 406,
+            reason: "NotAcceptable",
+            message: format!("406: Not Acceptable\n\nAvailable representations: {available}"),
+            details: Some(Box::default()),
+        });
+    }
+    let offered = if custom {
+        Media::CUSTOM
+    } else {
+        Media::BUILT_IN
+    };
+    negotiate(accept, offered, Endpoint::Resource).ok_or_else(|| ApiError {
+        code: 406,
+        reason: "NotAcceptable",
+        message: format!(
+            "only the following media types are accepted: {}",
+            produces(false).join(", ")
+        ),
+        details: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn media(accept: &str) -> Option<Media> {
+        negotiate(accept, Media::BUILT_IN, Endpoint::Resource).map(|o| o.media)
+    }
+
+    #[test]
+    fn accept_picks_the_most_wanted_offered_type() {
+        assert_eq!(media(""), Some(Media::Json));
+        assert_eq!(media("application/yaml"), Some(Media::Yaml));
+        assert_eq!(media("application/yaml; charset=utf-8"), Some(Media::Yaml));
+        assert_eq!(
+            media("application/yaml;q=0.9, application/json"),
+            Some(Media::Json)
+        );
+        assert_eq!(
+            media("application/json;q=0.5, application/yaml"),
+            Some(Media::Yaml)
+        );
+        // q=0 is not a refusal to goautoneg.
+        assert_eq!(media("application/yaml;q=0"), Some(Media::Yaml));
+        assert_eq!(media("*/*"), Some(Media::Json));
+        assert_eq!(media("application/*"), Some(Media::Json));
+        assert_eq!(media("text/html, */*"), Some(Media::Json));
+        assert_eq!(
+            media("application/vnd.kubernetes.protobuf;q=0.5, application/yaml"),
+            Some(Media::Yaml)
+        );
+        for refused in [
+            "text/html",
+            "text/yaml",
+            "application/x-yaml",
+            "application/YAML",
+            ";;;",
+        ] {
+            assert_eq!(media(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn parameters_restrict_what_is_offered() {
+        let table = "application/yaml;as=Table;v=v1;g=meta.k8s.io";
+        let out = negotiate(table, Media::BUILT_IN, Endpoint::Resource);
+        assert_eq!(
+            out,
+            Some(Output {
+                media: Media::Yaml,
+                pretty: false
+            })
+        );
+        // Errors are written without conversions.
+        assert_eq!(negotiate(table, Media::BUILT_IN, Endpoint::Default), None);
+        assert_eq!(media("application/json;as=Table"), None);
+        assert_eq!(
+            media("application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io"),
+            None
+        );
+        assert_eq!(media("application/yaml;stream=watch"), None);
+        assert_eq!(media("application/json;stream=watch"), Some(Media::Json));
+        assert_eq!(
+            media("application/yaml;stream=watch, application/json"),
+            Some(Media::Json)
+        );
+        let pretty = negotiate(
+            "application/json;pretty=1",
+            Media::BUILT_IN,
+            Endpoint::Resource,
+        );
+        assert!(pretty.is_some_and(|o| o.pretty));
+        // goautoneg keeps `k==` (an empty value) and drops `k=v=w`.
+        let kept = negotiate(
+            "application/yaml;stream==",
+            Media::BUILT_IN,
+            Endpoint::Resource,
+        );
+        assert_eq!(kept.map(|o| o.media), Some(Media::Yaml));
+        assert_eq!(media("application/yaml;stream=watch=x"), Some(Media::Yaml));
+        // Custom resources have no protobuf.
+        let proto = "application/vnd.kubernetes.protobuf, application/json";
+        let custom = negotiate(proto, Media::CUSTOM, Endpoint::Resource);
+        assert_eq!(custom.map(|o| o.media), Some(Media::Json));
+    }
+
+    #[test]
+    fn refusals_name_what_is_offered() {
+        let e = resource_output("text/html", false, true).unwrap_err();
+        assert_eq!(e.code, 406);
+        assert!(
+            e.message
+                .starts_with("406: Not Acceptable\n\nAvailable representations: ")
+        );
+        assert!(
+            e.message
+                .ends_with("application/vnd.kubernetes.protobuf;stream=watch")
+        );
+        assert!(e.details.is_some());
+        let e = resource_output("application/json;as=Table", false, false).unwrap_err();
+        assert_eq!(
+            e.message,
+            "only the following media types are accepted: application/json, application/yaml, \
+             application/vnd.kubernetes.protobuf"
+        );
+        assert!(e.details.is_none());
+        assert!(resource_output("text/html", true, false).is_err());
+        assert!(resource_output("", false, false).is_ok());
+    }
 
     #[test]
     fn pretty_rules() {

@@ -5,6 +5,7 @@
 use super::chain::Scope;
 use super::respond::PROTOBUF;
 use crate::discovery::ApiResource;
+use crate::schema::gojson;
 use crate::status::ApiError;
 use crate::user::UserInfo;
 use axum::extract::{FromRequest, Request};
@@ -92,13 +93,16 @@ impl<S: Send + Sync> FromRequest<S> for ApiRequest {
 
 impl ApiRequest {
     /// The body as an object, decoded by its content type, with upstream's wording for
-    /// garbage (`the object provided is unrecognized ...`).
+    /// garbage: a body the JSON serializer cannot read `apiVersion` and `kind` from is
+    /// `the object provided is unrecognized (must be of type ConfigMap): <why> (<body>)`
+    /// (apiserver `pkg/endpoints/handlers/rest.go`, `transformDecodeError`), in Go's words
+    /// (`schema::gojson`). A `null` body is an empty object, as Go decodes it.
     pub fn object(&self, res: &ApiResource) -> Result<Value, ApiError> {
-        let ct = self.ctx.content_type.split(';').next().unwrap_or("").trim();
         let unrecognized = |detail: String| {
             ApiError::bad_request(format!(
-                "the object provided is unrecognized (must be of type {}): {detail}",
-                res.kind
+                "the object provided is unrecognized (must be of type {}): {detail} ({})",
+                res.kind,
+                summarize(&self.body, 30)
             ))
         };
         if self.body.is_empty() {
@@ -114,25 +118,37 @@ impl ApiRequest {
         } else {
             &["application/json", "application/yaml", PROTOBUF]
         };
-        let v: Value = match ct {
+        let v: Value = match self.media_type() {
             PROTOBUF if custom => return Err(ApiError::unsupported_media_type(accepted)),
             "application/yaml" | "application/x-yaml" | "text/yaml" => {
                 crate::object::from_yaml(&self.body).map_err(|e| {
                     unrecognized(format!("couldn't get version/kind; yaml parse error: {e}"))
                 })?
             }
-            "application/json" | "" | "*/*" => serde_json::from_slice(&self.body).map_err(|e| {
+            "application/json" | "" | "*/*" => json_value(&self.body).map_err(|e| {
                 unrecognized(format!("couldn't get version/kind; json parse error: {e}"))
             })?,
-            PROTOBUF => decode_protobuf(&self.body).map_err(unrecognized)?,
+            PROTOBUF => return decode_protobuf(&self.body).map_err(protobuf_unrecognized(res)),
             _ => return Err(ApiError::unsupported_media_type(accepted)),
         };
-        if !v.is_object() {
-            return Err(unrecognized(
-                "couldn't get version/kind; json parse error: expected an object".into(),
-            ));
+        let (api_version, _) = gojson::interpret(&v).map_err(|e| {
+            unrecognized(format!("couldn't get version/kind; json parse error: {e}"))
+        })?;
+        gojson::parse_group_version(&api_version).map_err(unrecognized)?;
+        Ok(if v.is_null() { json!({}) } else { v })
+    }
+
+    /// The content type without its parameters.
+    fn media_type(&self) -> &str {
+        self.ctx.content_type.split(';').next().unwrap_or("").trim()
+    }
+
+    /// The number literals of a JSON body as written, for Go's type errors.
+    fn number_literals(&self) -> Vec<&str> {
+        match self.media_type() {
+            "application/json" | "" | "*/*" => gojson::number_literals(&self.body),
+            _ => Vec::new(),
         }
-        Ok(v)
     }
 
     /// The body as an object of `res`'s kind, checked as the decoder checks it
@@ -145,8 +161,55 @@ impl ApiRequest {
         let validation =
             crate::registry::FieldValidation::parse(self.ctx.param("fieldValidation"))?;
         let mut outcome = crate::registry::WriteOutcome::default();
-        let body = registry.decode_body(res, self.object(res)?, validation, &mut outcome)?;
+        let object = self.object(res)?;
+        let numbers = self.number_literals();
+        let body = registry.decode_request(res, object, &numbers, validation, &mut outcome)?;
         Ok((body, outcome))
+    }
+}
+
+/// A JSON body as a value: encoding/json's syntax error first, in its words; serde_json's
+/// for what only it refuses (a number beyond `f64`, nesting deeper than it follows).
+fn json_value(body: &[u8]) -> Result<Value, String> {
+    if let Some(e) = gojson::syntax_error(body) {
+        return Err(e);
+    }
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}
+
+/// `summarizeData` (apiserver `pkg/endpoints/handlers/rest.go`): the body as text when it
+/// starts with `{`, else in hex, cut at `max` bytes with ` ...`.
+fn summarize(body: &[u8], max: usize) -> String {
+    let cut = &body[..body.len().min(max)];
+    let more = if body.len() > max { " ..." } else { "" };
+    match body.first() {
+        None => "<empty>".into(),
+        Some(b'{') => format!("{}{more}", go_string(cut)),
+        Some(_) => format!("{}{more}", hex(cut)),
+    }
+}
+
+/// Bytes as a Go string is written out: each byte of an invalid UTF-8 sequence is U+FFFD.
+fn go_string(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.extend(std::iter::repeat_n('\u{fffd}', chunk.invalid().len()));
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A protobuf body that does not decode, worded as before (no summary).
+fn protobuf_unrecognized(res: &ApiResource) -> impl Fn(String) -> ApiError + '_ {
+    move |detail| {
+        ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): {detail}",
+            res.kind
+        ))
     }
 }
 

@@ -1,8 +1,9 @@
 //! Writing answers as upstream writes them: the negotiated encoding (JSON, pretty or
-//! compact, or protobuf), `Status` bodies for errors, the headers every answer carries
+//! compact, YAML, or protobuf), `Status` bodies for errors, the headers every answer carries
 //! (`Cache-Control`, `Audit-Id`), Go's plain `404 page not found`, and `Warning` headers.
 
-use super::{Ctx, negotiate};
+use super::Ctx;
+use super::negotiate::{self, Endpoint, Media, Output};
 use crate::registry::WriteOutcome;
 use crate::status::ApiError;
 use axum::body::Body;
@@ -38,26 +39,104 @@ pub(crate) fn object_response(status: StatusCode, v: &Value, pretty: bool) -> Re
     base_response(status, "application/json", negotiate::encode(v, pretty))
 }
 
-/// An object in the negotiated encoding: protobuf when the client prefers it and the
-/// object's type is in the table, JSON otherwise.
+/// An object in the encoding the request negotiates (`negotiate::negotiate`): protobuf
+/// when the client prefers it (`Ctx::proto`, its first media range, or the negotiated
+/// one) and the object's type is in the table, YAML, or JSON. The resource handlers
+/// refuse what they cannot answer before this (`resource_output`); anything else that
+/// reaches here unnegotiated is answered in JSON.
 pub(crate) fn respond(ctx: &Ctx, status: StatusCode, v: &Value) -> Response {
-    if ctx.proto {
-        let api_version = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
-        if let Some(t) = crate::schema::SCHEMA.object_type(api_version, kind)
-            && let Ok(raw) = crate::schema::proto::encode(&t, v)
-        {
-            let body = crate::schema::proto::envelope(api_version, kind, &raw);
-            return base_response(status, PROTOBUF, Bytes::from(body));
-        }
+    if ctx.proto
+        && let Some(r) = proto_response(status, v)
+    {
+        return r;
     }
-    object_response(status, v, ctx.pretty)
+    let out = negotiate::negotiate(&ctx.accept, offered(v), Endpoint::Resource);
+    encode(ctx, status, v, out)
 }
 
-/// An error as a `Status` in the negotiated encoding.
+/// Protobuf is offered for the types the table knows (custom resources have none).
+fn offered(v: &Value) -> &'static [Media] {
+    match proto_type(v) {
+        Some(_) => Media::BUILT_IN,
+        None => Media::CUSTOM,
+    }
+}
+
+/// The object's type in the table, by its `apiVersion` and `kind`.
+fn proto_type(v: &Value) -> Option<crate::schema::Type> {
+    let api_version = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+    crate::schema::SCHEMA.object_type(api_version, kind)
+}
+
+/// `v` written as negotiated; JSON (pretty if the request or its media range asks) for
+/// nothing negotiated, and for an object protobuf cannot encode.
+fn encode(ctx: &Ctx, status: StatusCode, v: &Value, out: Option<Output>) -> Response {
+    let pretty = ctx.pretty || out.is_some_and(|o| o.pretty);
+    match out.map(|o| o.media) {
+        Some(Media::Yaml) => yaml_response(status, v),
+        Some(Media::Protobuf) => {
+            proto_response(status, v).unwrap_or_else(|| object_response(status, v, pretty))
+        }
+        Some(Media::Json) | None => object_response(status, v, pretty),
+    }
+}
+
+/// The object in its `k8s\0` protobuf envelope, if its type is in the table.
+fn proto_response(status: StatusCode, v: &Value) -> Option<Response> {
+    let api_version = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+    let raw = crate::schema::proto::encode(&proto_type(v)?, v).ok()?;
+    let body = crate::schema::proto::envelope(api_version, kind, &raw);
+    Some(base_response(
+        status,
+        Media::Protobuf.content_type(),
+        Bytes::from(body),
+    ))
+}
+
+/// The object as YAML (`crate::schema::yaml`). When goyaml.v2 cannot read the JSON back,
+/// upstream's `SerializeObject` (apiserver `pkg/endpoints/handlers/responsewriters/
+/// writers.go`) answers the error instead, as `ErrorToAPIStatus` makes it of a plain
+/// error (a 500 without a reason) and in the same encoding, keeping an error's own code.
+fn yaml_response(status: StatusCode, v: &Value) -> Response {
+    match crate::schema::yaml::json_to_yaml(v) {
+        Ok(text) => base_response(status, Media::Yaml.content_type(), Bytes::from(text)),
+        Err(message) => {
+            let failed = serde_json::json!({
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": message,
+                "code": 500,
+            });
+            let status = if status.as_u16() < 400 {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                status
+            };
+            let text = crate::schema::yaml::to_yaml(&failed);
+            base_response(status, Media::Yaml.content_type(), Bytes::from(text))
+        }
+    }
+}
+
+/// An error as a `Status` in the negotiated encoding (`responsewriters.ErrorNegotiated`:
+/// `DefaultEndpointRestrictions`, so no conversion; protobuf as for `respond`); pretty
+/// JSON (`WriteRawJSON`) when the request accepts nothing the server writes.
 pub(crate) fn respond_error(ctx: &Ctx, e: &ApiError) -> Response {
     let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    with_nosniff(respond(ctx, status, &e.to_status()), e)
+    let v = e.to_status();
+    let proto = ctx.proto.then(|| proto_response(status, &v)).flatten();
+    let r = match proto {
+        Some(r) => r,
+        None => match negotiate::negotiate(&ctx.accept, offered(&v), Endpoint::Default) {
+            Some(out) => encode(ctx, status, &v, Some(out)),
+            None => object_response(status, &v, true),
+        },
+    };
+    with_nosniff(r, e)
 }
 
 /// An error as a JSON `Status`, for answers written before negotiation (authentication).

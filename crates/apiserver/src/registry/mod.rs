@@ -148,6 +148,8 @@ pub struct Registry {
     store: Store,
 }
 
+pub(crate) use kinds::returns_deleted_object;
+
 impl Registry {
     pub fn new() -> Registry {
         Registry::default()
@@ -362,6 +364,12 @@ impl Registry {
                 None => m.shift_remove("managedFields"),
             };
             let mut next = canonical(res, obj);
+            if subresource.is_none() {
+                let causes = kinds::strategy(res).validate_update(old, &next);
+                if !causes.is_empty() {
+                    return Err(ApiError::invalid(res.group, res.kind, name, causes));
+                }
+            }
             record_managed_fields(res, subresource, Some(old), &mut next, writer);
             Ok(canonical(res, next))
         };
@@ -390,8 +398,61 @@ impl Registry {
         dry_run: bool,
         grace_period: Option<i64>,
     ) -> Result<(Arc<Value>, bool), ApiError> {
+        self.delete_with(
+            res,
+            namespace,
+            name,
+            dry_run,
+            grace_period,
+            &Preconditions::default(),
+        )
+    }
+
+    /// `delete`, checking the `DeleteOptions` preconditions first (`rest.BeforeDelete`:
+    /// 409 when the uid or resourceVersion is not the stored one's).
+    pub fn delete_with(
+        &self,
+        res: &ApiResource,
+        namespace: &str,
+        name: &str,
+        dry_run: bool,
+        grace_period: Option<i64>,
+        preconditions: &Preconditions,
+    ) -> Result<(Arc<Value>, bool), ApiError> {
         let ns = if res.namespaced { namespace } else { "" };
         let current = self.get(res, ns, name)?;
+        // `GroupResource{Group: gvk.Group, Resource: gvk.Kind}`: the kind, not the resource.
+        let gr = crate::status::GroupResource {
+            group: res.group,
+            resource: res.kind,
+        };
+        let meta = |key: &str| object::meta_str(&current, key).to_string();
+        if let Some(uid) = &preconditions.uid
+            && *uid != meta("uid")
+        {
+            return Err(ApiError::conflict(
+                gr,
+                name,
+                &format!(
+                    "the UID in the precondition ({uid}) does not match the UID in record ({}). \
+                     The object might have been deleted and then recreated",
+                    meta("uid")
+                ),
+            ));
+        }
+        if let Some(rv) = &preconditions.resource_version
+            && *rv != meta("resourceVersion")
+        {
+            return Err(ApiError::conflict(
+                gr,
+                name,
+                &format!(
+                    "the ResourceVersion in the precondition ({rv}) does not match the \
+                     ResourceVersion in record ({}). The object might have been modified",
+                    meta("resourceVersion")
+                ),
+            ));
+        }
         if dry_run {
             return Ok((current, false));
         }
@@ -411,6 +472,13 @@ impl Registry {
         }
         Ok((self.remove(res, ns, name)?, false))
     }
+}
+
+/// `DeleteOptions.preconditions`.
+#[derive(Debug, Default)]
+pub struct Preconditions {
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
 }
 
 /// A new object's name: given, or generated from `generateName`.

@@ -96,13 +96,15 @@ fn is_empty(ty: &Type, v: &Value) -> bool {
     match SCHEMA.resolve(ty) {
         Resolved::Struct(..) => false,
         Resolved::Special(sp) => match sp {
-            // Time and friends are structs in Go: never omitted by omitempty.
+            // Time and friends are structs in Go: never omitted by omitempty (an empty
+            // RawExtension is written `null`, `runtime.RawExtension.MarshalJSON`; a nil
+            // `*FieldsV1` is a pointer, omitted before it gets here).
             Special::Time
             | Special::MicroTime
             | Special::Duration
             | Special::Quantity
-            | Special::IntOrString => false,
-            Special::RawJson => v.is_null(),
+            | Special::IntOrString
+            | Special::RawJson => false,
             Special::String => v.as_str() == Some(""),
         },
         Resolved::Other(t) => match (t, v) {

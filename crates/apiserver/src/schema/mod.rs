@@ -6,8 +6,10 @@
 //! every built-in kind the same way.
 
 mod duration;
+pub mod gojson;
 pub mod json;
 pub mod proto;
+pub mod yaml;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -58,6 +60,9 @@ pub enum ListType {
 pub struct Field {
     pub json: String,
     pub ty: Type,
+    /// The Go type as the table writes it (`*int32`, `map[string][]byte`), for the words
+    /// of Go's type errors (`gojson`).
+    pub go: String,
     pub omitempty: bool,
     pub inline: bool,
     pub pb: Option<u32>,
@@ -120,6 +125,7 @@ fn parse_field(line: &str) -> Result<Field, String> {
     let mut f = Field {
         json: json.to_string(),
         ty: parse_type(ty),
+        go: ty.to_string(),
         omitempty: false,
         inline: false,
         pb: None,
@@ -288,6 +294,12 @@ impl Schema {
         }
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         self.kind_type(group, version, kind)
+    }
+
+    /// Whether the table has types of the Go package `<pkg>/<version>` (`apps/v1`).
+    pub fn has_package(&self, pkg: &str, version: &str) -> bool {
+        let prefix = format!("{pkg}/{version}.");
+        self.defs.keys().any(|k| k.starts_with(&prefix))
     }
 
     pub fn named(&self, id: &str) -> Option<Type> {

@@ -702,7 +702,16 @@ fn check_refusal(r: &Req, status: u16, content_type: &str, body: &[u8]) -> Resul
     }
     if content_type.starts_with("application/yaml") {
         let text = String::from_utf8_lossy(body);
-        if !(text.contains("kind: Status") && text.contains(&format!("code: {status}"))) {
+        let v: Value = serde_saphyr::from_str(&text)
+            .map_err(|e| format!("{status} with a body that is not YAML ({e}): {text}"))?;
+        // goyaml.v2 cannot write some strings; upstream then answers its error as a 500
+        // Status, keeping an error's own HTTP status (`SerializeObject`).
+        let code_ok = v["code"] == status
+            || (v["code"] == 500
+                && v["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("yaml: ")));
+        if v["kind"] != "Status" || !code_ok || v["status"] != "Failure" {
             return Err(format!(
                 "{status} whose YAML body is not its Status: {text}"
             ));

@@ -197,9 +197,10 @@ async fn unknown_fields_follow_field_validation() {
     )
     .await;
     assert_eq!(code, 400);
+    // As kube-apiserver words it (`transformDecodeError`, handlers/rest.go).
     assert_eq!(
         status["message"],
-        r#"strict decoding error: unknown field "dta""#
+        r#"ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "dta""#
     );
     let (code, obj) = raw(
         &c,

@@ -1,6 +1,7 @@
 //! Reads: get (with server-side printing), list (selectors, `limit` and `continue`, as
 //! `apiserver pkg/endpoints/handlers/get.go` and `pkg/storage` page a list).
 
+use super::super::negotiate::{Output, resource_output};
 use super::super::request::{ApiRequest, Ctx};
 use super::super::respond::respond;
 use crate::State;
@@ -15,8 +16,20 @@ use http::StatusCode;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
+/// What the request accepts of a resource's route, negotiated before anything else
+/// (`NegotiateOutputMediaType` in `handlers/get.go`): a 406 refuses the rest.
+pub(super) fn accepted(
+    ctx: &Ctx,
+    res: &ApiResource,
+    collection_get: bool,
+) -> Result<Output, ApiError> {
+    let custom = crate::crds::serving(res).is_some();
+    resource_output(&ctx.accept, custom, collection_get)
+}
+
 /// One object, or a one-row `Table` of it.
 pub(super) fn get(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
+    accepted(&req.ctx, t.res, false)?;
     let obj = state.registry.get(t.res, t.namespace, t.name)?;
     if crate::table::wants_table(&req.ctx.accept) {
         // The table carries the object's resourceVersion (`ConvertToTable` copies it from
@@ -222,6 +235,7 @@ fn page(state: &State, ctx: &Ctx, t: &Target<'_>, limit: usize, rv: u64) -> Resu
 
 pub(super) fn list(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
     let (ctx, res) = (&req.ctx, t.res);
+    accepted(ctx, res, true)?;
     let rv = state.registry.current_rv();
     let limit: usize = match ctx.param("limit") {
         Some(l) if !l.is_empty() => l

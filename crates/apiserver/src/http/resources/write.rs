@@ -4,6 +4,7 @@
 
 use super::super::request::{ApiRequest, Ctx};
 use super::super::respond::{respond, with_warnings};
+use super::read::accepted;
 use crate::State;
 use crate::discovery::ApiResource;
 use crate::object;
@@ -20,6 +21,7 @@ pub(super) fn create(
     req: &ApiRequest,
     t: &Target<'_>,
 ) -> Result<Response, ApiError> {
+    accepted(&req.ctx, t.res, false)?;
     let (body, outcome) = req.decoded(&state.registry, t.res)?;
     let created = state.registry.create(
         t.res,
@@ -40,6 +42,7 @@ pub(super) fn update(
     t: &Target<'_>,
     subresource: Option<&str>,
 ) -> Result<Response, ApiError> {
+    accepted(&req.ctx, t.res, false)?;
     let (body, outcome) = req.decoded(&state.registry, t.res)?;
     let updated = state.registry.update(
         t.res,
@@ -60,12 +63,17 @@ pub(super) fn delete(
     req: &ApiRequest,
     t: &Target<'_>,
 ) -> Result<Response, ApiError> {
-    let grace = grace_period(&req.ctx, &req.body)?;
-    let (obj, lingers) =
-        state
-            .registry
-            .delete(t.res, t.namespace, t.name, req.ctx.dry_run(), grace)?;
-    if lingers {
+    accepted(&req.ctx, t.res, false)?;
+    let (grace, preconditions) = delete_options(&req.ctx, &req.body)?;
+    let (obj, lingers) = state.registry.delete_with(
+        t.res,
+        t.namespace,
+        t.name,
+        req.ctx.dry_run(),
+        grace,
+        &preconditions,
+    )?;
+    if lingers || crate::registry::returns_deleted_object(t.res) {
         return Ok(respond(&req.ctx, StatusCode::OK, &obj));
     }
     Ok(respond(
@@ -80,16 +88,21 @@ pub(super) fn delete_collection(
     req: &ApiRequest,
     t: &Target<'_>,
 ) -> Result<Response, ApiError> {
+    accepted(&req.ctx, t.res, false)?;
     let items = super::read::selected(state, &req.ctx, t)?;
+    // The answer is the list as it was listed, before each item's deletion
+    // (`registry/store.go`, `DeleteCollection`); an item already gone is no error.
     let mut deleted = Vec::new();
     for item in items {
         let n = object::name(&item).to_string();
         let item_ns = object::meta_str(&item, "namespace").to_string();
-        if let Ok((obj, _)) = state
+        match state
             .registry
             .delete(t.res, &item_ns, &n, req.ctx.dry_run(), None)
         {
-            deleted.push(object::without_type_meta(&obj));
+            Ok(_) => deleted.push(object::without_type_meta(&item)),
+            Err(e) if e.code == 404 => deleted.push(object::without_type_meta(&item)),
+            Err(e) => return Err(e),
         }
     }
     let rv = state.registry.current_rv();
@@ -100,21 +113,37 @@ pub(super) fn delete_collection(
     ))
 }
 
-/// `gracePeriodSeconds` from the query or the `DeleteOptions` body.
-fn grace_period(ctx: &Ctx, body: &Bytes) -> Result<Option<i64>, ApiError> {
-    if let Some(q) = ctx.param("gracePeriodSeconds") {
-        return q
-            .parse()
-            .map(Some)
-            .map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds: {q}")));
-    }
-    if body.is_empty() {
-        return Ok(None);
-    }
-    let options: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("the DeleteOptions body is not valid JSON: {e}"))
-    })?;
-    Ok(options.get("gracePeriodSeconds").and_then(Value::as_i64))
+/// `gracePeriodSeconds` (the query's first, as upstream's parameter codec lets it win)
+/// and `preconditions` from the query and the `DeleteOptions` body.
+fn delete_options(
+    ctx: &Ctx,
+    body: &Bytes,
+) -> Result<(Option<i64>, crate::registry::Preconditions), ApiError> {
+    let options: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("the DeleteOptions body is not valid JSON: {e}"))
+        })?
+    };
+    let grace = match ctx.param("gracePeriodSeconds") {
+        Some(q) => Some(
+            q.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds: {q}")))?,
+        ),
+        None => options.get("gracePeriodSeconds").and_then(Value::as_i64),
+    };
+    let text = |key: &str| {
+        options
+            .pointer(&format!("/preconditions/{key}"))
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
+    let preconditions = crate::registry::Preconditions {
+        uid: text("uid"),
+        resource_version: text("resourceVersion"),
+    };
+    Ok((grace, preconditions))
 }
 
 /// The field manager of a request (`fieldManager`, else the User-Agent).
@@ -242,7 +271,10 @@ pub(super) fn patch(
     subresource: Option<&str>,
 ) -> Result<Response, ApiError> {
     let ctx = &req.ctx;
+    // go-restful refuses a content type the route does not consume before an `Accept` it
+    // cannot answer.
     let pt = patch_type(ctx, t.res)?;
+    accepted(ctx, t.res, false)?;
     let patcher = Patcher {
         state,
         ctx,

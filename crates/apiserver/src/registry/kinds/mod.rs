@@ -36,6 +36,13 @@ pub(crate) trait Strategy: Sync {
         Vec::new()
     }
 
+    /// The kind's `ValidateUpdate` beyond object metadata: the field errors of replacing
+    /// `old` with `new` on the main resource (not on a subresource). Only the checks
+    /// written here are made.
+    fn validate_update(&self, _old: &Value, _new: &Value) -> Vec<crate::status::Cause> {
+        Vec::new()
+    }
+
     /// Whether a new object keeps the status it was sent (or that `prepare_create` sets).
     fn keeps_status_on_create(&self) -> bool {
         false
@@ -75,6 +82,33 @@ pub(crate) trait Strategy: Sync {
     fn field_labels(&self) -> &'static [&'static str] {
         &[]
     }
+}
+
+/// Whether a delete answers with the object deleted instead of a `Status`: the kinds whose
+/// REST storage sets `ReturnDeletedObject` in v1.33.3 (`pkg/registry/*/*/storage/
+/// storage.go`).
+pub(crate) fn returns_deleted_object(res: &ApiResource) -> bool {
+    const KINDS: &[(&str, &str)] = &[
+        ("", "pods"),
+        ("", "services"),
+        ("", "serviceaccounts"),
+        ("", "namespaces"),
+        ("", "persistentvolumes"),
+        ("", "persistentvolumeclaims"),
+        ("", "resourcequotas"),
+        ("", "podtemplates"),
+        ("storage.k8s.io", "storageclasses"),
+        ("storage.k8s.io", "csidrivers"),
+        ("storage.k8s.io", "csinodes"),
+        ("storage.k8s.io", "volumeattachments"),
+        ("storage.k8s.io", "volumeattributesclasses"),
+        ("resource.k8s.io", "resourceclaims"),
+        ("resource.k8s.io", "resourceclaimtemplates"),
+        ("resource.k8s.io", "resourceslices"),
+        ("resource.k8s.io", "deviceclasses"),
+        ("resource.k8s.io", "devicetaintrules"),
+    ];
+    KINDS.contains(&(res.group, res.resource()))
 }
 
 /// A delete the registry hands to the object's kind.

@@ -18,7 +18,8 @@ impl Strategy for Pod {
     fn defaults(&self, obj: &mut Value) {
         let spec = super::obj_mut(obj, "spec");
         default_pod_spec(spec);
-        // `SetDefaults_Pod`, not `SetDefaults_PodSpec`: a pod template keeps it unset.
+        // `SetDefaults_Pod`, not `SetDefaults_PodSpec`: a pod template keeps these unset.
+        requests_from_limits(spec);
         default(spec, "enableServiceLinks", json!(true));
     }
 
@@ -29,10 +30,11 @@ impl Strategy for Pod {
     }
 
     fn prepare_create(&self, obj: &mut Value) {
+        let qos = qos_class(obj.get("spec").unwrap_or(&Value::Null));
         if let Some(m) = obj.as_object_mut() {
             m.insert(
                 "status".into(),
-                json!({"phase": "Pending", "qosClass": "BestEffort"}),
+                json!({"phase": "Pending", "qosClass": qos}),
             );
         }
     }
@@ -43,6 +45,13 @@ impl Strategy for Pod {
 
     fn validate(&self, obj: &Value) -> Vec<crate::status::Cause> {
         validate_containers(obj.pointer("/spec/containers"), "spec.containers")
+    }
+
+    fn validate_update(&self, old: &Value, new: &Value) -> Vec<crate::status::Cause> {
+        validate_pod_update(
+            old.get("spec").unwrap_or(&Value::Null),
+            new.get("spec").unwrap_or(&Value::Null),
+        )
     }
 
     /// `CheckGracefulDelete`: a pod bound to a node gets `deletionTimestamp` = now + grace
@@ -60,6 +69,15 @@ impl Strategy for Pod {
             })
             .unwrap_or(30);
         if !bound || finished || grace <= 0 {
+            // Deleted at once, but gracefully still: the pod is written once with its
+            // deletion timestamp, grace 0 and its generation bumped (`rest.BeforeDelete`,
+            // then `updateForGracefulDeletionAndFinalizers` in `registry/store.go`), and the
+            // object deleted is that one.
+            deletion.linger(|old| {
+                let mut next = old.clone();
+                mark_deleted(&mut next, jiff::Timestamp::now(), 0);
+                Ok(Some(next))
+            })?;
             return Ok(None);
         }
         deletion.linger(|old| {
@@ -72,9 +90,7 @@ impl Strategy for Pod {
             }
             let mut next = old.clone();
             let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
-            let m = object::meta_mut(&mut next);
-            m.insert("deletionTimestamp".into(), json!(object::timestamp(at)));
-            m.insert("deletionGracePeriodSeconds".into(), json!(grace));
+            mark_deleted(&mut next, at, grace);
             Ok(Some(next))
         })
     }
@@ -184,8 +200,310 @@ pub(crate) fn validate_containers(
     causes
 }
 
+/// A pod's first graceful deletion (`rest.BeforeDelete`): when it goes, after how long,
+/// and its generation bumped so that its controllers see it.
+fn mark_deleted(pod: &mut Value, at: jiff::Timestamp, grace: i64) {
+    let m = object::meta_mut(pod);
+    m.insert("deletionTimestamp".into(), json!(object::timestamp(at)));
+    m.insert("deletionGracePeriodSeconds".into(), json!(grace));
+    if let Some(generation) = m.get("generation").and_then(Value::as_i64)
+        && generation > 0
+    {
+        m.insert("generation".into(), json!(generation + 1));
+    }
+}
+
+/// `ValidatePodUpdate` (`pkg/apis/core/validation/validation.go`), as far as modelled: the
+/// same containers, and a spec that changes only what a running pod may change — the
+/// containers' and init containers' images, `activeDeadlineSeconds`, added tolerations,
+/// `terminationGracePeriodSeconds` from negative to 1. Upstream ends the message with a
+/// go-cmp diff of the Go structs (whose layout go-cmp randomises on purpose); this one
+/// lists the changed fields in that diff's style.
+fn validate_pod_update(old: &Value, new: &Value) -> Vec<crate::status::Cause> {
+    let count =
+        |spec: &Value, list: &str| spec.get(list).and_then(Value::as_array).map_or(0, Vec::len);
+    for list in ["containers", "initContainers"] {
+        if count(old, list) != count(new, list) {
+            return vec![field::forbidden(
+                &format!("spec.{list}"),
+                "pod updates may not add or remove containers",
+            )];
+        }
+    }
+    let mut munged = new.clone();
+    for list in ["containers", "initContainers"] {
+        let olds = old
+            .get(list)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(news) = munged.get_mut(list).and_then(Value::as_array_mut) {
+            for (n, o) in news.iter_mut().zip(olds) {
+                if let (Some(n), Some(image)) = (n.as_object_mut(), o.get("image")) {
+                    n.insert("image".into(), image.clone());
+                }
+            }
+        }
+    }
+    let Some(m) = munged.as_object_mut() else {
+        return Vec::new();
+    };
+    // An active deadline may be set or shortened; tolerations may only be added.
+    let shortened = match (
+        old.get("activeDeadlineSeconds").and_then(Value::as_i64),
+        new.get("activeDeadlineSeconds").and_then(Value::as_i64),
+    ) {
+        (_, None) => false,
+        (None, Some(n)) => n > 0,
+        (Some(o), Some(n)) => n > 0 && n <= o,
+    };
+    if shortened {
+        restore(m, old, "activeDeadlineSeconds");
+    }
+    let old_tolerations = old.get("tolerations").and_then(Value::as_array);
+    let new_tolerations = new.get("tolerations").and_then(Value::as_array);
+    if new_tolerations
+        .is_some_and(|n| old_tolerations.is_none_or(|o| o.iter().all(|t| n.contains(t))))
+    {
+        restore(m, old, "tolerations");
+    }
+    let negative_to_one = old
+        .get("terminationGracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .is_some_and(|g| g < 0)
+        && new
+            .get("terminationGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            == Some(1);
+    if negative_to_one {
+        restore(m, old, "terminationGracePeriodSeconds");
+    }
+    if &munged == old {
+        return Vec::new();
+    }
+    vec![field::forbidden(
+        "spec",
+        &format!(
+            "pod updates may not change fields other than `spec.containers[*].image`,\
+             `spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` \
+             (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` \
+             (allow it to be set to 1 if it was previously negative)\n{}",
+            spec_diff(old, &munged)
+        ),
+    )]
+}
+
+/// `m[key]` as it was in `old` (absent if it was).
+fn restore(m: &mut Map<String, Value>, old: &Value, key: &str) {
+    match old.get(key) {
+        Some(v) => m.insert(key.into(), v.clone()),
+        None => m.shift_remove(key),
+    };
+}
+
+/// The fields of a pod spec that differ, as lines of a struct diff.
+fn spec_diff(old: &Value, new: &Value) -> String {
+    let mut out = String::from("  core.PodSpec{\n");
+    let mut keys: Vec<&String> = old
+        .as_object()
+        .into_iter()
+        .chain(new.as_object())
+        .flat_map(|m| m.keys())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let (o, n) = (old.get(key), new.get(key));
+        if o == n {
+            continue;
+        }
+        let name = go_field_name(key);
+        if let Some(o) = o {
+            out.push_str(&format!("- \t{name}: {o},\n"));
+        }
+        if let Some(n) = n {
+            out.push_str(&format!("+ \t{name}: {n},\n"));
+        }
+    }
+    out.push_str("  }\n");
+    out
+}
+
+/// A JSON field's Go name: its first letter upper-case.
+fn go_field_name(json: &str) -> String {
+    let mut chars = json.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// `SetDefaults_Pod`: a container's limits are its requests where it asks for none.
+fn requests_from_limits(spec: &mut Map<String, Value>) {
+    for list in ["initContainers", "containers"] {
+        for c in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object_mut)
+        {
+            let Some(resources) = c.get_mut("resources").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let Some(limits) = resources.get("limits").and_then(Value::as_object).cloned() else {
+                continue;
+            };
+            let requests = super::map_mut(resources, "requests");
+            for (name, quantity) in limits {
+                requests.entry(name).or_insert(quantity);
+            }
+        }
+    }
+}
+
+/// The pod's quality of service (`pkg/apis/core/helper/qos/qos.go`, `ComputePodQOS`):
+/// BestEffort without any positive cpu or memory request or limit; Guaranteed when every
+/// container limits both and the summed requests equal the summed limits; else Burstable.
+fn qos_class(spec: &Value) -> &'static str {
+    let mut requests: std::collections::BTreeMap<&str, i128> = Default::default();
+    let mut limits: std::collections::BTreeMap<&str, i128> = Default::default();
+    let mut guaranteed = true;
+    let containers = ["containers", "initContainers"]
+        .into_iter()
+        .flat_map(|list| {
+            spec.get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        });
+    for c in containers {
+        let positive = |kind: &str| -> Vec<(&str, i128)> {
+            c.pointer(&format!("/resources/{kind}"))
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter(|(name, _)| *name == "cpu" || *name == "memory")
+                .filter_map(|(name, q)| Some((name.as_str(), quantity_nanos(q.as_str()?)?)))
+                .filter(|(_, q)| *q > 0)
+                .collect()
+        };
+        for (name, q) in positive("requests") {
+            *requests.entry(name).or_default() += q;
+        }
+        let found = positive("limits");
+        for (name, q) in &found {
+            *limits.entry(name).or_default() += q;
+        }
+        if !(found.iter().any(|(n, _)| *n == "cpu") && found.iter().any(|(n, _)| *n == "memory")) {
+            guaranteed = false;
+        }
+    }
+    if requests.is_empty() && limits.is_empty() {
+        return "BestEffort";
+    }
+    if guaranteed
+        && requests.len() == limits.len()
+        && requests.iter().all(|(name, q)| limits.get(name) == Some(q))
+    {
+        return "Guaranteed";
+    }
+    "Burstable"
+}
+
+/// A quantity (`100m`, `64Mi`, `1.5`, `2e3`, `1G`) in billionths, for comparing and
+/// summing (`k8s.io/apimachinery/pkg/api/resource/quantity.go`, `ParseQuantity`); `None`
+/// for what does not parse, which validation refuses anyway.
+pub(crate) fn quantity_nanos(s: &str) -> Option<i128> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(s.len());
+    let (number, suffix) = s.split_at(split);
+    let (negative, number) = match number.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, number.strip_prefix('+').unwrap_or(number)),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    let digits: i128 = format!("{whole}{fraction}").parse().ok()?;
+    // value = digits * 10^-len(fraction) * multiplier, in nanos (10^9).
+    let (base, exp): (i128, i32) = match suffix {
+        "" => (1, 0),
+        "n" => (1, -9),
+        "u" => (1, -6),
+        "m" => (1, -3),
+        "k" => (1, 3),
+        "M" => (1, 6),
+        "G" => (1, 9),
+        "T" => (1, 12),
+        "P" => (1, 15),
+        "E" => (1, 18),
+        "Ki" => (1 << 10, 0),
+        "Mi" => (1 << 20, 0),
+        "Gi" => (1 << 30, 0),
+        "Ti" => (1 << 40, 0),
+        "Pi" => (1 << 50, 0),
+        "Ei" => (1 << 60, 0),
+        other => {
+            let e: i32 = other.strip_prefix(['e', 'E'])?.parse().ok()?;
+            (1, e)
+        }
+    };
+    let scale = exp + 9 - fraction.len() as i32;
+    let value = if scale >= 0 {
+        digits
+            .checked_mul(10i128.checked_pow(scale as u32)?)?
+            .checked_mul(base)?
+    } else {
+        digits.checked_mul(base)? / 10i128.checked_pow((-scale) as u32)?
+    };
+    Some(if negative { -value } else { value })
+}
+
+/// `SetDefaults_ObjectFieldSelector`: a `fieldRef` without `apiVersion` is `v1`, in the
+/// containers' environment and in downward-API volumes and projections.
+fn default_field_refs(spec: &mut Map<String, Value>) {
+    fn default_in(items: Option<&mut Value>, pointer: &str) {
+        for item in items.and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(Value::Object(fr)) = item.pointer_mut(pointer) {
+                default(fr, "apiVersion", json!("v1"));
+            }
+        }
+    }
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        for c in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            default_in(c.get_mut("env"), "/valueFrom/fieldRef");
+        }
+    }
+    for v in spec
+        .get_mut("volumes")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        default_in(v.pointer_mut("/downwardAPI/items"), "/fieldRef");
+        for source in v
+            .pointer_mut("/projected/sources")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            default_in(source.pointer_mut("/downwardAPI/items"), "/fieldRef");
+        }
+    }
+}
+
 /// `SetDefaults_PodSpec` and friends, plus the DefaultTolerationSeconds admission plugin.
 pub(crate) fn default_pod_spec(spec: &mut Map<String, Value>) {
+    default_field_refs(spec);
     for list in ["initContainers", "containers"] {
         if let Some(Value::Array(cs)) = spec.get_mut(list) {
             for c in cs.iter_mut().filter_map(Value::as_object_mut) {
@@ -344,4 +662,78 @@ fn cells(obj: &Value, now: i64) -> Vec<Value> {
         none_if_empty(str_at(obj, "/status/nominatedNodeName")),
         json!("<none>"),
     ]
+}
+
+#[cfg(test)]
+mod quantity_tests {
+    use super::*;
+
+    #[test]
+    fn quantities_in_nanos() {
+        assert_eq!(quantity_nanos("100m"), Some(100_000_000));
+        assert_eq!(quantity_nanos("1"), Some(1_000_000_000));
+        assert_eq!(quantity_nanos("0.5"), Some(500_000_000));
+        assert_eq!(quantity_nanos("64Mi"), Some(64 * (1 << 20) * 1_000_000_000));
+        assert_eq!(quantity_nanos("2e3"), Some(2_000 * 1_000_000_000));
+        assert_eq!(quantity_nanos("1G"), quantity_nanos("1000M"));
+        assert_eq!(quantity_nanos("abc"), None);
+        assert_eq!(quantity_nanos(""), None);
+    }
+
+    #[test]
+    fn a_running_pod_changes_only_its_images_and_deadline() {
+        let old =
+            json!({"containers": [{"name": "c", "image": "a:1"}], "serviceAccountName": "default"});
+        let image = json!({"containers": [{"name": "c", "image": "a:2"}], "serviceAccountName": "default",
+            "activeDeadlineSeconds": 30});
+        assert!(validate_pod_update(&old, &image).is_empty());
+        let account =
+            json!({"containers": [{"name": "c", "image": "a:1"}], "serviceAccountName": "other"});
+        let causes = validate_pod_update(&old, &account);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].field, "spec");
+        assert!(causes[0].message.starts_with(
+            "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,"
+        ));
+        assert!(
+            causes[0].message.contains(
+                "- \tServiceAccountName: \"default\",\n+ \tServiceAccountName: \"other\","
+            )
+        );
+        let more =
+            json!({"containers": [{"name": "c", "image": "a:1"}, {"name": "d", "image": "b"}]});
+        assert_eq!(
+            validate_pod_update(&old, &more)[0].message,
+            "Forbidden: pod updates may not add or remove containers"
+        );
+    }
+
+    #[test]
+    fn qos_classes() {
+        let pod = |resources: Value| json!({"containers": [{"name": "c", "resources": resources}]});
+        assert_eq!(qos_class(&pod(json!({}))), "BestEffort");
+        assert_eq!(
+            qos_class(&pod(json!({"requests": {"cpu": "0"}}))),
+            "BestEffort"
+        );
+        assert_eq!(
+            qos_class(&pod(json!({"requests": {"memory": "64Mi"}}))),
+            "Burstable"
+        );
+        let same = json!({"cpu": "500m", "memory": "1Gi"});
+        assert_eq!(
+            qos_class(&pod(json!({"requests": same, "limits": same}))),
+            "Guaranteed"
+        );
+        assert_eq!(
+            qos_class(&pod(
+                json!({"requests": {"cpu": "0.5", "memory": "1024Mi"}, "limits": same})
+            )),
+            "Guaranteed"
+        );
+        assert_eq!(
+            qos_class(&pod(json!({"limits": {"cpu": "1"}}))),
+            "Burstable"
+        );
+    }
 }
