@@ -8,7 +8,13 @@
 //! - the set covers what the request set after decoding and defaulting (not what
 //!   admission adds), without `apiVersion`, `kind`, the server-owned metadata, and
 //!   `status` on the main resource (`NewStripMetaManager`, `ResetFieldsStrategy`);
-//! - on update the manager gains the fields it changed and other managers lose them.
+//! - on update the manager gains the fields it changed and other managers lose them;
+//! - an apply owns exactly its configuration's field set (`ToFieldSet`); before it is
+//!   written, what the applier applied last time and no longer applies is pruned unless
+//!   someone else owns it, and a field it adds or changes that another manager owns is a
+//!   409 conflict unless forced (structured-merge-diff merge/update.go, `Updater.Apply`);
+//! - entries are sorted as `sortEncodedManagedFields` sorts them, and a write that changes
+//!   nothing keeps its manager's time (none for a new entry).
 //!
 //! `FieldsV1` keys: `f:<field>`, `k:<json of the list-map keys>` for keyed list items,
 //! `v:<json>` for set items, and `.` for a node that is itself set: a Go map, a keyed list
@@ -16,6 +22,7 @@
 //! exact structured-merge-diff membership rules were not traced.
 
 use crate::schema::{ListType, Resolved, SCHEMA, Type};
+use crate::status::{ApiError, Cause, Details};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,7 +58,13 @@ fn go_json(v: &Value) -> String {
 }
 
 /// All paths (leaves and `.` members) of `v` as type `ty`, with the leaf values.
-fn walk(ty: &Type, v: &Value, path: &mut Path, out: &mut BTreeMap<Path, Value>) {
+///
+/// With `apply`, the set is the one structured-merge-diff's `TypedValue.ToFieldSet` gives
+/// an applied configuration (`typed/tofieldset.go`): leaves, keyed list items, and map
+/// entries, but no member for a struct field or a map that only holds them; otherwise it
+/// is the set an update's comparison adds (`typed/compare.go`), where a new pointer or map
+/// is a member too.
+fn walk(ty: &Type, v: &Value, path: &mut Path, out: &mut BTreeMap<Path, Value>, apply: bool) {
     match SCHEMA.resolve(ty) {
         Resolved::Struct(name, fields) => {
             let Some(obj) = v.as_object() else {
@@ -62,12 +75,12 @@ fn walk(ty: &Type, v: &Value, path: &mut Path, out: &mut BTreeMap<Path, Value>) 
                 out.insert(path.clone(), v.clone());
                 return;
             }
-            if matches!(ty, Type::Ptr(_)) {
+            if matches!(ty, Type::Ptr(_)) && !apply {
                 let mut dot = path.clone();
                 dot.push(".".into());
                 out.insert(dot, Value::Null);
             }
-            walk_fields(fields, obj, path, out);
+            walk_fields(fields, obj, path, out, apply);
         }
         Resolved::Special(_) => {
             out.insert(path.clone(), v.clone());
@@ -79,12 +92,13 @@ fn walk(ty: &Type, v: &Value, path: &mut Path, out: &mut BTreeMap<Path, Value>) 
                 if let (Resolved::Struct(name, _), Some(o)) = (SCHEMA.resolve(inner), v.as_object())
                     && !o.is_empty()
                     && !SCHEMA.is_atomic_struct(name)
+                    && !apply
                 {
                     let mut dot = path.clone();
                     dot.push(".".into());
                     out.insert(dot, Value::Null);
                 }
-                walk(inner, v, path, out);
+                walk(inner, v, path, out, apply);
             }
             (Type::Deduced, Value::Object(m)) if !m.is_empty() => {
                 let mut dot = path.clone();
@@ -92,17 +106,25 @@ fn walk(ty: &Type, v: &Value, path: &mut Path, out: &mut BTreeMap<Path, Value>) 
                 out.insert(dot, Value::Null);
                 for (k, item) in m {
                     path.push(format!("f:{k}"));
-                    walk(&Type::Deduced, item, path, out);
+                    walk(&Type::Deduced, item, path, out, apply);
                     path.pop();
                 }
             }
             (Type::Map(inner), Value::Object(m)) if !m.is_empty() => {
-                let mut dot = path.clone();
-                dot.push(".".into());
-                out.insert(dot, Value::Null);
+                if !apply {
+                    let mut dot = path.clone();
+                    dot.push(".".into());
+                    out.insert(dot, Value::Null);
+                }
                 for (k, item) in m {
                     path.push(format!("f:{k}"));
-                    walk(inner, item, path, out);
+                    // An applied map entry is a member itself (`visitMapItems`).
+                    if apply && item.as_object().is_some_and(|o| !o.is_empty()) {
+                        let mut dot = path.clone();
+                        dot.push(".".into());
+                        out.insert(dot, Value::Null);
+                    }
+                    walk(inner, item, path, out, apply);
                     path.pop();
                 }
             }
@@ -118,11 +140,12 @@ fn walk_fields(
     obj: &Map<String, Value>,
     path: &mut Path,
     out: &mut BTreeMap<Path, Value>,
+    apply: bool,
 ) {
     for f in fields {
         if f.inline {
             if let Resolved::Struct(_, inner) = SCHEMA.resolve(&f.ty) {
-                walk_fields(inner, obj, path, out);
+                walk_fields(inner, obj, path, out, apply);
             }
             continue;
         }
@@ -145,15 +168,16 @@ fn walk_fields(
                             let mut sorted = keys.clone();
                             sorted.sort();
                             for k in sorted {
-                                if let Some(kv) = item.get(&k) {
-                                    key.insert(k, kv.clone());
+                                if let Some(kv) = item.get(&k).cloned().or_else(|| key_default(&k))
+                                {
+                                    key.insert(k, kv);
                                 }
                             }
                             path.push(format!("k:{}", go_json(&Value::Object(key))));
                             let mut dot = path.clone();
                             dot.push(".".into());
                             out.insert(dot, Value::Null);
-                            walk(elem, item, path, out);
+                            walk(elem, item, path, out, apply);
                             path.pop();
                         }
                     }
@@ -172,14 +196,22 @@ fn walk_fields(
             _ if f.atomic => {
                 out.insert(path.clone(), v.clone());
             }
-            _ => walk(&f.ty, v, path, out),
+            _ => walk(&f.ty, v, path, out, apply),
         }
         path.pop();
     }
 }
 
-/// The paths of `obj` a write in `scope` can own.
-fn paths(ty: &Type, obj: &Value, scope: Scope<'_>) -> BTreeMap<Path, Value> {
+/// The default of a list-map key an item may omit, from the OpenAPI schema's `default`
+/// (structured-merge-diff `getAssociativeKeyDefault`, typed/helpers.go): a port's
+/// `protocol` is `TCP` (`ContainerPort`, `ServicePort`).
+fn key_default(key: &str) -> Option<Value> {
+    (key == "protocol").then(|| json!("TCP"))
+}
+
+/// The paths of `obj` a write in `scope` can own (as an applied configuration with
+/// `apply`).
+fn paths(ty: &Type, obj: &Value, scope: Scope<'_>, apply: bool) -> BTreeMap<Path, Value> {
     let mut o = obj.clone();
     if let Some(root) = o.as_object_mut() {
         root.shift_remove("kind");
@@ -212,10 +244,10 @@ fn paths(ty: &Type, obj: &Value, scope: Scope<'_>) -> BTreeMap<Path, Value> {
             for (k, v) in root {
                 let mut path = vec![format!("f:{k}")];
                 let ty = if k == "metadata" { &meta } else { ty };
-                walk(ty, v, &mut path, &mut out);
+                walk(ty, v, &mut path, &mut out, apply);
             }
         }
-        _ => walk(ty, &o, &mut Vec::new(), &mut out),
+        _ => walk(ty, &o, &mut Vec::new(), &mut out, apply),
     }
     // The root itself is not a member.
     out.remove(&Vec::new());
@@ -264,50 +296,126 @@ pub fn manager_name(field_manager: Option<&str>, user_agent: &str) -> String {
 pub struct Write<'a> {
     pub manager: &'a str,
     pub apply: bool,
+    /// For an apply: the configuration as sent, whose field set the applier owns.
+    pub config: Option<&'a Value>,
     pub scope: Scope<'a>,
     pub api_version: &'a str,
 }
 
+impl Write<'_> {
+    fn operation(&self) -> &'static str {
+        if self.apply { "Apply" } else { "Update" }
+    }
+
+    fn subresource(&self) -> &str {
+        match self.scope {
+            Scope::Status => "status",
+            Scope::Other(name) => name,
+            Scope::Main { .. } => "",
+        }
+    }
+
+    /// Whether `entry` is this writer's own: the same manager identifier
+    /// (`BuildManagerIdentifier` in apimachinery `managedfields/internal/managedfields.go`:
+    /// manager, operation, subresource, and an update's apiVersion).
+    fn owns_entry(&self, entry: &Value) -> bool {
+        entry["manager"] == self.manager
+            && entry["operation"] == self.operation()
+            && entry
+                .get("subresource")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                == self.subresource()
+            && (self.apply || entry["apiVersion"] == self.api_version)
+    }
+}
+
+/// The `FieldsV1` set of a `managedFields` entry.
+fn entry_set(entry: &Value) -> BTreeSet<Path> {
+    let mut set = BTreeSet::new();
+    from_fields_v1(&entry["fieldsV1"], &mut Vec::new(), &mut set);
+    set
+}
+
+/// The entries of an object's `metadata.managedFields`.
+fn entries(obj: Option<&Value>) -> Vec<Value> {
+    obj.and_then(|o| o.pointer("/metadata/managedFields"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The node a path names: a `.` member is its parent node.
+fn node(p: &[String]) -> &[String] {
+    match p.split_last() {
+        Some((last, rest)) if last == "." => rest,
+        _ => p,
+    }
+}
+
+/// What `new` adds or modifies over `old` (structured-merge-diff `Compare`'s `Added` and
+/// `Modified`), as nodes.
+fn changed_nodes(ty: &Type, old: &Value, new: &Value, scope: Scope<'_>) -> BTreeSet<Path> {
+    let old_paths = paths(ty, old, scope, false);
+    paths(ty, new, scope, false)
+        .into_iter()
+        .filter(|(p, v)| old_paths.get(p) != Some(v))
+        .map(|(p, _)| node(&p).to_vec())
+        .collect()
+}
+
+/// Orders entries as apimachinery `sortEncodedManagedFields` (managedfields.go): by
+/// operation, time, manager, apiVersion, subresource.
+fn sort_entries(entries: &mut [Value]) {
+    let key = |e: &Value| {
+        let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        (
+            s("operation"),
+            s("time"),
+            s("manager"),
+            s("apiVersion"),
+            s("subresource"),
+        )
+    };
+    entries.sort_by_key(key);
+}
+
 /// The `managedFields` of `new` after `write` turned `old` (absent on create) into it.
+///
+/// Structured-merge-diff's `Updater.update` (merge/update.go): other managers lose what
+/// the write added or modified (an apply that would take a field from another manager has
+/// been refused before, unless forced: `check_conflicts`) and what it removed. An update
+/// adds what it changed to its entry (`managedFieldsUpdater`); an apply's entry is its
+/// configuration's set (`Updater.Apply`).
 pub fn update(ty: &Type, old: Option<&Value>, new: &Value, write: &Write<'_>) -> Value {
-    let new_paths = paths(ty, new, write.scope);
-    let old_paths = old.map(|o| paths(ty, o, write.scope)).unwrap_or_default();
+    let new_paths = paths(ty, new, write.scope, false);
+    let old_paths = old
+        .map(|o| paths(ty, o, write.scope, false))
+        .unwrap_or_default();
     let changed: BTreeSet<Path> = new_paths
         .iter()
         .filter(|(p, v)| old_paths.get(*p) != Some(*v))
         .map(|(p, _)| p.clone())
         .collect();
     // What still exists, in every scope: other managers keep only that.
-    let present: BTreeSet<Path> = paths(
-        ty,
-        new,
-        Scope::Main {
-            strip_status: false,
-        },
-    )
-    .into_keys()
-    .collect();
-    let operation = if write.apply { "Apply" } else { "Update" };
-    let subresource = match write.scope {
-        Scope::Status => "status",
-        Scope::Other(name) => name,
-        Scope::Main { .. } => "",
+    let whole = Scope::Main {
+        strip_status: false,
     };
-    let mut entries: Vec<Value> = Vec::new();
+    let present_values = paths(ty, new, whole, false);
+    let unchanged = match old {
+        Some(o) if write.apply => paths(ty, o, whole, false) == present_values,
+        Some(_) => changed.is_empty(),
+        None => false,
+    };
+    let present: BTreeSet<Path> = present_values.into_keys().collect();
+    let mut out: Vec<Value> = Vec::new();
     let mut mine: BTreeSet<Path> = BTreeSet::new();
-    let previous = old
-        .and_then(|o| o.pointer("/metadata/managedFields"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for e in previous {
-        let is_mine = e["manager"] == write.manager
-            && e["operation"] == operation
-            && e.get("subresource").and_then(Value::as_str).unwrap_or("") == subresource;
-        let mut set = BTreeSet::new();
-        from_fields_v1(&e["fieldsV1"], &mut Vec::new(), &mut set);
-        if is_mine {
+    let mut mine_time: Option<Value> = None;
+    for e in entries(old) {
+        let set = entry_set(&e);
+        if write.owns_entry(&e) {
             mine = set;
+            mine_time = e.get("time").cloned();
             continue;
         }
         // Other managers lose what this write changed, and what no longer exists.
@@ -320,38 +428,303 @@ pub fn update(ty: &Type, old: Option<&Value>, new: &Value, write: &Write<'_>) ->
         }
         let mut e = e.clone();
         e["fieldsV1"] = to_fields_v1(&kept);
-        entries.push(e);
+        out.push(e);
     }
-    let mine: BTreeSet<Path> = if write.apply {
-        // An apply owns its configuration's field set, which holds leaves only: no `.` for
-        // the maps and structs that contain them (structured-merge-diff
-        // `TypedValue.ToFieldSet`, as `pkg/endpoints/handlers/fieldmanager` records it).
-        new_paths
+    let mine: BTreeSet<Path> = match (write.apply, write.config) {
+        // An apply owns its configuration's field set (`configObject.ToFieldSet()`).
+        (true, Some(config)) => paths(ty, config, write.scope, true).into_keys().collect(),
+        (true, None) => new_paths
             .keys()
             .filter(|p| p.last().map(String::as_str) != Some("."))
             .cloned()
-            .collect()
-    } else {
-        mine.into_iter()
+            .collect(),
+        (false, _) => mine
+            .into_iter()
             .filter(|p| present.contains(p))
             .chain(changed)
-            .collect()
+            .collect(),
     };
     if !mine.is_empty() {
+        // A write that changes nothing leaves its manager's time as it was, or without one
+        // (`managedFieldsUpdater` in apimachinery managedfields/internal).
+        let time = if unchanged {
+            mine_time
+        } else {
+            Some(json!(crate::object::now()))
+        };
         let mut e = json!({
             "manager": write.manager,
-            "operation": operation,
+            "operation": write.operation(),
             "apiVersion": write.api_version,
-            "time": crate::object::now(),
-            "fieldsType": "FieldsV1",
-            "fieldsV1": to_fields_v1(&mine),
         });
-        if !subresource.is_empty() {
-            e["subresource"] = json!(subresource);
+        if let (Some(t), Some(m)) = (time, e.as_object_mut()) {
+            m.insert("time".into(), t);
         }
-        entries.push(e);
+        e["fieldsType"] = json!("FieldsV1");
+        e["fieldsV1"] = to_fields_v1(&mine);
+        if !write.subresource().is_empty() {
+            e["subresource"] = json!(write.subresource());
+        }
+        out.push(e);
     }
-    Value::Array(entries)
+    sort_entries(&mut out);
+    Value::Array(out)
+}
+
+/// Removes what the applier set in its previous apply and no longer sets, unless another
+/// manager (or this configuration) owns it or something under it: structured-merge-diff
+/// `Updater.prune`, `addBackOwnedItems` and `addBackDanglingItems` (merge/update.go).
+pub fn prune(ty: &Type, live: &Value, merged: Value, write: &Write<'_>) -> Value {
+    let live_entries = entries(Some(live));
+    let Some(last) = live_entries.iter().find(|e| write.owns_entry(e)) else {
+        return merged;
+    };
+    let mut owned: BTreeSet<Path> = live_entries
+        .iter()
+        .filter(|e| !write.owns_entry(e))
+        .flat_map(entry_set)
+        .map(|p| node(&p).to_vec())
+        .collect();
+    if let Some(config) = write.config {
+        owned.extend(
+            paths(ty, config, write.scope, true)
+                .into_keys()
+                .map(|p| node(&p).to_vec()),
+        );
+    }
+    let mut pruned = merged;
+    for p in entry_set(last) {
+        let n = node(&p);
+        if n.is_empty() || owned.iter().any(|q| q.starts_with(n)) {
+            continue;
+        }
+        remove_node(&mut pruned, n);
+    }
+    pruned
+}
+
+/// The element of `list` a `k:` or `v:` path segment names.
+fn list_position(list: &[Value], seg: &str) -> Option<usize> {
+    if let Some(key) = seg.strip_prefix("k:") {
+        let key: Map<String, Value> = serde_json::from_str(key).ok()?;
+        return list.iter().position(|item| {
+            key.iter()
+                .all(|(k, v)| item.get(k).cloned().or_else(|| key_default(k)).as_ref() == Some(v))
+        });
+    }
+    let want: Value = serde_json::from_str(seg.strip_prefix("v:")?).ok()?;
+    list.iter().position(|item| *item == want)
+}
+
+/// The value at `path` in `v`, if there is one.
+fn child_mut<'v>(v: &'v mut Value, seg: &str) -> Option<&'v mut Value> {
+    match v {
+        Value::Object(m) => m.get_mut(seg.strip_prefix("f:")?),
+        Value::Array(items) => {
+            let i = list_position(items, seg)?;
+            items.get_mut(i)
+        }
+        _ => None,
+    }
+}
+
+/// Removes the node at `path` (`typed.TypedValue.RemoveItems` for one path); nothing when
+/// it is not there.
+fn remove_node(v: &mut Value, path: &[String]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut node = v;
+    for seg in parents {
+        match child_mut(node, seg) {
+            Some(next) => node = next,
+            None => return,
+        }
+    }
+    match node {
+        Value::Object(m) => {
+            if let Some(k) = last.strip_prefix("f:") {
+                m.shift_remove(k);
+            }
+        }
+        Value::Array(items) => {
+            if let Some(i) = list_position(items, last) {
+                items.remove(i);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Go's `%v` of a key or set value (structured-merge-diff `value.ToString`).
+fn value_string(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::String(s) => go_json(&Value::String(s.clone())),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(value_string).collect::<Vec<_>>().join(",")
+        ),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}={}", value_string(v)))
+            .collect(),
+        other => other.to_string(),
+    }
+}
+
+/// A path as `fieldpath.Path.String()` prints it: `.data.owner`,
+/// `.spec.containers[name="c"].image`, `.metadata.finalizers[="x"]`.
+fn path_string(path: &[String]) -> String {
+    path.iter()
+        .map(|seg| {
+            if let Some(f) = seg.strip_prefix("f:") {
+                format!(".{f}")
+            } else if let Some(k) = seg.strip_prefix("k:") {
+                let key: Map<String, Value> = serde_json::from_str(k).unwrap_or_default();
+                let parts: Vec<String> = key
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", value_string(v)))
+                    .collect();
+                format!("[{}]", parts.join(","))
+            } else if let Some(v) = seg.strip_prefix("v:") {
+                let v: Value = serde_json::from_str(v).unwrap_or(Value::Null);
+                format!("[={}]", value_string(&v))
+            } else {
+                String::new()
+            }
+        })
+        .collect()
+}
+
+/// The order `fieldpath.Set.Iterate` visits paths in: at each level the members, sorted,
+/// then the children, sorted (fieldpath/set.go).
+fn iterate_order(p: &[String], q: &[String]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let c = p.iter().zip(q).take_while(|(a, b)| a == b).count();
+    match (p.len() == c, q.len() == c) {
+        (true, true) => return Ordering::Equal,
+        (true, false) => return Ordering::Less,
+        (false, true) => return Ordering::Greater,
+        _ => {}
+    }
+    match (p.len() == c + 1, q.len() == c + 1) {
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        _ => p[c].cmp(&q[c]),
+    }
+}
+
+/// One other manager's conflicts: its identifier (as `BuildManagerIdentifier` encodes
+/// it, which is how conflicts are sorted), how `printManager` names it, and its paths.
+struct Conflicting {
+    identifier: String,
+    name: String,
+    paths: Vec<Path>,
+}
+
+/// A manager as apimachinery `printManager` (managedfields/internal/conflict.go) names
+/// it: `"bob"`, `"bob" with subresource "status"`, `"bob" using v1` for an update.
+fn conflicting(entry: &Value) -> (String, String) {
+    let s = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or("");
+    let q = |v: &str| go_json(&Value::String(v.to_string()));
+    let mut identifier = format!(
+        "{{\"manager\":{},\"operation\":{}",
+        q(s("manager")),
+        q(s("operation"))
+    );
+    let mut name = q(s("manager"));
+    if s("operation") == "Update" {
+        identifier.push_str(&format!(",\"apiVersion\":{}", q(s("apiVersion"))));
+    }
+    if !s("subresource").is_empty() {
+        identifier.push_str(&format!(",\"subresource\":{}", q(s("subresource"))));
+        name.push_str(&format!(" with subresource {}", q(s("subresource"))));
+    }
+    identifier.push('}');
+    if s("operation") == "Update" {
+        name.push_str(&format!(" using {}", s("apiVersion")));
+    }
+    (identifier, name)
+}
+
+/// The 409 of an apply that would take fields from other managers: structured-merge-diff
+/// `Updater.update` finds them (the other managers' fields the apply adds or modifies),
+/// apimachinery `NewConflictError` (managedfields/internal/conflict.go) words them.
+/// `Ok` when there is none.
+pub fn check_conflicts(
+    ty: &Type,
+    live: &Value,
+    next: &Value,
+    write: &Write<'_>,
+) -> Result<(), ApiError> {
+    let changed = changed_nodes(ty, live, next, write.scope);
+    let mut found: Vec<Conflicting> = Vec::new();
+    for e in entries(Some(live)) {
+        if write.owns_entry(&e) {
+            continue;
+        }
+        let mut paths: Vec<Path> = entry_set(&e)
+            .iter()
+            .map(|p| node(p).to_vec())
+            .filter(|p| changed.contains(p))
+            .collect();
+        if paths.is_empty() {
+            continue;
+        }
+        paths.sort_by(|a, b| iterate_order(a, b));
+        paths.dedup();
+        let (identifier, name) = conflicting(&e);
+        found.push(Conflicting {
+            identifier,
+            name,
+            paths,
+        });
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    found.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+    Err(conflict_error(&found))
+}
+
+/// `NewConflictError`'s Status: one cause per conflict, and the message of
+/// `getConflictMessage`.
+fn conflict_error(found: &[Conflicting]) -> ApiError {
+    let causes: Vec<Cause> = found
+        .iter()
+        .flat_map(|c| {
+            c.paths.iter().map(|p| Cause {
+                reason: "FieldManagerConflict".into(),
+                message: format!("conflict with {}", c.name),
+                field: path_string(p),
+            })
+        })
+        .collect();
+    let message = match (found, causes.len()) {
+        ([one], 1) => format!(
+            "Apply failed with 1 conflict: conflict with {}: {}",
+            one.name,
+            path_string(&one.paths[0])
+        ),
+        (_, n) => {
+            let mut lines = Vec::new();
+            for c in found {
+                lines.push(format!("conflicts with {}:", c.name));
+                lines.extend(c.paths.iter().map(|p| format!("- {}", path_string(p))));
+            }
+            format!("Apply failed with {n} conflicts: {}", lines.join("\n"))
+        }
+    };
+    ApiError {
+        code: 409,
+        reason: "Conflict",
+        message,
+        details: Some(Box::new(Details {
+            causes,
+            ..Details::default()
+        })),
+    }
 }
 
 #[cfg(test)]
@@ -370,6 +743,7 @@ mod tests {
         let w = Write {
             manager: "kubectl-run",
             apply: false,
+            config: None,
             scope: Scope::Main { strip_status: true },
             api_version: "v1",
         };
@@ -391,6 +765,7 @@ mod tests {
         let w1 = Write {
             manager: "a",
             apply: false,
+            config: None,
             scope: Scope::Main {
                 strip_status: false,
             },
@@ -415,6 +790,97 @@ mod tests {
         };
         assert_eq!(by("a"), json!({"f:data": {".": {}, "f:j": {}}}));
         assert_eq!(by("b"), json!({"f:data": {"f:k": {}}}));
+    }
+
+    fn configmap() -> Type {
+        SCHEMA.kind_type("", "v1", "ConfigMap").unwrap()
+    }
+
+    fn apply_by<'a>(manager: &'a str, config: &'a Value) -> Write<'a> {
+        Write {
+            manager,
+            apply: true,
+            config: Some(config),
+            scope: Scope::Main {
+                strip_status: false,
+            },
+            api_version: "v1",
+        }
+    }
+
+    /// `obj` after `write` made it from `old`, with its managedFields.
+    fn written(old: Option<&Value>, obj: Value, write: &Write<'_>) -> Value {
+        let mut obj = obj;
+        obj["metadata"]["managedFields"] = update(&configmap(), old, &obj, write);
+        obj
+    }
+
+    #[test]
+    fn an_apply_owns_its_configuration_only() {
+        let c1 = json!({"metadata": {"name": "x"}, "data": {"a": "1"}});
+        let v1 = written(None, c1.clone(), &apply_by("alice", &c1));
+        let c2 = json!({"metadata": {"name": "x", "labels": {"t": "c"}}});
+        let merged = json!({"metadata": {"name": "x", "labels": {"t": "c"}}, "data": {"a": "1"}});
+        let mf = update(&configmap(), Some(&v1), &merged, &apply_by("carol", &c2));
+        let carol = mf
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["manager"] == "carol")
+            .unwrap();
+        assert_eq!(
+            carol["fieldsV1"],
+            json!({"f:metadata": {"f:labels": {"f:t": {}}}})
+        );
+    }
+
+    #[test]
+    fn conflicts_name_the_other_managers() {
+        let c1 = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}});
+        let live = written(None, c1.clone(), &apply_by("alice", &c1));
+        let c2 = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "3"}});
+        let merged = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "3"}});
+        let err = check_conflicts(&configmap(), &live, &merged, &apply_by("bob", &c2)).unwrap_err();
+        assert_eq!(err.code, 409);
+        assert_eq!(
+            err.message,
+            "Apply failed with 1 conflict: conflict with \"alice\": .data.b"
+        );
+        let causes = &err.details.unwrap().causes;
+        assert_eq!(causes[0].field, ".data.b");
+        assert_eq!(causes[0].reason, "FieldManagerConflict");
+        // The same value is shared, not a conflict.
+        let same = live.clone();
+        assert!(check_conflicts(&configmap(), &live, &same, &apply_by("bob", &c1)).is_ok());
+    }
+
+    #[test]
+    fn prune_drops_what_only_the_applier_owned() {
+        let c1 = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}});
+        let live = written(None, c1.clone(), &apply_by("alice", &c1));
+        let c2 = json!({"metadata": {"name": "x"}, "data": {"a": "1"}});
+        let pruned = prune(&configmap(), &live, live.clone(), &apply_by("alice", &c2));
+        assert_eq!(pruned["data"], json!({"a": "1"}));
+        // A field bob also applied stays.
+        let shared = json!({"metadata": {"name": "x"}, "data": {"b": "2"}});
+        let both = written(Some(&live), live.clone(), &apply_by("bob", &shared));
+        let pruned = prune(&configmap(), &both, both.clone(), &apply_by("alice", &c2));
+        assert_eq!(pruned["data"], json!({"a": "1", "b": "2"}));
+    }
+
+    #[test]
+    fn paths_print_as_fieldpath_does() {
+        let p: Path = vec![
+            "f:spec".into(),
+            "f:containers".into(),
+            "k:{\"name\":\"c\"}".into(),
+            "f:image".into(),
+        ];
+        assert_eq!(path_string(&p), ".spec.containers[name=\"c\"].image");
+        assert_eq!(
+            path_string(&["f:finalizers".into(), "v:\"x\"".into()]),
+            ".finalizers[=\"x\"]"
+        );
     }
 
     #[test]

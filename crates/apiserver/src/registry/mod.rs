@@ -29,6 +29,10 @@ pub struct Writer {
     pub manager: String,
     pub apply: bool,
     pub dry_run: bool,
+    /// For an apply: the configuration as sent (its field set is the applier's).
+    pub config: Option<Value>,
+    /// An apply's `force=true`: it takes conflicting fields from their managers.
+    pub force: bool,
 }
 
 impl Writer {
@@ -38,6 +42,8 @@ impl Writer {
             manager: manager.into(),
             apply: false,
             dry_run: false,
+            config: None,
+            force: false,
         }
     }
 }
@@ -55,14 +61,41 @@ pub fn record_request_fields(
     manager: &str,
 ) {
     let mut fields = request.clone();
-    let writer = Writer {
-        manager: manager.into(),
-        apply: false,
-        dry_run: false,
-    };
+    let writer = Writer::internal(manager);
     record_managed_fields(res, subresource, None, &mut fields, &writer);
     if let Some(mf) = object::meta(&fields).and_then(|m| m.get("managedFields")) {
         object::meta_mut(answer).insert("managedFields".into(), mf.clone());
+    }
+}
+
+/// The type managed fields are computed with, and the apiVersion they are recorded at
+/// (the kind's, so a TokenRequest's and not its ServiceAccount's).
+fn managed_type(res: &ApiResource) -> (crate::schema::Type, String) {
+    let (group, version) = res.kind_gv.unwrap_or((res.group, res.version));
+    let ty = if crate::crds::serving(res).is_some() {
+        crate::schema::Type::Deduced
+    } else {
+        // A kind outside k8s.io/api (kube-aggregator's APIService) is walked as deduced.
+        crate::schema::SCHEMA
+            .kind_type(group, version, res.kind)
+            .unwrap_or(crate::schema::Type::Deduced)
+    };
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    (ty, api_version)
+}
+
+/// The part of the object a write on `subresource` owns.
+fn managed_scope<'a>(res: &ApiResource, subresource: Option<&'a str>) -> managed::Scope<'a> {
+    match subresource {
+        Some("status") => managed::Scope::Status,
+        Some(other) => managed::Scope::Other(other),
+        None => managed::Scope::Main {
+            strip_status: strategy::has_status(res),
+        },
     }
 }
 
@@ -74,32 +107,12 @@ fn record_managed_fields(
     next: &mut Value,
     writer: &Writer,
 ) {
-    let (group, version) = res.kind_gv.unwrap_or((res.group, res.version));
-    let ty = if crate::crds::serving(res).is_some() {
-        crate::schema::Type::Deduced
-    } else {
-        // A kind outside k8s.io/api (kube-aggregator's APIService) is walked as deduced.
-        crate::schema::SCHEMA
-            .kind_type(group, version, res.kind)
-            .unwrap_or(crate::schema::Type::Deduced)
-    };
-    // The version of the kind written (a TokenRequest's, not its ServiceAccount's).
-    let api_version = if group.is_empty() {
-        version.to_string()
-    } else {
-        format!("{group}/{version}")
-    };
-    let scope = match subresource {
-        Some("status") => managed::Scope::Status,
-        Some(other) => managed::Scope::Other(other),
-        None => managed::Scope::Main {
-            strip_status: strategy::has_status(res),
-        },
-    };
+    let (ty, api_version) = managed_type(res);
     let write = managed::Write {
         manager: &writer.manager,
         apply: writer.apply,
-        scope,
+        config: writer.config.as_ref(),
+        scope: managed_scope(res, subresource),
         api_version: &api_version,
     };
     let mf = managed::update(&ty, old, next, &write);
@@ -109,6 +122,66 @@ fn record_managed_fields(
     } else {
         m.insert("managedFields".into(), mf);
     }
+}
+
+/// Server-side apply's field ownership on the object an apply merged over `live`
+/// (structured-merge-diff `Updater.Apply`, merge/update.go): what the applier applied
+/// before and no longer applies goes unless someone else owns it (`prune`), and taking a
+/// field another manager owns with another value is a 409 unless `force` is set.
+pub fn apply_ownership(
+    res: &ApiResource,
+    subresource: Option<&str>,
+    live: &Value,
+    merged: Value,
+    writer: &Writer,
+) -> Result<Value, ApiError> {
+    // The main resource's kind; another subresource (`scale`) has its own, not checked.
+    if let (Some(config), None | Some("status")) = (&writer.config, subresource) {
+        check_applied_kind(res, config)?;
+    }
+    // apimachinery `structuredMergeManager.Apply` (managedfields/internal/structuredmerge.go).
+    if writer
+        .config
+        .as_ref()
+        .and_then(|c| c.pointer("/metadata/managedFields"))
+        .is_some_and(|mf| !mf.is_null())
+    {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
+    let (ty, api_version) = managed_type(res);
+    let write = managed::Write {
+        manager: &writer.manager,
+        apply: true,
+        config: writer.config.as_ref(),
+        scope: managed_scope(res, subresource),
+        api_version: &api_version,
+    };
+    let pruned = managed::prune(&ty, live, merged, &write);
+    if !writer.force {
+        managed::check_conflicts(&ty, live, &pruned, &write)?;
+    }
+    Ok(pruned)
+}
+
+/// An applied configuration must be of the kind and version written: apimachinery
+/// `versionCheckManager.Apply` (managedfields/internal/versioncheck.go), whose 400 prints
+/// the configuration's `GroupVersionKind` (empty when its apiVersion does not parse).
+fn check_applied_kind(res: &ApiResource, config: &Value) -> Result<(), ApiError> {
+    let (group, version) = res.kind_gv.unwrap_or((res.group, res.version));
+    let text = |k: &str| config.get(k).and_then(Value::as_str).unwrap_or("");
+    let kind = text("kind");
+    let (g, v) = match text("apiVersion").split('/').collect::<Vec<_>>().as_slice() {
+        [""] => ("", ""),
+        [v] => ("", *v),
+        [g, v] => (*g, *v),
+        _ => return Err(ApiError::bad_request("invalid object type: /, Kind=")),
+    };
+    if (g, v, kind) == (group, version, res.kind) {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "invalid object type: {g}/{v}, Kind={kind}"
+    )))
 }
 
 /// The object a request names: its resource, namespace ("" when cluster-scoped, or for a

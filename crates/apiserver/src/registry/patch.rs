@@ -5,8 +5,10 @@
 //! (`$patch: delete` removes an element), other lists are replaced, and the
 //! `$setElementOrder`/`$retainKeys`/`$deleteFromPrimitiveList` directives are honoured or
 //! dropped. Merge keys come from the `patchMergeKey` tags of `k8s.io/api` types. Apply
-//! (server-side apply) is merged the same way without field ownership, which is what the
-//! course's clients (`kube`'s `Patch::Apply`) observe for a single manager.
+//! (server-side apply) is merged the same way (structured-merge-diff's `typed/merge.go`
+//! merges maps, keyed lists by their keys, and replaces atomic lists alike); its field
+//! ownership (pruning what the applier stopped applying, conflicts with other managers)
+//! is settled afterwards by `registry::apply_ownership` (`managed.rs`).
 
 use crate::schema::{Field, ListType, Resolved, SCHEMA, Type};
 use crate::status::ApiError;

@@ -152,7 +152,19 @@ fn writer(ctx: &Ctx, apply: bool) -> crate::registry::Writer {
         manager: crate::registry::managed::manager_name(ctx.param("fieldManager"), &ctx.user_agent),
         apply,
         dry_run: ctx.param("dryRun") == Some("All"),
+        config: None,
+        force: apply && ctx.param("force") == Some("true"),
     }
+}
+
+/// The writer of a patch: an apply's carries its configuration as sent, whose field set
+/// becomes the applier's.
+fn patch_writer(ctx: &Ctx, pt: PatchType, body: &[u8]) -> crate::registry::Writer {
+    let mut w = writer(ctx, pt == PatchType::Apply);
+    if pt == PatchType::Apply {
+        w.config = object::from_yaml(body).ok().filter(Value::is_object);
+    }
+    w
 }
 
 /// The success Status upstream returns when an object is deleted at once
@@ -199,6 +211,27 @@ fn patch_type(ctx: &Ctx, res: &ApiResource) -> Result<PatchType, ApiError> {
         .ok_or_else(refused)
 }
 
+/// apimachinery `ValidatePatchOptions` (pkg/apis/meta/v1/validation/validation.go): an
+/// apply names its field manager; `force` is for applies only.
+fn validate_patch_options(ctx: &Ctx, pt: PatchType) -> Result<(), ApiError> {
+    let cause = match pt {
+        PatchType::Apply if ctx.param("fieldManager").is_none_or(str::is_empty) => {
+            crate::status::field::required("fieldManager", "is required for apply patch")
+        }
+        PatchType::Apply => return Ok(()),
+        _ if ctx.param("force").is_some() => {
+            crate::status::field::forbidden("force", "may not be specified for non-apply patch")
+        }
+        _ => return Ok(()),
+    };
+    Err(ApiError::invalid(
+        "meta.k8s.io",
+        "PatchOptions",
+        "",
+        vec![cause],
+    ))
+}
+
 /// What a patch request applies, to any object.
 struct Patcher<'a> {
     state: &'a State,
@@ -211,12 +244,27 @@ struct Patcher<'a> {
     /// A resourceVersion in the patch is a precondition; without one the patch applies to
     /// whatever is current (upstream `patcher`, handlers/patch.go).
     sets_rv: bool,
+    /// The subresource patched.
+    subresource: Option<&'a str>,
+    /// Who writes; for an apply, with its configuration and `force`.
+    writer: crate::registry::Writer,
 }
 
 impl Patcher<'_> {
     /// The patch applied to `current` and decoded as the kind, with its warnings.
     fn apply(&self, current: &Value, outcome: &mut WriteOutcome) -> Result<Value, ApiError> {
-        let patched = patch::apply(self.pt, self.ty.as_ref(), current, self.body)?;
+        let mut patched = patch::apply(self.pt, self.ty.as_ref(), current, self.body)?;
+        if self.pt == PatchType::Apply {
+            // Field ownership is settled on the merged object before it is decoded and
+            // defaulted (apimachinery `structuredMergeManager.Apply`).
+            patched = crate::registry::apply_ownership(
+                self.res,
+                self.subresource,
+                current,
+                patched,
+                &self.writer,
+            )?;
+        }
         let mut patched =
             self.state
                 .registry
@@ -249,7 +297,7 @@ impl Patcher<'_> {
         match self
             .state
             .registry
-            .create(self.res, t.namespace, applied, &writer(self.ctx, true))
+            .create(self.res, t.namespace, applied, &self.writer)
         {
             Ok(created) => Ok(Some(with_warnings(
                 respond(self.ctx, StatusCode::CREATED, &created),
@@ -275,6 +323,7 @@ pub(super) fn patch(
     // cannot answer.
     let pt = patch_type(ctx, t.res)?;
     accepted(ctx, t.res, false)?;
+    validate_patch_options(ctx, pt)?;
     let patcher = Patcher {
         state,
         ctx,
@@ -287,6 +336,8 @@ pub(super) fn patch(
             .ok()
             .and_then(|p| p.pointer("/metadata/resourceVersion").cloned())
             .is_some(),
+        subresource,
+        writer: patch_writer(ctx, pt, &req.body),
     };
     // Like `GuaranteedUpdate` with `ignoreNotFound` (an apply may create), this tries
     // again whenever another writer got there first.
@@ -297,7 +348,7 @@ pub(super) fn patch(
             subresource,
             t.namespace,
             t.name,
-            &writer(ctx, pt == PatchType::Apply),
+            &patcher.writer,
             |current| {
                 // Warnings are those of the attempt that is written.
                 outcome = WriteOutcome::default();
