@@ -421,6 +421,11 @@ impl Registry {
         let ns = if res.namespaced { namespace } else { "" };
         let mut prepare = |old: &Value| -> Result<Value, ApiError> {
             let mut obj = next(old)?;
+            // A PUT's body and a patched object are decoded, so the v1 defaulters and
+            // conversions (a Secret's `stringData`) run on them as on a new object.
+            if subresource.is_none() {
+                strategy::default_object(res, &mut obj);
+            }
             let m = object::meta_mut(&mut obj);
             m.insert("name".into(), json!(name));
             if res.namespaced {

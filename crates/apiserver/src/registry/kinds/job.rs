@@ -28,6 +28,24 @@ impl Strategy for Job {
         &["status.successful"]
     }
 
+    /// `ValidateJobSpec` (`pkg/apis/batch/validation/validation.go`), as far as modelled:
+    /// a Job's pods restart `OnFailure` or `Never`, and its template has containers.
+    fn validate(&self, obj: &Value) -> Vec<crate::status::Cause> {
+        let mut causes = Vec::new();
+        let policy = str_at(obj, "/spec/template/spec/restartPolicy");
+        if policy != "OnFailure" && policy != "Never" {
+            causes.push(crate::status::field::required(
+                "spec.template.spec.restartPolicy",
+                "valid values: \"OnFailure\", \"Never\"",
+            ));
+        }
+        causes.extend(super::pod::validate_containers(
+            obj.pointer("/spec/template/spec/containers"),
+            "spec.template.spec.containers",
+        ));
+        causes
+    }
+
     fn printer(&self) -> Option<&'static Printer> {
         Some(&PRINTER)
     }

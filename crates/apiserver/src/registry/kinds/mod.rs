@@ -182,6 +182,8 @@ pub(crate) fn strategy(res: &ApiResource) -> &'static dyn Strategy {
         ("apps", "StatefulSet") => &workload::STATEFUL_SET,
         ("batch", "CronJob") => &workload::CRON_JOB,
         ("rbac.authorization.k8s.io", "RoleBinding") => &plain::ROLE_BINDING,
+        ("rbac.authorization.k8s.io", "Role") => &plain::ROLE,
+        ("rbac.authorization.k8s.io", "ClusterRole") => &plain::CLUSTER_ROLE,
         ("rbac.authorization.k8s.io", "ClusterRoleBinding") => &plain::CLUSTER_ROLE_BINDING,
         (_, kind) if GENERATION_KINDS.contains(&kind) => &WITH_GENERATION,
         _ => &Plain::GENERIC,

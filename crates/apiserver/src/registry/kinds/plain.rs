@@ -5,6 +5,7 @@
 
 use super::{Strategy, default};
 use crate::object;
+use crate::status::{Cause, field};
 use crate::table::{AGE, Column, NAME, Printer, age, count, none_if_empty, str_at};
 use serde_json::{Value, json};
 
@@ -19,6 +20,10 @@ pub(crate) struct Plain {
     pub(crate) defaults: &'static [(&'static str, &'static str)],
     /// What decoding the v1 object into the internal one changes (a conversion function).
     pub(crate) convert: fn(&mut Value),
+    /// The kind's `Validate` of a new object (`Strategy::validate`).
+    pub(crate) validate: fn(&Value) -> Vec<Cause>,
+    /// The kind's `ValidateUpdate` (`Strategy::validate_update`): old, then new.
+    pub(crate) validate_update: fn(&Value, &Value) -> Vec<Cause>,
 }
 
 impl Plain {
@@ -29,6 +34,8 @@ impl Plain {
         printer: None,
         defaults: &[],
         convert: |_| {},
+        validate: |_| Vec::new(),
+        validate_update: |_, _| Vec::new(),
     };
 }
 
@@ -44,6 +51,14 @@ impl Strategy for Plain {
 
     fn has_generation(&self) -> bool {
         self.generation
+    }
+
+    fn validate(&self, obj: &Value) -> Vec<Cause> {
+        (self.validate)(obj)
+    }
+
+    fn validate_update(&self, old: &Value, new: &Value) -> Vec<Cause> {
+        (self.validate_update)(old, new)
     }
 
     fn field_labels(&self) -> &'static [&'static str] {
@@ -184,12 +199,117 @@ fn node_cells(obj: &Value, now: i64) -> Vec<Value> {
 /// name their own kind in the subject columns.
 pub(crate) static ROLE_BINDING: Plain = Plain {
     printer: Some(&ROLE_BINDING_PRINTER),
+    validate_update: role_ref_unchanged,
     ..Plain::GENERIC
 };
 pub(crate) static CLUSTER_ROLE_BINDING: Plain = Plain {
     printer: Some(&CLUSTER_ROLE_BINDING_PRINTER),
+    validate_update: role_ref_unchanged,
     ..Plain::GENERIC
 };
+/// Role: `ValidateRole`'s rules (namespaced).
+pub(crate) static ROLE: Plain = Plain {
+    validate: |obj| policy_rules(obj, true),
+    validate_update: |_, new| policy_rules(new, true),
+    ..Plain::GENERIC
+};
+/// ClusterRole: `ValidateClusterRole`'s rules.
+pub(crate) static CLUSTER_ROLE: Plain = Plain {
+    validate: |obj| policy_rules(obj, false),
+    validate_update: |_, new| policy_rules(new, false),
+    ..Plain::GENERIC
+};
+
+/// `ValidatePolicyRule` (`pkg/apis/rbac/validation/validation.go`) for each rule: verbs
+/// required; non-resource URLs only in cluster rules and never with resources; resource
+/// rules name API groups and resources.
+fn policy_rules(obj: &Value, namespaced: bool) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let rules = obj.get("rules").and_then(Value::as_array);
+    for (i, rule) in rules.into_iter().flatten().enumerate() {
+        let at = format!("rules[{i}]");
+        let list = |key: &str| -> Vec<&str> {
+            rule.get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect()
+        };
+        if list("verbs").is_empty() {
+            causes.push(field::required(
+                &format!("{at}.verbs"),
+                "verbs must contain at least one value",
+            ));
+        }
+        let urls = list("nonResourceURLs");
+        if !urls.is_empty() {
+            let shown = go_strings(&urls);
+            if namespaced {
+                causes.push(field::invalid(
+                    &format!("{at}.nonResourceURLs"),
+                    &shown,
+                    "namespaced rules cannot apply to non-resource URLs",
+                ));
+            }
+            if !list("apiGroups").is_empty()
+                || !list("resources").is_empty()
+                || !list("resourceNames").is_empty()
+            {
+                causes.push(field::invalid(
+                    &format!("{at}.nonResourceURLs"),
+                    &shown,
+                    "rules cannot apply to both regular resources and non-resource URLs",
+                ));
+            }
+            continue;
+        }
+        if rule
+            .get("apiGroups")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty)
+        {
+            causes.push(field::required(
+                &format!("{at}.apiGroups"),
+                "resource rules must supply at least one api group",
+            ));
+        }
+        if list("resources").is_empty() {
+            causes.push(field::required(
+                &format!("{at}.resources"),
+                "resource rules must supply at least one resource",
+            ));
+        }
+    }
+    causes
+}
+
+/// A `[]string` as Go's `%#v` prints it.
+fn go_strings(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| crate::status::quote(s)).collect();
+    format!("[]string{{{}}}", quoted.join(", "))
+}
+
+/// `ValidateRoleBindingUpdate`: `cannot change roleRef`, the new one printed as Go's `%#v`
+/// of `rbac.RoleRef`.
+fn role_ref_unchanged(old: &Value, new: &Value) -> Vec<Cause> {
+    if old.get("roleRef") == new.get("roleRef") {
+        return Vec::new();
+    }
+    let part = |key: &str| crate::status::quote(str_at(new, &format!("/roleRef/{key}")));
+    let mut causes = Vec::new();
+    causes.push(field::invalid(
+        "roleRef",
+        &format!(
+            "rbac.RoleRef{{APIGroup:{}, Kind:{}, Name:{}}}",
+            part("apiGroup"),
+            part("kind"),
+            part("name")
+        ),
+        "cannot change roleRef",
+    ));
+    causes
+}
 static ROLE_BINDING_PRINTER: Printer = Printer::new(&ROLE_BINDING_COLUMNS, role_binding_cells);
 static CLUSTER_ROLE_BINDING_PRINTER: Printer =
     Printer::new(&CLUSTER_ROLE_BINDING_COLUMNS, role_binding_cells);
@@ -255,6 +375,8 @@ pub(crate) static SECRET: Plain = Plain {
     field_labels: &["type"],
     defaults: &[("type", "Opaque")],
     convert: fold_string_data,
+    validate: secret_keys,
+    validate_update: secret_unchanged,
     printer: Some(&Printer {
         columns: &[
             NAME,
@@ -269,6 +391,54 @@ pub(crate) static SECRET: Plain = Plain {
     }),
     ..Plain::GENERIC
 };
+
+/// `ValidateSecret` (`pkg/apis/core/validation/validation.go`): the keys a typed Secret
+/// must hold — only the types whose checks are written here.
+fn secret_keys(obj: &Value) -> Vec<Cause> {
+    let required: &[&str] = match str_at(obj, "/type") {
+        "kubernetes.io/tls" => &["tls.crt", "tls.key"],
+        "kubernetes.io/ssh-auth" => &["ssh-privatekey"],
+        "kubernetes.io/dockerconfigjson" => &[".dockerconfigjson"],
+        "kubernetes.io/dockercfg" => &[".dockercfg"],
+        _ => &[],
+    };
+    let has = |k: &str| obj.pointer("/data").and_then(|d| d.get(k)).is_some();
+    required
+        .iter()
+        .filter(|k| !has(k))
+        .map(|k| field::required(&format!("data[{k}]"), ""))
+        .collect()
+}
+
+/// `ValidateSecretUpdate`: the type never changes, and an immutable Secret's data and
+/// immutability do not either.
+fn secret_unchanged(old: &Value, new: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let (old_type, new_type) = (str_at(old, "/type"), str_at(new, "/type"));
+    if old_type != new_type {
+        causes.push(field::invalid(
+            "type",
+            &crate::status::quote(new_type),
+            "field is immutable",
+        ));
+    }
+    if old.get("immutable") == Some(&json!(true)) {
+        if new.get("immutable") != Some(&json!(true)) {
+            causes.push(field::forbidden(
+                "immutable",
+                "field is immutable when `immutable` is set",
+            ));
+        }
+        if old.get("data") != new.get("data") {
+            causes.push(field::forbidden(
+                "data",
+                "field is immutable when `immutable` is set",
+            ));
+        }
+    }
+    causes.extend(secret_keys(new));
+    causes
+}
 
 /// `Convert_v1_Secret_To_core_Secret` (`pkg/apis/core/v1/conversion.go`): `stringData` is
 /// written into `data`, over what `data` had, and is never stored.

@@ -65,14 +65,23 @@ impl Strategy for Service {
                 ApiError::internal("failed to allocate a serviceIP: range is full")
             })?
         } else {
-            let valid = wanted
-                .parse::<std::net::Ipv4Addr>()
-                .ok()
-                .filter(|ip| ip.octets()[0] == 10 && ip.octets()[1] == 43);
-            if valid.is_none() {
-                let value = crate::status::quote(wanted);
-                let detail = "failed to allocate IP: the provided IP is not in the valid range. The range of valid IPs is 10.43.0.0/16";
-                return Err(invalid_cluster_ip(&name, &value, detail));
+            let Ok(parsed) = wanted.parse::<std::net::Ipv4Addr>() else {
+                // `ValidateService` refuses what is not an address before any allocator.
+                let causes = vec![field::invalid(
+                    "spec.clusterIPs[0]",
+                    &crate::status::quote(wanted),
+                    "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                )];
+                return Err(ApiError::invalid("", "Service", &name, causes));
+            };
+            if parsed.octets()[0] != 10 || parsed.octets()[1] != 43 {
+                // The ServiceCIDR allocator (`pkg/registry/core/service/ipallocator/
+                // cidrallocator.go`, `ErrMismatchedNetwork`).
+                let value = format!("[]string{{{}}}", crate::status::quote(wanted));
+                let detail = format!(
+                    "failed to allocate IP {wanted}: the provided network does not match the current range"
+                );
+                return Err(invalid_cluster_ip(&name, &value, &detail));
             }
             if taken.contains(wanted) {
                 let value = format!("[]string{{{}}}", crate::status::quote(wanted));
@@ -92,6 +101,46 @@ impl Strategy for Service {
     fn printer(&self) -> Option<&'static Printer> {
         Some(&PRINTER)
     }
+
+    fn validate(&self, obj: &Value) -> Vec<crate::status::Cause> {
+        validate_ports(obj.get("spec").unwrap_or(&Value::Null))
+    }
+}
+
+/// `ValidateService`'s ports (`pkg/apis/core/validation/validation.go`), as far as
+/// modelled: required unless the Service is headless or an ExternalName, and each
+/// `port` and numeric `targetPort` within 1–65535.
+fn validate_ports(spec: &Value) -> Vec<crate::status::Cause> {
+    const RANGE: &str = "must be between 1 and 65535, inclusive";
+    let ports = spec.get("ports").and_then(Value::as_array);
+    let headless = spec.get("clusterIP").and_then(Value::as_str) == Some("None");
+    let external = spec.get("type").and_then(Value::as_str) == Some("ExternalName");
+    if ports.is_none_or(Vec::is_empty) {
+        return if headless || external {
+            Vec::new()
+        } else {
+            vec![field::required("spec.ports", "")]
+        };
+    }
+    let mut causes = Vec::new();
+    for (i, p) in ports.into_iter().flatten().enumerate() {
+        let out_of_range = |v: &Value| v.as_i64().is_some_and(|n| !(1..=65535).contains(&n));
+        if let Some(port) = p.get("port").filter(|v| out_of_range(v)) {
+            causes.push(field::invalid(
+                &format!("spec.ports[{i}].port"),
+                &port.to_string(),
+                RANGE,
+            ));
+        }
+        if let Some(target) = p.get("targetPort").filter(|v| out_of_range(v)) {
+            causes.push(field::invalid(
+                &format!("spec.ports[{i}].targetPort"),
+                &target.to_string(),
+                RANGE,
+            ));
+        }
+    }
+    causes
 }
 
 /// `SetDefaults_Service` and the single-stack IPv4 defaults of the Service REST storage.
