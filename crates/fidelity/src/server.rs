@@ -36,8 +36,24 @@ pub struct Server {
     rewrites: Vec<crate::k3s::Rewrite>,
     /// The `continue` token of this server's last list answer, for `$continue`.
     last_continue: std::sync::Mutex<String>,
-    /// The admin kubeconfig as a file, and kubectl's cache, for kubectl cases.
-    files: tempfile::TempDir,
+    /// The admin kubeconfig as a file, and kubectl's cache, for kubectl cases; removed
+    /// with the server, and swept by the next run if this one is killed first.
+    files: Files,
+}
+
+/// A scratch folder (`backends::fresh_dir`) removed when dropped.
+struct Files(std::path::PathBuf);
+
+impl Files {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl Server {
@@ -46,10 +62,10 @@ impl Server {
         admin: kube::config::Kubeconfig,
         rewrites: Vec<crate::k3s::Rewrite>,
     ) -> Result<Server, String> {
-        let files = tempfile::Builder::new()
-            .prefix(&format!("kubelab-fidelity-{name}-"))
-            .tempdir()
-            .map_err(|e| format!("{name}: a folder for its kubeconfig: {e}"))?;
+        let files = Files(
+            backends::fresh_dir(&format!("fidelity-kubectl-{name}"))
+                .map_err(|e| format!("{name}: a folder for its kubeconfig: {e}"))?,
+        );
         harness::kubeconfig::write(&files.path().join("kubeconfig"), &admin)
             .map_err(|e| format!("{name}: {e}"))?;
         Ok(Server {
