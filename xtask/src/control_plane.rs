@@ -217,3 +217,41 @@ pub fn up(root: &Path, kubeconfig: &Path, port: u16) -> Result<i32> {
         Ok(if failed { 1 } else { 0 })
     })
 }
+
+/// Builds the reference control plane, starts it in a scratch folder named after `what`,
+/// hands an admin client to `read`, and stops it whatever `read` returns: how the
+/// generators (`gen-bootstrap`, `gen-openapi`) read what upstream serves.
+pub fn read_from_reference<T, F>(
+    root: &Path,
+    what: &str,
+    read: impl FnOnce(kube::Client) -> F,
+) -> Result<T>
+where
+    F: std::future::Future<Output = Result<T>>,
+{
+    let bin = build(root)?;
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async {
+        let dir = backends::fresh_dir(what).context("creating a work dir")?;
+        let plane = backends::control_plane::ControlPlane::start(&bin, &dir, 0, &|step| {
+            eprintln!("{step}")
+        })
+        .await
+        .context("starting the reference control plane")?;
+        let client = async {
+            let config = kube::Config::from_custom_kubeconfig(
+                plane.kubeconfig(),
+                &kube::config::KubeConfigOptions::default(),
+            )
+            .await?;
+            anyhow::Ok(kube::Client::try_from(config)?)
+        }
+        .await;
+        let result = match client {
+            Ok(client) => read(client).await,
+            Err(e) => Err(e),
+        };
+        plane.stop().await;
+        result
+    })
+}

@@ -24,19 +24,7 @@ use std::path::Path;
 pub const OUTPUT: &str = "crates/apiserver/src/openapi/documents.gz";
 
 pub fn run(root: &Path) -> Result<i32> {
-    let bin = crate::control_plane::build(root)?;
-    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let documents = rt.block_on(async {
-        let dir = backends::fresh_dir("gen-openapi").context("creating a work dir")?;
-        let plane = backends::control_plane::ControlPlane::start(&bin, &dir, 0, &|what| {
-            eprintln!("{what}")
-        })
-        .await
-        .context("starting the reference control plane")?;
-        let read = read_all(&plane).await;
-        plane.stop().await;
-        read
-    })?;
+    let documents = crate::control_plane::read_from_reference(root, "gen-openapi", read_all)?;
     let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     for (name, bytes) in &documents {
         writeln!(out, "{name} {}", bytes.len())?;
@@ -57,13 +45,7 @@ pub fn run(root: &Path) -> Result<i32> {
 
 /// `/openapi/v2`, then every document of the `/openapi/v3` index, each checked against the
 /// hash the index gives it.
-async fn read_all(plane: &backends::control_plane::ControlPlane) -> Result<Vec<(String, Vec<u8>)>> {
-    let config = kube::Config::from_custom_kubeconfig(
-        plane.kubeconfig(),
-        &kube::config::KubeConfigOptions::default(),
-    )
-    .await?;
-    let client = kube::Client::try_from(config)?;
+async fn read_all(client: kube::Client) -> Result<Vec<(String, Vec<u8>)>> {
     let read = |path: String, accept: &'static str| {
         let client = client.clone();
         async move {

@@ -147,32 +147,14 @@ pub fn request_header(proxy: &str, headers: &[(String, String)]) -> Option<UserI
     let mut user = UserInfo::authenticated(name, &groups);
     for (header, value) in headers {
         if let Some(key) = header.strip_prefix("x-remote-extra-") {
-            let key = percent_decode(key).to_lowercase();
+            // `url.PathUnescape`; a malformed escape stays as written.
+            let key = percent_encoding::percent_decode_str(key)
+                .decode_utf8_lossy()
+                .to_lowercase();
             user.extra.entry(key).or_default().push(value.clone());
         }
     }
     Some(user)
-}
-
-/// `url.PathUnescape` for an extra key; a malformed escape is kept as written.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(h) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(h);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The user named by a verified client certificate: CN is the user, each O a group.

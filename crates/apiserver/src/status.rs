@@ -353,6 +353,30 @@ fn field_error_string(c: &Cause) -> String {
     }
 }
 
+/// A `[]string` as Go's `%#v` prints it: `[]string{"a", "b"}`.
+pub fn go_strings(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
+    format!("[]string{{{}}}", quoted.join(", "))
+}
+
+/// A `map[string]string` as Go's `%#v` prints it: `map[string]string{"a":"b", "c":"d"}`
+/// (keys sorted), `map[string]string(nil)` when absent.
+pub fn go_string_map(map: Option<&serde_json::Map<String, serde_json::Value>>) -> String {
+    let Some(map) = map else {
+        return "map[string]string(nil)".into();
+    };
+    let mut pairs: Vec<(&String, &str)> = map
+        .iter()
+        .map(|(k, v)| (k, v.as_str().unwrap_or("")))
+        .collect();
+    pairs.sort();
+    let inner: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}:{}", quote(k), quote(v)))
+        .collect();
+    format!("map[string]string{{{}}}", inner.join(", "))
+}
+
 /// Field error constructors, mirroring apimachinery `pkg/util/validation/field/errors.go`.
 pub mod field {
     use super::Cause;

@@ -49,12 +49,7 @@ async fn run(
     );
     let reference = reference.map_err(|e| format!("starting the reference: {e:?}"))?;
     let embedded = embedded.map_err(|e| format!("starting the embedded cluster: {e:?}"))?;
-    let port: u16 = reference
-        .url()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .ok_or("the reference's URL has no port")?;
+    let port = reference.port();
     let servers = Server::new(
         "reference",
         reference.kubeconfig(),

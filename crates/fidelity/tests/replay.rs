@@ -70,12 +70,7 @@ async fn replay_lab(
     let reference = reference.map_err(|e| format!("starting the reference: {e:?}"))?;
     let result = async {
         ran.map_err(|e| format!("running the lab: {e}"))?;
-        let port: u16 = reference
-            .url()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or("the reference's URL has no port")?;
+        let port = reference.port();
         let mut replayer = Replayer::new(
             reference.kubeconfig(),
             fidelity::k3s::rewrites(port, kubelet::NODE_IP),

@@ -162,9 +162,9 @@ pub enum Endpoint {
 
 /// One media range of an `Accept` header (goautoneg's `Accept`).
 #[derive(Debug, Clone, PartialEq)]
-struct Clause {
-    ty: String,
-    sub: String,
+pub(super) struct Clause {
+    pub(super) ty: String,
+    pub(super) sub: String,
     q: f32,
     params: Vec<(String, String)>,
 }
@@ -225,7 +225,7 @@ fn parse_clause(part: &str) -> Option<Clause> {
 /// goautoneg's `ParseAccept`: the media ranges, most wanted first. Its `Less` (by `q`, then
 /// a concrete type, then a concrete subtype) is not a total order, and `sort.Sort` is an
 /// insertion sort for so few items (`sort/zsortinterface.go`), so that is what sorts them.
-fn parse_accept(header: &str) -> Vec<Clause> {
+pub(super) fn parse_accept(header: &str) -> Vec<Clause> {
     let mut clauses: Vec<Clause> = header.split(',').filter_map(parse_clause).collect();
     let before = |x: &Clause, y: &Clause| {
         x.q > y.q || (x.ty != "*" && y.ty == "*") || (x.sub != "*" && y.sub == "*")

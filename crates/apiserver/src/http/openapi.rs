@@ -9,6 +9,7 @@
 //! (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf`, its v3 sibling, and the
 //! older `...spec.v2.v1.0+protobuf` names), under the same ETag.
 
+use super::negotiate::{Clause, parse_accept};
 use super::request::ApiRequest;
 use super::respond::base_response;
 use crate::openapi::{DOCUMENTS, Document, server_relative_url};
@@ -68,16 +69,18 @@ fn serve(req: &ApiRequest, doc: &'static Document, v3_path: Option<&str>) -> Res
         )
     };
     let offered = ["json", proto, proto_deprecated];
-    let chosen = parse_accept(accept).into_iter().find_map(|(ty, sub)| {
-        (ty == "application" || ty == "*")
-            .then(|| {
-                offered
-                    .iter()
-                    .find(|offer| sub == "*" || sub == **offer)
-                    .copied()
-            })
-            .flatten()
-    });
+    let chosen = parse_accept(accept)
+        .into_iter()
+        .find_map(|Clause { ty, sub, .. }| {
+            (ty == "application" || ty == "*")
+                .then(|| {
+                    offered
+                        .iter()
+                        .find(|offer| sub == "*" || sub == **offer)
+                        .copied()
+                })
+                .flatten()
+        });
     let mut response = match chosen {
         None => empty(StatusCode::NOT_ACCEPTABLE),
         Some(subtype) => {
@@ -151,63 +154,14 @@ fn query_hash(req: &ApiRequest) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The media ranges of an `Accept` header, most wanted first, as
-/// `github.com/munnerz/goautoneg` `ParseAccept` orders them: by `q`, then a concrete type
-/// before `*`, then a concrete subtype before `*`. A range that is not `type/subtype` (or
-/// `*`) is dropped; one with `q=0` is kept, last.
-fn parse_accept(header: &str) -> Vec<(String, String)> {
-    let mut ranges: Vec<(String, String, f32)> = Vec::new();
-    for part in header.split(',') {
-        let part = part.trim_matches(' ');
-        if part.is_empty() {
-            continue;
-        }
-        let mut params = part.split(';');
-        let media = params.next().unwrap_or("");
-        let (ty, sub) = match media.split_once('/') {
-            None if media.trim_matches(' ') == "*" => ("*".to_string(), "*".to_string()),
-            None => continue,
-            Some((_, sub)) if sub.contains('/') => continue,
-            Some((ty, sub)) => (
-                ty.trim_matches(' ').to_string(),
-                sub.trim_matches(' ').to_string(),
-            ),
-        };
-        let mut q = 1.0;
-        for param in params {
-            if let Some((k, v)) = param.split_once('=')
-                && k.trim_matches(' ') == "q"
-                && !v.contains('=')
-            {
-                // strconv.ParseFloat's failure leaves 0.
-                q = v.parse().unwrap_or(0.0);
-            }
-        }
-        ranges.push((ty, sub, q));
-    }
-    // Go's sort.Sort, which for so few items is an insertion sort (`sort/zsortinterface.go`,
-    // `insertionSort`); its Less is not a total order, so no library sort may be given it.
-    let before = |x: &(String, String, f32), y: &(String, String, f32)| {
-        x.2 > y.2 || (x.0 != "*" && y.0 == "*") || (x.1 != "*" && y.1 == "*")
-    };
-    for i in 1..ranges.len() {
-        let mut j = i;
-        while j > 0 && before(&ranges[j], &ranges[j - 1]) {
-            ranges.swap(j, j - 1);
-            j -= 1;
-        }
-    }
-    ranges.into_iter().map(|(ty, sub, _)| (ty, sub)).collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::parse_accept;
+    use super::super::negotiate::parse_accept;
 
     fn ranges(header: &str) -> Vec<String> {
         parse_accept(header)
             .into_iter()
-            .map(|(t, s)| format!("{t}/{s}"))
+            .map(|c| format!("{}/{}", c.ty, c.sub))
             .collect()
     }
 

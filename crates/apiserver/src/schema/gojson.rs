@@ -978,16 +978,16 @@ fn quantity(s: &str) -> Step {
 }
 
 /// What `parseQuantityString` splits a quantity into.
-struct QuantityParts<'a> {
-    value: &'a str,
-    num: &'a str,
-    denom: &'a str,
-    suffix: &'a str,
+pub(crate) struct QuantityParts<'a> {
+    pub(crate) value: &'a str,
+    pub(crate) num: &'a str,
+    pub(crate) denom: &'a str,
+    pub(crate) suffix: &'a str,
 }
 
 /// `parseQuantityString`: sign, digits, `.digits`, then a suffix of `eEinumkKMGTP` letters
 /// with an optional signed exponent; `None` is `ErrFormatWrong`.
-fn quantity_parts(s: &str) -> Option<QuantityParts<'_>> {
+pub(crate) fn quantity_parts(s: &str) -> Option<QuantityParts<'_>> {
     let b = s.as_bytes();
     let digits_from =
         |from: usize| from + b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
@@ -1024,7 +1024,7 @@ fn quantity_parts(s: &str) -> Option<QuantityParts<'_>> {
 
 /// The decimal exponent of a quantity's suffix (`suffixHandler.interpret`,
 /// api/resource/suffix.go); binary suffixes count as their decimal digits' worth.
-fn suffix_exponent(suffix: &str) -> Option<i64> {
+pub(crate) fn suffix_exponent(suffix: &str) -> Option<i64> {
     let decimal = match suffix {
         "n" => -9,
         "u" => -6,

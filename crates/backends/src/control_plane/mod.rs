@@ -75,6 +75,8 @@ pub enum StartError {
 pub struct ControlPlane {
     files: Files,
     url: String,
+    /// The API server's port.
+    port: u16,
     /// Started first, stopped last.
     components: Vec<Component>,
     /// From `start` to the API server's first answered request (`/version`).
@@ -104,6 +106,7 @@ impl ControlPlane {
         let mut plane = ControlPlane {
             files,
             url,
+            port,
             components: Vec::new(),
             first_answer: None,
         };
@@ -197,6 +200,11 @@ impl ControlPlane {
     /// `https://127.0.0.1:<port>`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The API server's port on `127.0.0.1`.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The server CA (PEM).

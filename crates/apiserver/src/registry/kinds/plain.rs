@@ -244,7 +244,7 @@ fn policy_rules(obj: &Value, namespaced: bool) -> Vec<Cause> {
         }
         let urls = list("nonResourceURLs");
         if !urls.is_empty() {
-            let shown = go_strings(&urls);
+            let shown = crate::status::go_strings(&urls);
             if namespaced {
                 causes.push(field::invalid(
                     &format!("{at}.nonResourceURLs"),
@@ -282,12 +282,6 @@ fn policy_rules(obj: &Value, namespaced: bool) -> Vec<Cause> {
         }
     }
     causes
-}
-
-/// A `[]string` as Go's `%#v` prints it.
-fn go_strings(items: &[&str]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| crate::status::quote(s)).collect();
-    format!("[]string{{{}}}", quoted.join(", "))
 }
 
 /// `ValidateRoleBindingUpdate`: `cannot change roleRef`, the new one printed as Go's `%#v`

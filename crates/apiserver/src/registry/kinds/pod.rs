@@ -415,52 +415,34 @@ fn qos_class(spec: &Value) -> &'static str {
 /// summing (`k8s.io/apimachinery/pkg/api/resource/quantity.go`, `ParseQuantity`); `None`
 /// for what does not parse, which validation refuses anyway.
 pub(crate) fn quantity_nanos(s: &str) -> Option<i128> {
+    use crate::schema::gojson::{quantity_parts, suffix_exponent};
+    // `ParseQuantity` refuses an empty quantity before parsing it.
     let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(s.len());
-    let (number, suffix) = s.split_at(split);
-    let (negative, number) = match number.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, number.strip_prefix('+').unwrap_or(number)),
-    };
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty() && fraction.is_empty() {
+    if s.is_empty() {
         return None;
     }
-    let digits: i128 = format!("{whole}{fraction}").parse().ok()?;
-    // value = digits * 10^-len(fraction) * multiplier, in nanos (10^9).
-    let (base, exp): (i128, i32) = match suffix {
-        "" => (1, 0),
-        "n" => (1, -9),
-        "u" => (1, -6),
-        "m" => (1, -3),
-        "k" => (1, 3),
-        "M" => (1, 6),
-        "G" => (1, 9),
-        "T" => (1, 12),
-        "P" => (1, 15),
-        "E" => (1, 18),
-        "Ki" => (1 << 10, 0),
-        "Mi" => (1 << 20, 0),
-        "Gi" => (1 << 30, 0),
-        "Ti" => (1 << 40, 0),
-        "Pi" => (1 << 50, 0),
-        "Ei" => (1 << 60, 0),
-        other => {
-            let e: i32 = other.strip_prefix(['e', 'E'])?.parse().ok()?;
-            (1, e)
-        }
+    let parts = quantity_parts(s)?;
+    let digits: i128 = format!("{}{}", parts.num, parts.denom).parse().ok()?;
+    // value = digits * 10^-len(denom) * multiplier, in nanos (10^9).
+    let binary = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
+        .iter()
+        .position(|b| *b == parts.suffix);
+    let (base, exp): (i128, i64) = match binary {
+        Some(i) => (1 << (10 * (i + 1)), 0),
+        None => (1, suffix_exponent(parts.suffix)?),
     };
-    let scale = exp + 9 - fraction.len() as i32;
+    let scale = exp + 9 - parts.denom.len() as i64;
+    let pow = |e: i64| 10i128.checked_pow(u32::try_from(e).ok()?);
     let value = if scale >= 0 {
-        digits
-            .checked_mul(10i128.checked_pow(scale as u32)?)?
-            .checked_mul(base)?
+        digits.checked_mul(pow(scale)?)?.checked_mul(base)?
     } else {
-        digits.checked_mul(base)? / 10i128.checked_pow((-scale) as u32)?
+        digits.checked_mul(base)? / pow(-scale)?
     };
-    Some(if negative { -value } else { value })
+    Some(if parts.value.starts_with('-') {
+        -value
+    } else {
+        value
+    })
 }
 
 /// `SetDefaults_ObjectFieldSelector`: a `fieldRef` without `apiVersion` is `v1`, in the

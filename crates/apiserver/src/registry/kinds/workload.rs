@@ -75,7 +75,7 @@ fn validate_selecting_spec(spec: &Value) -> Vec<Cause> {
     if !matches {
         causes.push(field::invalid(
             "spec.template.metadata.labels",
-            &go_string_map(labels),
+            &crate::status::go_string_map(labels.and_then(Value::as_object)),
             "`selector` does not match template `labels`",
         ));
     }
@@ -118,24 +118,6 @@ fn selects(selector: &Value, labels: Option<&Value>) -> Option<bool> {
         }
     });
     Some(by_label && by_expression)
-}
-
-/// A `map[string]string` as Go's `%#v` prints it: `map[string]string{"a":"b", "c":"d"}`
-/// (keys sorted), `map[string]string(nil)` when absent.
-fn go_string_map(labels: Option<&Value>) -> String {
-    let Some(map) = labels.and_then(Value::as_object) else {
-        return "map[string]string(nil)".into();
-    };
-    let mut pairs: Vec<(&String, &str)> = map
-        .iter()
-        .map(|(k, v)| (k, v.as_str().unwrap_or("")))
-        .collect();
-    pairs.sort();
-    let inner: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{}:{}", crate::status::quote(k), crate::status::quote(v)))
-        .collect();
-    format!("map[string]string{{{}}}", inner.join(", "))
 }
 
 /// `SetDefaults_Deployment`.
