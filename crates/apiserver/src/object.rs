@@ -141,7 +141,146 @@ pub fn without_type_meta(obj: &Value) -> Value {
     o
 }
 
-/// A YAML document as a JSON value, as the server reads YAML bodies and apply patches.
+/// A YAML document as a JSON value, as the server reads YAML bodies and apply patches:
+/// `sigs.k8s.io/yaml.YAMLToJSON` (v1.4.0, `yaml.go`), which reads YAML 1.1 with
+/// goyaml.v2 and turns each map key JSON can't hold into its text
+/// (`convertToJSONableObject`): a plain `y`, `on` or `no` key is a boolean there, so it
+/// becomes `"true"` or `"false"`; numbers are written back in Go's forms.
+///
+/// A key `YAMLToJSON` cannot convert fails with its own words. A syntax error is the
+/// parser's, with its position but without the quoted source: goyaml.v2 words its own
+/// (`yaml: line N: ...`, libyaml's scanner messages) differently, a difference the
+/// fidelity suite lists.
 pub fn from_yaml(bytes: &[u8]) -> Result<Value, String> {
-    serde_saphyr::from_slice(bytes).map_err(|e| e.to_string())
+    serde_saphyr::from_slice::<GoYaml>(bytes)
+        .map(|v| v.0)
+        .map_err(|e| match e.without_snippet() {
+            serde_saphyr::Error::Message { msg, .. } if msg.starts_with(UNSUPPORTED_KEY) => {
+                msg.clone()
+            }
+            other => other.to_string(),
+        })
+}
+
+/// How `convertToJSONableObject` refuses a key it cannot write as a JSON key.
+const UNSUPPORTED_KEY: &str = "unsupported map key of type: ";
+
+/// A YAML value read as `YAMLToJSON` reads it (see `from_yaml`).
+struct GoYaml(Value);
+
+/// A map key as `convertToJSONableObject` writes it.
+struct GoYamlKey(Option<String>);
+
+impl<'de> serde::Deserialize<'de> for GoYaml {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(GoYamlVisitor).map(GoYaml)
+    }
+}
+
+/// A key, or `None` for the null key `convertToJSONableObject` refuses (goyaml.v2 itself
+/// refuses sequences and maps as keys).
+impl<'de> serde::Deserialize<'de> for GoYamlKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match d.deserialize_any(GoYamlVisitor)? {
+            Value::String(s) => Ok(GoYamlKey(Some(s))),
+            Value::Bool(b) => Ok(GoYamlKey(Some(b.to_string()))),
+            Value::Number(n) => Ok(GoYamlKey(Some(go_key_number(&n)))),
+            Value::Null => Ok(GoYamlKey(None)),
+            _ => Err(serde::de::Error::custom("invalid map key")),
+        }
+    }
+}
+
+/// Go's `%+#v` of a decoded YAML value, for `convertToJSONableObject`'s refusal.
+fn go_syntax(v: &Value) -> String {
+    match v {
+        Value::Null => "<nil>".into(),
+        Value::String(s) => crate::status::quote(s),
+        Value::Array(items) => format!(
+            "[]interface {{}}{{{}}}",
+            items.iter().map(go_syntax).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(m) => format!(
+            "map[interface {{}}]interface {{}}{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}:{}", crate::status::quote(k), go_syntax(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// A number key: integers as `strconv.FormatInt`, floats as `FormatFloat(f, 'g', -1, 32)`
+/// (goyaml's own conversion, which `convertToJSONableObject` borrows).
+fn go_key_number(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if !n.is_i64() && !n.is_u64() => {
+            if f.is_infinite() {
+                return if f > 0.0 { ".inf" } else { "-.inf" }.into();
+            }
+            if f.is_nan() {
+                return ".nan".into();
+            }
+            crate::schema::yaml::go_float32(f)
+        }
+        _ => n.to_string(),
+    }
+}
+
+struct GoYamlVisitor;
+
+impl<'de> serde::de::Visitor<'de> for GoYamlVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a YAML value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_string()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(GoYaml(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some((GoYamlKey(k), GoYaml(v))) = map.next_entry()? {
+            let Some(k) = k else {
+                return Err(serde::de::Error::custom(format!(
+                    "{UNSUPPORTED_KEY}%!s(<nil>), key: <nil>, value: {}",
+                    go_syntax(&v)
+                )));
+            };
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
 }

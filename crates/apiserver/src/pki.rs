@@ -219,9 +219,11 @@ impl Pki {
     /// Makes a fresh set: three CAs (server, client, request header), the serving
     /// certificate and the admin certificate.
     pub fn generate() -> Result<Pki, PkiError> {
-        let server = Authority::generate("kubelab-server", "server CA")?;
-        let client = Authority::generate("kubelab-client", "client CA")?;
-        let request_header = Authority::generate("kubelab-request-header", "request-header CA")?;
+        // k3s names its CAs after its program: `version.Program + "-server"`, `"-client"`
+        // and `"-request-header"` (`k3s-io/k3s:pkg/daemons/control/deps/deps.go`).
+        let server = Authority::generate("k3s-server", "server CA")?;
+        let client = Authority::generate("k3s-client", "client CA")?;
+        let request_header = Authority::generate("k3s-request-header", "request-header CA")?;
         let serving = server.serving_cert("kube-apiserver", "serving certificate")?;
         let admin = client.client_cert(
             "system:admin",

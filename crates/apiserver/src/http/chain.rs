@@ -9,7 +9,7 @@
 
 use super::negotiate;
 use super::request_info::{RequestInfo, request_info};
-use super::respond::{PROTOBUF, error_response};
+use super::respond::error_response;
 use crate::State;
 use crate::rbac::{Attributes, Decision, forbidden_message};
 use crate::status::{ApiError, GroupResource};
@@ -94,8 +94,11 @@ where
         match (self.filter)(&self.state, &mut req) {
             Ok(()) => Either::Right(self.inner.call(req)),
             Err(e) => {
-                let pretty = req.extensions().get::<Scope>().is_some_and(|s| s.pretty);
-                Either::Left(ready(Ok(error_response(&e, pretty))))
+                let (accept, pretty) = req
+                    .extensions()
+                    .get::<Scope>()
+                    .map_or(("", false), |s| (s.accept.as_str(), s.pretty));
+                Either::Left(ready(Ok(error_response(&e, accept, pretty))))
             }
         }
     }
@@ -132,8 +135,6 @@ pub(crate) struct Scope {
     pub user_agent: String,
     pub content_type: String,
     pub accept: String,
-    /// The client prefers `application/vnd.kubernetes.protobuf`.
-    pub proto: bool,
 }
 
 /// The query string as Go's `url.ParseQuery` reads it: `+` is a space, `%XX` a byte.
@@ -168,10 +169,6 @@ fn with_request_info(_: &State, req: &mut Request) -> Result<(), ApiError> {
     let scope = Scope {
         info: request_info(req.method(), &decode_path(req.uri().path()), &query),
         pretty: negotiate::wants_pretty(&query, &user_agent),
-        proto: accept
-            .split(',')
-            .next()
-            .is_some_and(|m| m.trim().starts_with(PROTOBUF)),
         content_type: header_str(headers, header::CONTENT_TYPE),
         accept,
         user_agent,
@@ -246,7 +243,10 @@ where
                     req.extensions_mut().insert(user);
                     inner.call(req).await
                 }
-                Err(e) => Ok(error_response(&e, scope(&req).pretty)),
+                Err(e) => {
+                    let scope = scope(&req);
+                    Ok(error_response(&e, &scope.accept, scope.pretty))
+                }
             }
         }))
     }

@@ -7,8 +7,11 @@
 //! the go-restful discovery web services take GET only, and the server's
 //! `serviceErrorHandler` answers other methods with a 405 `Status`.
 
+use super::Ctx;
 use super::request::ApiRequest;
-use super::respond::{base_response, error_response, object_response, plain_not_found, raw_json};
+use super::respond::{
+    base_response, error_response, plain_not_found, raw_json, respond_error, respond_negotiated,
+};
 use super::{health, negotiate};
 use crate::State;
 use crate::discovery::DISCOVERY;
@@ -22,7 +25,22 @@ use std::sync::Arc;
 /// Only GET (and HEAD) reach a go-restful route's handler.
 fn get_only(req: &ApiRequest) -> Option<Response> {
     (!matches!(req.parts.method, Method::GET | Method::HEAD))
-        .then(|| error_response(&ApiError::method_not_allowed_on_route(), req.ctx.pretty))
+        .then(|| respond_error(&req.ctx, &ApiError::method_not_allowed_on_route()))
+}
+
+/// A go-restful discovery route's answer (`/api`, `/api/v1`, `/apis/<group>/<version>`):
+/// the route produces the built-in codecs' media types, so go-restful refuses a request
+/// that accepts none of them before the handler negotiates (`negotiate::route_refusal`).
+fn restful_route(req: &ApiRequest, doc: &Value) -> Response {
+    const PRODUCES: &[&str] = &[
+        "application/json",
+        "application/yaml",
+        "application/vnd.kubernetes.protobuf",
+    ];
+    match negotiate::route_refusal(&req.ctx.accept, PRODUCES) {
+        Some(e) => respond_error(&req.ctx, &e),
+        None => respond_negotiated(&req.ctx, doc),
+    }
 }
 
 /// The aggregated-discovery media type kubectl and client-go ask for first.
@@ -68,8 +86,16 @@ pub(crate) async fn index(_req: ApiRequest) -> Response {
     raw_json(&json!({ "paths": paths }))
 }
 
+/// `/version`: go-restful's route, GET only, producing JSON only (apiserver
+/// `pkg/server/routes/version.go`).
 pub(crate) async fn version(req: ApiRequest) -> Response {
-    get_only(&req).unwrap_or_else(|| raw_json(&crate::version::info()))
+    if let Some(r) = get_only(&req) {
+        return r;
+    }
+    match negotiate::route_refusal(&req.ctx.accept, &["application/json"]) {
+        Some(e) => respond_error(&req.ctx, &e),
+        None => raw_json(&crate::version::info()),
+    }
 }
 
 /// `/api`: the legacy group's versions, or aggregated discovery of it.
@@ -80,11 +106,7 @@ pub(crate) async fn api(Shared(state): Shared<Arc<State>>, req: ApiRequest) -> R
     if wants_aggregated(&req.ctx.accept) {
         return aggregated_response(&DISCOVERY.aggregated(true));
     }
-    object_response(
-        StatusCode::OK,
-        &DISCOVERY.api_versions(&state.server_address),
-        req.ctx.pretty,
-    )
+    restful_route(&req, &DISCOVERY.api_versions(&state.server_address))
 }
 
 /// `/api/v1`: the core resources.
@@ -95,7 +117,7 @@ pub(crate) async fn core_v1(req: ApiRequest) -> Response {
     let gv = DISCOVERY
         .group_version("", "v1")
         .expect("core v1 is served");
-    object_response(StatusCode::OK, &DISCOVERY.resource_list(gv), req.ctx.pretty)
+    restful_route(&req, &DISCOVERY.resource_list(gv))
 }
 
 /// `/apis`: the groups, or aggregated discovery of them (the aggregator's handler, which
@@ -104,7 +126,7 @@ pub(crate) async fn apis(req: ApiRequest) -> Response {
     if wants_aggregated(&req.ctx.accept) {
         return aggregated_response(&DISCOVERY.aggregated(false));
     }
-    object_response(StatusCode::OK, &DISCOVERY.group_list(), req.ctx.pretty)
+    respond_negotiated(&req.ctx, &DISCOVERY.group_list())
 }
 
 /// The request path's segments after `/apis`.
@@ -125,9 +147,7 @@ pub(crate) async fn group(req: ApiRequest) -> Response {
         _ => None,
     };
     match doc {
-        Some(doc) => {
-            get_only(&req).unwrap_or_else(|| object_response(StatusCode::OK, &doc, req.ctx.pretty))
-        }
+        Some(doc) => get_only(&req).unwrap_or_else(|| respond_negotiated(&req.ctx, &doc)),
         None => plain_not_found(),
     }
 }
@@ -140,11 +160,11 @@ pub(crate) async fn group_version(req: ApiRequest) -> Response {
         _ => None,
     };
     match gv {
-        Some(gv) => get_only(&req).unwrap_or_else(|| {
-            object_response(StatusCode::OK, &DISCOVERY.resource_list(gv), req.ctx.pretty)
-        }),
+        Some(gv) => {
+            get_only(&req).unwrap_or_else(|| restful_route(&req, &DISCOVERY.resource_list(gv)))
+        }
         None => match segments.first() {
-            Some(group) => unknown_version(group),
+            Some(group) => unknown_version(group, &req.ctx),
             None => plain_not_found(),
         },
     }
@@ -155,9 +175,9 @@ pub(crate) async fn group_version(req: ApiRequest) -> Response {
 /// service error handler with a `Status` (apiserver `pkg/server/handler.go`,
 /// `serviceErrorHandler`); under an unknown group no web service matches at all, and Go's
 /// plain 404 answers. The core group (`""`, under `/api`) is always served.
-pub(crate) fn unknown_version(group: &str) -> Response {
+pub(crate) fn unknown_version(group: &str, ctx: &Ctx) -> Response {
     if group.is_empty() || DISCOVERY.group(group).is_some() {
-        error_response(&ApiError::path_not_found(), false)
+        error_response(&ApiError::path_not_found(), &ctx.accept, false)
     } else {
         plain_not_found()
     }
@@ -166,7 +186,8 @@ pub(crate) fn unknown_version(group: &str) -> Response {
 /// `/metrics` and `/metrics/slis`: listed by `/` as upstream lists them, but
 /// not modelled yet: a clear error, never a made-up answer.
 pub(crate) async fn not_served(req: ApiRequest) -> Response {
-    error_response(
+    respond_error(
+        &req.ctx,
         &ApiError {
             code: 501,
             reason: "NotImplemented",
@@ -176,6 +197,5 @@ pub(crate) async fn not_served(req: ApiRequest) -> Response {
             ),
             details: None,
         },
-        req.ctx.pretty,
     )
 }

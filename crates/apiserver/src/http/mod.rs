@@ -70,7 +70,7 @@ pub fn router(state: Arc<State>) -> Router {
         // Another core version: the `/api` web service matches and has no route for it.
         .route(
             "/api/{*path}",
-            any(|| async { discovery::unknown_version("") }),
+            any(|req: request::ApiRequest| async move { discovery::unknown_version("", &req.ctx) }),
         )
         .route("/apis/{group}/{version}/{*path}", any(resources::handle))
         .fallback(|| async { respond::plain_not_found() })

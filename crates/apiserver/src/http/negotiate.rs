@@ -329,6 +329,20 @@ fn route_accepts(accept: &str, produces: &[&str]) -> bool {
     })
 }
 
+/// go-restful's 406 for a route that produces none of what the client accepts, as the
+/// server's `serviceErrorHandler` writes it (`NewGenericServerResponse`, `details: {}`).
+pub fn route_refusal(accept: &str, produces: &[&str]) -> Option<ApiError> {
+    (!route_accepts(accept, produces)).then(|| ApiError {
+        code: 406,
+        reason: "NotAcceptable",
+        message: format!(
+            "406: Not Acceptable\n\nAvailable representations: {}",
+            produces.join(", ")
+        ),
+        details: Some(Box::default()),
+    })
+}
+
 /// What a resource handler answers in, negotiated before it does anything else
 /// (`NegotiateOutputMediaType` at the top of `handlers/get.go`, `create.go`, ...): 406
 /// when nothing acceptable is offered — go-restful's own for a built-in resource whose
@@ -339,21 +353,39 @@ pub fn resource_output(
     custom: bool,
     collection_get: bool,
 ) -> Result<Output, ApiError> {
-    if !custom && !route_accepts(accept, produces(collection_get)) {
-        let available = produces(collection_get).join(", ");
-        return Err(ApiError {
-            code: 406,
-            reason: "NotAcceptable",
-            message: format!("406: Not Acceptable\n\nAvailable representations: {available}"),
-            details: Some(Box::default()),
-        });
+    if !custom && let Some(e) = route_refusal(accept, produces(collection_get)) {
+        return Err(e);
     }
     let offered = if custom {
         Media::CUSTOM
     } else {
         Media::BUILT_IN
     };
-    negotiate(accept, offered, Endpoint::Resource).ok_or_else(|| ApiError {
+    negotiate(accept, offered, Endpoint::Resource).ok_or_else(not_acceptable)
+}
+
+/// `NegotiateOutputMediaTypeStream`'s refusal (apiserver
+/// `pkg/endpoints/handlers/negotiation/negotiate.go`): the stream media types.
+pub fn stream_not_acceptable() -> ApiError {
+    let streams: Vec<&str> = produces(true)
+        .iter()
+        .copied()
+        .filter(|m| m.ends_with(";stream=watch"))
+        .collect();
+    ApiError {
+        code: 406,
+        reason: "NotAcceptable",
+        message: format!(
+            "only the following media types are accepted: {}",
+            streams.join(", ")
+        ),
+        details: None,
+    }
+}
+
+/// `NewNotAcceptableError` of the built-in codecs' media types.
+pub fn not_acceptable() -> ApiError {
+    ApiError {
         code: 406,
         reason: "NotAcceptable",
         message: format!(
@@ -361,7 +393,7 @@ pub fn resource_output(
             produces(false).join(", ")
         ),
         details: None,
-    })
+    }
 }
 
 #[cfg(test)]

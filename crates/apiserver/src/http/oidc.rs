@@ -4,7 +4,7 @@
 //! `http.Error(w, "<METHOD> method is not allowed", 405)`).
 
 use super::request::ApiRequest;
-use super::respond::{base_response, error_response};
+use super::respond::{base_response, respond_error};
 use crate::State;
 use crate::status::ApiError;
 use axum::extract::State as Shared;
@@ -70,6 +70,6 @@ pub(crate) async fn jwks(Shared(state): Shared<Arc<State>>, req: ApiRequest) -> 
     }
     match state.keys.get().await {
         Ok(key) => oidc_response("application/jwk-set+json", &json!({"keys": [key.jwk()]})),
-        Err(e) => error_response(&ApiError::internal(e), req.ctx.pretty),
+        Err(e) => respond_error(&req.ctx, &ApiError::internal(e)),
     }
 }

@@ -22,8 +22,6 @@ pub struct Ctx {
     pub user_agent: String,
     pub content_type: String,
     pub accept: String,
-    /// The client prefers `application/vnd.kubernetes.protobuf`.
-    pub proto: bool,
 }
 
 impl Ctx {
@@ -73,7 +71,6 @@ impl<S: Send + Sync> FromRequest<S> for ApiRequest {
             user_agent: scope.user_agent,
             content_type: scope.content_type,
             accept: scope.accept,
-            proto: scope.proto,
         };
         let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
             Ok(b) => b,
@@ -121,9 +118,8 @@ impl ApiRequest {
         let v: Value = match self.media_type() {
             PROTOBUF if custom => return Err(ApiError::unsupported_media_type(accepted)),
             "application/yaml" | "application/x-yaml" | "text/yaml" => {
-                crate::object::from_yaml(&self.body).map_err(|e| {
-                    unrecognized(format!("couldn't get version/kind; yaml parse error: {e}"))
-                })?
+                // `yaml.YAMLToJSON`'s error, as the YAML serializer returns it.
+                crate::object::from_yaml(&self.body).map_err(unrecognized)?
             }
             "application/json" | "" | "*/*" => json_value(&self.body).map_err(|e| {
                 unrecognized(format!("couldn't get version/kind; json parse error: {e}"))

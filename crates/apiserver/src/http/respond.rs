@@ -40,18 +40,26 @@ pub(crate) fn object_response(status: StatusCode, v: &Value, pretty: bool) -> Re
 }
 
 /// An object in the encoding the request negotiates (`negotiate::negotiate`): protobuf
-/// when the client prefers it (`Ctx::proto`, its first media range, or the negotiated
-/// one) and the object's type is in the table, YAML, or JSON. The resource handlers
-/// refuse what they cannot answer before this (`resource_output`); anything else that
-/// reaches here unnegotiated is answered in JSON.
+/// when the object's type is in the table, YAML, or JSON. The resource handlers refuse
+/// what they cannot answer before this (`resource_output`); anything else that reaches
+/// here unnegotiated is answered in JSON.
 pub(crate) fn respond(ctx: &Ctx, status: StatusCode, v: &Value) -> Response {
-    if ctx.proto
-        && let Some(r) = proto_response(status, v)
-    {
-        return r;
-    }
     let out = negotiate::negotiate(&ctx.accept, offered(v), Endpoint::Resource);
-    encode(ctx, status, v, out)
+    encode(ctx.pretty, status, v, out)
+}
+
+/// A document written with `responsewriters.WriteObjectNegotiated` under
+/// `DefaultEndpointRestrictions`, as the discovery handlers write theirs
+/// (apiserver `pkg/endpoints/discovery/`): no conversion, and when nothing acceptable is
+/// offered, the 406 `Status` as raw JSON.
+pub(crate) fn respond_negotiated(ctx: &Ctx, v: &Value) -> Response {
+    match negotiate::negotiate(&ctx.accept, offered(v), Endpoint::Default) {
+        Some(out) => encode(ctx.pretty, StatusCode::OK, v, Some(out)),
+        None => {
+            let e = negotiate::not_acceptable();
+            object_response(StatusCode::NOT_ACCEPTABLE, &e.to_status(), true)
+        }
+    }
 }
 
 /// Protobuf is offered for the types the table knows (custom resources have none).
@@ -71,8 +79,8 @@ fn proto_type(v: &Value) -> Option<crate::schema::Type> {
 
 /// `v` written as negotiated; JSON (pretty if the request or its media range asks) for
 /// nothing negotiated, and for an object protobuf cannot encode.
-fn encode(ctx: &Ctx, status: StatusCode, v: &Value, out: Option<Output>) -> Response {
-    let pretty = ctx.pretty || out.is_some_and(|o| o.pretty);
+fn encode(pretty: bool, status: StatusCode, v: &Value, out: Option<Output>) -> Response {
+    let pretty = pretty || out.is_some_and(|o| o.pretty);
     match out.map(|o| o.media) {
         Some(Media::Yaml) => yaml_response(status, v),
         Some(Media::Protobuf) => {
@@ -123,26 +131,25 @@ fn yaml_response(status: StatusCode, v: &Value) -> Response {
 }
 
 /// An error as a `Status` in the negotiated encoding (`responsewriters.ErrorNegotiated`:
-/// `DefaultEndpointRestrictions`, so no conversion; protobuf as for `respond`); pretty
-/// JSON (`WriteRawJSON`) when the request accepts nothing the server writes.
+/// `DefaultEndpointRestrictions`, so no conversion); pretty JSON (`WriteRawJSON`) when the
+/// request accepts nothing the server writes.
 pub(crate) fn respond_error(ctx: &Ctx, e: &ApiError) -> Response {
-    let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let v = e.to_status();
-    let proto = ctx.proto.then(|| proto_response(status, &v)).flatten();
-    let r = match proto {
-        Some(r) => r,
-        None => match negotiate::negotiate(&ctx.accept, offered(&v), Endpoint::Default) {
-            Some(out) => encode(ctx, status, &v, Some(out)),
-            None => object_response(status, &v, true),
-        },
-    };
-    with_nosniff(r, e)
+    error_response(e, &ctx.accept, ctx.pretty)
 }
 
-/// An error as a JSON `Status`, for answers written before negotiation (authentication).
-pub(crate) fn error_response(e: &ApiError, pretty: bool) -> Response {
+/// An error as `respond_error` writes it, for the filters before a handler, which have
+/// the request's `Accept` and `pretty` but no `Ctx`: the authentication, authorization
+/// and impersonation filters answer through `ErrorNegotiated` with the built-in codecs
+/// too (apiserver `pkg/endpoints/filters/authentication.go`, `unauthorizedHandler`;
+/// `responsewriters.Forbidden`).
+pub(crate) fn error_response(e: &ApiError, accept: &str, pretty: bool) -> Response {
     let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    with_nosniff(object_response(status, &e.to_status(), pretty), e)
+    let v = e.to_status();
+    let r = match negotiate::negotiate(accept, offered(&v), Endpoint::Default) {
+        Some(out) => encode(pretty, status, &v, Some(out)),
+        None => object_response(status, &v, true),
+    };
+    with_nosniff(r, e)
 }
 
 /// Forbidden answers carry `X-Content-Type-Options: nosniff` (`responsewriters.Forbidden`).

@@ -45,9 +45,5 @@ fn admin_cert_is_system_masters() {
         "O=system:masters, CN=system:admin"
     );
     let (_, ca) = X509Certificate::from_der(&pki.server_ca.cert_der).unwrap();
-    assert!(
-        ca.subject()
-            .to_string()
-            .starts_with("CN=kubelab-server-ca@")
-    );
+    assert!(ca.subject().to_string().starts_with("CN=k3s-server-ca@"));
 }

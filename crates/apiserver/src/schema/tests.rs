@@ -143,3 +143,58 @@ fn every_struct_round_trips_its_zero_value_through_protobuf() {
     }
     assert!(bad.is_empty(), "{bad:?}");
 }
+
+/// `metav1.Time` marshals as a `Timestamp` with both fields, `Nanos` always zero; a
+/// `MicroTime` keeps its microseconds; a zero time is an empty message
+/// (apimachinery `pkg/apis/meta/v1/time_proto.go`, `micro_time_proto.go`).
+#[test]
+fn times_marshal_as_go_writes_them() {
+    fn varint(mut n: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        while n >= 0x80 {
+            out.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+        out
+    }
+    // The first length-delimited field with this key among the message's own fields
+    // (lengths and varints under 128 bytes suffice here).
+    fn field(bytes: &[u8], key: u8) -> Option<Vec<u8>> {
+        let mut at = 0;
+        while at < bytes.len() {
+            let k = bytes[at];
+            if k & 7 == 0 {
+                at += 2 + bytes[at + 1..]
+                    .iter()
+                    .take_while(|&&b| b & 0x80 != 0)
+                    .count();
+                continue;
+            }
+            let len = bytes[at + 1] as usize;
+            if k == key {
+                return Some(bytes[at + 2..at + 2 + len].to_vec());
+            }
+            at += 2 + len;
+        }
+        None
+    }
+    let secs = varint(1_735_787_045);
+    let time = |nanos: &[u8]| [&[0x08][..], &secs, &[0x10], nanos].concat();
+
+    let meta = ty("", "v1", "ConfigMap");
+    let cm = json!({"metadata": {"name": "a", "creationTimestamp": "2025-01-02T03:04:05Z"}});
+    let bytes = proto::encode(&meta, &cm).unwrap();
+    let object_meta = field(&bytes, 0x0a).unwrap();
+    assert_eq!(field(&object_meta, 0x42), Some(time(&[0x00])));
+
+    let lease = ty("coordination.k8s.io", "v1", "Lease");
+    let renewed = json!({"spec": {"renewTime": "2025-01-02T03:04:05.123456Z"}});
+    let bytes = proto::encode(&lease, &renewed).unwrap();
+    let spec = field(&bytes, 0x12).unwrap();
+    assert_eq!(field(&spec, 0x22), Some(time(&varint(123_456_000))));
+
+    let zero = json!({"metadata": {"name": "a", "creationTimestamp": null}});
+    let object_meta = field(&proto::encode(&meta, &zero).unwrap(), 0x0a).unwrap();
+    assert_eq!(field(&object_meta, 0x42), Some(Vec::new()));
+}

@@ -248,8 +248,12 @@ fn number(n: &Number) -> String {
 /// The shortest decimal digits of `|f|` (no leading or trailing zeros) and the position
 /// of the decimal point (`digs.nd`, `digs.dp` in Go's strconv).
 fn shortest_digits(f: f64) -> (String, i32) {
-    let text = format!("{:e}", f.abs());
-    let (mantissa, exp) = text.split_once('e').unwrap_or((&text, "0"));
+    digits_of(&format!("{:e}", f.abs()))
+}
+
+/// `shortest_digits` of Rust's shortest `{:e}` text of a float of either width.
+fn digits_of(text: &str) -> (String, i32) {
+    let (mantissa, exp) = text.split_once('e').unwrap_or((text, "0"));
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let digits = digits.trim_end_matches('0').to_string();
     (digits, exp.parse::<i32>().unwrap_or(0) + 1)
@@ -273,11 +277,28 @@ fn go_fixed(f: f64) -> String {
 /// `strconv.FormatFloat(f, 'g', -1, 64)`: `%e` when the exponent is below -4 or at least
 /// 6 (the shortest format's `eprec`), `%f` otherwise.
 fn go_float(f: f64) -> String {
-    let sign = if f.is_sign_negative() { "-" } else { "" };
     if f == 0.0 {
+        return format_g(f, (String::new(), 0));
+    }
+    format_g(f, shortest_digits(f))
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)`: as `go_float`, with the shortest digits that
+/// read back as the same `float32`.
+pub(crate) fn go_float32(f: f64) -> String {
+    let narrow = f as f32;
+    if narrow == 0.0 {
+        return format_g(f, (String::new(), 0));
+    }
+    format_g(f, digits_of(&format!("{:e}", narrow.abs())))
+}
+
+/// `%g` of `f` whose shortest digits and decimal point are given.
+fn format_g(f: f64, (digits, dp): (String, i32)) -> String {
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    if digits.is_empty() {
         return format!("{sign}0");
     }
-    let (digits, dp) = shortest_digits(f);
     let exp = dp - 1;
     if !(-4..6).contains(&exp) {
         let (first, rest) = digits.split_at(1);

@@ -74,7 +74,12 @@ async fn dispatch(
 ) -> Result<Response, (ApiError, super::request::Ctx)> {
     let res = match resolve(&req.ctx.info) {
         Ok(Some(res)) => res,
-        Ok(None) => return Ok(super::discovery::unknown_version(&req.ctx.info.api_group)),
+        Ok(None) => {
+            return Ok(super::discovery::unknown_version(
+                &req.ctx.info.api_group,
+                &req.ctx,
+            ));
+        }
         Err(e) => return Err((e, req.ctx)),
     };
     let info = &req.ctx.info;

@@ -3,6 +3,7 @@
 //! initial state as synthetic `ADDED` events (or replayed from a resourceVersion), optional
 //! bookmarks, and a 410 `ERROR` event when the client falls too far behind.
 
+use super::super::negotiate::{self, Media};
 use super::super::request::{ApiRequest, Ctx};
 use super::super::request_info::parse_bool;
 use crate::State;
@@ -96,6 +97,23 @@ fn bookmark(res: &ApiResource, rv: u64, end_of_initial: bool) -> Bytes {
 }
 
 pub(super) fn watch(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
+    // The list's negotiation first (`handlers/get.go`, `ListResource`), then a stream
+    // serializer for what it chose (`NegotiateOutputMediaTypeStream`, `handlers/watch.go`):
+    // YAML has none.
+    match super::read::accepted(&req.ctx, t.res, true)?.media {
+        Media::Json => {}
+        Media::Yaml => return Err(negotiate::stream_not_acceptable()),
+        Media::Protobuf => {
+            return Err(ApiError {
+                code: 501,
+                reason: "NotImplemented",
+                message: "the embedded cluster streams watches in JSON only; \
+                          ask for application/json"
+                    .into(),
+                details: None,
+            });
+        }
+    }
     let opts = Options::parse(&req.ctx, t)?;
     let started = match state.registry.watch(opts.since) {
         Ok(started) => started,

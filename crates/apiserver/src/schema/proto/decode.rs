@@ -137,6 +137,10 @@ fn decode_into(fs: &[Field], buf: &[u8], out: &mut Map<String, Value>) -> Result
             }
             continue;
         }
+        if super::encode::is_named_slice(&f.ty) {
+            out.insert(f.json.clone(), value(&f.ty, raw)?);
+            continue;
+        }
         let (elem, repeated, map) = match SCHEMA.underlying(&f.ty) {
             Type::Slice(inner) => (inner.as_ref(), true, false),
             Type::Map(inner) => (inner.as_ref(), false, true),

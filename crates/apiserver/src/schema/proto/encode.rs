@@ -1,7 +1,7 @@
 //! JSON to protobuf, as gogo's generated marshallers write it: fields in number order,
 //! non-pointer fields always, map entries sorted by key.
 
-use super::{GO_ZERO_TIME, ProtoError, put_bytes, put_key, put_varint};
+use super::{ProtoError, put_bytes, put_key, put_varint};
 use crate::schema::duration::parse_go_duration;
 use crate::schema::{Field, Resolved, SCHEMA, Special, Type};
 use base64::Engine;
@@ -31,6 +31,14 @@ fn encode_struct(fs: &[Field], obj: Option<&Map<String, Value>>, out: &mut Vec<u
             continue;
         }
         let given = obj.and_then(|o| o.get(&f.json)).filter(|v| !v.is_null());
+        // A named slice (`Verbs`, `ExtraValue`) is a message of its own, written when the
+        // slice is not nil (`metav1` `generated.pb.go`, `APIResource.MarshalToSizedBuffer`).
+        if is_named_slice(&f.ty) {
+            if let Some(v) = given {
+                encode_value(&f.ty, num, v, out);
+            }
+            continue;
+        }
         match SCHEMA.underlying(&f.ty) {
             Type::Ptr(inner) => {
                 if let Some(v) = given {
@@ -61,6 +69,12 @@ fn encode_struct(fs: &[Field], obj: Option<&Map<String, Value>>, out: &mut Vec<u
             }
         }
     }
+}
+
+/// A named type whose underlying type is a slice: go-to-protobuf makes it a message whose
+/// items are field 1.
+pub(super) fn is_named_slice(ty: &Type) -> bool {
+    matches!(ty, Type::Named(_)) && matches!(SCHEMA.underlying(ty), Type::Slice(_))
 }
 
 fn encode_value(ty: &Type, num: u32, v: &Value, out: &mut Vec<u8>) {
@@ -98,18 +112,20 @@ fn encode_special(sp: Special, v: &Value, buf: &mut Vec<u8>) {
     {
         {
             match sp {
-                Special::Time | Special::MicroTime if v.is_null() => {
-                    put_key(buf, 1, 0);
-                    put_varint(buf, GO_ZERO_TIME as u64);
-                }
+                // `time_proto.go` / `micro_time_proto.go` (apimachinery v0.33.3): a zero time
+                // marshals to an empty message; any other is a `Timestamp`, whose generated
+                // marshaller writes both fields always. `Time` leaves `Nanos` at zero (its
+                // JSON holds seconds only); `MicroTime` keeps them, truncated to microseconds.
                 Special::Time | Special::MicroTime => {
                     if let Some(t) = v.as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok()) {
                         put_key(buf, 1, 0);
                         put_varint(buf, t.as_second() as u64);
-                        if t.subsec_nanosecond() != 0 {
-                            put_key(buf, 2, 0);
-                            put_varint(buf, t.subsec_nanosecond() as u64);
-                        }
+                        let nanos = match sp {
+                            Special::MicroTime => t.subsec_nanosecond() / 1000 * 1000,
+                            _ => 0,
+                        };
+                        put_key(buf, 2, 0);
+                        put_varint(buf, nanos as u64);
                     }
                 }
                 Special::Duration => {
