@@ -1,0 +1,213 @@
+//! An image's layers applied in order into one root, as a container runtime's snapshotter
+//! does (image-spec `layer.md`): a `.wh.<name>` entry deletes `<name>` from the layers
+//! below, a `.wh..wh..opq` entry hides everything the layers below put in its directory,
+//! and device nodes and FIFOs, which need privileges to make, are skipped.
+//!
+//! Rootless-safe: entries are unpacked with `tar`'s `unpack_in`, which refuses paths that
+//! leave the root (through `..` or a symlink), ownership is kept only when running as root,
+//! and directories stay writable while later layers are applied and get their own modes
+//! back at the end.
+
+use crate::store::{Image, Store};
+use crate::{Error, Result, io};
+use oci_spec::image::{Descriptor, MediaType};
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+const WHITEOUT: &str = ".wh.";
+const OPAQUE: &str = ".wh..wh..opq";
+
+impl Store {
+    /// The root of `image`, unpacked from its layers the first time it is asked for and
+    /// shared (read-only by convention) by every container of the image after that.
+    pub fn rootfs(&self, image: &Image) -> Result<PathBuf> {
+        let dest = self.roots_dir().join(image.manifest_digest.digest());
+        if dest.is_dir() {
+            return Ok(dest);
+        }
+        let roots = self.roots_dir();
+        let work = tempfile::Builder::new()
+            .prefix(".unpacking-")
+            .tempdir_in(&roots)
+            .map_err(io("unpacking in", &roots))?;
+        let root = work.path().join("rootfs");
+        fs::create_dir(&root).map_err(io("making", &root))?;
+        let mut modes = BTreeMap::new();
+        for layer in image.manifest.layers() {
+            apply_layer(self, layer, &root, &mut modes)?;
+        }
+        // Deepest first, so a read-only parent does not stop its children.
+        for (path, mode) in modes.iter().rev() {
+            let _ = fs::set_permissions(path, fs::Permissions::from_mode(*mode));
+        }
+        // Another process may have unpacked it meanwhile: either root is whole.
+        match fs::rename(&root, &dest) {
+            Ok(()) => {}
+            Err(_) if dest.is_dir() => {}
+            Err(e) => return Err(io("storing", &dest)(e)),
+        }
+        Ok(dest)
+    }
+}
+
+/// The layer's tar stream, decompressed as its media type says.
+fn layer_reader(store: &Store, layer: &Descriptor) -> Result<Box<dyn Read>> {
+    let path = store.blob_path(layer.digest());
+    let file = fs::File::open(&path).map_err(io("opening layer", &path))?;
+    let reader = std::io::BufReader::new(file);
+    match layer.media_type() {
+        MediaType::ImageLayerGzip => Ok(Box::new(flate2::read::GzDecoder::new(reader))),
+        MediaType::ImageLayer => Ok(Box::new(reader)),
+        MediaType::Other(t) if t == "application/vnd.docker.image.rootfs.diff.tar.gzip" => {
+            Ok(Box::new(flate2::read::GzDecoder::new(reader)))
+        }
+        other => Err(Error::UnsupportedLayer {
+            digest: layer.digest().to_string(),
+            media_type: other.to_string(),
+        }),
+    }
+}
+
+/// Applies one layer onto `root`; `modes` collects the directories' own modes.
+fn apply_layer(
+    store: &Store,
+    layer: &Descriptor,
+    root: &Path,
+    modes: &mut BTreeMap<PathBuf, u32>,
+) -> Result<()> {
+    let digest = layer.digest().to_string();
+    let fail = |message: String| Error::Layer {
+        digest: digest.clone(),
+        message,
+    };
+    let mut archive = tar::Archive::new(layer_reader(store, layer)?);
+    archive.set_preserve_permissions(true);
+    archive.set_preserve_ownerships(running_as_root());
+    archive.set_overwrite(true);
+    let mut this_layer: HashSet<PathBuf> = HashSet::new();
+    let entries = archive.entries().map_err(|e| fail(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| fail(e.to_string()))?;
+        let rel = clean(&entry.path().map_err(|e| fail(e.to_string()))?)
+            .ok_or_else(|| fail("an entry's path leaves the root".into()))?;
+        let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+        if name == OPAQUE || name.starts_with(WHITEOUT) {
+            // A whiteout deletes; through a symlink it could delete outside the root.
+            if !inside(root, &parent) {
+                return Err(fail(format!(
+                    "{}: a whiteout outside the root",
+                    rel.display()
+                )));
+            }
+        }
+        if name == OPAQUE {
+            hide_lower(root, &parent, &this_layer).map_err(|e| fail(e.to_string()))?;
+            continue;
+        }
+        if let Some(hidden) = name.strip_prefix(WHITEOUT) {
+            remove(&root.join(&parent).join(hidden)).map_err(|e| fail(e.to_string()))?;
+            continue;
+        }
+        let kind = entry.header().entry_type();
+        if kind.is_block_special() || kind.is_character_special() || kind.is_fifo() {
+            continue;
+        }
+        // A file replacing a directory (or the reverse) replaces it whole.
+        let target = root.join(&rel);
+        if let Ok(meta) = fs::symlink_metadata(&target)
+            && meta.is_dir() != kind.is_dir()
+        {
+            remove(&target).map_err(|e| fail(e.to_string()))?;
+        }
+        entry
+            .unpack_in(root)
+            .map_err(|e| fail(format!("{}: {}", rel.display(), with_causes(&e))))?;
+        if kind.is_dir() {
+            let mode = entry.header().mode().unwrap_or(0o755) & 0o7777;
+            modes.insert(target.clone(), mode);
+            let _ = fs::set_permissions(&target, fs::Permissions::from_mode(mode | 0o700));
+        }
+        // The entry and the directories it implies belong to this layer.
+        let mut p = rel.as_path();
+        while this_layer.insert(p.to_path_buf()) {
+            match p.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => p = parent,
+                _ => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The entry path relative to the root, `None` if it climbs out.
+fn clean(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir | Component::RootDir => {}
+            Component::ParentDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Whether `dir` (relative to `root`) resolves, symlinks followed, to a place within
+/// `root`; a directory that does not exist holds nothing to delete, so it passes.
+fn inside(root: &Path, dir: &Path) -> bool {
+    let (Ok(root), full) = (root.canonicalize(), root.join(dir)) else {
+        return false;
+    };
+    match full.canonicalize() {
+        Ok(real) => real.starts_with(&root),
+        Err(_) => !full.exists() && fs::symlink_metadata(&full).is_err(),
+    }
+}
+
+/// An opaque directory: what lower layers put in `dir` goes; this layer's entries stay.
+fn hide_lower(root: &Path, dir: &Path, this_layer: &HashSet<PathBuf>) -> std::io::Result<()> {
+    let full = root.join(dir);
+    let Ok(children) = fs::read_dir(&full) else {
+        return Ok(());
+    };
+    for child in children {
+        let child = child?;
+        if !this_layer.contains(&dir.join(child.file_name())) {
+            remove(&child.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes a file, link or directory tree; nothing there is no error.
+fn remove(path: &Path) -> std::io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether this process may give files away (only root keeps the layers' owners).
+fn running_as_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+/// An error and its causes, as one line (`tar` words the failure, its source the reason).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

@@ -1,0 +1,396 @@
+//! The store and unpacking, on images built here: layers as tar streams, a manifest and a
+//! config written with oci-spec's builders.
+
+use images::{Digest, Reference, Store};
+use oci_spec::image::{
+    ConfigBuilder, DescriptorBuilder, ImageConfigurationBuilder, ImageIndexBuilder,
+    ImageManifestBuilder, MediaType, PlatformBuilder, RootFsBuilder,
+};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+enum Entry<'a> {
+    File(&'a str, &'a str),
+    Dir(&'a str, u32),
+    Link(&'a str, &'a str),
+    Device(&'a str),
+    Raw(&'a [u8], &'a str),
+}
+
+fn layer(entries: &[Entry<'_>]) -> Vec<u8> {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    for e in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        match e {
+            Entry::File(path, text) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_mode(0o644);
+                h.set_size(text.len() as u64);
+                h.set_cksum();
+                b.append_data(&mut h, path, text.as_bytes()).unwrap();
+            }
+            Entry::Dir(path, mode) => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_mode(*mode);
+                h.set_size(0);
+                h.set_cksum();
+                b.append_data(&mut h, path, &[][..]).unwrap();
+            }
+            Entry::Link(path, target) => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_mode(0o777);
+                h.set_size(0);
+                b.append_link(&mut h, path, target).unwrap();
+            }
+            Entry::Device(path) => {
+                h.set_entry_type(tar::EntryType::Char);
+                h.set_mode(0o666);
+                h.set_size(0);
+                h.set_device_major(1).unwrap();
+                h.set_device_minor(3).unwrap();
+                h.set_cksum();
+                b.append_data(&mut h, path, &[][..]).unwrap();
+            }
+            Entry::Raw(name, text) => {
+                // A name written as is, bypassing the builder's own path checks.
+                let mut h = tar::Header::new_old();
+                h.set_uid(0);
+                h.set_gid(0);
+                h.set_mtime(0);
+                h.as_old_mut().name[..name.len()].copy_from_slice(name);
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_mode(0o644);
+                h.set_size(text.len() as u64);
+                h.set_cksum();
+                b.append(&h, text.as_bytes()).unwrap();
+            }
+        }
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+/// Stores an image of these layers under `reference` and returns its manifest's digest.
+fn store_image(store: &Store, reference: &str, layers: &[Vec<u8>]) -> Digest {
+    let mut descriptors = Vec::new();
+    for l in layers {
+        let d = store.put_blob(l).unwrap();
+        descriptors.push(
+            DescriptorBuilder::default()
+                .media_type(MediaType::ImageLayerGzip)
+                .size(l.len() as u64)
+                .digest(d)
+                .build()
+                .unwrap(),
+        );
+    }
+    let config = ImageConfigurationBuilder::default()
+        .architecture(images::platform_arch())
+        .os("linux")
+        .config(
+            ConfigBuilder::default()
+                .entrypoint(vec!["/bin/sh".to_string(), "-c".to_string()])
+                .cmd(vec!["echo hi".to_string()])
+                .env(vec!["PATH=/usr/bin:/bin".to_string(), "EMPTY".to_string()])
+                .working_dir("/work")
+                .user("1000:1000")
+                .build()
+                .unwrap(),
+        )
+        .rootfs(
+            RootFsBuilder::default()
+                .typ("layers")
+                .diff_ids(Vec::<String>::new())
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let config_bytes = serde_json::to_vec(&config).unwrap();
+    let config_digest = store.put_blob(&config_bytes).unwrap();
+    let manifest = ImageManifestBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageManifest)
+        .config(
+            DescriptorBuilder::default()
+                .media_type(MediaType::ImageConfig)
+                .size(config_bytes.len() as u64)
+                .digest(config_digest)
+                .build()
+                .unwrap(),
+        )
+        .layers(descriptors)
+        .build()
+        .unwrap();
+    let manifest_bytes = serde_json::to_vec(&manifest).unwrap();
+    let manifest_digest = store.put_blob(&manifest_bytes).unwrap();
+    let desc = DescriptorBuilder::default()
+        .media_type(MediaType::ImageManifest)
+        .size(manifest_bytes.len() as u64)
+        .digest(manifest_digest.clone())
+        .build()
+        .unwrap();
+    store
+        .tag(&reference.parse::<Reference>().unwrap(), &desc)
+        .unwrap();
+    manifest_digest
+}
+
+fn read(root: &Path, path: &str) -> Option<String> {
+    fs::read_to_string(root.join(path)).ok()
+}
+
+#[test]
+fn references_are_read_as_containerd_reads_them() {
+    let r: Reference = "busybox".parse().unwrap();
+    assert_eq!(r.whole(), "docker.io/library/busybox:latest");
+    let r: Reference = "registry.k8s.io/kubectl:v1.33.3".parse().unwrap();
+    assert_eq!(
+        (r.registry(), r.repository()),
+        ("registry.k8s.io", "kubectl")
+    );
+}
+
+#[test]
+fn an_image_is_stored_resolved_and_unpacked_with_its_whiteouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let lower = layer(&[
+        Entry::Dir("etc/", 0o755),
+        Entry::File("etc/os-release", "lower\n"),
+        Entry::File("etc/gone", "x"),
+        Entry::Dir("var/cache/", 0o755),
+        Entry::File("var/cache/old", "x"),
+        Entry::Dir("ro/", 0o555),
+        Entry::Link("bin", "usr/bin"),
+    ]);
+    let upper = layer(&[
+        Entry::File("etc/os-release", "upper\n"),
+        Entry::File("etc/.wh.gone", ""),
+        Entry::File("var/cache/new", "y"),
+        Entry::File("var/cache/.wh..wh..opq", ""),
+        Entry::File("ro/inside", "z"),
+        Entry::Device("dev/null"),
+    ]);
+    let digest = store_image(&store, "example.test/app:1", &[lower, upper]);
+    let image = store
+        .image(&"example.test/app:1".parse().unwrap())
+        .unwrap()
+        .expect("stored");
+    assert_eq!(image.manifest_digest, digest);
+    assert_eq!(image.id(), format!("example.test/app@{digest}"));
+    assert_eq!(image.config.entrypoint, ["/bin/sh", "-c"]);
+    assert_eq!(image.config.env[1], ("EMPTY".to_string(), String::new()));
+    assert_eq!(
+        (
+            image.config.working_dir.as_str(),
+            image.config.user.as_str()
+        ),
+        ("/work", "1000:1000")
+    );
+
+    let root = store.rootfs(&image).unwrap();
+    assert_eq!(read(&root, "etc/os-release").as_deref(), Some("upper\n"));
+    assert_eq!(read(&root, "etc/gone"), None);
+    assert_eq!(
+        read(&root, "var/cache/old"),
+        None,
+        "the opaque directory hides the lower layer"
+    );
+    assert_eq!(
+        read(&root, "var/cache/new").as_deref(),
+        Some("y"),
+        "but keeps its own layer's"
+    );
+    assert_eq!(read(&root, "ro/inside").as_deref(), Some("z"));
+    assert!(!root.join("dev/null").exists(), "device nodes are skipped");
+    assert_eq!(
+        fs::read_link(root.join("bin")).unwrap(),
+        Path::new("usr/bin")
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        fs::metadata(root.join("ro")).unwrap().permissions().mode() & 0o777,
+        0o555
+    );
+    // Unpacked once: asking again gives the same root without unpacking.
+    fs::write(root.join("marker"), "").ok();
+    assert!(store.rootfs(&image).unwrap().join("marker").exists());
+    assert!(
+        store
+            .image(&"example.test/other:1".parse().unwrap())
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn a_layer_cannot_write_outside_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let evil = layer(&[Entry::Raw(b"../escaped", "x")]);
+    store_image(&store, "example.test/evil:1", &[evil]);
+    let image = store
+        .image(&"example.test/evil:1".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let err = store.rootfs(&image).unwrap_err().to_string();
+    assert!(err.contains("leaves the root"), "{err}");
+    assert!(!dir.path().join("store/rootfs/escaped").exists());
+}
+
+#[test]
+fn a_whiteout_cannot_delete_through_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::write(outside.join("precious"), "keep").unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let target = outside.to_str().unwrap();
+    let lower = layer(&[Entry::Link("escape", target)]);
+    let upper = layer(&[Entry::File("escape/.wh.precious", "")]);
+    store_image(&store, "example.test/escape:1", &[lower, upper]);
+    let image = store
+        .image(&"example.test/escape:1".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let err = store.rootfs(&image).unwrap_err().to_string();
+    assert!(err.contains("a whiteout outside the root"), "{err}");
+    assert_eq!(
+        fs::read_to_string(outside.join("precious")).unwrap(),
+        "keep"
+    );
+}
+
+#[test]
+fn a_blob_that_does_not_match_its_digest_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let good = store.put_blob(b"hello").unwrap();
+    let err = store
+        .put_blob_from(&b"hellO"[..], &good)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not match its digest"), "{err}");
+    // A blob changed on disk after it was stored is refused when read.
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(store.blob_path(&good))
+        .unwrap();
+    f.write_all(b"!").unwrap();
+    assert!(store.read_blob(&good).is_err());
+}
+
+#[test]
+fn a_multi_platform_image_resolves_to_this_machine_s_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let manifest = store_image(
+        &store,
+        "example.test/single:1",
+        &[layer(&[Entry::File("a", "1")])],
+    );
+    let manifest_desc = store
+        .lookup(&"example.test/single:1".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let mut native = manifest_desc.clone();
+    native.set_platform(Some(
+        PlatformBuilder::default()
+            .os("linux")
+            .architecture(images::platform_arch())
+            .build()
+            .unwrap(),
+    ));
+    let mut foreign = manifest_desc.clone();
+    foreign.set_platform(Some(
+        PlatformBuilder::default()
+            .os("windows")
+            .architecture("amd64")
+            .build()
+            .unwrap(),
+    ));
+    let index = ImageIndexBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageIndex)
+        .manifests(vec![foreign.clone(), native])
+        .build()
+        .unwrap();
+    let bytes = serde_json::to_vec(&index).unwrap();
+    let index_digest = store.put_blob(&bytes).unwrap();
+    let top = DescriptorBuilder::default()
+        .media_type(MediaType::ImageIndex)
+        .size(bytes.len() as u64)
+        .digest(index_digest.clone())
+        .build()
+        .unwrap();
+    store
+        .tag(&"example.test/multi:1".parse().unwrap(), &top)
+        .unwrap();
+    let image = store
+        .image(&"example.test/multi:1".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (image.digest.clone(), image.manifest_digest.clone()),
+        (index_digest, manifest)
+    );
+
+    let only_foreign = ImageIndexBuilder::default()
+        .schema_version(2u32)
+        .manifests(vec![foreign])
+        .build()
+        .unwrap();
+    let bytes = serde_json::to_vec(&only_foreign).unwrap();
+    let d = store.put_blob(&bytes).unwrap();
+    let top = DescriptorBuilder::default()
+        .media_type(MediaType::ImageIndex)
+        .size(bytes.len() as u64)
+        .digest(d)
+        .build()
+        .unwrap();
+    store
+        .tag(&"example.test/foreign:1".parse().unwrap(), &top)
+        .unwrap();
+    let err = store
+        .image(&"example.test/foreign:1".parse().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("has no manifest for linux/"), "{err}");
+}
+
+#[test]
+fn concurrent_tags_are_all_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let desc = {
+        store_image(
+            &store,
+            "example.test/base:1",
+            &[layer(&[Entry::File("a", "1")])],
+        );
+        store
+            .lookup(&"example.test/base:1".parse().unwrap())
+            .unwrap()
+            .unwrap()
+    };
+    std::thread::scope(|s| {
+        for i in 0..8 {
+            let (store, desc) = (store.clone(), desc.clone());
+            s.spawn(move || {
+                let r: Reference = format!("example.test/t{i}:1").parse().unwrap();
+                Store::open(store.root()).unwrap().tag(&r, &desc).unwrap();
+            });
+        }
+    });
+    for i in 0..8 {
+        let r: Reference = format!("example.test/t{i}:1").parse().unwrap();
+        assert!(store.lookup(&r).unwrap().is_some(), "t{i}");
+    }
+}
