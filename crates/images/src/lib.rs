@@ -13,12 +13,14 @@
 //! root, and safe without privileges.
 
 mod config;
+mod pull;
 mod store;
 mod unpack;
 
 pub use config::ImageConfig;
 pub use oci_spec::distribution::Reference;
 pub use oci_spec::image::Digest;
+pub use pull::{PullProgress, registry_client};
 pub use store::{Image, Store, platform};
 
 /// This machine's architecture as OCI names it (`amd64`, `arm64`, ...).
@@ -54,6 +56,8 @@ pub enum Error {
     UnsupportedLayer { digest: String, media_type: String },
     #[error("layer {digest}: {message}")]
     Layer { digest: String, message: String },
+    #[error("pulling {reference}: {message}")]
+    Pull { reference: String, message: String },
     #[error("no image store: {0}")]
     NoStore(String),
 }

@@ -241,20 +241,7 @@ impl Store {
         let manifest_desc = match top.media_type() {
             MediaType::ImageIndex => {
                 let index: ImageIndex = self.read_json("image index", top.digest())?;
-                let (os, arch) = platform();
-                index
-                    .manifests()
-                    .iter()
-                    .find(|d| {
-                        d.platform().as_ref().is_some_and(|p| {
-                            p.os().to_string() == os && p.architecture().to_string() == arch
-                        })
-                    })
-                    .cloned()
-                    .ok_or_else(|| Error::NoPlatform {
-                        reference: reference.whole(),
-                        platform: format!("{os}/{arch}"),
-                    })?
+                this_platform(reference, &index)?
             }
             _ => top.clone(),
         };
@@ -319,6 +306,24 @@ impl Store {
         })?;
         Ok(())
     }
+}
+
+/// This platform's entry of an image index.
+pub(crate) fn this_platform(reference: &Reference, index: &ImageIndex) -> Result<Descriptor> {
+    let (os, arch) = platform();
+    index
+        .manifests()
+        .iter()
+        .find(|d| {
+            d.platform()
+                .as_ref()
+                .is_some_and(|p| p.os().to_string() == os && p.architecture().to_string() == arch)
+        })
+        .cloned()
+        .ok_or_else(|| Error::NoPlatform {
+            reference: reference.whole(),
+            platform: format!("{os}/{arch}"),
+        })
 }
 
 fn ref_name(d: &Descriptor) -> Option<&str> {

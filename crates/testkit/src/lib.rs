@@ -63,6 +63,7 @@ pub mod install {
     pub const CURL: &str = "your package manager (`apt-get install curl`)";
     pub const BUSYBOX: &str = "`apt-get install busybox`";
     pub const SCRIPT: &str = "`apt-get install bsdutils` (script(1), from util-linux)";
+    pub const REGISTRY: &str = "`apt-get install docker-registry` (the CNCF distribution registry)";
 }
 
 #[cfg(test)]
