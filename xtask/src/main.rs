@@ -5,6 +5,7 @@ mod bench;
 mod bootstrap_gen;
 mod control_plane;
 mod docs;
+mod images;
 mod lab;
 mod openapi_gen;
 mod progress;
@@ -57,6 +58,9 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Build the course's images offline from Debian's packages (mmdebstrap) into the
+    /// image store, for machines that reach no registry
+    Images(images::Options),
     /// Run every benchmark (release build) and print one table: each figure, its target,
     /// and the baseline it was measured against in the same run
     Bench,
@@ -163,6 +167,7 @@ fn run(command: Command) -> Result<i32> {
             let root = course_root()?;
             docs::run(&root, &lab::discover(&root)?, check)
         }
+        Command::Images(options) => images::run(&options),
         Command::Bench => bench::run(&workspace_root()?),
         Command::GenBootstrap => bootstrap_gen::run(&workspace_root()?),
         Command::GenOpenapi => openapi_gen::run(&workspace_root()?),

@@ -13,11 +13,14 @@
 //! root, and safe without privileges.
 
 mod config;
+pub mod debian;
+mod import;
 mod pull;
 mod store;
 mod unpack;
 
 pub use config::ImageConfig;
+pub use import::NewImage;
 pub use oci_spec::distribution::Reference;
 pub use oci_spec::image::Digest;
 pub use pull::{PullProgress, registry_client};
@@ -58,6 +61,8 @@ pub enum Error {
     Layer { digest: String, message: String },
     #[error("pulling {reference}: {message}")]
     Pull { reference: String, message: String },
+    #[error("building {reference}: {message}")]
+    Build { reference: String, message: String },
     #[error("no image store: {0}")]
     NoStore(String),
 }

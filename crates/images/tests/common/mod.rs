@@ -3,11 +3,7 @@
 
 #![allow(dead_code)]
 
-use images::{Digest, Reference, Store};
-use oci_spec::image::{
-    ConfigBuilder, DescriptorBuilder, ImageConfigurationBuilder, ImageManifestBuilder, MediaType,
-    RootFsBuilder,
-};
+use images::{Digest, ImageConfig, NewImage, Store};
 use std::fs;
 use std::path::Path;
 
@@ -20,10 +16,7 @@ pub enum Entry<'a> {
 }
 
 pub fn layer(entries: &[Entry<'_>]) -> Vec<u8> {
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::fast(),
-    ));
+    let mut b = tar::Builder::new(Vec::new());
     for e in entries {
         let mut h = tar::Header::new_gnu();
         h.set_uid(0);
@@ -74,73 +67,39 @@ pub fn layer(entries: &[Entry<'_>]) -> Vec<u8> {
             }
         }
     }
-    b.into_inner().unwrap().finish().unwrap()
+    b.into_inner().unwrap()
 }
 
-/// Stores an image of these layers under `reference` and returns its manifest's digest.
+/// Stores an image of these layers (uncompressed tars) under `reference` through
+/// `Store::import` and returns its manifest's digest.
 pub fn store_image(store: &Store, reference: &str, layers: &[Vec<u8>]) -> Digest {
-    let mut descriptors = Vec::new();
-    for l in layers {
-        let d = store.put_blob(l).unwrap();
-        descriptors.push(
-            DescriptorBuilder::default()
-                .media_type(MediaType::ImageLayerGzip)
-                .size(l.len() as u64)
-                .digest(d)
-                .build()
-                .unwrap(),
-        );
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (i, l) in layers.iter().enumerate() {
+        let p = dir.path().join(format!("layer-{i}.tar"));
+        fs::write(&p, l).unwrap();
+        paths.push(p);
     }
-    let config = ImageConfigurationBuilder::default()
-        .architecture(images::platform_arch())
-        .os("linux")
-        .config(
-            ConfigBuilder::default()
-                .entrypoint(vec!["/bin/sh".to_string(), "-c".to_string()])
-                .cmd(vec!["echo hi".to_string()])
-                .env(vec!["PATH=/usr/bin:/bin".to_string(), "EMPTY".to_string()])
-                .working_dir("/work")
-                .user("1000:1000")
-                .build()
-                .unwrap(),
-        )
-        .rootfs(
-            RootFsBuilder::default()
-                .typ("layers")
-                .diff_ids(Vec::<String>::new())
-                .build()
-                .unwrap(),
-        )
-        .build()
+    let image = store
+        .import(&NewImage {
+            reference: reference.parse().unwrap(),
+            config: ImageConfig {
+                entrypoint: vec!["/bin/sh".into(), "-c".into()],
+                cmd: vec!["echo hi".into()],
+                env: vec![
+                    ("PATH".into(), "/usr/bin:/bin".into()),
+                    ("EMPTY".into(), String::new()),
+                ],
+                working_dir: "/work".into(),
+                user: "1000:1000".into(),
+            },
+            layers: paths,
+            created: "2025-01-01T00:00:00Z".into(),
+            created_by: "the tests".into(),
+            annotations: Default::default(),
+        })
         .unwrap();
-    let config_bytes = serde_json::to_vec(&config).unwrap();
-    let config_digest = store.put_blob(&config_bytes).unwrap();
-    let manifest = ImageManifestBuilder::default()
-        .schema_version(2u32)
-        .media_type(MediaType::ImageManifest)
-        .config(
-            DescriptorBuilder::default()
-                .media_type(MediaType::ImageConfig)
-                .size(config_bytes.len() as u64)
-                .digest(config_digest)
-                .build()
-                .unwrap(),
-        )
-        .layers(descriptors)
-        .build()
-        .unwrap();
-    let manifest_bytes = serde_json::to_vec(&manifest).unwrap();
-    let manifest_digest = store.put_blob(&manifest_bytes).unwrap();
-    let desc = DescriptorBuilder::default()
-        .media_type(MediaType::ImageManifest)
-        .size(manifest_bytes.len() as u64)
-        .digest(manifest_digest.clone())
-        .build()
-        .unwrap();
-    store
-        .tag(&reference.parse::<Reference>().unwrap(), &desc)
-        .unwrap();
-    manifest_digest
+    image.manifest_digest
 }
 
 pub fn read(root: &Path, path: &str) -> Option<String> {
