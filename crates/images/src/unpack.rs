@@ -20,11 +20,30 @@ use std::path::{Component, Path, PathBuf};
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 
+/// Who owns an unpacked root's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// Whoever unpacks it (the layers' owners are kept only when that is root).
+    Unpacker,
+    /// Every file given to this host uid and gid: a pod whose user namespace maps its
+    /// root to one host id sees every file of the image as its own.
+    Ids(u32, u32),
+}
+
 impl Store {
     /// The root of `image`, unpacked from its layers the first time it is asked for and
     /// shared (read-only by convention) by every container of the image after that.
     pub fn rootfs(&self, image: &Image) -> Result<PathBuf> {
-        let dest = self.roots_dir().join(image.manifest_digest.digest());
+        self.rootfs_owned(image, Owner::Unpacker)
+    }
+
+    /// `rootfs`, its files owned by `owner` (a root of its own per owner).
+    pub fn rootfs_owned(&self, image: &Image, owner: Owner) -> Result<PathBuf> {
+        let name = match owner {
+            Owner::Unpacker => image.manifest_digest.digest().to_string(),
+            Owner::Ids(uid, gid) => format!("{}.{uid}.{gid}", image.manifest_digest.digest()),
+        };
+        let dest = self.roots_dir().join(name);
         if dest.is_dir() {
             return Ok(dest);
         }
@@ -36,12 +55,16 @@ impl Store {
         let root = work.path().join("rootfs");
         fs::create_dir(&root).map_err(io("making", &root))?;
         let mut modes = BTreeMap::new();
+        let keep_owners = owner == Owner::Unpacker && running_as_root();
         for layer in image.manifest.layers() {
-            apply_layer(self, layer, &root, &mut modes)?;
+            apply_layer(self, layer, &root, keep_owners, &mut modes)?;
         }
         // Deepest first, so a read-only parent does not stop its children.
         for (path, mode) in modes.iter().rev() {
             let _ = fs::set_permissions(path, fs::Permissions::from_mode(*mode));
+        }
+        if let Owner::Ids(uid, gid) = owner {
+            give_away(&root, uid, gid).map_err(io("giving away", &root))?;
         }
         // Another process may have unpacked it meanwhile: either root is whole.
         match fs::rename(&root, &dest) {
@@ -51,6 +74,21 @@ impl Store {
         }
         Ok(dest)
     }
+}
+
+/// `chown -hR uid:gid root`, keeping setuid and setgid bits off what changes hands.
+fn give_away(root: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(root, Some(uid), Some(gid))?;
+    for entry in fs::read_dir(root)? {
+        let path = entry?.path();
+        let meta = fs::symlink_metadata(&path)?;
+        if meta.is_dir() {
+            give_away(&path, uid, gid)?;
+        } else {
+            std::os::unix::fs::lchown(&path, Some(uid), Some(gid))?;
+        }
+    }
+    Ok(())
 }
 
 /// The layer's tar stream, decompressed as its media type says.
@@ -76,6 +114,7 @@ fn apply_layer(
     store: &Store,
     layer: &Descriptor,
     root: &Path,
+    keep_owners: bool,
     modes: &mut BTreeMap<PathBuf, u32>,
 ) -> Result<()> {
     let digest = layer.digest().to_string();
@@ -85,7 +124,7 @@ fn apply_layer(
     };
     let mut archive = tar::Archive::new(layer_reader(store, layer)?);
     archive.set_preserve_permissions(true);
-    archive.set_preserve_ownerships(running_as_root());
+    archive.set_preserve_ownerships(keep_owners);
     archive.set_overwrite(true);
     let mut this_layer: HashSet<PathBuf> = HashSet::new();
     let entries = archive.entries().map_err(|e| fail(e.to_string()))?;

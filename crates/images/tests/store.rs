@@ -258,3 +258,41 @@ fn concurrent_tags_are_all_kept() {
         assert!(store.lookup(&r).unwrap().is_some(), "t{i}");
     }
 }
+
+#[test]
+fn a_root_can_be_given_to_the_pod_s_root() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store_image(
+        &store,
+        "example.test/owned:1",
+        &[layer(&[
+            Entry::Dir("etc/", 0o755),
+            Entry::File("etc/a", "1"),
+        ])],
+    );
+    let image = store
+        .image(&"example.test/owned:1".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let me = fs::metadata(dir.path()).unwrap();
+    // Root can give files to anyone; anyone else only to themselves.
+    let (uid, gid) = if me.uid() == 0 {
+        (65534, 65534)
+    } else {
+        (me.uid(), me.gid())
+    };
+    let root = store
+        .rootfs_owned(&image, images::Owner::Ids(uid, gid))
+        .unwrap();
+    for p in [root.clone(), root.join("etc"), root.join("etc/a")] {
+        let m = fs::symlink_metadata(&p).unwrap();
+        assert_eq!((m.uid(), m.gid()), (uid, gid), "{}", p.display());
+    }
+    assert_ne!(
+        root,
+        store.rootfs(&image).unwrap(),
+        "a root of its own per owner"
+    );
+}
