@@ -260,6 +260,32 @@ impl Store {
         }))
     }
 
+    /// Copies the image `reference` names, with every blob it needs, into `to` under the
+    /// same reference.
+    pub fn copy_image(&self, reference: &Reference, to: &Store) -> Result<()> {
+        let top = self.lookup(reference)?.ok_or_else(|| Error::Invalid {
+            what: "image",
+            digest: reference.whole(),
+            message: "not in the store".into(),
+        })?;
+        let image = self.image(reference)?.ok_or_else(|| Error::Invalid {
+            what: "image",
+            digest: reference.whole(),
+            message: "not in the store".into(),
+        })?;
+        let mut blobs = vec![top.digest().clone(), image.manifest_digest.clone()];
+        blobs.push(image.manifest.config().digest().clone());
+        blobs.extend(image.manifest.layers().iter().map(|l| l.digest().clone()));
+        for digest in blobs {
+            if !to.has_blob(&digest) {
+                let path = self.blob_path(&digest);
+                let file = File::open(&path).map_err(io("reading", &path))?;
+                to.put_blob_from(file, &digest)?;
+            }
+        }
+        to.tag(reference, &top)
+    }
+
     fn index_path(&self) -> PathBuf {
         self.root.join("index.json")
     }

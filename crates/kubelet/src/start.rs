@@ -272,6 +272,8 @@ fn container_spec(
             .collect(),
         tty: false,
         builtin: image.builtin.clone(),
+        image: None,
+        join: None,
     }
 }
 

@@ -525,9 +525,8 @@ async fn pods_work_under_a_private_directory() {
         return;
     }
     pod_under_a_private_directory().await;
-    let me = std::fs::metadata("/proc/self").unwrap();
-    if std::os::unix::fs::MetadataExt::uid(&me) == 0 {
-        as_unprivileged_user("private_directory_as_an_unprivileged_user");
+    if testkit::is_root() {
+        testkit::run_as_nobody("private_directory_as_an_unprivileged_user", &[]);
     }
 }
 
@@ -582,46 +581,4 @@ async fn pod_under_a_private_directory() {
         "stderr: {err}"
     );
     drop(n);
-}
-
-/// Runs this test binary's `test` (an ignored test) as the unprivileged user `nobody`,
-/// from a copy of the binary in a directory of its own, and asserts that it passes.
-fn as_unprivileged_user(test: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    use std::os::unix::process::CommandExt;
-    const NOBODY: u32 = 65534;
-    let home = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::os::unix::fs::chown(home.path(), Some(NOBODY), Some(NOBODY)).unwrap();
-    let exe = home.path().join("pods-test");
-    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
-    let mut command = std::process::Command::new(&exe);
-    command
-        .args(["--exact", test, "--ignored", "--nocapture"])
-        .env("TMPDIR", home.path())
-        .env("HOME", home.path())
-        .current_dir(home.path())
-        .uid(NOBODY)
-        .gid(NOBODY);
-    // A process another test forks while the copy's write handle is open holds that
-    // handle until it execs, and the kernel refuses to run a file open for writing
-    // (ETXTBSY) meanwhile: wait for those forks to exec.
-    let mut tries = 0;
-    let out = loop {
-        match command.output() {
-            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            result => break result.unwrap(),
-        }
-    };
-    assert!(
-        out.status.success(),
-        "{test} as an unprivileged user failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("1 passed"), "{stdout}");
 }

@@ -98,9 +98,9 @@ struct Services {
 fn leave_host_root() -> Result<(), String> {
     if Uid::effective().is_root() {
         nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
-        let nobody = Gid::from_raw(65534);
+        let nobody = Gid::from_raw(crate::NOBODY);
         nix::unistd::setresgid(nobody, nobody, nobody).map_err(|e| format!("setresgid: {e}"))?;
-        let nobody = Uid::from_raw(65534);
+        let nobody = Uid::from_raw(crate::NOBODY);
         nix::unistd::setresuid(nobody, nobody, nobody).map_err(|e| format!("setresuid: {e}"))?;
         // Changing credentials made the process non-dumpable, which turns its /proc files
         // over to root; take them back so it can write its own id maps.

@@ -24,11 +24,15 @@ fn container_setup() -> Result<i32, String> {
     let spec: ContainerSpec =
         serde_json::from_str(&std::env::var(SPEC).map_err(|_| format!("{SPEC} is not set"))?)
             .map_err(|e| e.to_string())?;
-    let sources = join_pod(&holder, &spec)?;
+    let (sources, layers) = join_pod(&holder, &spec)?;
     match sys::fork_single_threaded()? {
         ForkResult::Child => {
             sys::die_with_parent();
-            let e = match crate::root::build_root(&spec, &sources) {
+            let built = match spec.join {
+                Some(_) => crate::root::enter_joined(&spec),
+                None => crate::root::build_root(&spec, &sources, layers.as_ref()),
+            };
+            let e = match built {
                 Ok(()) if spec.builtin.is_some() => return Ok(crate::proxy::builtin(&spec)),
                 Ok(()) => exec(&spec),
                 Err(e) => e,
@@ -46,7 +50,7 @@ fn ns_fd(pid: &str, ns: &str) -> Result<std::fs::File, String> {
 
 /// Joins the namespaces of the pod whose holder is `holder`, in a new mount namespace of
 /// the container's own; returns the spec's bind sources, opened.
-fn join_pod(holder: &str, spec: &ContainerSpec) -> Result<Vec<std::fs::File>, String> {
+fn join_pod(holder: &str, spec: &ContainerSpec) -> Result<Joined, String> {
     let fds = [
         (ns_fd(holder, "user")?, CloneFlags::CLONE_NEWUSER),
         (ns_fd(holder, "uts")?, CloneFlags::CLONE_NEWUTS),
@@ -54,20 +58,35 @@ fn join_pod(holder: &str, spec: &ContainerSpec) -> Result<Vec<std::fs::File>, St
         (ns_fd(holder, "net")?, CloneFlags::CLONE_NEWNET),
         (ns_fd(holder, "pid_for_children")?, CloneFlags::CLONE_NEWPID),
     ];
+    // A running container's mount namespace, opened (as the others are) while this
+    // process is still the host user: the container's processes are the pod's now.
+    let joined_mnt = match spec.join {
+        Some(pid) => Some(ns_fd(&pid.to_string(), "mnt")?),
+        None => None,
+    };
     let (user, rest) = fds.split_first().expect("five namespaces");
     setns(user.0.as_fd(), user.1).map_err(|e| format!("joining the pod's user namespace: {e}"))?;
-    // Joining the namespace granted its full capabilities; the container's mount
-    // namespace is made now, so that it belongs to the pod's user namespace.
-    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare mount namespace: {e}"))?;
-    // Volume sources are opened while this process still has the host user's ids (joining
-    // a user namespace keeps them): the pod's user may not be able to reach where the
-    // cluster keeps them, e.g. under a private (0700) directory. They are opened in the
-    // new mount namespace, where they will be bind-mounted.
     let mut sources = Vec::new();
-    for m in &spec.mounts {
-        let f = std::fs::File::open(&m.source)
-            .map_err(|e| format!("opening volume source {}: {e}", m.source))?;
-        sources.push(f);
+    let mut layers = None;
+    if let Some(mnt) = joined_mnt {
+        // Another container's mount namespace (made in the pod's user namespace, whose
+        // capabilities joining granted): its root and mounts are this process's now.
+        setns(mnt.as_fd(), CloneFlags::CLONE_NEWNS)
+            .map_err(|e| format!("joining the container's mount namespace: {e}"))?;
+    } else {
+        // Joining the namespace granted its full capabilities; the container's mount
+        // namespace is made now, so that it belongs to the pod's user namespace.
+        unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare mount namespace: {e}"))?;
+        // Volume sources and the image's layers are reached while this process still has
+        // the host user's ids (joining a user namespace keeps them): the pod's user may
+        // not be able to reach where the cluster keeps them, e.g. under a private (0700)
+        // directory. Sources are opened, and the root staged, in the new mount namespace.
+        for m in &spec.mounts {
+            let f = std::fs::File::open(&m.source)
+                .map_err(|e| format!("opening volume source {}: {e}", m.source))?;
+            sources.push(f);
+        }
+        layers = crate::root::stage(spec)?;
     }
     // Become the pod's root (the only mapped id) so that files can be created; the
     // capabilities stay.
@@ -78,8 +97,12 @@ fn join_pod(holder: &str, spec: &ContainerSpec) -> Result<Vec<std::fs::File>, St
     for (fd, kind) in rest {
         setns(fd.as_fd(), *kind).map_err(|e| format!("joining the pod's {kind:?}: {e}"))?;
     }
-    Ok(sources)
+    Ok((sources, layers))
 }
+
+/// What joining the pod leaves for building the root: the volume sources and the image's
+/// layers, opened.
+type Joined = (Vec<std::fs::File>, Option<crate::root::Layers>);
 
 /// Waits for the container's process, forwarding signals to it; its exit code, or 128 +
 /// the signal that killed it.

@@ -13,6 +13,7 @@
 //!
 //! This crate does not talk to the API server; the kubelet that drives it lives elsewhere.
 
+mod devices;
 mod dns;
 mod holder;
 mod launcher;
@@ -92,7 +93,44 @@ pub struct ContainerSpec {
     /// `kubectl proxy`), for hosts without kubectl.
     #[serde(default)]
     pub builtin: Option<String>,
+    /// Run in an image's own root instead of the host's (see `ImageRoot`).
+    #[serde(default)]
+    pub image: Option<ImageRoot>,
+    /// Join the root of a running container instead of making one: the host PID of the
+    /// process `Sandbox::command` spawned for it (`kubectl exec` sees what it wrote).
+    /// `mounts`, `bin` and `image` are then the container's, not this spec's.
+    #[serde(default)]
+    pub join: Option<u32>,
 }
+
+/// A container's root made from an image, as a container runtime's overlay snapshotter
+/// makes it: the image's unpacked root is the read-only lower layer, shared by every
+/// container of the image, and the container writes to a layer of its own. All three are
+/// host directories; `upper` and `work` are empty, on one filesystem, and owned (as the
+/// lower layer's files are) by `pod_root_ids()`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ImageRoot {
+    pub lower: String,
+    pub upper: String,
+    pub work: String,
+}
+
+/// The host user and group a pod's root is: the user running the cluster, or `nobody`
+/// (65534) when that is root, so that a pod never holds host root's files. Files a pod's
+/// root must own (an image's root, its writable layer) belong to these ids.
+pub fn pod_root_ids() -> (u32, u32) {
+    if nix::unistd::Uid::effective().is_root() {
+        (NOBODY, NOBODY)
+    } else {
+        (
+            nix::unistd::Uid::effective().as_raw(),
+            nix::unistd::Gid::effective().as_raw(),
+        )
+    }
+}
+
+/// `nobody`'s uid and gid.
+pub(crate) const NOBODY: u32 = 65534;
 
 /// A pseudo-terminal for a container's TTY session.
 #[derive(Debug)]

