@@ -302,7 +302,11 @@ impl ApiError {
         if !self.message.is_empty() {
             m.insert("message".into(), json!(self.message));
         }
-        m.insert("reason".into(), json!(self.reason));
+        // `reason` is `omitempty` (apimachinery `pkg/apis/meta/v1/types.go`): a plain Go
+        // error made a Status (`ErrorToAPIStatus`) has none.
+        if !self.reason.is_empty() {
+            m.insert("reason".into(), json!(self.reason));
+        }
         if let Some(d) = &self.details {
             m.insert("details".into(), details_json(d));
         }

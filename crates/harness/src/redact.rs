@@ -49,7 +49,9 @@ re!(
     r"kube-api-access-[bcdfghjklmnpqrstvwxz2456789]{5}"
 );
 re!(POD_IP, r"\b10\.42\.\d{1,3}\.\d{1,3}\b");
-re!(RV_TEXT, r#"(resourceVersion"?:\s*"?)(\d+)("?)"#);
+// Also where an object is quoted whole inside a message (`\"resourceVersion\":\"277\"`, as
+// a patch's 422 quotes the patched object): the same server-made number.
+re!(RV_TEXT, r#"(resourceVersion\\?"?:\s*\\?"?)(\d+)(\\?"?)"#);
 // The watch cache's refusal names two resourceVersions (`watch_cache.go`).
 re!(TOO_OLD, r"(too old resource version: )\d+ \(\d+\)");
 re!(AUDIT_ID, r"(?im)^(audit-id:\s*).*$");

@@ -36,7 +36,7 @@ impl FieldValidation {
 
 /// Why a body's fields do not decode, before the caller words it.
 enum Refusal {
-    /// A type error the Go walk did not catch, in serde's words.
+    /// A type error the Go walk did not catch, in Go's words (`go_decoding`).
     Type(String),
     /// `strict decoding error: unknown field "x", ...`.
     Strict(String),
@@ -366,7 +366,10 @@ fn fields(
     let Some(decoded) = validate::decode(group, version, kind, &body) else {
         return Ok(body);
     };
-    let decoded = decoded.map_err(Refusal::Type)?;
+    let decoded = match decoded {
+        Ok(decoded) => decoded,
+        Err(serde) => return go_decoding(group, version, kind, body, serde),
+    };
     let unknown = validate::unknown_fields(&body, &decoded)
         .into_iter()
         .filter(|p| p != "kind" && p != "apiVersion")
@@ -398,6 +401,29 @@ fn fields(
         drop_path(&mut body, p);
     }
     Ok(body)
+}
+
+/// A body the `k8s-openapi` type refuses, as Go's decoder would take it: serde's words
+/// never reach a client. Where the type table has the kind, the body is refused in
+/// `encoding/json`'s words (`schema::gojson`), or taken as it is when Go decodes it (the
+/// two types differ there, and Go's is the one upstream has); only a kind outside the
+/// table keeps the serde refusal.
+fn go_decoding(
+    group: &str,
+    version: &str,
+    kind: &str,
+    body: Value,
+    serde: String,
+) -> Result<Value, Refusal> {
+    match crate::schema::SCHEMA.kind_type(group, version, kind) {
+        Some(crate::schema::Type::Named(id)) => {
+            match crate::schema::gojson::type_error(&id, &body, &[]) {
+                Some(go) => Err(Refusal::Type(go)),
+                None => Ok(body),
+            }
+        }
+        _ => Err(Refusal::Type(serde)),
+    }
 }
 
 fn drop_path(v: &mut Value, path: &str) {

@@ -12,6 +12,7 @@ pub(crate) use kinds::pod::bind as bind_pod;
 pub mod managed;
 pub mod patch;
 pub mod strategy;
+pub mod typecheck;
 pub mod validate;
 
 use crate::admission;

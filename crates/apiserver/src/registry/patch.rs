@@ -162,37 +162,46 @@ fn primitive_merge(field: &str) -> bool {
     matches!(field, "finalizers")
 }
 
-/// Applies a patch of type `pt` to `current` and returns the result.
+/// Applies a patch of type `pt` to `current` and returns the result. A JSON patch or
+/// merge patch is applied as gopkg.in/evanphx/json-patch.v4 applies it and its result
+/// decoded, a strategic merge patch's result converted, as upstream does
+/// (`registry::typecheck`); an apply is only merged here.
 pub fn apply(
     pt: PatchType,
     ty: Option<&Type>,
     current: &Value,
     patch: &[u8],
 ) -> Result<Value, ApiError> {
+    use super::typecheck;
     match pt {
-        PatchType::Json => {
-            let p: json_patch::Patch = serde_json::from_slice(patch)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            let mut doc = current.clone();
-            json_patch::patch(&mut doc, &p).map_err(|_| ApiError::invalid_patch())?;
-            Ok(doc)
-        }
-        PatchType::Merge => {
-            let p: Value = serde_json::from_slice(patch)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            let mut doc = current.clone();
-            json_patch::merge(&mut doc, &p);
-            Ok(doc)
+        PatchType::Json | PatchType::Merge => {
+            // The handler's strict decoding of the patch reads it first
+            // (apiserver `pkg/endpoints/handlers/patch.go`, `applyJSPatch`).
+            if let Some(e) = crate::schema::gojson::syntax_error(patch) {
+                return Err(ApiError::bad_request(format!("error decoding patch: {e}")));
+            }
+            let text = String::from_utf8_lossy(patch);
+            let patched = if pt == PatchType::Json {
+                typecheck::json_patch(current, &text)?
+            } else {
+                typecheck::merge_patch(current, &text)?
+            };
+            typecheck::patched_object(ty, &patched)
         }
         PatchType::Strategic => {
-            let p: Value = serde_json::from_slice(patch)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            if !p.is_object() {
-                return Err(ApiError::bad_request(
-                    "error decoding patch: the patch must be a JSON object",
-                ));
+            // `strategicPatchObject`: the patch read into a map, its error as is.
+            if let Some(e) = typecheck::not_a_map(patch) {
+                return Err(ApiError::bad_request(e));
             }
-            Ok(merge(current, &p, "", Ctx { ty, field: None }))
+            let p: Value = serde_json::from_slice(patch).unwrap_or(Value::Null);
+            let p = if p.is_null() {
+                Value::Object(Map::new())
+            } else {
+                p
+            };
+            let mut merged = merge(current, &p, "", Ctx { ty, field: None });
+            typecheck::strategic_result(ty, &p, &mut merged)?;
+            Ok(merged)
         }
         PatchType::Apply => {
             let p: Value = crate::object::from_yaml(patch)

@@ -633,8 +633,9 @@ fn named(name: &str) -> GoType {
     }
 }
 
-/// A parsed table type written back as an expression (an alias's underlying type).
-fn expr_of(t: &Type) -> String {
+/// A parsed table type written back as an expression (an alias's underlying type), as Go
+/// names it in its messages.
+pub(crate) fn expr_of(t: &Type) -> String {
     match t {
         Type::String => "string".into(),
         Type::Bool => "bool".into(),

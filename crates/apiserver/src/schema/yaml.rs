@@ -276,7 +276,7 @@ fn go_fixed(f: f64) -> String {
 
 /// `strconv.FormatFloat(f, 'g', -1, 64)`: `%e` when the exponent is below -4 or at least
 /// 6 (the shortest format's `eprec`), `%f` otherwise.
-fn go_float(f: f64) -> String {
+pub(crate) fn go_float(f: f64) -> String {
     if f == 0.0 {
         return format_g(f, (String::new(), 0));
     }

@@ -255,6 +255,11 @@ impl Patcher<'_> {
     fn apply(&self, current: &Value, outcome: &mut WriteOutcome) -> Result<Value, ApiError> {
         let mut patched = patch::apply(self.pt, self.ty.as_ref(), current, self.body)?;
         if self.pt == PatchType::Apply {
+            // structured-merge-diff checks the configuration against the kind's schema
+            // before it merges it (`registry::typecheck::applied`).
+            if let Some(config) = &self.writer.config {
+                crate::registry::typecheck::applied(self.res, self.subresource, config)?;
+            }
             // Field ownership is settled on the merged object before it is decoded and
             // defaulted (apimachinery `structuredMergeManager.Apply`).
             patched = crate::registry::apply_ownership(
@@ -264,6 +269,14 @@ impl Patcher<'_> {
                 patched,
                 &self.writer,
             )?;
+            if let Some(config) = &self.writer.config {
+                crate::registry::typecheck::applied_result(
+                    self.res,
+                    self.subresource,
+                    config,
+                    &mut patched,
+                )?;
+            }
         }
         let mut patched =
             self.state
@@ -311,7 +324,8 @@ impl Patcher<'_> {
 
 /// PATCH (all four types) as a guaranteed update: the patch is applied to whatever is
 /// current, again if another write lands in between (upstream `patcher`,
-/// handlers/patch.go); an apply creates what does not exist.
+/// handlers/patch.go); an apply creates what does not exist. A plain Go error upstream (an
+/// apply's typed-patch refusal) is a 500 `Status` without a reason.
 pub(super) fn patch(
     state: &State,
     req: &ApiRequest,
