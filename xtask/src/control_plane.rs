@@ -3,7 +3,9 @@
 //! `build` compiles etcd v3.5.21, kube-apiserver and kube-controller-manager v1.33.3 from
 //! the Go module in `xtask/control-plane/` into `<target>/control-plane/`, with the Go
 //! release and version stamps k3s v1.33.3+k3s1 was built with, so that `/version` answers
-//! as k3s's does. `up` runs them (`backends::control_plane`) in the foreground.
+//! as k3s's does; and kubectl v1.33.3 with upstream's release stamps, for the
+//! `registry.k8s.io/kubectl` image `cargo xtask images` builds. `up` runs the control plane
+//! (`backends::control_plane`) in the foreground.
 
 use crate::progress::Spinner;
 use anyhow::{Context, Result, bail};
@@ -43,6 +45,19 @@ const STAMPS: [(&str, &str); 6] = [
     ("buildDate", "2025-07-26T02:08:27Z"),
 ];
 
+/// kubectl, built as upstream's v1.33.3 release was, for the `registry.k8s.io/kubectl`
+/// image: its package and upstream's stamps (`kubectl version --client -o json` of the
+/// v1.33.3 release: commit 80779bd6…, built 2025-07-15T17:59:41Z with go1.24.4).
+const KUBECTL: &str = "k8s.io/kubernetes/cmd/kubectl";
+const KUBECTL_STAMPS: [(&str, &str); 6] = [
+    ("gitMajor", "1"),
+    ("gitMinor", "33"),
+    ("gitVersion", "v1.33.3"),
+    ("gitCommit", "80779bd6ff08b451e1c165a338a7b69351e9b0b8"),
+    ("gitTreeState", "clean"),
+    ("buildDate", "2025-07-15T17:59:41Z"),
+];
+
 /// Where the binaries go: `<target>/control-plane/`, the folder
 /// `backends::control_plane::binaries` finds from any program built in that target.
 pub fn out_dir(root: &Path) -> PathBuf {
@@ -58,8 +73,13 @@ pub fn out_dir(root: &Path) -> PathBuf {
 }
 
 fn ldflags() -> String {
+    stamped(&STAMPS)
+}
+
+/// `-ldflags` setting `stamps` in `k8s.io/component-base/version`.
+fn stamped(stamps: &[(&str, &str)]) -> String {
     let mut flags = String::from("-s -w");
-    for (name, value) in STAMPS {
+    for (name, value) in stamps {
         flags.push_str(&format!(" -X k8s.io/component-base/version.{name}={value}"));
     }
     flags
@@ -73,6 +93,7 @@ fn fingerprint(module: &Path) -> Result<String> {
         hash.update(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
     }
     hash.update(ldflags());
+    hash.update(stamped(&KUBECTL_STAMPS));
     hash.update(TOOLCHAIN);
     Ok(format!("{:x}", hash.finalize()))
 }
@@ -84,7 +105,8 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     let out = out_dir(root);
     let stamp = out.join(".built-from");
     let want = fingerprint(&module)?;
-    let complete = PACKAGES.iter().all(|(_, _, bin)| out.join(bin).is_file());
+    let complete =
+        PACKAGES.iter().all(|(_, _, bin)| out.join(bin).is_file()) && out.join("kubectl").is_file();
     if complete && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == want) {
         eprintln!(
             "the reference control plane is up to date in {}",
@@ -95,14 +117,23 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     check_go()?;
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let log_path = out.join("build.log");
+    let _ = std::fs::remove_file(&log_path);
     let started = std::time::Instant::now();
     eprintln!(
-        "building etcd v3.5.21, kube-apiserver and kube-controller-manager v1.33.3 with {TOOLCHAIN} \
+        "building etcd v3.5.21, kube-apiserver, kube-controller-manager and kubectl v1.33.3 with {TOOLCHAIN} \
          into {} (about 8 minutes of CPU the first time; Go's caches make later builds quick)",
         out.display()
     );
     let spinner = Spinner::start("fetching modules and the Go toolchain".into());
-    let ok = run_go_build(&module, &out, &log_path, &spinner)?;
+    let control_plane: Vec<&str> = PACKAGES.iter().map(|(p, _, _)| *p).collect();
+    let builds = [
+        (control_plane, ldflags(), vec!["-tags", "providerless"]),
+        (vec![KUBECTL], stamped(&KUBECTL_STAMPS), vec![]),
+    ];
+    let mut ok = true;
+    for (packages, flags, extra) in &builds {
+        ok = ok && run_go_build(&module, &out, &log_path, &spinner, packages, flags, extra)?;
+    }
     drop(spinner);
     if !ok {
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -123,7 +154,7 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     std::fs::write(&stamp, &want).with_context(|| format!("writing {}", stamp.display()))?;
     eprintln!(
         "built {} in {:.0} s",
-        PACKAGES.map(|(_, _, b)| b).join(", "),
+        PACKAGES.map(|(_, _, b)| b).join(", ") + ", kubectl",
         started.elapsed().as_secs_f64()
     );
     Ok(out)
@@ -143,25 +174,31 @@ fn check_go() -> Result<()> {
 
 /// Runs `go build -v`, counting the packages it reports on the spinner; its whole output
 /// goes to `log_path`. Returns whether it succeeded.
-fn run_go_build(module: &Path, out: &Path, log_path: &Path, spinner: &Spinner) -> Result<bool> {
-    let mut log = std::fs::File::create(log_path)
-        .with_context(|| format!("creating {}", log_path.display()))?;
+fn run_go_build(
+    module: &Path,
+    out: &Path,
+    log_path: &Path,
+    spinner: &Spinner,
+    packages: &[&str],
+    ldflags: &str,
+    extra: &[&str],
+) -> Result<bool> {
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .with_context(|| format!("opening {}", log_path.display()))?;
     let mut child = Command::new("go")
         .current_dir(module)
         .env("GOTOOLCHAIN", TOOLCHAIN)
         .env("CGO_ENABLED", "0")
-        .args([
-            "build",
-            "-v",
-            "-trimpath",
-            "-tags",
-            "providerless",
-            "-ldflags",
-        ])
-        .arg(ldflags())
+        .args(["build", "-v", "-trimpath"])
+        .args(extra)
+        .arg("-ldflags")
+        .arg(ldflags)
         .arg("-o")
         .arg(format!("{}/", out.display()))
-        .args(PACKAGES.map(|(p, _, _)| p))
+        .args(packages)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -1,5 +1,7 @@
 //! `cargo xtask images`: the course's images built offline from Debian's packages into the
-//! user's image store (`images::debian`), for machines that reach no registry.
+//! user's image store, for machines that reach no registry: the Debian-based ones
+//! (`images::debian`) and `registry.k8s.io/kubectl` (`images::kubectl`, whose binary the
+//! reference control plane's build makes).
 
 use crate::progress::Spinner;
 use anyhow::{Context, Result};
@@ -27,20 +29,39 @@ pub struct Options {
     pub only: Option<String>,
 }
 
-pub fn run(options: &Options) -> Result<i32> {
+/// One image to build.
+enum Build {
+    Debian(&'static images::debian::Recipe),
+    Kubectl,
+}
+
+impl Build {
+    fn reference(&self) -> &'static str {
+        match self {
+            Build::Debian(r) => r.reference,
+            Build::Kubectl => images::kubectl::REFERENCE,
+        }
+    }
+}
+
+pub fn run(root: &std::path::Path, options: &Options) -> Result<i32> {
     let store = images::Store::user_default().context("opening the image store")?;
-    let wanted: Vec<&images::debian::Recipe> = match &options.only {
-        None => images::debian::COURSE.iter().collect(),
+    let all: Vec<Build> = images::debian::COURSE
+        .iter()
+        .map(Build::Debian)
+        .chain([Build::Kubectl])
+        .collect();
+    let wanted: Vec<Build> = match &options.only {
+        None => all,
         Some(only) => {
             let asked: images::Reference = only
                 .parse()
                 .with_context(|| format!("{only:?} is not an image reference"))?;
-            let found: Vec<_> = images::debian::COURSE
-                .iter()
-                .filter(|r| r.reference == asked.whole())
-                .collect();
+            let (found, others): (Vec<Build>, Vec<Build>) = all
+                .into_iter()
+                .partition(|b| b.reference() == asked.whole());
             if found.is_empty() {
-                let known: Vec<&str> = images::debian::COURSE.iter().map(|r| r.reference).collect();
+                let known: Vec<&str> = others.iter().map(Build::reference).collect();
                 eprintln!(
                     "error: {} is not one of the course's images: {}",
                     asked.whole(),
@@ -59,15 +80,26 @@ pub fn run(options: &Options) -> Result<i32> {
         wanted.len(),
         store.root().display()
     );
-    for recipe in wanted {
+    for build in wanted {
         let started = Instant::now();
-        let spinner = Spinner::start(format!("{}: mmdebstrap {}", recipe.reference, recipe.suite));
-        let image =
-            images::debian::build(&store, recipe, &options.mirror, &options.security, &created)?;
-        drop(spinner);
+        let image = match build {
+            Build::Debian(recipe) => {
+                let _spinner =
+                    Spinner::start(format!("{}: mmdebstrap {}", recipe.reference, recipe.suite));
+                images::debian::build(&store, recipe, &options.mirror, &options.security, &created)?
+            }
+            Build::Kubectl => {
+                let bin = crate::control_plane::build(root)?.join("kubectl");
+                let _spinner = Spinner::start(format!(
+                    "{}: distroless static's files from Debian bookworm, and kubectl",
+                    images::kubectl::REFERENCE
+                ));
+                images::kubectl::build(&store, &bin, &options.mirror, &options.security, &created)?
+            }
+        };
         println!(
             "{}  {}  {:.1} MB  {:.1} s",
-            recipe.reference,
+            image.reference.whole(),
             image.digest,
             image.size as f64 / 1e6,
             started.elapsed().as_secs_f64()

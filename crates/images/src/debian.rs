@@ -78,7 +78,7 @@ const SLIM_INCLUDE: &[&str] = &[
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The archive the roots are made from: the suite, its updates and its security updates.
-fn sources(suite: &str, mirror: &str, security: &str) -> Vec<String> {
+pub(crate) fn sources(suite: &str, mirror: &str, security: &str) -> Vec<String> {
     vec![
         format!("deb {mirror} {suite} main"),
         format!("deb {mirror} {suite}-updates main"),
@@ -106,6 +106,44 @@ pub fn mmdebstrap_args(recipe: &Recipe, out: &Path, mirror: &str, security: &str
     args
 }
 
+/// The start of a build: the reference parsed and a work directory in the store's.
+pub(crate) fn begin(store: &Store, reference: &str) -> Result<(Reference, tempfile::TempDir)> {
+    let failed = |message: String| Error::Build {
+        reference: reference.to_string(),
+        message,
+    };
+    let parsed: Reference = reference.parse().map_err(|e| failed(format!("{e}")))?;
+    let work = tempfile::tempdir_in(store.root().join("tmp"))
+        .map_err(|e| failed(format!("making a work directory: {e}")))?;
+    Ok((parsed, work))
+}
+
+/// Runs `mmdebstrap` with `args`; its last lines when it fails.
+pub(crate) fn run_mmdebstrap(args: &[String]) -> std::result::Result<(), String> {
+    let out = Command::new("mmdebstrap")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                "mmdebstrap is not installed (apt-get install mmdebstrap)".to_string()
+            } else {
+                format!("running mmdebstrap: {e}")
+            }
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(12).collect();
+    Err(format!(
+        "mmdebstrap {} failed ({}):\n{}",
+        args.join(" "),
+        out.status,
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    ))
+}
+
 /// Builds `recipe` with mmdebstrap and stores it; `created` is RFC 3339.
 pub fn build(
     store: &Store,
@@ -114,39 +152,14 @@ pub fn build(
     security: &str,
     created: &str,
 ) -> Result<crate::Image> {
-    let reference: Reference = recipe.reference.parse().map_err(|e| Error::Build {
-        reference: recipe.reference.to_string(),
-        message: format!("{e}"),
-    })?;
+    let (reference, work) = begin(store, recipe.reference)?;
     let failed = |message: String| Error::Build {
         reference: reference.whole(),
         message,
     };
-    let work = tempfile::tempdir_in(store.root().join("tmp"))
-        .map_err(|e| failed(format!("making a work directory: {e}")))?;
     let tarball = work.path().join("rootfs.tar");
     let args = mmdebstrap_args(recipe, &tarball, mirror, security);
-    let out = Command::new("mmdebstrap")
-        .args(&args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| {
-            failed(if e.kind() == std::io::ErrorKind::NotFound {
-                "mmdebstrap is not installed (apt-get install mmdebstrap)".into()
-            } else {
-                format!("running mmdebstrap: {e}")
-            })
-        })?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(12).collect();
-        return Err(failed(format!(
-            "mmdebstrap {} failed ({}):\n{}",
-            args.join(" "),
-            out.status,
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-        )));
-    }
+    run_mmdebstrap(&args).map_err(failed)?;
     let annotations = HashMap::from([(
         REBUILT.to_string(),
         format!(

@@ -15,6 +15,7 @@
 mod config;
 pub mod debian;
 mod import;
+pub mod kubectl;
 mod pull;
 mod store;
 mod unpack;

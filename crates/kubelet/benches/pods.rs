@@ -42,7 +42,7 @@ async fn pod_starts(pods: &Api<Pod>) -> Vec<f64> {
         let name = format!("bench-{i}");
         let pod: Pod = serde_json::from_value(serde_json::json!({
             "metadata": {"name": name},
-            "spec": {"terminationGracePeriodSeconds": 0, "containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "3600"]}]},
+            "spec": {"terminationGracePeriodSeconds": 0, "containers": [{"name": "main", "image": "debian:trixie-slim", "command": ["sleep", "3600"]}]},
         }))
         .unwrap();
         let t = Instant::now();

@@ -4,13 +4,15 @@
 use crate::status::{ContainerReport, RunState, Terminated};
 use crate::{logs, now};
 use k8s_openapi::api::core::v1::Container;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// One container's process and what the status reports about it.
 pub(crate) struct ContainerRun {
     pub(crate) name: String,
     image: String,
+    image_id: String,
     pub(crate) spec: podbox::ContainerSpec,
     log: PathBuf,
     pub(crate) alive: tokio::sync::watch::Sender<bool>,
@@ -22,13 +24,22 @@ pub(crate) struct ContainerRun {
     pub(crate) restarts: u32,
     last_state: Option<Terminated>,
     id: String,
+    /// The launcher's host PID while the container runs, 0 otherwise.
+    pub(crate) pid: Arc<AtomicU32>,
 }
 
 impl ContainerRun {
-    pub(crate) fn new(c: &Container, spec: podbox::ContainerSpec, log: PathBuf) -> ContainerRun {
+    /// `image` is the runtime's name of the image, `image_id` its digest reference.
+    pub(crate) fn new(
+        c: &Container,
+        spec: podbox::ContainerSpec,
+        log: PathBuf,
+        image: &images::Image,
+    ) -> ContainerRun {
         ContainerRun {
             name: c.name.clone(),
-            image: c.image.clone().unwrap_or_default(),
+            image: image.reference.whole(),
+            image_id: image.id(),
             spec,
             log,
             alive: tokio::sync::watch::channel(false).0,
@@ -40,10 +51,15 @@ impl ContainerRun {
             restarts: 0,
             last_state: None,
             id: String::new(),
+            pid: Arc::new(AtomicU32::new(0)),
         }
     }
 
     pub(crate) fn start(&mut self, sandbox: &podbox::Sandbox) -> Result<(), String> {
+        // Every run of a container starts from the image, in a writable layer of its own.
+        if let Some(image) = &self.spec.image {
+            fresh_layer(image)?;
+        }
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -70,6 +86,7 @@ impl ContainerRun {
             "kubelab://{:016x}",
             jiff::Timestamp::now().as_nanosecond() as u64 ^ u64::from(child.id().unwrap_or(0))
         );
+        self.pid.store(child.id().unwrap_or(0), Ordering::Relaxed);
         self.child = Some(child);
         self.started_at = now();
         self.exit_code = None;
@@ -104,6 +121,7 @@ impl ContainerRun {
                 .unwrap_or(137);
             self.exit_code = Some(code);
             self.finished_at = now();
+            self.pid.store(0, Ordering::Relaxed);
         }
     }
 
@@ -136,12 +154,26 @@ impl ContainerRun {
         ContainerReport {
             name: self.name.clone(),
             image: self.image.clone(),
+            image_id: self.image_id.clone(),
             id: self.id.clone(),
             restarts: self.restarts,
             last: self.last_state.clone(),
             state,
         }
     }
+}
+
+/// Empty `upper` and `work` directories for an image container's writable layer, owned
+/// by the pod's root (`podbox::ImageRoot`).
+fn fresh_layer(image: &podbox::ImageRoot) -> Result<(), String> {
+    let (uid, gid) = podbox::pod_root_ids();
+    for dir in [&image.upper, &image.work] {
+        crate::remove_tree(Path::new(dir)).map_err(|e| format!("clearing {dir}: {e}"))?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {dir}: {e}"))?;
+        std::os::unix::fs::chown(dir, Some(uid), Some(gid))
+            .map_err(|e| format!("giving {dir} to the pod's root: {e}"))?;
+    }
+    Ok(())
 }
 
 /// SIGTERM to a container's launcher, which forwards it to the container's process.

@@ -65,6 +65,21 @@ impl PodRuntime for Kubelet {
             let mut spec = base.clone();
             spec.argv = req.command.clone();
             spec.tty = req.tty;
+            // A process in the container's own root, with what it wrote: its mount
+            // namespace, joined through its launcher.
+            let pid = target
+                .pids
+                .get(&req.container)
+                .map_or(0, |p| p.load(std::sync::atomic::Ordering::Relaxed));
+            if pid == 0 {
+                return Err(RuntimeError(format!(
+                    "container {:?} is not running",
+                    req.container
+                )));
+            }
+            spec.join = Some(pid);
+            spec.image = None;
+            spec.mounts.clear();
             let cmd = target.sandbox.command(&spec).map_err(|e| e.to_string())?;
             let session = if req.tty {
                 spawn_with_terminal(cmd, req.stdin)?

@@ -19,9 +19,9 @@ mod dns;
 pub mod env;
 mod events;
 mod exec;
-pub mod images;
 mod lifecycle;
 mod logs;
+mod pull;
 mod start;
 mod status;
 pub mod volumes;
@@ -77,6 +77,9 @@ struct ExecTarget {
     uid: String,
     sandbox: Arc<podbox::Sandbox>,
     containers: HashMap<String, podbox::ContainerSpec>,
+    /// The host PID of each container's launcher while it runs (0 when it does not), for
+    /// exec to join its root.
+    pids: HashMap<String, Arc<AtomicU32>>,
     /// Whether each container is running, for `logs -f`.
     alive: HashMap<String, tokio::sync::watch::Receiver<bool>>,
 }
@@ -91,6 +94,8 @@ pub struct Kubelet {
     targets: Mutex<HashMap<(String, String), ExecTarget>>,
     /// The task watching the node's pods, once started.
     watching: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Failed image pulls, held back as the kubelet's image back-off holds them.
+    pull_backoff: pull::PullBackOff,
 }
 
 impl std::fmt::Debug for Kubelet {
@@ -99,6 +104,28 @@ impl std::fmt::Debug for Kubelet {
             .field("node", &self.config.node_name)
             .finish_non_exhaustive()
     }
+}
+
+/// Removes a tree the way `rm -rf` would for its owner: an image container's overlay
+/// leaves a `work/work` directory with no permissions, which `remove_dir_all` cannot
+/// read, so directories are opened up first. Nothing there is no error.
+pub(crate) fn remove_tree(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_dir() {
+        return std::fs::remove_file(path);
+    }
+    if meta.permissions().mode() & 0o700 != 0o700 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+    }
+    for entry in std::fs::read_dir(path)? {
+        remove_tree(&entry?.path())?;
+    }
+    std::fs::remove_dir(path)
 }
 
 fn now() -> String {
@@ -120,6 +147,7 @@ impl Kubelet {
             pods: Mutex::new(HashMap::new()),
             targets: Mutex::new(HashMap::new()),
             watching: Mutex::new(None),
+            pull_backoff: pull::PullBackOff::default(),
         });
         cluster.attach_runtime(kubelet.clone());
         let task = tokio::spawn(kubelet.clone().run());
@@ -144,7 +172,7 @@ impl Kubelet {
     /// Watches every pod until the stream ends. Files left by an earlier kubelet that
     /// was killed are removed first: their pods died with it.
     async fn run(self: Arc<Self>) {
-        let _ = std::fs::remove_dir_all(self.config.runtime_dir.join("pods"));
+        let _ = remove_tree(&self.config.runtime_dir.join("pods"));
         let _dns = AbortOnDrop(tokio::spawn(self.clone().keep_dns_records()));
         let pods: Api<Pod> = Api::all(self.client.clone());
         let mut stream = watcher(pods.clone(), watcher::Config::default()).boxed();

@@ -76,7 +76,7 @@ impl Kubelet {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&(ns.to_string(), name.to_string()));
-        let _ = std::fs::remove_dir_all(dir);
+        let _ = crate::remove_tree(dir);
         let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         if let Ok(Some(p)) = api.get_opt(name).await
             && p.metadata.deletion_timestamp.is_some()
@@ -102,10 +102,7 @@ impl Kubelet {
 
 impl PodRun {
     async fn run(mut self) {
-        let started = self
-            .kubelet
-            .start_pod(&self.pod, &self.dir, &self.pod_ip)
-            .await;
+        let started = self.start().await;
         match started {
             Err(failure) => {
                 self.report_start_failure(&failure).await;
@@ -122,6 +119,34 @@ impl PodRun {
                 self.stop_containers(&mut containers).await;
                 drop(sandbox);
                 self.kubelet.finish(&self.ns, &self.name, &self.dir).await;
+            }
+        }
+    }
+
+    /// Starts the pod; while its images cannot be pulled, reports why and tries again as
+    /// the kubelet does: the next sync after a failed pull reports the back-off
+    /// (`ImagePullBackOff`), and the pull is tried once the back-off has passed.
+    async fn start(&mut self) -> Result<StartedPod, StartFailure> {
+        let uid = self.pod.metadata.uid.clone().unwrap_or_default();
+        loop {
+            let failure = match self
+                .kubelet
+                .start_pod(&self.pod, &self.dir, &self.pod_ip)
+                .await
+            {
+                Ok(started) => return Ok(started),
+                Err(f) if matches!(f.reason, "ErrImagePull" | "ImagePullBackOff") => f,
+                Err(f) => return Err(f),
+            };
+            self.report_start_failure(&failure).await;
+            let wait = match failure.reason {
+                // The pod worker's next sync, which finds the pull backing off.
+                "ErrImagePull" => std::time::Duration::from_secs(1),
+                _ => self.kubelet.pull_retry_in(&uid),
+            };
+            tokio::select! {
+                _ = self.stop.wait_for(|s| *s) => return Err(failure),
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }
@@ -151,7 +176,7 @@ impl PodRun {
                 &self.pod,
                 "Warning",
                 "Failed",
-                &format!("Error: {}: {}", failure.reason, failure.message),
+                &failure.event_message(),
                 field.as_deref(),
             )
             .await;

@@ -1,9 +1,10 @@
-//! Starting a pod: its images, volumes, files and environment, its sandbox, then its
-//! containers, with the events a kubelet records on the way (`Pulled`, `Created`,
-//! `Started`). A pod that cannot start says why, as the containers' waiting reason.
+//! Starting a pod: its images (`pull`), volumes, files and environment, its sandbox, then
+//! its containers, each in its image's own root, with the events a kubelet records on the
+//! way (`Created`, `Started`). A pod that cannot start says why, as the containers'
+//! waiting reason.
 
 use crate::container::ContainerRun;
-use crate::{ExecTarget, Kubelet, NODE_IP, env, events, images, volumes};
+use crate::{ExecTarget, Kubelet, NODE_IP, env, events, volumes};
 use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret, Service};
 use kube::api::{Api, ListParams};
 use std::collections::BTreeMap;
@@ -19,7 +20,19 @@ pub(crate) struct StartFailure {
 }
 
 impl StartFailure {
-    fn new(reason: &'static str, message: impl ToString) -> StartFailure {
+    /// The `Failed` event's message, as `startContainer` words it
+    /// (`pkg/kubelet/kuberuntime/kuberuntime_container.go`): `Error: ` and the error, which
+    /// for an image is the reason itself (`ErrImagePull`), else the message.
+    pub(crate) fn event_message(&self) -> String {
+        match self.reason {
+            "ErrImagePull" | "ImagePullBackOff" | "ErrImageNeverPull" | "InvalidImageName" => {
+                format!("Error: {}", self.reason)
+            }
+            _ => format!("Error: {}", self.message),
+        }
+    }
+
+    pub(crate) fn new(reason: &'static str, message: impl ToString) -> StartFailure {
         StartFailure {
             reason,
             message: message.to_string(),
@@ -53,13 +66,13 @@ impl Kubelet {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
         let spec = pod.spec.clone().unwrap_or_default();
-        // Images first: a pod whose image cannot run waits, as with a pull error.
-        let images = spec
-            .containers
-            .iter()
-            .map(|c| images::resolve(c.image.as_deref().unwrap_or_default()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StartFailure::new("ErrImagePull", e))?;
+        // Images first: a pod whose image cannot be had waits, with the pull's reason.
+        let mut images = Vec::new();
+        for c in &spec.containers {
+            let image = self.ensure_image(pod, c).await?;
+            let root = unpacked(image.clone()).await?;
+            images.push((image, root));
+        }
         std::fs::create_dir_all(dir.join("etc"))
             .map_err(|e| StartFailure::new("CreateContainerError", e))?;
         let cx = volumes::Context {
@@ -84,16 +97,15 @@ impl Kubelet {
         };
         let sandbox = Arc::new(self.create_sandbox(&name, pod_ip, &records)?);
         let mut runs = Vec::new();
-        for (c, image) in spec.containers.iter().zip(images) {
-            let env = env::container_env(&image.env, c, &inputs.service_env, &sources)
+        for (c, (image, root)) in spec.containers.iter().zip(images) {
+            let env = env::container_env(&image.config.env, c, &inputs.service_env, &sources)
                 .map_err(|e| StartFailure::new("CreateContainerConfigError", e))?;
             let mounts = container_mounts(c, dir, &vols)?;
-            let cspec = container_spec(c, &image, env, mounts);
+            let layer = dir.join("containers").join(&c.name);
+            let cspec = container_spec(c, &image.config, &root, &layer, env, mounts);
             let log = dir.join("logs").join(format!("{}.log", c.name));
-            let mut run = ContainerRun::new(c, cspec, log);
-            let image_name = c.image.clone().unwrap_or_default();
-            self.start_container(pod, &mut run, &image_name, &sandbox)
-                .await?;
+            let mut run = ContainerRun::new(c, cspec, log, &image);
+            self.start_container(pod, &mut run, &sandbox).await?;
             runs.push(run);
         }
         self.add_exec_target(pod, &sandbox, &runs);
@@ -200,20 +212,10 @@ impl Kubelet {
         &self,
         pod: &Pod,
         run: &mut ContainerRun,
-        image: &str,
         sandbox: &podbox::Sandbox,
     ) -> Result<(), StartFailure> {
         let field = events::container_field(&run.name);
         let recorder = self.recorder();
-        recorder
-            .record(
-                pod,
-                "Normal",
-                "Pulled",
-                &format!("Container image {image:?} already present on machine"),
-                Some(&field),
-            )
-            .await;
         run.start(sandbox)
             .map_err(|e| StartFailure::new("RunContainerError", e))?;
         let created = format!("Created container: {}", run.name);
@@ -236,6 +238,10 @@ impl Kubelet {
                 .iter()
                 .map(|r| (r.name.clone(), r.spec.clone()))
                 .collect(),
+            pids: runs
+                .iter()
+                .map(|r| (r.name.clone(), r.pid.clone()))
+                .collect(),
             alive: runs
                 .iter()
                 .map(|r| (r.name.clone(), r.alive.subscribe()))
@@ -252,27 +258,65 @@ impl Kubelet {
     }
 }
 
-/// How `c` runs from `image`: its command, environment, working directory, mounts and
-/// programs.
+/// The image's root, unpacked once and owned by the pod's root (off the async threads:
+/// the first unpacking of an image takes a moment).
+async fn unpacked(image: images::Image) -> Result<PathBuf, StartFailure> {
+    let (uid, gid) = podbox::pod_root_ids();
+    tokio::task::spawn_blocking(move || {
+        images::Store::user_default()
+            .and_then(|store| store.rootfs_owned(&image, images::Owner::Ids(uid, gid)))
+    })
+    .await
+    .map_err(|e| StartFailure::new("CreateContainerError", e))?
+    .map_err(|e| StartFailure::new("CreateContainerError", e))
+}
+
+/// `command`/`args` over the image's entrypoint/cmd, as the kubelet combines them
+/// (`pkg/kubelet/kuberuntime/helpers.go`, via `kubecontainer.ExpandContainerCommandAndArgs`):
+/// a command replaces the entrypoint and drops the image's cmd; args replace the cmd.
+pub(crate) fn argv(
+    image: &images::ImageConfig,
+    command: Option<&[String]>,
+    args: Option<&[String]>,
+) -> Vec<String> {
+    let command = command.filter(|c| !c.is_empty());
+    let args = args.filter(|a| !a.is_empty());
+    match (command, args) {
+        (Some(c), Some(a)) => c.iter().chain(a).cloned().collect(),
+        (Some(c), None) => c.to_vec(),
+        (None, Some(a)) => image.entrypoint.iter().chain(a).cloned().collect(),
+        (None, None) => image.entrypoint.iter().chain(&image.cmd).cloned().collect(),
+    }
+}
+
+/// How `c` runs from its image: its command, environment, working directory (the
+/// container's, else the image's, else `/`), mounts, and its root: the image's unpacked
+/// `root` under a writable layer in `layer`.
 fn container_spec(
     c: &Container,
-    image: &images::Image,
+    image: &images::ImageConfig,
+    root: &Path,
+    layer: &Path,
     env: Vec<(String, String)>,
     mounts: Vec<podbox::Mount>,
 ) -> podbox::ContainerSpec {
+    let cwd = c
+        .working_dir
+        .clone()
+        .filter(|d| !d.is_empty())
+        .or_else(|| (!image.working_dir.is_empty()).then(|| image.working_dir.clone()))
+        .unwrap_or_else(|| "/".into());
     podbox::ContainerSpec {
-        argv: images::argv(image, c.command.as_deref(), c.args.as_deref()),
+        argv: argv(image, c.command.as_deref(), c.args.as_deref()),
         env,
-        cwd: c.working_dir.clone().unwrap_or_else(|| "/".into()),
+        cwd,
         mounts,
-        bin: image
-            .bin
-            .iter()
-            .map(|(n, p)| (n.clone(), p.display().to_string()))
-            .collect(),
         tty: false,
-        builtin: image.builtin.clone(),
-        image: None,
+        image: Some(podbox::ImageRoot {
+            lower: root.display().to_string(),
+            upper: layer.join("upper").display().to_string(),
+            work: layer.join("work").display().to_string(),
+        }),
         join: None,
     }
 }

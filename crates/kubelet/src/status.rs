@@ -35,7 +35,10 @@ pub(crate) enum Containers<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ContainerReport {
     pub name: String,
+    /// The image as the runtime names it (`docker.io/library/debian:trixie-slim`).
     pub image: String,
+    /// `<repository>@<digest>`, as containerd reports it.
+    pub image_id: String,
     /// The current run's `containerID`.
     pub id: String,
     pub restarts: u32,
@@ -89,7 +92,7 @@ impl ContainerReport {
         json!({
             "containerID": self.id,
             "image": self.image,
-            "imageID": "",
+            "imageID": self.image_id,
             "lastState": last_state,
             "name": self.name,
             "ready": self.running(),

@@ -10,11 +10,33 @@ use std::time::Duration;
 mod node;
 use node::Node;
 
+/// The course's curl image: Debian 13 with curl.
+const CURL_IMAGE: &str = "buildpack-deps:trixie-curl";
+/// The course's smallest Debian 13 image.
+const DEBIAN_IMAGE: &str = "debian:trixie-slim";
+/// The course's ambassador image.
+const KUBECTL_IMAGE: &str = "registry.k8s.io/kubectl:v1.33.3";
+
+/// Whether the images the pods run are in the image store (no registry is reachable
+/// here: `cargo xtask images` builds them); when one is not, `testkit::skip` says so.
+fn images_present(wanted: &[&str]) -> bool {
+    let store = images::Store::user_default().expect("the image store opens");
+    for name in wanted {
+        let reference: images::Reference = name.parse().unwrap();
+        if store.image(&reference).unwrap().is_none() {
+            testkit::skip(format!(
+                "{} is not in the image store {}; build the course's images with `cargo xtask images`",
+                reference.whole(),
+                store.root().display()
+            ));
+            return false;
+        }
+    }
+    true
+}
+
 fn tools_present() -> bool {
-    testkit::host_tools(&[
-        ("busybox", testkit::install::BUSYBOX),
-        ("curl", testkit::install::CURL),
-    ])
+    images_present(&[CURL_IMAGE, DEBIAN_IMAGE])
 }
 
 async fn wait_for(pods: &Api<Pod>, name: &str, what: impl Fn(&Pod) -> bool) -> Pod {
@@ -96,7 +118,7 @@ TOKEN=$(cat /var/run/secrets/kubernetes.io/serviceaccount/token)
 curl -s --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt -H "Authorization: Bearer $TOKEN" https://kubernetes/api/v1/namespaces/default/pods"#;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "curl"},
-        "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "curlimages/curl:8.8.0", "command": ["sh", "-c", script]}]},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": CURL_IMAGE, "command": ["sh", "-c", script]}]},
     }))
     .unwrap();
     n.pods.create(&PostParams::default(), &pod).await.unwrap();
@@ -149,7 +171,7 @@ async fn running_pods_report_ready_and_stop_on_delete() {
     let n = Node::start("run").await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "sleeper"},
-        "spec": {"terminationGracePeriodSeconds": 5, "containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "3600"]}]},
+        "spec": {"terminationGracePeriodSeconds": 5, "containers": [{"name": "main", "image": DEBIAN_IMAGE, "command": ["sleep", "3600"]}]},
     }))
     .unwrap();
     n.pods.create(&PostParams::default(), &pod).await.unwrap();
@@ -216,13 +238,59 @@ async fn unknown_images_wait_with_err_image_pull() {
     let cs = &p.status.unwrap().container_statuses.unwrap()[0];
     let waiting = cs.state.as_ref().unwrap().waiting.as_ref().unwrap();
     assert_eq!(waiting.reason.as_deref(), Some("ErrImagePull"));
+    let message = waiting.message.as_deref().unwrap();
     assert!(
-        waiting
-            .message
-            .as_deref()
-            .unwrap()
-            .contains("curlimages/curl, busybox, alpine and registry.k8s.io/kubectl")
+        message.starts_with(
+            "rpc error: code = Unknown desc = failed to pull and unpack image \"docker.io/library/nginx:1.27\": pulling docker.io/library/nginx:1.27: "
+        ),
+        "{message}"
     );
+    // Then the kubelet backs off, and says so.
+    let p = wait_for(&n.pods, "web", |p| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|c| c[0].state.as_ref()?.waiting.as_ref()?.reason.clone())
+            .as_deref()
+            == Some("ImagePullBackOff")
+    })
+    .await;
+    let cs = &p.status.unwrap().container_statuses.unwrap()[0];
+    let waiting = cs.state.as_ref().unwrap().waiting.as_ref().unwrap();
+    assert_eq!(
+        waiting.message.as_deref().unwrap(),
+        format!("Back-off pulling image \"nginx:1.27\": ErrImagePull: {message}")
+    );
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(
+        kube::Client::new(n.cluster.service_as(UserInfo::admin()), "default"),
+        "default",
+    );
+    let seen: Vec<(String, String)> = events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+        .collect();
+    for (reason, text) in [
+        ("Pulling", "Pulling image \"nginx:1.27\"".to_string()),
+        (
+            "Failed",
+            format!("Failed to pull image \"nginx:1.27\": {message}"),
+        ),
+        ("Failed", "Error: ErrImagePull".to_string()),
+        (
+            "BackOff",
+            "Back-off pulling image \"nginx:1.27\"".to_string(),
+        ),
+        ("Failed", "Error: ImagePullBackOff".to_string()),
+    ] {
+        assert!(
+            seen.iter().any(|(r, m)| r == reason && *m == text),
+            "{reason} {text:?} in {seen:#?}"
+        );
+    }
     // Exec into a container that never started: v5 is upgraded before the kubelet is
     // asked, so its refusal comes back on the status channel as an InternalError.
     if let Some(kubectl) = kubectl() {
@@ -246,7 +314,7 @@ async fn exec_through_kube_and_kubectl() {
     let n = Node::start("exec").await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "curl"},
-        "spec": {"terminationGracePeriodSeconds": 1, "containers": [{"name": "main", "image": "curlimages/curl:8.8.0", "command": ["sleep", "3600"]}]},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [{"name": "main", "image": CURL_IMAGE, "command": ["sleep", "3600"]}]},
     }))
     .unwrap();
     n.pods.create(&PostParams::default(), &pod).await.unwrap();
@@ -313,7 +381,7 @@ async fn exec_through_kube_and_kubectl() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ambassador_container_proxies_with_the_pods_identity() {
-    if !tools_present() {
+    if !tools_present() || !images_present(&[KUBECTL_IMAGE]) {
         return;
     }
     let Some(kubectl) = kubectl() else {
@@ -323,8 +391,8 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "curl-with-ambassador"},
         "spec": {"terminationGracePeriodSeconds": 1, "containers": [
-            {"name": "main", "image": "curlimages/curl:8.8.0", "command": ["sleep", "3600"]},
-            {"name": "ambassador", "image": "registry.k8s.io/kubectl:v1.33.3", "args": ["proxy"]},
+            {"name": "main", "image": CURL_IMAGE, "command": ["sleep", "3600"]},
+            {"name": "ambassador", "image": KUBECTL_IMAGE, "args": ["proxy"]},
         ]},
     }))
     .unwrap();
@@ -364,10 +432,8 @@ async fn an_ambassador_container_proxies_with_the_pods_identity() {
     .unwrap();
     let mut resolved = String::new();
     for _ in 0..400 {
-        resolved = in_main(&["nslookup", "web"]).1;
-        if resolved.contains("Name:\tweb.default.svc.cluster.local")
-            || resolved.contains("Name:\tweb")
-        {
+        resolved = in_main(&["getent", "hosts", "web"]).1;
+        if resolved.contains("web.default.svc.cluster.local") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -397,7 +463,7 @@ async fn a_job_runs_to_completion_and_takes_its_pods_with_it() {
     let jobs: Api<Job> = Api::namespaced(client, "default");
     let job: Job = serde_json::from_value(json!({
         "metadata": {"name": "my-job"},
-        "spec": {"template": {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "main", "image": "busybox:1.36", "command": ["echo", "hello"]}]}}},
+        "spec": {"template": {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "main", "image": DEBIAN_IMAGE, "command": ["echo", "hello"]}]}}},
     }))
     .unwrap();
     jobs.create(&PostParams::default(), &job).await.unwrap();
@@ -475,7 +541,7 @@ async fn stopping_the_node_kills_its_pods_and_automount_can_be_refused() {
     let n = Node::start("stop").await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "quiet"},
-        "spec": {"automountServiceAccountToken": false, "containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "4243.75"]}]},
+        "spec": {"automountServiceAccountToken": false, "containers": [{"name": "main", "image": DEBIAN_IMAGE, "command": ["sleep", "4243.75"]}]},
     }))
     .unwrap();
     n.pods.create(&PostParams::default(), &pod).await.unwrap();
@@ -526,7 +592,26 @@ async fn pods_work_under_a_private_directory() {
     }
     pod_under_a_private_directory().await;
     if testkit::is_root() {
-        testkit::run_as_nobody("private_directory_as_an_unprivileged_user", &[]);
+        // Nobody's image store: a copy of the images the pod runs.
+        let store = tempfile::tempdir().unwrap();
+        let theirs = images::Store::open(store.path().join("images")).unwrap();
+        let mine = images::Store::user_default().unwrap();
+        mine.copy_image(&CURL_IMAGE.parse().unwrap(), &theirs)
+            .unwrap();
+        chown_tree(store.path(), 65534);
+        testkit::run_as_nobody(
+            "private_directory_as_an_unprivileged_user",
+            &[("KUBELAB_IMAGES", theirs.root())],
+        );
+    }
+}
+
+fn chown_tree(path: &std::path::Path, id: u32) {
+    std::os::unix::fs::chown(path, Some(id), Some(id)).unwrap();
+    if path.is_dir() && !path.is_symlink() {
+        for e in std::fs::read_dir(path).unwrap() {
+            chown_tree(&e.unwrap().path(), id);
+        }
     }
 }
 
@@ -546,7 +631,7 @@ async fn pod_under_a_private_directory() {
     let n = Node::start_in(private.path().join("cluster")).await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "private"},
-        "spec": {"terminationGracePeriodSeconds": 0, "containers": [{"name": "main", "image": "curlimages/curl:8.8.0", "command": ["sleep", "3600"]}]},
+        "spec": {"terminationGracePeriodSeconds": 0, "containers": [{"name": "main", "image": CURL_IMAGE, "command": ["sleep", "3600"]}]},
     }))
     .unwrap();
     n.pods.create(&PostParams::default(), &pod).await.unwrap();
@@ -554,7 +639,7 @@ async fn pod_under_a_private_directory() {
     let tls_pods = n.pods_over_tls().await;
     let script = "head -c 24 /etc/hosts; echo; \
         cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; \
-        nslookup kubernetes.default.svc.cluster.local | grep '^Address: '; \
+        getent hosts kubernetes.default.svc.cluster.local; \
         curl -s -o /dev/null -w '%{http_code}\\n' \
           --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt https://kubernetes/";
     let mut proc = tls_pods
@@ -577,7 +662,8 @@ async fn pod_under_a_private_directory() {
     let status = proc.take_status().unwrap().await.unwrap();
     assert_eq!(status.status.as_deref(), Some("Success"), "{out}{err}");
     assert_eq!(
-        out, "# Kubernetes-managed hos\ndefault\nAddress: 10.43.0.1\n401\n",
+        out,
+        "# Kubernetes-managed hos\ndefault\n10.43.0.1       kubernetes.default.svc.cluster.local\n401\n",
         "stderr: {err}"
     );
     drop(n);

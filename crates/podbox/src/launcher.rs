@@ -33,7 +33,6 @@ fn container_setup() -> Result<i32, String> {
                 None => crate::root::build_root(&spec, &sources, layers.as_ref()),
             };
             let e = match built {
-                Ok(()) if spec.builtin.is_some() => return Ok(crate::proxy::builtin(&spec)),
                 Ok(()) => exec(&spec),
                 Err(e) => e,
             };

@@ -17,7 +17,6 @@ mod devices;
 mod dns;
 mod holder;
 mod launcher;
-mod proxy;
 mod root;
 mod sys;
 pub use sys::tether;
@@ -83,22 +82,15 @@ pub struct ContainerSpec {
     /// Working directory inside the container.
     pub cwd: String,
     pub mounts: Vec<Mount>,
-    /// When set, `/bin`, `/sbin`, `/usr/bin` and `/usr/sbin` hold exactly these programs
-    /// (name, host path) instead of the host's, e.g. a busybox userland.
-    pub bin: Vec<(String, String)>,
     /// The program's stdin is a terminal that becomes its controlling terminal.
     #[serde(default)]
     pub tty: bool,
-    /// Run a program built into podbox instead of executing `argv[0]`: `kubectl` (only
-    /// `kubectl proxy`), for hosts without kubectl.
-    #[serde(default)]
-    pub builtin: Option<String>,
     /// Run in an image's own root instead of the host's (see `ImageRoot`).
     #[serde(default)]
     pub image: Option<ImageRoot>,
     /// Join the root of a running container instead of making one: the host PID of the
     /// process `Sandbox::command` spawned for it (`kubectl exec` sees what it wrote).
-    /// `mounts`, `bin` and `image` are then the container's, not this spec's.
+    /// `mounts` and `image` are then the container's, not this spec's.
     #[serde(default)]
     pub join: Option<u32>,
 }

@@ -98,6 +98,10 @@ pub(crate) fn build_root(
     let root = NEW_ROOT;
     if let Some(layers) = layers {
         mount_overlay(layers)?;
+        // An image need not have its mount points (distroless has no `/proc`): as runc
+        // does, they are made in the container's writable layer.
+        let proc = format!("{root}/proc");
+        std::fs::create_dir_all(&proc).map_err(|e| format!("creating {proc}: {e}"))?;
         crate::devices::populate(root)?;
     } else {
         mount(
@@ -134,9 +138,6 @@ pub(crate) fn build_root(
             make_tree_read_only(&target)?;
         }
     }
-    if !spec.bin.is_empty() {
-        install_bin(root, &spec.bin)?;
-    }
     std::env::set_current_dir(root).map_err(|e| format!("chdir {root}: {e}"))?;
     pivot_root(".", ".").map_err(|e| format!("pivot_root: {e}"))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| format!("detaching the old root: {e}"))?;
@@ -146,62 +147,6 @@ pub(crate) fn build_root(
         spec.cwd.as_str()
     };
     std::env::set_current_dir(cwd).map_err(|e| format!("chdir {cwd}: {e}"))?;
-    Ok(())
-}
-
-/// Covers the program directories with a tmpfs holding only `bin`: each distinct host
-/// program is bind-mounted once (as `/usr/bin/.podbox-N`) and every name is a symlink to
-/// it, so multi-call binaries like busybox see the applet name in `argv[0]`.
-fn install_bin(root: &str, bin: &[(String, String)]) -> Result<(), String> {
-    let none: Option<&str> = None;
-    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
-    for d in ["/usr/bin", "/usr/sbin", "/bin", "/sbin"] {
-        let resolved = resolve_in_root(root, d)?;
-        if !dirs.contains(&resolved) && resolved.is_dir() {
-            dirs.push(resolved);
-        }
-    }
-    for d in &dirs {
-        mount(
-            Some("tmpfs"),
-            d.as_path(),
-            Some("tmpfs"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-            Some("mode=0755"),
-        )
-        .map_err(|e| format!("mounting a tmpfs at {}: {e}", d.display()))?;
-    }
-    let home = dirs
-        .first()
-        .ok_or("no program directory in the root")?
-        .clone();
-    let mut programs: Vec<&str> = Vec::new();
-    for (_, host) in bin {
-        if !programs.contains(&host.as_str()) {
-            programs.push(host);
-        }
-    }
-    for (i, host) in programs.iter().enumerate() {
-        let file = home.join(format!(".podbox-{i}"));
-        std::fs::write(&file, b"").map_err(|e| format!("creating {}: {e}", file.display()))?;
-        mount(Some(*host), file.as_path(), none, MsFlags::MS_BIND, none)
-            .map_err(|e| format!("binding {host}: {e}"))?;
-    }
-    for (name, host) in bin {
-        let i = programs.iter().position(|p| p == host).unwrap_or(0);
-        let inside = format!("/usr/bin/.podbox-{i}");
-        for d in &dirs {
-            let link = d.join(name);
-            if !link.exists() {
-                std::os::unix::fs::symlink(&inside, &link)
-                    .map_err(|e| format!("linking {}: {e}", link.display()))?;
-            }
-        }
-    }
-    make_tree_read_only(&home.display().to_string())?;
-    for d in dirs.iter().skip(1) {
-        make_tree_read_only(&d.display().to_string())?;
-    }
     Ok(())
 }
 

@@ -124,7 +124,7 @@ fn runs_in_the_image_s_root(lower: &Path) {
     let (code, out, err) = run(
         &sb,
         &container(
-            &lower,
+            lower,
             &layer,
             "grep ^PRETTY_NAME= /etc/os-release; id; ls /; ls /dev; cat /proc/1/cmdline | tr '\\0' ' '; echo; test -w /sys && echo sys-writable || echo sys-read-only",
         ),

