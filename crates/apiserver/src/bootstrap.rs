@@ -24,7 +24,11 @@ const KUBELET: &str = "k3s";
 
 pub const INITIAL_NAMESPACES: &[&str] =
     &["default", "kube-system", "kube-public", "kube-node-lease"];
+/// The cluster's addresses, k3s's defaults (FIDELITY.md §1): the `kubernetes` Service's
+/// ClusterIP, the first of the service CIDR `10.43.0.0/16`; the cluster DNS Service's,
+/// the tenth (`utilsnet.GetIndexedIP(ServiceIPRange, 10)`); and the node's.
 pub const KUBERNETES_SERVICE_IP: &str = "10.43.0.1";
+pub const CLUSTER_DNS_IP: &str = "10.43.0.10";
 pub const NODE_IP: &str = "10.42.0.1";
 
 pub(crate) fn create(

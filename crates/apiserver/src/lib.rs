@@ -63,6 +63,10 @@ pub struct Config {
 /// that it appears nowhere else in an answer, because redaction replaces it as a word.
 pub const NODE_NAME: &str = "kubelab-node";
 
+/// The cluster's addresses: the `kubernetes` Service, cluster DNS, and the node (its pods'
+/// `hostIP`, where k3s advertises the API server).
+pub use bootstrap::{CLUSTER_DNS_IP, KUBERNETES_SERVICE_IP, NODE_IP};
+
 impl Default for Config {
     fn default() -> Self {
         Config {

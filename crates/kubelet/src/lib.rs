@@ -24,6 +24,7 @@ mod logs;
 mod pull;
 mod start;
 mod status;
+mod user;
 pub mod volumes;
 
 use futures::StreamExt;
@@ -36,7 +37,7 @@ use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 
 /// Where the node is reachable; also the pods' `hostIP`.
-pub const NODE_IP: &str = "10.42.0.1";
+pub const NODE_IP: &str = apiserver::NODE_IP;
 
 /// How to run a node.
 #[derive(Debug, Clone)]

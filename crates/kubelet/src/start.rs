@@ -98,6 +98,7 @@ impl Kubelet {
         let sandbox = Arc::new(self.create_sandbox(&name, pod_ip, &records)?);
         let mut runs = Vec::new();
         for (c, (image, root)) in spec.containers.iter().zip(images) {
+            check_user(pod, c, &image.config, &root)?;
             let env = env::container_env(&image.config.env, c, &inputs.service_env, &sources)
                 .map_err(|e| StartFailure::new("CreateContainerConfigError", e))?;
             let mounts = container_mounts(c, dir, &vols)?;
@@ -131,7 +132,8 @@ impl Kubelet {
             "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n{pod_ip}\t{name}\n"
         );
         let resolv = format!(
-            "search {ns}.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.43.0.10\noptions ndots:5\n"
+            "search {ns}.svc.cluster.local svc.cluster.local cluster.local\nnameserver {}\noptions ndots:5\n",
+            apiserver::CLUSTER_DNS_IP
         );
         let write = |f: &str, s: &str| std::fs::write(dir.join("etc").join(f), s).map_err(failed);
         write("hosts", &hosts)?;
@@ -201,8 +203,14 @@ impl Kubelet {
                     .parse()
                     .map_err(|_| failed(format!("bad pod IP {pod_ip}")))?,
             ],
-            api_socket: Some(self.config.api_socket.display().to_string()),
-            dns_records: Some(records.display().to_string()),
+            api: Some(podbox::ApiBridge {
+                service_ip: service_ip(apiserver::KUBERNETES_SERVICE_IP)?,
+                socket: self.config.api_socket.display().to_string(),
+            }),
+            dns: Some(podbox::ClusterDns {
+                service_ip: service_ip(apiserver::CLUSTER_DNS_IP)?,
+                records: records.display().to_string(),
+            }),
         })
         .map_err(|e| failed(e.to_string()))
     }
@@ -255,6 +263,44 @@ impl Kubelet {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, target);
+    }
+}
+
+/// One of the cluster's Service addresses, as an address.
+fn service_ip(ip: &str) -> Result<std::net::Ipv4Addr, StartFailure> {
+    ip.parse()
+        .map_err(|_| StartFailure::new("CreatePodSandboxError", format!("bad service IP {ip}")))
+}
+
+/// Whether `c` may run, and can run here, as the user it names: `runAsNonRoot` is refused
+/// as the kubelet refuses it (`CreateContainerConfigError`); and the embedded runtime maps
+/// one id into a pod, its root, so a container that would run as another user is refused
+/// with a clear error rather than run as root.
+fn check_user(
+    pod: &Pod,
+    c: &Container,
+    image: &images::ImageConfig,
+    root: &Path,
+) -> Result<(), StartFailure> {
+    let image_user = crate::user::image_user(&image.user);
+    crate::user::verify_run_as_non_root(pod, c, &image_user)
+        .map_err(|e| StartFailure::new("CreateContainerConfigError", e))?;
+    match crate::user::uid(pod, c, &image_user, root) {
+        Some(0) => Ok(()),
+        Some(uid) => Err(StartFailure::new(
+            "CreateContainerError",
+            format!(
+                "container {} would run as uid {uid}: the embedded runtime maps only the pod's root into a pod's user namespace, so it runs containers as root only",
+                c.name
+            ),
+        )),
+        None => Err(StartFailure::new(
+            "CreateContainerError",
+            format!(
+                "container {}: user {:?} is not in the image's /etc/passwd",
+                c.name, image.user
+            ),
+        )),
     }
 }
 
@@ -335,6 +381,26 @@ fn container_mounts(
             read_only: false,
         })
         .collect();
+    // The termination message file (`terminationMessagePath`, `/dev/termination-log` by
+    // default), a file of the pod's the kubelet reads after the container ends
+    // (`pkg/kubelet/kuberuntime/kuberuntime_container.go`, `makeMounts`).
+    let termination = dir.join("termination").join(&c.name);
+    let made = std::fs::create_dir_all(dir.join("termination"))
+        .and_then(|()| std::fs::write(&termination, b""))
+        .and_then(|()| {
+            let (uid, gid) = podbox::pod_root_ids();
+            std::os::unix::fs::chown(&termination, Some(uid), Some(gid))
+        });
+    made.map_err(|e| StartFailure::new("CreateContainerError", e))?;
+    mounts.push(podbox::Mount {
+        source: termination.display().to_string(),
+        target: c
+            .termination_message_path
+            .clone()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "/dev/termination-log".into()),
+        read_only: false,
+    });
     for m in c.volume_mounts.iter().flatten() {
         let Some(src) = vols.get(&m.name) else {
             return Err(StartFailure::new(

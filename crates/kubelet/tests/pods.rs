@@ -668,3 +668,40 @@ async fn pod_under_a_private_directory() {
     );
     drop(n);
 }
+
+/// `runAsNonRoot` with an image that runs as root: the kubelet refuses to create the
+/// container, in its words.
+#[tokio::test(flavor = "multi_thread")]
+async fn run_as_non_root_refuses_a_root_image() {
+    if !images_present(&[DEBIAN_IMAGE]) {
+        return;
+    }
+    let n = Node::start("nonroot").await;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "strict"},
+        "spec": {"securityContext": {"runAsNonRoot": true}, "containers": [{"name": "main", "image": DEBIAN_IMAGE, "command": ["sleep", "3600"]}]},
+    }))
+    .unwrap();
+    let created = n.pods.create(&PostParams::default(), &pod).await.unwrap();
+    let p = wait_for(&n.pods, "strict", |p| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .is_some_and(|c| !c.is_empty())
+    })
+    .await;
+    let cs = &p.status.unwrap().container_statuses.unwrap()[0];
+    let waiting = cs.state.as_ref().unwrap().waiting.as_ref().unwrap();
+    assert_eq!(
+        waiting.reason.as_deref(),
+        Some("CreateContainerConfigError")
+    );
+    assert_eq!(
+        waiting.message.as_deref().unwrap(),
+        format!(
+            "container has runAsNonRoot and image will run as root (pod: \"strict_default({})\", container: main)",
+            created.metadata.uid.unwrap()
+        )
+    );
+    drop(n);
+}

@@ -39,8 +39,8 @@ fn holder_setup() -> Result<i32, String> {
 
 /// What the pod's services read: the API server's socket and the DNS records.
 struct ServiceSources {
-    api_socket: Option<File>,
-    dns_records: Option<File>,
+    api: Option<(std::net::Ipv4Addr, File)>,
+    dns: Option<(std::net::Ipv4Addr, File)>,
 }
 
 impl ServiceSources {
@@ -48,36 +48,39 @@ impl ServiceSources {
     /// (nobody, when the host is root) may not be able to reach where the cluster keeps
     /// its files, e.g. under a private (0700) directory.
     fn open(spec: &SandboxSpec) -> Result<ServiceSources, String> {
-        let api_socket = spec
-            .api_socket
-            .as_deref()
-            .map(|p| open_path(p).map_err(|e| format!("opening the API server socket {p}: {e}")))
+        let api = spec
+            .api
+            .as_ref()
+            .map(|a| {
+                open_path(&a.socket)
+                    .map(|f| (a.service_ip, f))
+                    .map_err(|e| format!("opening the API server socket {}: {e}", a.socket))
+            })
             .transpose()?;
-        let dns_records = spec
-            .dns_records
-            .as_deref()
-            .map(|p| File::open(p).map_err(|e| format!("opening the DNS records {p}: {e}")))
+        let dns = spec
+            .dns
+            .as_ref()
+            .map(|d| {
+                File::open(&d.records)
+                    .map(|f| (d.service_ip, f))
+                    .map_err(|e| format!("opening the DNS records {}: {e}", d.records))
+            })
             .transpose()?;
-        Ok(ServiceSources {
-            api_socket,
-            dns_records,
-        })
+        Ok(ServiceSources { api, dns })
     }
 
     /// Binds the services on their addresses in the pod's network namespace.
     fn bind(self) -> Result<Services, String> {
-        let api = match self.api_socket {
-            Some(sock) => Some((
-                TcpListener::bind((crate::API_SERVICE_IP, 443))
-                    .map_err(|e| format!("listening on 10.43.0.1:443: {e}"))?,
+        let api = match self.api {
+            Some((ip, sock)) => Some((
+                TcpListener::bind((ip, 443)).map_err(|e| format!("listening on {ip}:443: {e}"))?,
                 sock,
             )),
             None => None,
         };
-        let dns = match self.dns_records {
-            Some(file) => Some((
-                UdpSocket::bind((crate::DNS_SERVICE_IP, 53))
-                    .map_err(|e| format!("listening on 10.43.0.10:53: {e}"))?,
+        let dns = match self.dns {
+            Some((ip, file)) => Some((
+                UdpSocket::bind((ip, 53)).map_err(|e| format!("listening on {ip}:53: {e}"))?,
                 file,
             )),
             None => None,
@@ -126,12 +129,8 @@ fn enter_namespaces(spec: &SandboxSpec) -> Result<(), String> {
     sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
     sys::loopback_up()?;
     let mut addresses = spec.addresses.clone();
-    if spec.api_socket.is_some() {
-        addresses.push(crate::API_SERVICE_IP);
-    }
-    if spec.dns_records.is_some() {
-        addresses.push(crate::DNS_SERVICE_IP);
-    }
+    addresses.extend(spec.api.as_ref().map(|a| a.service_ip));
+    addresses.extend(spec.dns.as_ref().map(|d| d.service_ip));
     for a in &addresses {
         sys::add_loopback_address(*a)?;
     }

@@ -47,20 +47,31 @@ pub struct SandboxSpec {
     /// The pod's hostname (the pod name).
     pub hostname: String,
     /// Addresses to put on the pod's `lo` (the pod IP); the API and DNS service
-    /// addresses are added when `api_socket` and `dns_records` are set.
+    /// addresses are added when `api` and `dns` are set.
     pub addresses: Vec<std::net::Ipv4Addr>,
-    /// The API server's Unix socket: reachable in the pod at `10.43.0.1:443`, bytes
-    /// relayed as they are (TLS end to end).
-    pub api_socket: Option<String>,
-    /// A file of `name address` lines, answered as cluster DNS at `10.43.0.10:53`; read
-    /// on every query, so whoever writes it can update it while the pod runs.
-    pub dns_records: Option<String>,
+    /// The API server, reachable in the pod at its Service's address, port 443.
+    pub api: Option<ApiBridge>,
+    /// Cluster DNS, answered in the pod at its Service's address, port 53.
+    pub dns: Option<ClusterDns>,
 }
 
-/// The `kubernetes` Service's ClusterIP, where pods reach the API server.
-pub const API_SERVICE_IP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 43, 0, 1);
-/// The cluster DNS Service's ClusterIP (`service CIDR + 10`, FIDELITY.md §1).
-pub const DNS_SERVICE_IP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 43, 0, 10);
+/// The API server in a pod: connections to `service_ip:443` are relayed, bytes as they
+/// are (TLS end to end), to the server's Unix socket.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApiBridge {
+    /// The `kubernetes` Service's ClusterIP.
+    pub service_ip: std::net::Ipv4Addr,
+    pub socket: String,
+}
+
+/// Cluster DNS in a pod: `service_ip:53` answers from a file of `name address` lines,
+/// read on every query, so whoever writes it can update it while the pod runs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClusterDns {
+    /// The cluster DNS Service's ClusterIP.
+    pub service_ip: std::net::Ipv4Addr,
+    pub records: String,
+}
 
 /// A bind mount into a container.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

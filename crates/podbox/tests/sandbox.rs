@@ -263,8 +263,14 @@ fn api_server_through_the_bridge() {
     let sb = Sandbox::create(&SandboxSpec {
         hostname: "curl".into(),
         addresses: vec!["10.42.0.9".parse().unwrap()],
-        api_socket: Some(sock.display().to_string()),
-        dns_records: Some(records.display().to_string()),
+        api: Some(podbox::ApiBridge {
+            service_ip: "10.43.0.1".parse().unwrap(),
+            socket: sock.display().to_string(),
+        }),
+        dns: Some(podbox::ClusterDns {
+            service_ip: "10.43.0.10".parse().unwrap(),
+            records: records.display().to_string(),
+        }),
     })
     .unwrap();
     let mut s = spec("");
