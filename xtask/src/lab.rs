@@ -283,6 +283,12 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
         lab.number, lab.scenario.title, lab.scenario.summary
     );
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // The embedded cluster's pods run images from this machine's store.
+    if backend.name() == "embedded"
+        && !crate::pull::ensure(&rt, &crate::pull::images_of(&lab.scenario))?
+    {
+        return Ok(exit::BACKEND);
+    }
     let Some(cluster) = start(&rt, backend.as_ref()) else {
         return Ok(exit::BACKEND);
     };

@@ -9,6 +9,7 @@ mod images;
 mod lab;
 mod openapi_gen;
 mod progress;
+mod pull;
 mod schema_gen;
 
 use anyhow::{Context, Result};
