@@ -294,6 +294,17 @@ async fn unknown_images_wait_with_err_image_pull() {
     // Exec into a container that never started: v5 is upgraded before the kubelet is
     // asked, so its refusal comes back on the status channel as an InternalError.
     if let Some(kubectl) = kubectl() {
+        // `kubectl describe` shows the waiting reason and the kubelet's pull events.
+        let (code, out, err) = run_kubectl(&kubectl, &n, &["describe", "pod", "web"]);
+        assert_eq!(code, Some(0), "{err}");
+        for line in [
+            "Reason:       ImagePullBackOff",
+            "Pulling image \"nginx:1.27\"",
+            "Back-off pulling image \"nginx:1.27\"",
+            "Error: ErrImagePull",
+        ] {
+            assert!(out.contains(line), "{line:?} in\n{out}");
+        }
         let (code, out, err) = run_kubectl(&kubectl, &n, &["exec", "web", "--", "true"]);
         assert_eq!(code, Some(1), "{out}{err}");
         assert_eq!(
