@@ -36,9 +36,9 @@ const KEPT: &[&str] = &[
 
 /// distroless's users, groups and name service switch (`base/base.bzl`'s `passwd`,
 /// `group` and `nsswitch.conf`).
-const PASSWD: &str = "root:x:0:0:root:/root:/sbin/nologin\\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\\n";
-const GROUP: &str = "root:x:0:\\nnobody:x:65534:\\ntty:x:5:\\nstaff:x:50:\\nnonroot:x:65532:\\n";
-const NSSWITCH: &str = "passwd:         files\\ngroup:          files\\nshadow:         files\\ngshadow:        files\\n\\nhosts:          files dns\\nnetworks:       files\\n\\nprotocols:      db files\\nservices:       db files\\nethers:         db files\\nrpc:            db files\\n\\nnetgroup:       nis\\n";
+const PASSWD: &str = "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n";
+const GROUP: &str = "root:x:0:\nnobody:x:65534:\ntty:x:5:\nstaff:x:50:\nnonroot:x:65532:\n";
+const NSSWITCH: &str = "passwd:         files\ngroup:          files\nshadow:         files\ngshadow:        files\n\nhosts:          files dns\nnetworks:       files\n\nprotocols:      db files\nservices:       db files\nethers:         db files\nrpc:            db files\n\nnetgroup:       nis\n";
 
 fn kept(path: &Path) -> bool {
     let p = path.to_string_lossy();

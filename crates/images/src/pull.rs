@@ -59,6 +59,8 @@ pub fn registry_client(reference: &Reference) -> oci_client::Client {
     oci_client::Client::new(ClientConfig {
         protocol,
         connect_timeout: Some(std::time::Duration::from_secs(10)),
+        // A registry that stops sending fails the pull rather than holding it forever.
+        read_timeout: Some(std::time::Duration::from_secs(60)),
         ..ClientConfig::default()
     })
 }
@@ -115,7 +117,7 @@ impl Store {
                 .pull_manifest_raw(&by_digest, &auth, ACCEPTED)
                 .await
                 .map_err(|e| failed(reference, e))?;
-            self.keep(reference, &bytes, &digest)?;
+            self.keep(&by_digest, &bytes, &digest)?;
             bytes
         } else {
             top_bytes.clone()

@@ -59,9 +59,15 @@ impl Store {
         for layer in image.manifest.layers() {
             apply_layer(self, layer, &root, keep_owners, &mut modes)?;
         }
-        // Deepest first, so a read-only parent does not stop its children.
+        // Deepest first, so a read-only parent does not stop its children; only what is
+        // still a directory within the root (a later layer may have put a symlink there).
+        let real_root = root.canonicalize().map_err(io("resolving", &root))?;
         for (path, mode) in modes.iter().rev() {
-            let _ = fs::set_permissions(path, fs::Permissions::from_mode(*mode));
+            let is_dir = fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+            let within = path.canonicalize().is_ok_and(|p| p.starts_with(&real_root));
+            if is_dir && within {
+                let _ = fs::set_permissions(path, fs::Permissions::from_mode(*mode));
+            }
         }
         if let Owner::Ids(uid, gid) = owner {
             give_away(&root, uid, gid).map_err(io("giving away", &root))?;
@@ -142,6 +148,9 @@ fn apply_layer(
                     rel.display()
                 )));
             }
+            if name != OPAQUE && matches!(&name[WHITEOUT.len()..], "" | "." | "..") {
+                return Err(fail(format!("{}: a whiteout of no name", rel.display())));
+            }
         }
         if name == OPAQUE {
             hide_lower(root, &parent, &this_layer).map_err(|e| fail(e.to_string()))?;
@@ -155,11 +164,18 @@ fn apply_layer(
         if kind.is_block_special() || kind.is_character_special() || kind.is_fifo() {
             continue;
         }
-        // A file replacing a directory (or the reverse) replaces it whole.
+        // A file replacing a directory (or the reverse) replaces it whole, where the
+        // entry's directory is within the root (`unpack_in` checks that only after).
         let target = root.join(&rel);
         if let Ok(meta) = fs::symlink_metadata(&target)
             && meta.is_dir() != kind.is_dir()
         {
+            if !inside(root, &parent) {
+                return Err(fail(format!(
+                    "{}: an entry outside the root",
+                    rel.display()
+                )));
+            }
             remove(&target).map_err(|e| fail(e.to_string()))?;
         }
         entry

@@ -133,6 +133,58 @@ fn a_whiteout_cannot_delete_through_a_symlink() {
 }
 
 #[test]
+fn a_layer_cannot_chmod_or_delete_through_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    fs::create_dir_all(outside.join("victim")).unwrap();
+    fs::write(outside.join("file"), "keep").unwrap();
+    fs::set_permissions(outside.join("file"), fs::Permissions::from_mode(0o600)).unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    // A directory whose mode would be restored at the end, replaced by a symlink out.
+    let file = outside.join("file");
+    let chmod = layer(&[
+        Entry::Dir("x/", 0o777),
+        Entry::Link("x", file.to_str().unwrap()),
+    ]);
+    store_image(&store, "example.test/chmod:1", &[chmod]);
+    let image = store
+        .image(&"example.test/chmod:1".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    store.rootfs(&image).unwrap();
+    let mode = fs::metadata(outside.join("file"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "the host file's mode is untouched");
+    // A file replacing a directory, through a symlink out of the root.
+    let target = outside.to_str().unwrap();
+    let delete = layer(&[Entry::Link("evil", target), Entry::File("evil/victim", "x")]);
+    store_image(&store, "example.test/delete:1", &[delete]);
+    let image = store
+        .image(&"example.test/delete:1".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let err = store.rootfs(&image).unwrap_err().to_string();
+    assert!(err.contains("outside the root"), "{err}");
+    assert!(
+        outside.join("victim").is_dir(),
+        "the host directory is still there"
+    );
+    // A whiteout of no name.
+    let bad = layer(&[Entry::File(".wh...", "")]);
+    store_image(&store, "example.test/nameless:1", &[bad]);
+    let image = store
+        .image(&"example.test/nameless:1".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let err = store.rootfs(&image).unwrap_err().to_string();
+    assert!(err.contains("a whiteout of no name"), "{err}");
+}
+
+#[test]
 fn a_blob_that_does_not_match_its_digest_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();

@@ -56,9 +56,11 @@ impl ContainerRun {
     }
 
     pub(crate) fn start(&mut self, sandbox: &podbox::Sandbox) -> Result<(), String> {
-        // Every run of a container starts from the image, in a writable layer of its own.
-        if let Some(image) = &self.spec.image {
-            fresh_layer(image)?;
+        // Every run of a container starts from the image, in a writable layer of its own:
+        // a new one each run, never an earlier run's, which processes of that run still in
+        // the pod may hold (the pod's directory, and every layer in it, goes with the pod).
+        if let Some(image) = self.spec.image.as_mut() {
+            fresh_layer(image, self.restarts)?;
         }
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -163,12 +165,18 @@ impl ContainerRun {
     }
 }
 
-/// Empty `upper` and `work` directories for an image container's writable layer, owned
-/// by the pod's root (`podbox::ImageRoot`).
-fn fresh_layer(image: &podbox::ImageRoot) -> Result<(), String> {
+/// New, empty `upper` and `work` directories for run `run` of an image container, owned by
+/// the pod's root, in the container's layer directory (`podbox::ImageRoot`).
+fn fresh_layer(image: &mut podbox::ImageRoot, run: u32) -> Result<(), String> {
     let (uid, gid) = podbox::pod_root_ids();
+    let base = Path::new(&image.upper)
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| format!("no layer directory above {}", image.upper))?
+        .join(run.to_string());
+    image.upper = base.join("upper").display().to_string();
+    image.work = base.join("work").display().to_string();
     for dir in [&image.upper, &image.work] {
-        crate::remove_tree(Path::new(dir)).map_err(|e| format!("clearing {dir}: {e}"))?;
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {dir}: {e}"))?;
         std::os::unix::fs::chown(dir, Some(uid), Some(gid))
             .map_err(|e| format!("giving {dir} to the pod's root: {e}"))?;

@@ -135,14 +135,26 @@ impl PodRun {
                 .await
             {
                 Ok(started) => return Ok(started),
-                Err(f) if matches!(f.reason, "ErrImagePull" | "ImagePullBackOff") => f,
+                Err(f)
+                    if matches!(
+                        f.reason,
+                        "ErrImagePull"
+                            | "ImagePullBackOff"
+                            | "ErrImageNeverPull"
+                            | "InvalidImageName"
+                    ) =>
+                {
+                    f
+                }
                 Err(f) => return Err(f),
             };
             self.report_start_failure(&failure).await;
             let wait = match failure.reason {
                 // The pod worker's next sync, which finds the pull backing off.
                 "ErrImagePull" => std::time::Duration::from_secs(1),
-                _ => self.kubelet.pull_retry_in(&uid),
+                "ImagePullBackOff" => self.kubelet.pull_retry_in(&uid),
+                // An image that may appear (imported while the pod waits): a later sync.
+                _ => std::time::Duration::from_secs(10),
             };
             tokio::select! {
                 _ = self.stop.wait_for(|s| *s) => return Err(failure),

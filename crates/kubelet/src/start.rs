@@ -360,8 +360,9 @@ fn container_spec(
         tty: false,
         image: Some(podbox::ImageRoot {
             lower: root.display().to_string(),
-            upper: layer.join("upper").display().to_string(),
-            work: layer.join("work").display().to_string(),
+            // Each run gets its own `<layer>/<run>/{upper,work}` (`ContainerRun::start`).
+            upper: layer.join("0").join("upper").display().to_string(),
+            work: layer.join("0").join("work").display().to_string(),
         }),
         join: None,
     }
@@ -382,8 +383,9 @@ fn container_mounts(
         })
         .collect();
     // The termination message file (`terminationMessagePath`, `/dev/termination-log` by
-    // default), a file of the pod's the kubelet reads after the container ends
-    // (`pkg/kubelet/kuberuntime/kuberuntime_container.go`, `makeMounts`).
+    // default), a file of the pod's that upstream's kubelet reads when the container ends
+    // (`pkg/kubelet/kuberuntime/kuberuntime_container.go`, `makeMounts`). This one mounts
+    // it but does not read it yet: `terminated.message` is left out.
     let termination = dir.join("termination").join(&c.name);
     let made = std::fs::create_dir_all(dir.join("termination"))
         .and_then(|()| std::fs::write(&termination, b""))

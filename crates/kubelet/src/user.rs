@@ -89,16 +89,31 @@ pub(crate) fn uid(
     }
     match image {
         ImageUser::Uid(uid) => Some(*uid),
-        ImageUser::Name(name) => std::fs::read_to_string(root.join("etc/passwd"))
-            .ok()?
-            .lines()
-            .find_map(|l| {
-                let mut f = l.split(':');
-                (f.next()? == name)
-                    .then(|| f.nth(1)?.parse().ok())
-                    .flatten()
-            }),
+        ImageUser::Name(name) => read_in_root(root, "etc/passwd")?.lines().find_map(|l| {
+            let mut f = l.split(':');
+            (f.next()? == name)
+                .then(|| f.nth(1)?.parse().ok())
+                .flatten()
+        }),
     }
+}
+
+/// A regular file of the image's root, read only if it resolves within the root (an
+/// image's `/etc/passwd` may be a symlink to anywhere on the host) and at most 1 MiB.
+fn read_in_root(root: &std::path::Path, rel: &str) -> Option<String> {
+    use std::io::Read;
+    let real_root = root.canonicalize().ok()?;
+    let path = root.join(rel).canonicalize().ok()?;
+    if !path.starts_with(&real_root) || !std::fs::metadata(&path).ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::open(&path)
+        .ok()?
+        .take(1 << 20)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
 }
 
 #[cfg(test)]

@@ -32,11 +32,11 @@ fn make_dir(path: &str) -> Result<(), String> {
     std::fs::create_dir_all(path).map_err(|e| format!("creating {path}: {e}"))
 }
 
-/// `/dev` and `/sys` under `root`, the image's root before `pivot_root`.
-pub(crate) fn populate(root: &str) -> Result<(), String> {
+/// `/dev` and `/sys` at `dev` and `sys`, the image root's mount points (made, and
+/// resolved within the root, before `pivot_root`).
+pub(crate) fn populate(dev: &std::path::Path, sys: &std::path::Path) -> Result<(), String> {
     let none: Option<&str> = None;
-    let dev = format!("{root}/dev");
-    make_dir(&dev)?;
+    let dev = dev.display().to_string();
     fs_mount(
         "tmpfs",
         &dev,
@@ -79,8 +79,7 @@ pub(crate) fn populate(root: &str) -> Result<(), String> {
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
         "mode=1777,size=65536k",
     )?;
-    let sys = format!("{root}/sys");
-    make_dir(&sys)?;
+    let sys = sys.display().to_string();
     // The pod's network namespace belongs to its user namespace, so a sysfs of its own
     // may be mounted; where it may not, the host's, read-only.
     let ro = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;

@@ -1,6 +1,7 @@
 //! The container's root filesystem, built in its own mount namespace before it execs:
-//! the host root read-only, fresh `/proc` and `/tmp`, the pod's bind mounts and, for
-//! images with their own userland, program directories holding only its programs.
+//! an image's root (its layers under the container's writable layer) with a minimal
+//! `/dev` and a read-only `/sys`, or the host root read-only with a fresh `/tmp`; then a
+//! fresh `/proc` and the pod's bind mounts.
 
 use crate::ContainerSpec;
 use crate::sys::make_tree_read_only;
@@ -73,6 +74,19 @@ fn mount_overlay(layers: &Layers) -> Result<(), String> {
     .map_err(|e| format!("mounting the image's root: {e}"))
 }
 
+/// A fresh `/proc` for the container's PID namespace at `target`.
+fn mount_proc(target: &std::path::Path) -> Result<(), String> {
+    let none: Option<&str> = None;
+    mount(
+        Some("proc"),
+        target,
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        none,
+    )
+    .map_err(|e| format!("mounting /proc: {e}"))
+}
+
 /// A container that joins another's root (`ContainerSpec::join`): only its working
 /// directory is its own.
 pub(crate) fn enter_joined(spec: &ContainerSpec) -> Result<(), String> {
@@ -99,10 +113,21 @@ pub(crate) fn build_root(
     if let Some(layers) = layers {
         mount_overlay(layers)?;
         // An image need not have its mount points (distroless has no `/proc`): as runc
-        // does, they are made in the container's writable layer.
-        let proc = format!("{root}/proc");
-        std::fs::create_dir_all(&proc).map_err(|e| format!("creating {proc}: {e}"))?;
-        crate::devices::populate(root)?;
+        // does, they are made in the container's writable layer, resolved within the root
+        // (an image's `/dev` may be a symlink, which must not lead out of it).
+        let mount_point = |p: &str| -> Result<std::path::PathBuf, String> {
+            let path = resolve_in_root(root, p)?;
+            std::fs::create_dir_all(&path)
+                .map_err(|e| format!("creating {}: {e}", path.display()))?;
+            Ok(path)
+        };
+        let (proc, dev, sys) = (
+            mount_point("/proc")?,
+            mount_point("/dev")?,
+            mount_point("/sys")?,
+        );
+        crate::devices::populate(&dev, &sys)?;
+        mount_proc(&proc)?;
     } else {
         mount(
             Some("tmpfs"),
@@ -113,14 +138,9 @@ pub(crate) fn build_root(
         )
         .map_err(|e| format!("mounting /tmp: {e}"))?;
     }
-    mount(
-        Some("proc"),
-        &format!("{root}/proc") as &str,
-        Some("proc"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        none,
-    )
-    .map_err(|e| format!("mounting /proc: {e}"))?;
+    if layers.is_none() {
+        mount_proc(std::path::Path::new(&format!("{root}/proc")))?;
+    }
     for (m, src) in spec.mounts.iter().zip(sources) {
         let is_dir = src.metadata().map(|md| md.is_dir()).unwrap_or(false);
         let target = ensure_mount_point(root, &m.target, is_dir)?;
