@@ -176,13 +176,57 @@ impl Store {
         let file =
             tokio::fs::File::from_std(tmp.reopen().map_err(crate::io("opening", tmp.path()))?);
         let digest = blob.digest().to_string();
+        let bounded = Bounded {
+            inner: file,
+            left: blob.size(),
+        };
         client
-            .pull_blob(reference, digest.as_str(), file)
+            .pull_blob(reference, digest.as_str(), bounded)
             .await
             .map_err(|e| failed(reference, e))?;
         let file = std::fs::File::open(tmp.path()).map_err(crate::io("reading", tmp.path()))?;
         self.put_blob_from(file, blob.digest())?;
         Ok(())
+    }
+}
+
+/// A download cut off at its descriptor's size: a registry that sends more is refused
+/// before it fills the disk (the digest would refuse it only at the end).
+struct Bounded {
+    inner: tokio::fs::File,
+    left: u64,
+}
+
+impl tokio::io::AsyncWrite for Bounded {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if buf.len() as u64 > self.left {
+            return std::task::Poll::Ready(Err(std::io::Error::other(
+                "the registry sent more bytes than the descriptor's size",
+            )));
+        }
+        let written = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &written {
+            self.left -= *n as u64;
+        }
+        written
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -196,4 +240,25 @@ fn parse<T: serde::de::DeserializeOwned>(
         digest: reference.whole(),
         message: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bounded;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn a_download_stops_at_its_descriptor_s_size() {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        let inner = tokio::fs::File::from_std(tmp.reopen().unwrap());
+        let mut w = Bounded { inner, left: 5 };
+        w.write_all(b"hello").await.unwrap();
+        let err = w.write_all(b"!").await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("more bytes than the descriptor's size")
+        );
+        w.flush().await.unwrap();
+        assert_eq!(std::fs::read(tmp.path()).unwrap(), b"hello");
+    }
 }

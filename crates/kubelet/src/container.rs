@@ -26,6 +26,12 @@ pub(crate) struct ContainerRun {
     id: String,
     /// The launcher's host PID while the container runs, 0 otherwise.
     pub(crate) pid: Arc<AtomicU32>,
+    /// The host file behind the container's termination message path.
+    termination: Option<PathBuf>,
+    /// `terminationMessagePolicy: FallbackToLogsOnError`.
+    fallback_to_logs: bool,
+    /// The ended run's termination message.
+    message: String,
 }
 
 impl ContainerRun {
@@ -52,7 +58,17 @@ impl ContainerRun {
             last_state: None,
             id: String::new(),
             pid: Arc::new(AtomicU32::new(0)),
+            termination: None,
+            fallback_to_logs: c.termination_message_policy.as_deref()
+                == Some("FallbackToLogsOnError"),
+            message: String::new(),
         }
+    }
+
+    /// The host file that is the container's termination message path.
+    pub(crate) fn with_termination_file(mut self, file: PathBuf) -> ContainerRun {
+        self.termination = Some(file);
+        self
     }
 
     pub(crate) fn start(&mut self, sandbox: &podbox::Sandbox) -> Result<(), String> {
@@ -62,6 +78,11 @@ impl ContainerRun {
         if let Some(image) = self.spec.image.as_mut() {
             fresh_layer(image, self.restarts)?;
         }
+        // A run's termination message is its own.
+        if let Some(file) = &self.termination {
+            std::fs::write(file, b"").map_err(|e| e.to_string())?;
+        }
+        self.message.clear();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -124,6 +145,7 @@ impl ContainerRun {
             self.exit_code = Some(code);
             self.finished_at = now();
             self.pid.store(0, Ordering::Relaxed);
+            self.message = self.termination_message(code);
         }
     }
 
@@ -135,9 +157,26 @@ impl ContainerRun {
         }
     }
 
+    /// What the run left as its termination message, as the kubelet reads it
+    /// (`getTerminationMessage`, `pkg/kubelet/kuberuntime/kuberuntime_container.go`): the
+    /// last 4096 bytes of the file; when that is empty, the policy falls back to logs and
+    /// the run failed, the last 80 lines of its log, at most 2048 bytes
+    /// (`MaxContainerTerminationMessage*`, `pkg/kubelet/container/runtime.go`).
+    fn termination_message(&self, code: i32) -> String {
+        let from_file = self.termination.as_ref().map_or(String::new(), |f| {
+            let data = std::fs::read(f).unwrap_or_default();
+            String::from_utf8_lossy(&data[data.len().saturating_sub(4096)..]).into_owned()
+        });
+        if from_file.is_empty() && self.fallback_to_logs && code != 0 {
+            return logs::tail_text(&self.log, 80, 2048);
+        }
+        from_file
+    }
+
     fn terminated(&self) -> Terminated {
         Terminated {
             exit_code: self.exit_code.unwrap_or(0),
+            message: self.message.clone(),
             started_at: self.started_at.clone(),
             finished_at: self.finished_at.clone(),
             container_id: self.id.clone(),

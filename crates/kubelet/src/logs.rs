@@ -64,6 +64,25 @@ fn render(line: &str, timestamps: bool) -> Option<String> {
     Some(out)
 }
 
+/// The end of a container's log as text, for a termination message taken from the logs
+/// (`readLastStringFromContainerLogs`, `pkg/kubelet/kuberuntime/kuberuntime_container.go`):
+/// its last `lines` lines, then at most its last `max_bytes` bytes.
+pub fn tail_text(path: &Path, lines: usize, max_bytes: usize) -> String {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return String::new();
+    };
+    let all: Vec<&str> = text.lines().collect();
+    let rendered: String = all[all.len().saturating_sub(lines)..]
+        .iter()
+        .filter_map(|l| render(l, false))
+        .collect();
+    let mut start = rendered.len().saturating_sub(max_bytes);
+    while !rendered.is_char_boundary(start) {
+        start += 1;
+    }
+    rendered[start..].to_string()
+}
+
 pub fn log_path(dir: &Path, container: &str, previous: bool) -> PathBuf {
     dir.join(format!(
         "{container}.log{}",

@@ -28,12 +28,22 @@ impl PullBackOff {
             .map(|(_, _, message)| message.clone())
     }
 
+    /// A failed pull: the back-off doubles, unless the last failure is older than twice the
+    /// longest back-off, which starts it again (`client-go/util/flowcontrol/backoff.go`,
+    /// `Next` and `hasExpired`); entries that old are dropped (its `GC`), so pods that
+    /// have gone leave nothing behind.
     fn failed(&self, key: &str, message: String) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        // An entry's last failure was at `until - d`.
+        let expired = |(until, d, _): &(Instant, Duration, String)| {
+            now.saturating_duration_since(until.checked_sub(*d).unwrap_or(*until)) > 2 * BACKOFF_MAX
+        };
+        map.retain(|_, e| !expired(e));
         let next = map
             .get(key)
             .map_or(BACKOFF_START, |(_, d, _)| (*d * 2).min(BACKOFF_MAX));
-        map.insert(key.to_string(), (Instant::now() + next, next, message));
+        map.insert(key.to_string(), (now + next, next, message));
     }
 
     /// How long until the images of the pod `uid` may be pulled again: the shortest of
@@ -46,10 +56,6 @@ impl PullBackOff {
             .map(|(_, (until, _, _))| until.saturating_duration_since(now))
             .min()
             .unwrap_or(Duration::ZERO)
-    }
-
-    fn succeeded(&self, key: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
 }
 
@@ -152,7 +158,6 @@ impl Kubelet {
         let started = Instant::now();
         match store.pull(&reference, &|_| {}).await {
             Ok(pulled) => {
-                self.pull_backoff.succeeded(&key);
                 let took = go_duration(started.elapsed());
                 let message = format!(
                     "Successfully pulled image {image:?} in {took} ({took} including waiting). Image size: {} bytes.",
@@ -238,7 +243,5 @@ mod tests {
         }
         assert!(b.remaining("uid") <= BACKOFF_MAX);
         assert!(b.remaining("uid") > Duration::from_secs(290));
-        b.succeeded("uid_x:1");
-        assert!(b.holding("uid_x:1").is_none());
     }
 }

@@ -105,7 +105,9 @@ impl Kubelet {
             let layer = dir.join("containers").join(&c.name);
             let cspec = container_spec(c, &image.config, &root, &layer, env, mounts);
             let log = dir.join("logs").join(format!("{}.log", c.name));
-            let mut run = ContainerRun::new(c, cspec, log, &image);
+            let termination = dir.join("termination").join(&c.name);
+            let mut run =
+                ContainerRun::new(c, cspec, log, &image).with_termination_file(termination);
             self.start_container(pod, &mut run, &sandbox).await?;
             runs.push(run);
         }
@@ -383,9 +385,9 @@ fn container_mounts(
         })
         .collect();
     // The termination message file (`terminationMessagePath`, `/dev/termination-log` by
-    // default), a file of the pod's that upstream's kubelet reads when the container ends
-    // (`pkg/kubelet/kuberuntime/kuberuntime_container.go`, `makeMounts`). This one mounts
-    // it but does not read it yet: `terminated.message` is left out.
+    // default), a file of the pod's that the kubelet reads when the container ends
+    // (`pkg/kubelet/kuberuntime/kuberuntime_container.go`, `makeMounts`; read by
+    // `ContainerRun::termination_message`).
     let termination = dir.join("termination").join(&c.name);
     let made = std::fs::create_dir_all(dir.join("termination"))
         .and_then(|()| std::fs::write(&termination, b""))

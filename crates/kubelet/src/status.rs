@@ -58,20 +58,31 @@ pub(crate) enum RunState {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Terminated {
     pub exit_code: i32,
+    /// The termination message (`message`, left out when empty).
+    pub message: String,
     pub started_at: String,
     pub finished_at: String,
     pub container_id: String,
 }
 
 impl Terminated {
+    /// In `ContainerStateTerminated`'s field order, `message` omitted when empty.
     fn to_json(&self) -> Value {
-        json!({
-            "exitCode": self.exit_code,
-            "reason": if self.exit_code == 0 { "Completed" } else { "Error" },
-            "startedAt": self.started_at,
-            "finishedAt": self.finished_at,
-            "containerID": self.container_id,
-        })
+        let mut m = serde_json::Map::new();
+        m.insert("exitCode".into(), json!(self.exit_code));
+        let reason = if self.exit_code == 0 {
+            "Completed"
+        } else {
+            "Error"
+        };
+        m.insert("reason".into(), json!(reason));
+        if !self.message.is_empty() {
+            m.insert("message".into(), json!(self.message));
+        }
+        m.insert("startedAt".into(), json!(self.started_at));
+        m.insert("finishedAt".into(), json!(self.finished_at));
+        m.insert("containerID".into(), json!(self.container_id));
+        Value::Object(m)
     }
 }
 

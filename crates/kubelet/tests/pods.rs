@@ -716,3 +716,46 @@ async fn run_as_non_root_refuses_a_root_image() {
     );
     drop(n);
 }
+
+/// What a container leaves at its termination message path is its status's message; with
+/// `FallbackToLogsOnError`, a failed container with none left gets its log's end.
+#[tokio::test(flavor = "multi_thread")]
+async fn termination_messages_come_from_the_file_or_the_logs() {
+    if !images_present(&[DEBIAN_IMAGE]) {
+        return;
+    }
+    let n = Node::start("term").await;
+    for (name, policy, script) in [
+        (
+            "by-file",
+            "File",
+            "echo goodbye > /dev/termination-log; exit 3",
+        ),
+        (
+            "by-logs",
+            "FallbackToLogsOnError",
+            "echo one; echo two; exit 1",
+        ),
+    ] {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": DEBIAN_IMAGE, "terminationMessagePolicy": policy, "command": ["sh", "-c", script]}]},
+        }))
+        .unwrap();
+        n.pods.create(&PostParams::default(), &pod).await.unwrap();
+    }
+    let message = |p: Pod| {
+        p.status.unwrap().container_statuses.unwrap()[0]
+            .state
+            .clone()
+            .unwrap()
+            .terminated
+            .unwrap()
+            .message
+    };
+    let done = wait_for(&n.pods, "by-file", |p| phase(p) == "Failed").await;
+    assert_eq!(message(done).as_deref(), Some("goodbye\n"));
+    let done = wait_for(&n.pods, "by-logs", |p| phase(p) == "Failed").await;
+    assert_eq!(message(done).as_deref(), Some("one\ntwo\n"));
+    drop(n);
+}

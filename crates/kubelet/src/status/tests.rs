@@ -19,6 +19,7 @@ fn input<'a>(containers: Containers<'a>) -> PodStatusInput<'a> {
 fn terminated(exit_code: i32) -> Terminated {
     Terminated {
         exit_code,
+        message: String::new(),
         started_at: START.into(),
         finished_at: NOW.into(),
         container_id: "kubelab://1".into(),
