@@ -63,9 +63,44 @@ re!(X509_ID, r"X509SHA256=[0-9a-f]{64}");
 re!(LOCAL_PORT, r"(https://(?:127\.0\.0\.1|localhost)):\d+");
 re!(SERVER_ADDRESS, r#"("serverAddress":\s*")[^"]*(")"#);
 
+/// A server-side Table's `Age` cells (`metav1.Table`, columns as `columnDefinitions`
+/// names them): an age is a time, counted from a creation time that is redacted as one,
+/// so each is `[age]`, as the `AGE` column of kubectl's printed tables is.
+fn redact_table_ages(m: &mut serde_json::Map<String, Value>) {
+    if m.get("kind").and_then(Value::as_str) != Some("Table") {
+        return;
+    }
+    let Some(age) = m
+        .get("columnDefinitions")
+        .and_then(Value::as_array)
+        .and_then(|cols| {
+            cols.iter()
+                .position(|c| c.get("name").and_then(Value::as_str) == Some("Age"))
+        })
+    else {
+        return;
+    };
+    for row in m
+        .get_mut("rows")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(cell) = row
+            .get_mut("cells")
+            .and_then(Value::as_array_mut)
+            .and_then(|cells| cells.get_mut(age))
+            .filter(|c| c.is_string())
+        {
+            *cell = Value::String("[age]".into());
+        }
+    }
+}
+
 fn redact_json(v: &mut Value, ctx: &Context) {
     match v {
         Value::Object(m) => {
+            redact_table_ages(m);
             // A JSON Web Key (`/openid/v1/jwks`): its key id and modulus are the cluster's
             // fresh service-account key, as a certificate is its fresh CA.
             let jwk = m.contains_key("kty");
@@ -244,6 +279,25 @@ fn age_column(line: &str) -> Option<(usize, Option<usize>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_side_table_s_age_cells_are_redacted() {
+        let mut t = serde_json::json!({
+            "kind": "Table",
+            "columnDefinitions": [{"name": "Name"}, {"name": "Age"}],
+            "rows": [{"cells": ["kubernetes", "5s"]}, {"cells": ["web", "3d4h"]}],
+        });
+        redact_table_ages(t.as_object_mut().unwrap());
+        assert_eq!(
+            t["rows"][0]["cells"],
+            serde_json::json!(["kubernetes", "[age]"])
+        );
+        assert_eq!(t["rows"][1]["cells"][1], "[age]");
+        // Not a Table: untouched.
+        let mut other = serde_json::json!({"kind": "List", "columnDefinitions": [{"name": "Age"}], "rows": [{"cells": ["5s"]}]});
+        redact_table_ages(other.as_object_mut().unwrap());
+        assert_eq!(other["rows"][0]["cells"][0], "5s");
+    }
 
     #[test]
     fn a_continue_token_keeps_where_it_starts_and_loses_its_resource_version() {

@@ -78,7 +78,8 @@ pub enum Action {
         path: String,
         via: Via,
     },
-    /// `kubectl get <resource> <name> -o <output>`.
+    /// `kubectl get <resource> <name> -o <output>`; `output: table` is kubectl's own table
+    /// (no `-o`).
     Get {
         resource: String,
         name: String,

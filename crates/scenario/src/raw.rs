@@ -316,10 +316,10 @@ fn http(h: Spanned<RawHttp>) -> Candidate<'static> {
     ("http", pos(&h.referenced), got)
 }
 
-/// A `get` step, with JSON or YAML output.
+/// A `get` step, with JSON or YAML output, or kubectl's table.
 fn get(g: Spanned<RawGet>) -> Candidate<'static> {
     let v = g.value;
-    let got = if matches!(v.output.as_str(), "json" | "yaml") {
+    let got = if matches!(v.output.as_str(), "json" | "yaml" | "table") {
         Ok((
             Action::Get {
                 resource: v.resource.clone(),
@@ -329,7 +329,10 @@ fn get(g: Spanned<RawGet>) -> Candidate<'static> {
             format!("get-{}-{}", slug(&v.resource), slug(&v.name)),
         ))
     } else {
-        Err(format!("get output {:?}: expected json or yaml", v.output))
+        Err(format!(
+            "get output {:?}: expected json, yaml or table",
+            v.output
+        ))
     };
     ("get", pos(&g.referenced), got)
 }

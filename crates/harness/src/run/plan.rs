@@ -199,6 +199,13 @@ fn proxy(port: u16) -> Result<Plan, RunError> {
 
 /// Plans `kubectl get RESOURCE NAME -o OUTPUT`.
 fn get(resource: &str, name: &str, output: &str) -> Result<Plan, RunError> {
+    if output == "table" {
+        return Ok(Plan::run(
+            format!("kubectl get {resource} {name}"),
+            kubectl()?,
+            strings(&["get", resource, name]),
+        ));
+    }
     Ok(Plan::run(
         format!("kubectl get {resource} {name} -o {output}"),
         kubectl()?,
