@@ -71,6 +71,29 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Removes a tree the way `rm -rf` would for its owner, symlinks never followed: an image
+/// container's overlay leaves a `work/work` directory with no permissions, and an
+/// unpacked root read-only ones, which `remove_dir_all` cannot read, so directories are
+/// opened up first. Nothing there is no error.
+pub fn remove_tree(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_dir() {
+        return std::fs::remove_file(path);
+    }
+    if meta.permissions().mode() & 0o700 != 0o700 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+    }
+    for entry in std::fs::read_dir(path)? {
+        remove_tree(&entry?.path())?;
+    }
+    std::fs::remove_dir(path)
+}
+
 /// An I/O error with what was being done and where.
 pub(crate) fn io(
     what: &'static str,

@@ -82,7 +82,30 @@ impl Store {
             let json = serde_json::to_vec(&text).map_err(|e| Error::NoStore(e.to_string()))?;
             store.write_atomic(&layout, &json)?;
         }
+        store.sweep();
         Ok(store)
+    }
+
+    /// Removes what an unpacking or a download killed half-way left behind: work
+    /// directories and temporary files over an hour old (a live one is younger).
+    fn sweep(&self) {
+        const STALE: std::time::Duration = std::time::Duration::from_secs(3600);
+        let now = std::time::SystemTime::now();
+        let stale = |e: &fs::DirEntry| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > STALE))
+        };
+        for dir in [self.tmp_dir(), self.roots_dir()] {
+            for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let name = entry.file_name();
+                let work =
+                    dir == self.tmp_dir() || name.to_string_lossy().starts_with(".unpacking-");
+                if work && stale(&entry) {
+                    let _ = crate::remove_tree(&entry.path());
+                }
+            }
+        }
     }
 
     /// The user's store: `$KUBELAB_IMAGES`, else `$XDG_CACHE_HOME/kubelab/images`, else

@@ -348,3 +348,23 @@ fn a_root_can_be_given_to_the_pod_s_root() {
         "a root of its own per owner"
     );
 }
+
+#[test]
+fn opening_the_store_sweeps_what_a_killed_unpacking_left() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path()).unwrap();
+    let old = dir.path().join("rootfs/.unpacking-old");
+    let young = dir.path().join("rootfs/.unpacking-young");
+    fs::create_dir_all(old.join("rootfs/ro")).unwrap();
+    fs::set_permissions(old.join("rootfs/ro"), fs::Permissions::from_mode(0o555)).unwrap();
+    fs::create_dir_all(&young).unwrap();
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    fs::File::open(&old)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+    Store::open(dir.path()).unwrap();
+    assert!(!old.exists(), "a stale unpacking is swept");
+    assert!(young.exists(), "one that may still be running stays");
+}

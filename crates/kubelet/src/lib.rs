@@ -107,28 +107,6 @@ impl std::fmt::Debug for Kubelet {
     }
 }
 
-/// Removes a tree the way `rm -rf` would for its owner: an image container's overlay
-/// leaves a `work/work` directory with no permissions, which `remove_dir_all` cannot
-/// read, so directories are opened up first. Nothing there is no error.
-pub(crate) fn remove_tree(path: &std::path::Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    if !meta.is_dir() {
-        return std::fs::remove_file(path);
-    }
-    if meta.permissions().mode() & 0o700 != 0o700 {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
-    }
-    for entry in std::fs::read_dir(path)? {
-        remove_tree(&entry?.path())?;
-    }
-    std::fs::remove_dir(path)
-}
-
 fn now() -> String {
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -173,7 +151,7 @@ impl Kubelet {
     /// Watches every pod until the stream ends. Files left by an earlier kubelet that
     /// was killed are removed first: their pods died with it.
     async fn run(self: Arc<Self>) {
-        let _ = remove_tree(&self.config.runtime_dir.join("pods"));
+        let _ = images::remove_tree(&self.config.runtime_dir.join("pods"));
         let _dns = AbortOnDrop(tokio::spawn(self.clone().keep_dns_records()));
         let pods: Api<Pod> = Api::all(self.client.clone());
         let mut stream = watcher(pods.clone(), watcher::Config::default()).boxed();

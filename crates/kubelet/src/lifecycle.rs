@@ -76,7 +76,7 @@ impl Kubelet {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&(ns.to_string(), name.to_string()));
-        let _ = crate::remove_tree(dir);
+        let _ = images::remove_tree(dir);
         let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         if let Ok(Some(p)) = api.get_opt(name).await
             && p.metadata.deletion_timestamp.is_some()
