@@ -163,7 +163,7 @@ impl Store {
             inner, hash, size, ..
         } = out;
         drop(inner);
-        let digest = sha256_digest(&hex(&hash.finalize()));
+        let digest = sha256_digest(&hex(hash.finalize()));
         let stored = std::fs::File::open(tmp.path()).map_err(io("reading", tmp.path()))?;
         self.put_blob_from(stored, &digest)?;
         let descriptor = DescriptorBuilder::default()
@@ -172,6 +172,6 @@ impl Store {
             .digest(digest)
             .build()
             .map_err(|e| invalid("layer", e))?;
-        Ok((descriptor, format!("sha256:{}", hex(&diff.finalize()))))
+        Ok((descriptor, format!("sha256:{}", hex(diff.finalize()))))
     }
 }

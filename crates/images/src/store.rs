@@ -151,7 +151,7 @@ impl Store {
 
     /// Stores `bytes` and returns their digest.
     pub fn put_blob(&self, bytes: &[u8]) -> Result<Digest> {
-        let digest = sha256_digest(&hex(&Sha256::digest(bytes)));
+        let digest = sha256_digest(&hex(Sha256::digest(bytes)));
         self.put_blob_from(bytes, &digest)?;
         Ok(digest)
     }
@@ -177,7 +177,7 @@ impl Store {
                 .map_err(io("writing", tmp.path()))?;
             size += n as u64;
         }
-        let actual = hex(&hasher.finalize());
+        let actual = hex(hasher.finalize());
         if actual != expected.digest() {
             return Err(Error::DigestMismatch {
                 expected: expected.to_string(),
@@ -201,7 +201,7 @@ impl Store {
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
         let path = self.blob_path(digest);
         let bytes = fs::read(&path).map_err(io("reading", &path))?;
-        let actual = hex(&Sha256::digest(&bytes));
+        let actual = hex(Sha256::digest(&bytes));
         if actual != digest.digest() {
             return Err(Error::DigestMismatch {
                 expected: digest.to_string(),
@@ -379,8 +379,9 @@ fn ref_name(d: &Descriptor) -> Option<&str> {
     d.annotations().as_ref()?.get(REF_NAME).map(String::as_str)
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A SHA-256 as lowercase hex (the digest output's own `LowerHex`).
+pub(crate) fn hex(hash: impl std::fmt::LowerHex) -> String {
+    format!("{hash:x}")
 }
 
 /// `sha256:<hex>` as a digest; `hex` is 64 lowercase hex digits.

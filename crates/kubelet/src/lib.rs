@@ -97,6 +97,9 @@ pub struct Kubelet {
     watching: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Failed image pulls, held back as the kubelet's image back-off holds them.
     pull_backoff: pull::PullBackOff,
+    /// The node's image store (`images::Store::user_default`), opened once; why not, when
+    /// it cannot be.
+    images: Result<images::Store, String>,
 }
 
 impl std::fmt::Debug for Kubelet {
@@ -127,6 +130,7 @@ impl Kubelet {
             targets: Mutex::new(HashMap::new()),
             watching: Mutex::new(None),
             pull_backoff: pull::PullBackOff::default(),
+            images: images::Store::user_default().map_err(|e| e.to_string()),
         });
         cluster.attach_runtime(kubelet.clone());
         let task = tokio::spawn(kubelet.clone().run());

@@ -167,7 +167,10 @@ impl Kubelet {
                 Ok(pulled)
             }
             Err(e) => {
-                // The runtime's words, as containerd frames a failed pull over CRI.
+                // The runtime's words, as containerd frames a failed pull over CRI
+                // (`internal/cri/server/images/image_pull.go`: "failed to pull and unpack
+                // image %q: %w", an unclassified error reaching the kubelet as gRPC's
+                // `Unknown`); the cause after it is this runtime's own.
                 let message = format!(
                     "rpc error: code = Unknown desc = failed to pull and unpack image {:?}: {e}",
                     reference.whole()
@@ -200,9 +203,11 @@ impl Kubelet {
             .await;
     }
 
-    /// The node's image store, the user's (`images::Store::user_default`).
-    fn image_store(&self) -> Result<images::Store, StartFailure> {
-        images::Store::user_default().map_err(|e| StartFailure::new("ErrImagePull", e))
+    /// The node's image store, opened when the kubelet started.
+    pub(crate) fn image_store(&self) -> Result<images::Store, StartFailure> {
+        self.images
+            .clone()
+            .map_err(|e| StartFailure::new("ErrImagePull", e))
     }
 }
 

@@ -70,7 +70,7 @@ impl Kubelet {
         let mut images = Vec::new();
         for c in &spec.containers {
             let image = self.ensure_image(pod, c).await?;
-            let root = unpacked(image.clone()).await?;
+            let root = unpacked(self.image_store()?, image.clone()).await?;
             images.push((image, root));
         }
         std::fs::create_dir_all(dir.join("etc"))
@@ -308,15 +308,12 @@ fn check_user(
 
 /// The image's root, unpacked once and owned by the pod's root (off the async threads:
 /// the first unpacking of an image takes a moment).
-async fn unpacked(image: images::Image) -> Result<PathBuf, StartFailure> {
+async fn unpacked(store: images::Store, image: images::Image) -> Result<PathBuf, StartFailure> {
     let (uid, gid) = podbox::pod_root_ids();
-    tokio::task::spawn_blocking(move || {
-        images::Store::user_default()
-            .and_then(|store| store.rootfs_owned(&image, images::Owner::Ids(uid, gid)))
-    })
-    .await
-    .map_err(|e| StartFailure::new("CreateContainerError", e))?
-    .map_err(|e| StartFailure::new("CreateContainerError", e))
+    tokio::task::spawn_blocking(move || store.rootfs_owned(&image, images::Owner::Ids(uid, gid)))
+        .await
+        .map_err(|e| StartFailure::new("CreateContainerError", e))?
+        .map_err(|e| StartFailure::new("CreateContainerError", e))
 }
 
 /// `command`/`args` over the image's entrypoint/cmd, as the kubelet combines them

@@ -609,20 +609,11 @@ async fn pods_work_under_a_private_directory() {
         let mine = images::Store::user_default().unwrap();
         mine.copy_image(&CURL_IMAGE.parse().unwrap(), &theirs)
             .unwrap();
-        chown_tree(store.path(), 65534);
+        testkit::chown_tree(store.path(), 65534);
         testkit::run_as_nobody(
             "private_directory_as_an_unprivileged_user",
             &[("KUBELAB_IMAGES", theirs.root())],
         );
-    }
-}
-
-fn chown_tree(path: &std::path::Path, id: u32) {
-    std::os::unix::fs::chown(path, Some(id), Some(id)).unwrap();
-    if path.is_dir() && !path.is_symlink() {
-        for e in std::fs::read_dir(path).unwrap() {
-            chown_tree(&e.unwrap().path(), id);
-        }
     }
 }
 

@@ -89,7 +89,7 @@ fn a_container_runs_in_the_image_s_root() {
             .unwrap()
             .copy_image(&reference, &Store::open(&theirs).unwrap())
             .unwrap();
-        chown_tree(store.path(), 65534);
+        testkit::chown_tree(store.path(), 65534);
         testkit::run_as_nobody(
             "in_the_image_s_root_as_an_unprivileged_user",
             &[("KUBELAB_IMAGES", theirs.as_path())],
@@ -102,15 +102,6 @@ fn a_container_runs_in_the_image_s_root() {
 fn in_the_image_s_root_as_an_unprivileged_user() {
     let lower = image_root().expect("the store the root test made");
     runs_in_the_image_s_root(&lower);
-}
-
-fn chown_tree(path: &Path, id: u32) {
-    chown(path, Some(id), Some(id)).unwrap();
-    if path.is_dir() && !path.is_symlink() {
-        for e in std::fs::read_dir(path).unwrap() {
-            chown_tree(&e.unwrap().path(), id);
-        }
-    }
 }
 
 fn runs_in_the_image_s_root(lower: &Path) {

@@ -107,6 +107,17 @@ pub fn run_as_nobody(test: &str, env: &[(&str, &std::path::Path)]) {
     assert!(stdout.contains("1 passed"), "{stdout}");
 }
 
+/// Gives `path` and everything under it to `id` (uid and gid), symlinks not followed:
+/// for what a test hands to [`run_as_nobody`].
+pub fn chown_tree(path: &std::path::Path, id: u32) {
+    std::os::unix::fs::lchown(path, Some(id), Some(id)).unwrap();
+    if std::fs::symlink_metadata(path).unwrap().is_dir() {
+        for e in std::fs::read_dir(path).unwrap() {
+            chown_tree(&e.unwrap().path(), id);
+        }
+    }
+}
+
 /// Whether this process runs as root.
 pub fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
