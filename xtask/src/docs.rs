@@ -151,7 +151,46 @@ fn step_block(found: &Found, name: &str, at: &dyn Fn() -> String) -> Result<(usi
         );
     };
     let shown = scenario.steps[index].shown(&body);
-    Ok((index, format!("```console\n{}\n```\n", shown.trim_end())))
+    Ok((index, page_block(&shown)))
+}
+
+/// A verified transcript as the page shows it: the command and its output in a console
+/// block, what it wrote to stderr in a block of its own (styled by `theme/kubelab.css`),
+/// and its exit code when not 0; the snapshot's markers (`[stderr]`, `[exit N]`,
+/// `[no newline at end of output]`) stay in the snapshot.
+fn page_block(shown: &str) -> String {
+    let mut lines: Vec<&str> = shown
+        .lines()
+        .filter(|l| *l != "[no newline at end of output]")
+        .collect();
+    let exit = lines
+        .last()
+        .and_then(|l| l.strip_prefix("[exit ").and_then(|l| l.strip_suffix(']')))
+        .map(str::to_string);
+    if exit.is_some() {
+        lines.pop();
+    }
+    let (out, err) = match lines.iter().position(|l| *l == "[stderr]") {
+        Some(at) => (&lines[..at], &lines[at + 1..]),
+        None => (&lines[..], &lines[..0]),
+    };
+    let mut block = format!("```console\n{}\n```\n", out.join("\n"));
+    if !err.is_empty() {
+        let escaped = err
+            .join("\n")
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        block.push_str(&format!(
+            "\n<pre class=\"kubelab-stderr\"><code>{escaped}</code></pre>\n"
+        ));
+    }
+    if let Some(code) = exit {
+        block.push_str(&format!(
+            "\n<p class=\"kubelab-exit\">exit code {code}</p>\n"
+        ));
+    }
+    block
 }
 
 /// Checks that the page at `path` shows every step of the lab once, in scenario order;

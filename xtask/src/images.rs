@@ -1,7 +1,8 @@
 //! `cargo xtask images`: the course's images built offline from Debian's packages into the
 //! user's image store, for machines that reach no registry: the Debian-based ones
-//! (`images::debian`) and `registry.k8s.io/kubectl` (`images::kubectl`, whose binary the
-//! reference control plane's build makes).
+//! (`images::debian`), `registry.k8s.io/kubectl` (`images::kubectl`, whose binary the
+//! reference control plane's build makes) and distroless's Python image
+//! (`images::distroless`).
 
 use crate::progress::Spinner;
 use anyhow::{Context, Result};
@@ -33,6 +34,7 @@ pub struct Options {
 enum Build {
     Debian(&'static images::debian::Recipe),
     Kubectl,
+    Python,
 }
 
 impl Build {
@@ -40,6 +42,7 @@ impl Build {
         match self {
             Build::Debian(r) => r.reference,
             Build::Kubectl => images::kubectl::REFERENCE,
+            Build::Python => images::distroless::PYTHON,
         }
     }
 }
@@ -49,7 +52,7 @@ pub fn run(root: &std::path::Path, options: &Options) -> Result<i32> {
     let all: Vec<Build> = images::debian::COURSE
         .iter()
         .map(Build::Debian)
-        .chain([Build::Kubectl])
+        .chain([Build::Kubectl, Build::Python])
         .collect();
     let wanted: Vec<Build> = match &options.only {
         None => all,
@@ -95,6 +98,18 @@ pub fn run(root: &std::path::Path, options: &Options) -> Result<i32> {
                     images::kubectl::REFERENCE
                 ));
                 images::kubectl::build(&store, &bin, &options.mirror, &options.security, &created)?
+            }
+            Build::Python => {
+                let _spinner = Spinner::start(format!(
+                    "{}: distroless python3's packages from Debian trixie",
+                    images::distroless::PYTHON
+                ));
+                images::distroless::build_python(
+                    &store,
+                    &options.mirror,
+                    &options.security,
+                    &created,
+                )?
             }
         };
         println!(

@@ -403,7 +403,9 @@ impl Walk<'_> {
         let name = self.found.lab.snapshot_name(step);
         // Earlier steps run silently to bring the cluster to where step K starts;
         // one that fails is still reported, as what follows depends on it.
-        let spinner = crate::progress::Spinner::start(format!("step {number}: {}", step.name));
+        let total = self.found.lab.scenario.steps.len();
+        let spinner =
+            crate::progress::Spinner::start(format!("step {number}/{total}: {}", step.name));
         let t = runner.step(step);
         drop(spinner);
         match t {
@@ -430,6 +432,8 @@ impl Walk<'_> {
         step: &scenario::Step,
     ) -> Result<()> {
         let name = self.found.lab.snapshot_name(step);
+        let total = self.found.lab.scenario.steps.len();
+        println!("\nstep {number}/{total}");
         if let Some(n) = &step.narration {
             println!("{}", n.trim_end());
         }
@@ -447,7 +451,8 @@ impl Walk<'_> {
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line)?;
         }
-        let spinner = crate::progress::Spinner::start(format!("step {number}: {}", step.name));
+        let spinner =
+            crate::progress::Spinner::start(format!("step {number}/{total}: {}", step.name));
         let t = runner.step(step);
         drop(spinner);
         let t = match t {

@@ -320,3 +320,24 @@ pub fn k3s_crds() -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// A Kubernetes protobuf body (`application/vnd.kubernetes.protobuf`: the `k8s\0` magic
+/// and a `runtime.Unknown` envelope) as the JSON object it encodes, read with this server's
+/// type table; `None` when it is not one the table knows. For tools that compare answers:
+/// a protobuf answer's times and uids are bytes, and only its JSON form can be redacted.
+pub fn protobuf_as_json(body: &[u8]) -> Option<serde_json::Value> {
+    let envelope = schema::proto::read_envelope(body).ok()?;
+    let (group, version) = envelope
+        .api_version
+        .split_once('/')
+        .unwrap_or(("", envelope.api_version.as_str()));
+    let ty = schema::SCHEMA.kind_type(group, version, &envelope.kind)?;
+    let decoded = schema::proto::decode(&ty, envelope.raw).ok()?;
+    let mut object = serde_json::Map::new();
+    object.insert("apiVersion".into(), envelope.api_version.clone().into());
+    object.insert("kind".into(), envelope.kind.clone().into());
+    if let serde_json::Value::Object(fields) = decoded {
+        object.extend(fields);
+    }
+    Some(serde_json::Value::Object(object))
+}

@@ -159,6 +159,11 @@ fn leaf_params(cn: &str, orgs: &[&str], usage: ExtendedKeyUsagePurpose) -> Certi
         KeyUsagePurpose::KeyEncipherment,
     ];
     params.extended_key_usages = vec![usage];
+    // Go's `x509.CreateCertificate` names the issuer's key in every certificate a CA with
+    // a SubjectKeyId signs (`crypto/x509/x509.go`: `authorityKeyId = parent.SubjectKeyId`),
+    // and clients that verify strictly (Python 3.13's default context, OpenSSL's
+    // `X509_V_FLAG_X509_STRICT`) refuse a leaf without it.
+    params.use_authority_key_identifier_extension = true;
     params.not_before = offset(now - jiff::SignedDuration::from_hours(1));
     params.not_after = offset(now + jiff::SignedDuration::from_hours(24 * 365));
     params

@@ -33,6 +33,13 @@ pub fn not_compared(ex: &Exchange) -> Option<(&'static str, bool)> {
         ));
     }
     let path = ex.uri.split('?').next().unwrap_or("");
+    if path.ends_with("/selfsubjectreviews") && bound_to_pod(&ex.caller) {
+        return Some((
+            "a SelfSubjectReview describes its caller's token, here one bound to a running \
+             pod and its node (`kubernetes.io` claims), which the reference has not",
+            false,
+        ));
+    }
     let (resource, subresource) = resource_of(path)?;
     let pod_written = matches!(resource, "pods" | "jobs" | "events");
     if !pod_written {
@@ -48,6 +55,25 @@ pub fn not_compared(ex: &Exchange) -> Option<(&'static str, bool)> {
          follow it from that; the reference has no node",
         ex.method != "GET",
     ))
+}
+
+/// Whether `caller` sent a service-account token bound to a pod: its claims, read without
+/// verifying them, name one (`pkg/serviceaccount/claims.go`, `kubernetes.io.pod`).
+fn bound_to_pod(caller: &Caller) -> bool {
+    use base64::Engine;
+    let Caller::Bearer(token) = caller else {
+        return false;
+    };
+    token
+        .split('.')
+        .nth(1)
+        .and_then(|claims| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(claims.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|claims| serde_json::from_slice::<serde_json::Value>(&claims).ok())
+        .is_some_and(|claims| claims.pointer("/kubernetes.io/pod").is_some())
 }
 
 /// The resource and subresource a resource path names:

@@ -18,7 +18,23 @@ impl Answer {
     pub fn render(&self, ctx: &harness::redact::Context) -> String {
         let body = match std::str::from_utf8(&self.body) {
             Ok(text) => harness::redact::redact(text, ctx),
-            Err(_) => format!("<{} bytes, not UTF-8: {:02x?}>", self.body.len(), self.body),
+            // A protobuf answer is compared as its length and the JSON it encodes, redacted:
+            // its times and uids are bytes that differ between any two runs.
+            Err(_) => match apiserver::protobuf_as_json(&self.body) {
+                Some(json)
+                    if self
+                        .content_type
+                        .starts_with("application/vnd.kubernetes.protobuf") =>
+                {
+                    let text = serde_json::to_string_pretty(&json).expect("values serialize");
+                    format!(
+                        "<{} bytes of protobuf, decoded:>\n{}",
+                        self.body.len(),
+                        harness::redact::redact(&text, ctx)
+                    )
+                }
+                _ => format!("<{} bytes, not UTF-8: {:02x?}>", self.body.len(), self.body),
+            },
         };
         format!(
             "{}\ncontent-type: {}\n\n{body}",

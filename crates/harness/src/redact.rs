@@ -102,8 +102,27 @@ fn redact_json(v: &mut Value, ctx: &Context) {
         Value::Object(m) => {
             redact_table_ages(m);
             // A JSON Web Key (`/openid/v1/jwks`): its key id and modulus are the cluster's
-            // fresh service-account key, as a certificate is its fresh CA.
-            let jwk = m.contains_key("kty");
+            // fresh service-account key, as a certificate is its fresh CA; a token's JOSE
+            // header (RFC 7515, 4.1.4) names the same key by its id.
+            let jwk = m.contains_key("kty") || m.contains_key("alg");
+            // A JSON Web Token's claims, decoded: `exp`, `nbf` and `iat` are NumericDates
+            // (RFC 7519, 4.1.4-6), times, as is the `warnafter` a service-account token
+            // carries under `kubernetes.io` (k8s.io/kubernetes pkg/serviceaccount/claims.go).
+            if m.contains_key("iss") && m.get("iat").is_some_and(Value::is_number) {
+                for (k, val) in m.iter_mut() {
+                    match (k.as_str(), val) {
+                        ("exp" | "nbf" | "iat", val) if val.is_number() => {
+                            *val = Value::String("[time]".into())
+                        }
+                        ("kubernetes.io", Value::Object(k8s)) => {
+                            if let Some(w) = k8s.get_mut("warnafter").filter(|w| w.is_number()) {
+                                *w = Value::String("[time]".into());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
             for (k, val) in m.iter_mut() {
                 match (k.as_str(), &*val) {
                     ("kid" | "n", Value::String(_)) if jwk => *val = Value::String("[key]".into()),
@@ -184,7 +203,9 @@ pub fn redact_line(text: &str, ctx: &Context) -> String {
     s
 }
 
-/// Redacts one output: structurally when it is a JSON document, line by line otherwise.
+/// Redacts one output: structurally when it is a JSON document, line by line otherwise,
+/// with each line that is a JSON object of its own (a decoded token's header and claims)
+/// redacted structurally.
 pub fn redact(text: &str, ctx: &Context) -> String {
     let trimmed = text.trim_end_matches('\n');
     if (trimmed.starts_with('{') || trimmed.starts_with('['))
@@ -200,7 +221,17 @@ pub fn redact(text: &str, ctx: &Context) -> String {
         out.push_str(&text[trimmed.len()..]);
         return out;
     }
-    ages(&redact_line(text, ctx))
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|line| match serde_json::from_str::<Value>(line) {
+            Ok(mut v) if line.starts_with('{') => {
+                redact_json(&mut v, ctx);
+                serde_json::to_string(&v).expect("values serialize")
+            }
+            _ => line.to_string(),
+        })
+        .collect();
+    ages(&redact_line(&lines.join("\n"), ctx))
 }
 
 /// A duration as kubectl prints an age (`k8s.io/apimachinery/pkg/util/duration`,
@@ -328,6 +359,28 @@ mod tests {
             redact_line(&id, &Context::default()),
             "X509SHA256=[fingerprint]"
         );
+    }
+
+    #[test]
+    fn a_token_s_claims_lose_their_times_and_keep_the_rest() {
+        let claims = r#"{"aud":["k3s"],"exp":1827497678,"iat":1795961678,"iss":"https://kubernetes.default.svc.cluster.local","kubernetes.io":{"namespace":"default","warnafter":1795965285},"nbf":1795961678,"sub":"system:serviceaccount:default:default"}"#;
+        assert_eq!(
+            redact(claims, &Context::default()),
+            r#"{"aud":["k3s"],"exp":"[time]","iat":"[time]","iss":"https://kubernetes.default.svc.cluster.local","kubernetes.io":{"namespace":"default","warnafter":"[time]"},"nbf":"[time]","sub":"system:serviceaccount:default:default"}"#
+        );
+        // A line of its own among others, as a token decoded part by part prints it.
+        let header = r#"{"alg":"RS256","kid":"q1-RO69IS26P8xw"}"#;
+        assert_eq!(
+            redact(&format!("{header}\n{claims}"), &Context::default()),
+            format!(
+                "{}\n{}",
+                r#"{"alg":"RS256","kid":"[key]"}"#,
+                redact(claims, &Context::default())
+            )
+        );
+        // Not claims (no issuer): numbers stay.
+        let other = r#"{"exp":1,"iat":2}"#;
+        assert_eq!(redact(other, &Context::default()), other);
     }
 
     #[test]

@@ -119,7 +119,9 @@ pub fn without_client_noise(stderr: &str) -> String {
 /// The pod (or Job) a step needs running, if it needs one.
 fn needs_running_pod(action: &Action) -> Option<String> {
     match action {
-        Action::Exec { pod, .. } | Action::Wait(scenario::WaitFor::PodReady(pod)) => {
+        Action::Exec { pod, .. }
+        | Action::Logs { pod, .. }
+        | Action::Wait(scenario::WaitFor::PodReady(pod) | scenario::WaitFor::PodSucceeded(pod)) => {
             Some(format!("pod {pod}"))
         }
         Action::Wait(scenario::WaitFor::JobComplete(job)) => Some(format!("job {job}'s pod")),
@@ -159,25 +161,40 @@ impl<'a> Runner<'a> {
     }
 
     /// Runs `program` as every step does: against the cluster's kubeconfig, in the
-    /// scenario's folder, with no input.
+    /// scenario's folder, with `stdin` as its input, or none.
     fn output(
         &self,
         step: &str,
         shown: &str,
         program: &std::path::Path,
         args: &[impl AsRef<std::ffi::OsStr>],
+        stdin: Option<&str>,
     ) -> Result<std::process::Output, RunError> {
-        Command::new(program)
+        let spawn_error = |source| RunError::Spawn {
+            step: step.to_string(),
+            command: shown.to_string(),
+            source,
+        };
+        let mut child = Command::new(program)
             .args(args)
             .env("KUBECONFIG", &self.cluster.kubeconfig)
             .current_dir(&self.scenario.dir)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| RunError::Spawn {
-                step: step.to_string(),
-                command: shown.to_string(),
-                source,
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
             })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(spawn_error)?;
+        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            use std::io::Write;
+            // A script is a few lines, within any pipe's buffer; a program that exits
+            // without reading it is not an error here (its exit code says what happened).
+            let _ = pipe.write_all(input.as_bytes());
+        }
+        child.wait_with_output().map_err(spawn_error)
     }
 
     fn run(
@@ -186,8 +203,9 @@ impl<'a> Runner<'a> {
         shown: String,
         program: &std::path::Path,
         args: &[String],
+        stdin: Option<&str>,
     ) -> Result<Transcript, RunError> {
-        let out = self.output(&step.name, &shown, program, args)?;
+        let out = self.output(&step.name, &shown, program, args, stdin)?;
         Ok(Transcript {
             step: step.name.clone(),
             command: shown,
@@ -233,14 +251,26 @@ impl<'a> Runner<'a> {
     /// token, or left running.
     fn run_plan(&mut self, step: &Step, plan: Plan) -> Result<Transcript, RunError> {
         match &plan.kind {
-            PlanKind::Run => self.run(step, plan.shown, &plan.program, &plan.args),
+            PlanKind::Run => self.run(
+                step,
+                plan.shown,
+                &plan.program,
+                &plan.args,
+                plan.stdin.as_deref(),
+            ),
             PlanKind::WithToken { service_account } => {
                 let service_account = service_account.clone();
                 self.run_with_token(step, &service_account, plan)
             }
             PlanKind::Exec { exit } => {
                 let exit = *exit;
-                let t = self.run(step, plan.shown, &plan.program, &plan.args)?;
+                let t = self.run(
+                    step,
+                    plan.shown,
+                    &plan.program,
+                    &plan.args,
+                    plan.stdin.as_deref(),
+                )?;
                 if t.exit != exit {
                     return Err(RunError::Step {
                         step: step.name.clone(),
@@ -274,6 +304,7 @@ impl<'a> Runner<'a> {
             format!("kubectl create token {service_account}"),
             &kubectl()?,
             &["create".into(), "token".into(), service_account.to_string()],
+            None,
         )?;
         if token.exit != 0 {
             return Err(fail(format!(
@@ -294,7 +325,7 @@ impl<'a> Runner<'a> {
             format!("Authorization: Bearer {}", token.stdout.trim()),
         ];
         args.extend(plan.args);
-        self.run(step, plan.shown, &plan.program, &args)
+        self.run(step, plan.shown, &plan.program, &args, None)
     }
 
     /// Starts `kubectl proxy` on `port` and reads the line it prints when it is ready.

@@ -14,6 +14,7 @@
 
 mod config;
 pub mod debian;
+pub mod distroless;
 mod import;
 pub mod kubectl;
 mod pull;

@@ -29,6 +29,8 @@ pub struct ScenarioError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum WaitFor {
     PodReady(String),
+    /// A pod whose containers all ended with 0 and will not restart (phase `Succeeded`).
+    PodSucceeded(String),
     JobComplete(String),
     /// An object of `resource` (as kubectl names it: `serviceaccount`, `job`...) exists.
     Exists {
@@ -67,6 +69,11 @@ pub enum Action {
         container: Option<String>,
         run: String,
         exit: i32,
+    },
+    /// `kubectl logs <pod> [-c <container>]`.
+    Logs {
+        pod: String,
+        container: Option<String>,
     },
     /// `kubectl proxy` on the host.
     Proxy {
@@ -108,7 +115,8 @@ pub struct Step {
 }
 
 impl Step {
-    /// `transcript` (a command line, then its output) as the course shows it: whole, or the
+    /// `transcript` (a command line, or a command with a here-document `<<'EOF'` up to its
+    /// `EOF` line, then its output) as the course shows it: whole, or the
     /// lines `show` selects with `...` for each run of lines left out.
     pub fn shown(&self, transcript: &str) -> String {
         let Some(show) = &self.show else {
@@ -119,6 +127,16 @@ impl Step {
         if let Some(command) = lines.next() {
             out.push_str(command);
             out.push('\n');
+            // A script typed as a here-document is part of the command.
+            if command.ends_with("<<'EOF'") {
+                for line in lines.by_ref() {
+                    out.push_str(line);
+                    out.push('\n');
+                    if line == "EOF" {
+                        break;
+                    }
+                }
+            }
         }
         let mut elided = false;
         for (i, line) in lines.enumerate() {
@@ -284,7 +302,9 @@ impl SoFar<'_> {
                     }
                 }
             }
-            Action::Exec { pod, .. } | Action::Wait(WaitFor::PodReady(pod))
+            Action::Exec { pod, .. }
+            | Action::Logs { pod, .. }
+            | Action::Wait(WaitFor::PodReady(pod) | WaitFor::PodSucceeded(pod))
                 if !self.created.contains(&("pod".into(), pod.clone())) =>
             {
                 return Err(self.err(

@@ -63,6 +63,7 @@ struct RawStep {
     http: Option<Spanned<RawHttp>>,
     get: Option<Spanned<RawGet>>,
     can_i: Option<Spanned<RawCanI>>,
+    logs: Option<Spanned<RawLogs>>,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +129,13 @@ fn json_output() -> String {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawLogs {
+    pod: String,
+    container: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawCanI {
     verb: String,
     resource: String,
@@ -171,7 +179,7 @@ fn slug(s: &str) -> String {
 /// wrong with it.
 type Candidate<'a> = (&'a str, Pos, Result<(Action, String), String>);
 
-const ACTIONS: &str = "apply, delete, wait, exec, proxy, http, get, can-i";
+const ACTIONS: &str = "apply, delete, wait, exec, proxy, http, get, can-i, logs";
 
 /// The one action a step has, where it is written, and a slug for its snapshot name; or
 /// what is wrong: no action, or more than one.
@@ -181,6 +189,7 @@ fn action(r: RawStep) -> Result<(Action, Pos, String), String> {
         r.delete.map(delete),
         r.wait.map(wait),
         r.exec.map(exec),
+        r.logs.map(logs),
         r.proxy.map(proxy),
         r.http.map(http),
         r.get.map(get),
@@ -234,24 +243,28 @@ fn delete(a: Spanned<String>) -> Candidate<'static> {
     )
 }
 
-/// A `wait` step: for a pod to be ready, a job to complete, or an object to exist.
+/// A `wait` step: for a pod to be ready or to have succeeded, a job to complete, or an object to exist.
 fn wait(w: Spanned<RawWait>) -> Candidate<'static> {
     let p = pos(&w.referenced);
     let v = w.value;
     let got = match (v.pod, v.job, v.resource, v.name, v.condition.as_deref()) {
         (Some(pod), None, None, None, None | Some("ready")) => Ok((WaitFor::PodReady(pod.clone()), format!("wait-{}", slug(&pod)))),
+        (Some(pod), None, None, None, Some("succeeded")) => Ok((WaitFor::PodSucceeded(pod.clone()), format!("wait-{}", slug(&pod)))),
         (None, Some(job), None, None, None | Some("complete")) => Ok((WaitFor::JobComplete(job.clone()), format!("wait-{}", slug(&job)))),
         (None, None, Some(resource), Some(name), None | Some("exists")) => {
             Ok((WaitFor::Exists { resource, name: name.clone() }, format!("wait-{}", slug(&name))))
         }
-        _ => Err("a wait names one pod (for: ready), one job (for: complete), or a resource and name (for: exists)".to_string()),
+        _ => Err("a wait names one pod (for: ready or succeeded), one job (for: complete), or a resource and name (for: exists)".to_string()),
     };
     ("wait", p, got.map(|(w, s)| (Action::Wait(w), s)))
 }
 
-/// An `exec` step: a shell command in a pod and the exit code it must end with.
+/// An `exec` step: a shell command in a pod and the exit code it must end with. A command
+/// written as a YAML block (`run: |`) loses the newline the block ends with: it is shown
+/// quoted, and a learner types it without one.
 fn exec(e: Spanned<RawExec>) -> Candidate<'static> {
-    let v = e.value;
+    let mut v = e.value;
+    v.run.truncate(v.run.trim_end().len());
     (
         "exec",
         pos(&e.referenced),
@@ -263,6 +276,26 @@ fn exec(e: Spanned<RawExec>) -> Candidate<'static> {
                 exit: v.exit,
             },
             format!("exec-{}", slug(&v.run)),
+        )),
+    )
+}
+
+/// A `logs` step: what a pod's container has written.
+fn logs(l: Spanned<RawLogs>) -> Candidate<'static> {
+    let v = l.value;
+    let slug = match &v.container {
+        Some(c) => format!("logs-{}-{}", slug(&v.pod), slug(c)),
+        None => format!("logs-{}", slug(&v.pod)),
+    };
+    (
+        "logs",
+        pos(&l.referenced),
+        Ok((
+            Action::Logs {
+                pod: v.pod,
+                container: v.container,
+            },
+            slug,
         )),
     )
 }
@@ -316,10 +349,15 @@ fn http(h: Spanned<RawHttp>) -> Candidate<'static> {
     ("http", pos(&h.referenced), got)
 }
 
-/// A `get` step, with JSON or YAML output, or kubectl's table.
+/// A `get` step, with JSON or YAML output, kubectl's table, or a JSONPath template
+/// (`jsonpath={.spec.volumes[*].name}`, which kubectl checks when it runs).
 fn get(g: Spanned<RawGet>) -> Candidate<'static> {
     let v = g.value;
-    let got = if matches!(v.output.as_str(), "json" | "yaml" | "table") {
+    let jsonpath = v
+        .output
+        .strip_prefix("jsonpath=")
+        .is_some_and(|t| t.starts_with('{') && t.ends_with('}'));
+    let got = if jsonpath || matches!(v.output.as_str(), "json" | "yaml" | "table") {
         Ok((
             Action::Get {
                 resource: v.resource.clone(),
@@ -330,7 +368,7 @@ fn get(g: Spanned<RawGet>) -> Candidate<'static> {
         ))
     } else {
         Err(format!(
-            "get output {:?}: expected json, yaml or table",
+            "get output {:?}: expected json, yaml, table or jsonpath={{...}}",
             v.output
         ))
     };

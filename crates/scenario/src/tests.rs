@@ -33,6 +33,8 @@ steps:
   - proxy: {}
   - http: {path: /apis/batch/v1}
   - can-i: {verb: list, resource: pods, as: "system:serviceaccount:default:default"}
+  - logs: {pod: curl, container: main}
+  - get: {resource: pod, name: curl, output: "jsonpath={.spec.volumes[*].name}"}
   - delete: curl.yaml
 "#;
 
@@ -52,8 +54,17 @@ fn a_good_scenario() {
             "05-proxy",
             "06-http-apis-batch-v1",
             "07-can-i-list-pods",
-            "08-delete-curl-yaml",
+            "08-logs-curl-main",
+            "09-get-pod-curl",
+            "10-delete-curl-yaml",
         ]
+    );
+    assert_eq!(
+        s.steps[7].action,
+        Action::Logs {
+            pod: "curl".into(),
+            container: Some("main".into())
+        }
     );
     assert_eq!(
         s.steps[3].action,
@@ -90,7 +101,7 @@ fn bad_scenarios_name_file_line_and_column() {
     let cases = [
         (
             "title: t\nsummary: s\nsteps:\n  - aply: curl.yaml\n",
-            "scenarios/03-ca/scenario.yaml:4:5: unknown field `aply`, expected one of name, narration, show, apply, delete, wait, exec, proxy, http, get, can-i",
+            "scenarios/03-ca/scenario.yaml:4:5: unknown field `aply`, expected one of name, narration, show, apply, delete, wait, exec, proxy, http, get, can-i, logs",
         ),
         (
             "title: t\nsummary: s\nsteps:\n  - apply: nope.yaml\n",
@@ -102,7 +113,7 @@ fn bad_scenarios_name_file_line_and_column() {
         ),
         (
             "title: t\nsummary: s\nsteps:\n  - narration: hello\n",
-            "scenarios/03-ca/scenario.yaml:4:5: step 1: no action: a step has exactly one of apply, delete, wait, exec, proxy, http, get, can-i",
+            "scenarios/03-ca/scenario.yaml:4:5: step 1: no action: a step has exactly one of apply, delete, wait, exec, proxy, http, get, can-i, logs",
         ),
         (
             "title: t\nsummary: s\nsteps:\n  - apply: curl.yaml\n    proxy: {}\n",
@@ -170,6 +181,12 @@ fn show_selects_output_lines_and_marks_the_gaps() {
     let transcript = "$ curl x\na\nb\nc\nd\ne\nf\n";
     assert_eq!(s.steps[1].shown(transcript), "$ curl x\na\nb\n...\ne\nf\n");
     assert_eq!(s.steps[0].shown(transcript), transcript);
+    // A here-document belongs to the command, not the output.
+    let script = "$ kubectl exec -i p -- sh <<'EOF'\ncd /\nls\nEOF\na\nb\nc\nd\ne\n";
+    assert_eq!(
+        s.steps[1].shown(script),
+        "$ kubectl exec -i p -- sh <<'EOF'\ncd /\nls\nEOF\na\nb\n...\ne\n"
+    );
 }
 
 #[test]

@@ -47,3 +47,31 @@ fn admin_cert_is_system_masters() {
     let (_, ca) = X509Certificate::from_der(&pki.server_ca.cert_der).unwrap();
     assert!(ca.subject().to_string().starts_with("CN=k3s-server-ca@"));
 }
+
+#[test]
+fn a_leaf_names_its_issuer_s_key_as_go_s_certificates_do() {
+    let pki = Pki::generate().unwrap();
+    let (_, ca) = X509Certificate::from_der(&pki.server_ca.cert_der).unwrap();
+    let ski = ca
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        })
+        .expect("a CA has a SubjectKeyIdentifier");
+    for leaf in [&pki.serving, &pki.admin] {
+        let (_, cert) = X509Certificate::from_der(&leaf.cert_der).unwrap();
+        let aki = cert
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.clone(),
+                _ => None,
+            })
+            .expect("a leaf has an AuthorityKeyIdentifier");
+        if std::ptr::eq(leaf, &pki.serving) {
+            assert_eq!(aki.0, ski.as_slice());
+        }
+    }
+}

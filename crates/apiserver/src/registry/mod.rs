@@ -61,9 +61,14 @@ pub fn record_request_fields(
     answer: &mut Value,
     manager: &str,
 ) {
-    let mut fields = request.clone();
+    // The create handler's live object is a new, empty one of the kind
+    // (`scope.Creater.New`), so an Update records only what differs from a zero value: a
+    // field the request leaves at its zero (as a protobuf body writes every field) is
+    // not the caller's.
+    let zero = canonical(res, Value::Object(Default::default()));
+    let mut fields = canonical(res, request.clone());
     let writer = Writer::internal(manager);
-    record_managed_fields(res, subresource, None, &mut fields, &writer);
+    record_managed_fields(res, subresource, Some(&zero), &mut fields, &writer);
     if let Some(mf) = object::meta(&fields).and_then(|m| m.get("managedFields")) {
         object::meta_mut(answer).insert("managedFields".into(), mf.clone());
     }

@@ -25,6 +25,8 @@ pub struct Plan {
     pub shown: String,
     pub program: std::path::PathBuf,
     pub args: Vec<String>,
+    /// What the program reads on its standard input (a multi-line script), if anything.
+    pub stdin: Option<String>,
     pub kind: PlanKind,
 }
 
@@ -35,6 +37,7 @@ impl Plan {
             shown,
             program,
             args,
+            stdin: None,
             kind: PlanKind::Run,
         }
     }
@@ -53,6 +56,7 @@ impl Runner<'_> {
                 run: cmd,
                 exit,
             } => exec(pod, container.as_deref(), cmd, *exit),
+            Action::Logs { pod, container } => logs(pod, container.as_deref()),
             Action::Proxy { port } => proxy(*port),
             Action::Http { method, path, via } => self.http(method, path, via),
             Action::Get {
@@ -120,6 +124,7 @@ impl Runner<'_> {
             shown,
             program: curl,
             args,
+            stdin: None,
             kind,
         })
     }
@@ -147,6 +152,10 @@ fn delete(file: &str) -> Result<Plan, RunError> {
 fn wait(w: &WaitFor) -> Result<Plan, RunError> {
     let (cond, target) = match w {
         WaitFor::PodReady(p) => ("--for=condition=Ready".to_string(), format!("pod/{p}")),
+        WaitFor::PodSucceeded(p) => (
+            "--for=jsonpath={.status.phase}=Succeeded".to_string(),
+            format!("pod/{p}"),
+        ),
         WaitFor::JobComplete(j) => ("--for=condition=Complete".to_string(), format!("job/{j}")),
         WaitFor::Exists { resource, name } => {
             ("--for=create".to_string(), format!("{resource}/{name}"))
@@ -159,7 +168,11 @@ fn wait(w: &WaitFor) -> Result<Plan, RunError> {
         "--timeout=60s".into(),
     ];
     Ok(Plan::run(
-        format!("kubectl wait {cond} {target}"),
+        // The JSONPath template quoted as kubectl's own examples quote it.
+        format!(
+            "kubectl wait {} {target}",
+            cond.replace("={.status.phase}=", "='{.status.phase}'=")
+        ),
         kubectl()?,
         args,
     ))
@@ -167,20 +180,50 @@ fn wait(w: &WaitFor) -> Result<Plan, RunError> {
 
 /// Plans `kubectl exec POD [-c CONTAINER] -- sh -c CMD`, which must exit with `exit`.
 fn exec(pod: &str, container: Option<&str>, cmd: &str, exit: i32) -> Result<Plan, RunError> {
-    let mut args = vec!["exec".to_string(), pod.to_string()];
-    let mut shown = format!("kubectl exec {pod}");
+    let multiline = cmd.contains('\n');
+    let mut args = vec!["exec".to_string()];
+    let mut shown = "kubectl exec".to_string();
+    if multiline {
+        args.push("-i".into());
+        shown.push_str(" -i");
+    }
+    args.push(pod.to_string());
+    shown.push_str(&format!(" {pod}"));
     if let Some(c) = container {
         args.extend(["-c".into(), c.to_string()]);
         shown.push_str(&format!(" -c {c}"));
     }
-    args.extend(["--".into(), "sh".into(), "-c".into(), cmd.to_string()]);
-    shown.push_str(&format!(" -- sh -c {}", shell_quote(cmd)));
+    args.extend(["--".into(), "sh".into()]);
+    // A script of several lines is typed as a here-document, which needs no quoting and
+    // reads as it runs; one line is `sh -c '...'`.
+    let stdin = if multiline {
+        shown.push_str(&format!(" -- sh <<'EOF'\n{cmd}\nEOF"));
+        Some(format!("{cmd}\n"))
+    } else {
+        args.extend(["-c".into(), cmd.to_string()]);
+        shown.push_str(&format!(" -- sh -c {}", shell_quote(cmd)));
+        None
+    };
     Ok(Plan {
         shown,
         program: kubectl()?,
         args,
+        stdin,
         kind: PlanKind::Exec { exit },
     })
+}
+
+/// Plans `kubectl logs POD [-c CONTAINER]`.
+fn logs(pod: &str, container: Option<&str>) -> Result<Plan, RunError> {
+    let mut args = strings(&["logs", pod]);
+    if let Some(c) = container {
+        args.extend(strings(&["-c", c]));
+    }
+    Ok(Plan::run(
+        format!("kubectl {}", args.join(" ")),
+        kubectl()?,
+        args,
+    ))
 }
 
 /// Plans `kubectl proxy`, shown without its port when it is the default.
@@ -193,6 +236,7 @@ fn proxy(port: u16) -> Result<Plan, RunError> {
         },
         program: kubectl()?,
         args: vec!["proxy".into(), format!("--port={port}")],
+        stdin: None,
         kind: PlanKind::Proxy { port },
     })
 }
@@ -207,7 +251,7 @@ fn get(resource: &str, name: &str, output: &str) -> Result<Plan, RunError> {
         ));
     }
     Ok(Plan::run(
-        format!("kubectl get {resource} {name} -o {output}"),
+        format!("kubectl get {resource} {name} -o {}", shell_quote(output)),
         kubectl()?,
         strings(&["get", resource, name, "-o", output]),
     ))

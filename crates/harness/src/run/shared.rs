@@ -65,6 +65,7 @@ impl Runner<'_> {
             &format!("kubectl {}", args.join(" ")),
             &kubectl()?,
             args,
+            None,
         )
     }
 
