@@ -129,6 +129,7 @@ pub mod install {
     pub const CURL: &str = "your package manager (`apt-get install curl`)";
     pub const SCRIPT: &str = "`apt-get install bsdutils` (script(1), from util-linux)";
     pub const REGISTRY: &str = "`apt-get install docker-registry` (the CNCF distribution registry)";
+    pub const CHROMIUM: &str = "`apt-get install chromium` (run headless)";
 }
 
 #[cfg(test)]
