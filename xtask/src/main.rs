@@ -227,7 +227,7 @@ fn cluster_up(kubeconfig: &Path, port: u16) -> Result<()> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {
         let dir = kubeconfig.parent().map(PathBuf::from).unwrap_or_default();
-        let cluster = backends::EmbeddedCluster::start(&dir, port)
+        let cluster = backends::EmbeddedCluster::start_observed(&dir, port, pull::progress_bars())
             .await
             .context("starting the embedded cluster")?;
         harness::kubeconfig::write(kubeconfig, &cluster.kubeconfig())?;

@@ -91,6 +91,50 @@ pub fn ensure(rt: &tokio::runtime::Runtime, images: &[String]) -> Result<bool> {
     Ok(true)
 }
 
+/// Progress bars for the pulls a running cluster's node makes (`cluster up`): one per
+/// image while it is fetched, then a line saying how it ended.
+pub fn progress_bars() -> backends::PullObserver {
+    let bars = indicatif::MultiProgress::new();
+    let open: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>> =
+        Default::default();
+    backends::PullObserver::new(move |event| {
+        let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+        match event {
+            backends::PullEvent::Started { image } => {
+                let bar = bars.add(indicatif::ProgressBar::new(0));
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "pulling {msg} {bar:30} {bytes}/{total_bytes} {elapsed}",
+                    )
+                    .expect("a valid template"),
+                );
+                bar.set_message(image.clone());
+                open.insert(image, bar);
+            }
+            backends::PullEvent::Progress { image, done, total } => {
+                if let Some(bar) = open.get(&image) {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                }
+            }
+            backends::PullEvent::Pulled { image, size } => {
+                if let Some(bar) = open.remove(&image) {
+                    bar.finish_and_clear();
+                }
+                let _ = bars.println(format!("pulled {image} ({:.1} MB)", size as f64 / 1e6));
+            }
+            backends::PullEvent::Failed { image, error } => {
+                if let Some(bar) = open.remove(&image) {
+                    bar.finish_and_clear();
+                }
+                let _ = bars.println(format!(
+                    "could not pull {image}: {error}\n(no registry reachable? `cargo xtask images` builds the course's images offline)"
+                ));
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

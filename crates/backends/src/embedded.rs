@@ -32,7 +32,17 @@ impl EmbeddedCluster {
     /// Starts a cluster whose files live in `dir` (the socket, the kubelet's `run/`);
     /// `port` 0 picks a free one.
     pub async fn start(dir: &Path, port: u16) -> Result<EmbeddedCluster, StartError> {
-        Self::start_recorded(dir, port, None).await
+        Self::start_with(dir, port, None, kubelet::PullObserver::default()).await
+    }
+
+    /// `start`, with `pulls` told of every image pull the node makes (`cluster up`'s
+    /// progress bars).
+    pub async fn start_observed(
+        dir: &Path,
+        port: u16,
+        pulls: kubelet::PullObserver,
+    ) -> Result<EmbeddedCluster, StartError> {
+        Self::start_with(dir, port, None, pulls).await
     }
 
     /// `start`, with every exchange on the API server's port and socket recorded in
@@ -41,6 +51,15 @@ impl EmbeddedCluster {
         dir: &Path,
         port: u16,
         recorder: Option<apiserver::Recorder>,
+    ) -> Result<EmbeddedCluster, StartError> {
+        Self::start_with(dir, port, recorder, kubelet::PullObserver::default()).await
+    }
+
+    async fn start_with(
+        dir: &Path,
+        port: u16,
+        recorder: Option<apiserver::Recorder>,
+        pulls: kubelet::PullObserver,
     ) -> Result<EmbeddedCluster, StartError> {
         std::fs::create_dir_all(dir).map_err(|source| StartError::Dir {
             path: dir.display().to_string(),
@@ -61,6 +80,7 @@ impl EmbeddedCluster {
                 node_name: apiserver::NODE_NAME.into(),
                 runtime_dir: dir.join("run"),
                 api_socket: socket,
+                pulls,
             },
         );
         Ok(EmbeddedCluster {

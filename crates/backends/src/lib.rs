@@ -9,6 +9,8 @@ mod kubeconfig;
 pub use embedded::{Embedded, EmbeddedCluster, StartError};
 pub use k3s::K3s;
 pub use kubeconfig::Kubeconfig;
+/// What `EmbeddedCluster::start_observed` tells of each image pull its node makes.
+pub use kubelet::{PullEvent, PullObserver};
 
 /// The names `by_name` takes.
 pub const NAMES: &str = "embedded, control-plane, k3s or kubeconfig";

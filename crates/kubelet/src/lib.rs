@@ -47,6 +47,55 @@ pub struct Config {
     pub runtime_dir: PathBuf,
     /// The API server's Unix socket, bridged into every pod.
     pub api_socket: PathBuf,
+    /// Who hears of each image pull as it goes (a progress bar in `cluster up`).
+    pub pulls: PullObserver,
+}
+
+/// What a pull the kubelet makes goes through: started, bytes fetched, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullEvent {
+    Started {
+        image: String,
+    },
+    Progress {
+        image: String,
+        done: u64,
+        total: u64,
+    },
+    Pulled {
+        image: String,
+        size: u64,
+    },
+    Failed {
+        image: String,
+        error: String,
+    },
+}
+
+/// A listener for the kubelet's image pulls; the default hears nothing.
+#[derive(Clone, Default)]
+pub struct PullObserver(Option<Arc<dyn Fn(PullEvent) + Send + Sync>>);
+
+impl PullObserver {
+    pub fn new(f: impl Fn(PullEvent) + Send + Sync + 'static) -> PullObserver {
+        PullObserver(Some(Arc::new(f)))
+    }
+
+    pub(crate) fn tell(&self, event: PullEvent) {
+        if let Some(f) = &self.0 {
+            f(event);
+        }
+    }
+}
+
+impl std::fmt::Debug for PullObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "PullObserver(..)"
+        } else {
+            "PullObserver(none)"
+        })
+    }
 }
 
 /// A kind the kubelet reads from a namespace with kube's `Api` (ConfigMaps, Secrets).

@@ -5,7 +5,7 @@
 //! to 300 s, the kubelet's `imageBackOff`).
 
 use crate::start::StartFailure;
-use crate::{Kubelet, events};
+use crate::{Kubelet, PullEvent, events};
 use k8s_openapi::api::core::v1::{Container, Pod};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -156,7 +156,33 @@ impl Kubelet {
         }
         record("Normal", "Pulling", format!("Pulling image {image:?}")).await;
         let started = Instant::now();
-        match store.pull(&reference, &|_| {}).await {
+        let pulls = self.config.pulls.clone();
+        let whole = reference.whole();
+        pulls.tell(PullEvent::Started {
+            image: whole.clone(),
+        });
+        let progress = {
+            let (pulls, whole) = (pulls.clone(), whole.clone());
+            move |p: images::PullProgress| {
+                pulls.tell(PullEvent::Progress {
+                    image: whole.clone(),
+                    done: p.done,
+                    total: p.total,
+                })
+            }
+        };
+        let result = store.pull(&reference, &progress).await;
+        pulls.tell(match &result {
+            Ok(pulled) => PullEvent::Pulled {
+                image: whole,
+                size: pulled.size,
+            },
+            Err(e) => PullEvent::Failed {
+                image: whole,
+                error: e.to_string(),
+            },
+        });
+        match result {
             Ok(pulled) => {
                 let took = go_duration(started.elapsed());
                 let message = format!(

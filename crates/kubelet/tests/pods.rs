@@ -5,6 +5,7 @@ use apiserver::UserInfo;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 
 mod node;
@@ -221,7 +222,15 @@ async fn running_pods_report_ready_and_stop_on_delete() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_images_wait_with_err_image_pull() {
-    let n = Node::start("img").await;
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let n = Node::start_observed(
+        std::env::temp_dir().join(format!("kubelet-img-{}", std::process::id())),
+        kubelet::PullObserver::new({
+            let heard = heard.clone();
+            move |e| heard.lock().unwrap().push(e)
+        }),
+    )
+    .await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "web"},
         "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]},
@@ -245,6 +254,23 @@ async fn unknown_images_wait_with_err_image_pull() {
         ),
         "{message}"
     );
+    // Whoever watches the node's pulls (`cluster up`'s progress bars) heard it start and fail.
+    {
+        let heard = heard.lock().unwrap();
+        let image = "docker.io/library/nginx:1.27".to_string();
+        assert_eq!(
+            heard.first(),
+            Some(&kubelet::PullEvent::Started {
+                image: image.clone()
+            })
+        );
+        assert!(
+            heard
+                .iter()
+                .any(|e| matches!(e, kubelet::PullEvent::Failed { image: i, .. } if *i == image)),
+            "{heard:?}"
+        );
+    }
     // Then the kubelet backs off, and says so.
     let p = wait_for(&n.pods, "web", |p| {
         p.status

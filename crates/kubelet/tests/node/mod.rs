@@ -25,6 +25,11 @@ impl Node {
 
     /// A node whose files (API socket, kubelet runtime directory) live in `dir`.
     pub async fn start_in(dir: PathBuf) -> Node {
+        Node::start_observed(dir, kubelet::PullObserver::default()).await
+    }
+
+    /// `start_in`, with `pulls` told of the node's image pulls.
+    pub async fn start_observed(dir: PathBuf, pulls: kubelet::PullObserver) -> Node {
         std::fs::create_dir_all(&dir).unwrap();
         let api_socket = dir.join("apiserver.sock");
         let config = Config {
@@ -39,6 +44,7 @@ impl Node {
                 node_name: apiserver::NODE_NAME.into(),
                 runtime_dir,
                 api_socket,
+                pulls,
             },
         );
         let admin = cluster.service_as(apiserver::UserInfo::admin());
