@@ -91,6 +91,16 @@ pub fn ensure(rt: &tokio::runtime::Runtime, images: &[String]) -> Result<bool> {
     Ok(true)
 }
 
+/// A line above the bars, or on stderr when it is not a terminal (where the bars are
+/// hidden, and so is what they print).
+fn say(bars: &indicatif::MultiProgress, line: String) {
+    if bars.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        let _ = bars.println(line);
+    }
+}
+
 /// Progress bars for the pulls a running cluster's node makes (`cluster up`): one per
 /// image while it is fetched, then a line saying how it ended.
 pub fn progress_bars() -> backends::PullObserver {
@@ -121,15 +131,21 @@ pub fn progress_bars() -> backends::PullObserver {
                 if let Some(bar) = open.remove(&image) {
                     bar.finish_and_clear();
                 }
-                let _ = bars.println(format!("pulled {image} ({:.1} MB)", size as f64 / 1e6));
+                say(
+                    &bars,
+                    format!("pulled {image} ({:.1} MB)", size as f64 / 1e6),
+                );
             }
             backends::PullEvent::Failed { image, error } => {
                 if let Some(bar) = open.remove(&image) {
                     bar.finish_and_clear();
                 }
-                let _ = bars.println(format!(
-                    "could not pull {image}: {error}\n(no registry reachable? `cargo xtask images` builds the course's images offline)"
-                ));
+                say(
+                    &bars,
+                    format!(
+                        "could not pull {image}: {error}\n(no registry reachable? `cargo xtask images` builds the course's images offline)"
+                    ),
+                );
             }
         }
     })
