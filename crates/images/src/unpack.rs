@@ -28,6 +28,10 @@ pub enum Owner {
     /// Every file given to this host uid and gid: a pod whose user namespace maps its
     /// root to one host id sees every file of the image as its own.
     Ids(u32, u32),
+    /// Each file's layer owner moved up by these host ids (uid N becomes `uid + N`): a pod
+    /// whose user namespace maps its ids from there sees the owners the image gives (the
+    /// unpacker must be root).
+    Shifted(u32, u32),
 }
 
 impl Store {
@@ -42,6 +46,9 @@ impl Store {
         let name = match owner {
             Owner::Unpacker => image.manifest_digest.digest().to_string(),
             Owner::Ids(uid, gid) => format!("{}.{uid}.{gid}", image.manifest_digest.digest()),
+            Owner::Shifted(uid, gid) => {
+                format!("{}.from{uid}.{gid}", image.manifest_digest.digest())
+            }
         };
         let dest = self.roots_dir().join(name);
         if dest.is_dir() {
@@ -55,7 +62,7 @@ impl Store {
         let root = work.path().join("rootfs");
         fs::create_dir(&root).map_err(io("making", &root))?;
         let mut modes = BTreeMap::new();
-        let keep_owners = owner == Owner::Unpacker && running_as_root();
+        let keep_owners = running_as_root() && !matches!(owner, Owner::Ids(..));
         for layer in image.manifest.layers() {
             apply_layer(self, layer, &root, keep_owners, &mut modes)?;
         }
@@ -69,8 +76,17 @@ impl Store {
                 let _ = fs::set_permissions(path, fs::Permissions::from_mode(*mode));
             }
         }
-        if let Owner::Ids(uid, gid) = owner {
-            give_away(&root, uid, gid).map_err(io("giving away", &root))?;
+        match owner {
+            Owner::Ids(uid, gid) => give_away(&root, uid, gid).map_err(io("giving away", &root))?,
+            Owner::Shifted(uid, gid) => {
+                if !running_as_root() {
+                    return Err(io("shifting the owners of", &root)(std::io::Error::other(
+                        "only root may give files to other users",
+                    )));
+                }
+                shift(&root, uid, gid).map_err(io("shifting the owners of", &root))?
+            }
+            Owner::Unpacker => {}
         }
         // Another process may have unpacked it meanwhile: either root is whole.
         match fs::rename(&root, &dest) {
@@ -80,6 +96,27 @@ impl Store {
         }
         Ok(dest)
     }
+}
+
+/// Every owner under `root` (itself included) moved up by `uid` and `gid`, each mode kept
+/// as it was (a change of owner clears setuid and setgid bits; the image set them).
+fn shift(root: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(root)?;
+    std::os::unix::fs::lchown(
+        root,
+        Some(uid.saturating_add(meta.uid())),
+        Some(gid.saturating_add(meta.gid())),
+    )?;
+    if !meta.file_type().is_symlink() {
+        fs::set_permissions(root, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+    }
+    if meta.is_dir() {
+        for entry in fs::read_dir(root)? {
+            shift(&entry?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
 }
 
 /// `chown -hR uid:gid root`, keeping setuid and setgid bits off what changes hands.

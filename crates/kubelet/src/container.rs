@@ -145,6 +145,13 @@ impl ContainerRun {
             self.exit_code = Some(code);
             self.finished_at = now();
             self.pid.store(0, Ordering::Relaxed);
+            // What the run wrote is in its log before its status is read from it: the
+            // pumps end when the pipes close, bounded in case a process the container
+            // left behind holds them open.
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+            for pump in self.pumps.iter_mut() {
+                let _ = tokio::time::timeout_at(deadline, pump).await;
+            }
             self.message = self.termination_message(code);
         }
     }

@@ -98,12 +98,13 @@ impl Kubelet {
         let sandbox = Arc::new(self.create_sandbox(&name, pod_ip, &records)?);
         let mut runs = Vec::new();
         for (c, (image, root)) in spec.containers.iter().zip(images) {
-            check_user(pod, c, &image.config, &root)?;
+            let user = check_user(pod, c, &image.config, &root)?;
             let env = env::container_env(&image.config.env, c, &inputs.service_env, &sources)
                 .map_err(|e| StartFailure::new("CreateContainerConfigError", e))?;
             let mounts = container_mounts(c, dir, &vols)?;
             let layer = dir.join("containers").join(&c.name);
-            let cspec = container_spec(c, &image.config, &root, &layer, env, mounts);
+            let mut cspec = container_spec(c, &image.config, &root, &layer, env, mounts);
+            cspec.user = Some(user);
             let log = dir.join("logs").join(format!("{}.log", c.name));
             let termination = dir.join("termination").join(&c.name);
             let mut run =
@@ -274,43 +275,60 @@ fn service_ip(ip: &str) -> Result<std::net::Ipv4Addr, StartFailure> {
         .map_err(|_| StartFailure::new("CreatePodSandboxError", format!("bad service IP {ip}")))
 }
 
-/// Whether `c` may run, and can run here, as the user it names: `runAsNonRoot` is refused
-/// as the kubelet refuses it (`CreateContainerConfigError`); and the embedded runtime maps
-/// one id into a pod, its root, so a container that would run as another user is refused
-/// with a clear error rather than run as root.
+/// Who `c` runs as (`user::resolve`), if it may and can run here: `runAsNonRoot` is
+/// refused as the kubelet refuses it (`CreateContainerConfigError`); a user the image does
+/// not have, or one the pod's user namespace cannot hold, is refused with a clear error
+/// rather than run as root. A node that is not root maps one id into a pod, its root.
 fn check_user(
     pod: &Pod,
     c: &Container,
     image: &images::ImageConfig,
     root: &Path,
-) -> Result<(), StartFailure> {
+) -> Result<podbox::User, StartFailure> {
     let image_user = crate::user::image_user(&image.user);
     crate::user::verify_run_as_non_root(pod, c, &image_user)
         .map_err(|e| StartFailure::new("CreateContainerConfigError", e))?;
-    match crate::user::uid(pod, c, &image_user, root) {
-        Some(0) => Ok(()),
-        Some(uid) => Err(StartFailure::new(
+    let user = crate::user::resolve(pod, c, &image.user, root).map_err(|e| {
+        StartFailure::new("CreateContainerError", format!("container {}: {e}", c.name))
+    })?;
+    let root_only = user.uid == 0 && user.gid == 0 && user.groups.is_empty();
+    if !root_only && !podbox::maps_id_range() {
+        return Err(StartFailure::new(
             "CreateContainerError",
             format!(
-                "container {} would run as uid {uid}: the embedded runtime maps only the pod's root into a pod's user namespace, so it runs containers as root only",
-                c.name
+                "container {} would run as uid {} gid {}: this node runs without root, so a pod's user namespace maps one id, its root, and containers run as root only",
+                c.name, user.uid, user.gid
             ),
-        )),
-        None => Err(StartFailure::new(
-            "CreateContainerError",
-            format!(
-                "container {}: user {:?} is not in the image's /etc/passwd",
-                c.name, image.user
-            ),
-        )),
+        ));
     }
+    let ids = std::iter::once(user.uid)
+        .chain(std::iter::once(user.gid))
+        .chain(user.groups.iter().copied());
+    if let Some(out) = ids.into_iter().find(|i| *i >= podbox::ID_COUNT) {
+        return Err(StartFailure::new(
+            "CreateContainerError",
+            format!(
+                "container {}: id {out} is outside the {} ids a pod's user namespace maps",
+                c.name,
+                podbox::ID_COUNT
+            ),
+        ));
+    }
+    Ok(user)
 }
 
 /// The image's root, unpacked once and owned by the pod's root (off the async threads:
 /// the first unpacking of an image takes a moment).
 async fn unpacked(store: images::Store, image: images::Image) -> Result<PathBuf, StartFailure> {
     let (uid, gid) = podbox::pod_root_ids();
-    tokio::task::spawn_blocking(move || store.rootfs_owned(&image, images::Owner::Ids(uid, gid)))
+    // A pod that maps a range of ids sees the image's own owners; one that maps only its
+    // root sees every file as root's.
+    let owner = if podbox::maps_id_range() {
+        images::Owner::Shifted(uid, gid)
+    } else {
+        images::Owner::Ids(uid, gid)
+    };
+    tokio::task::spawn_blocking(move || store.rootfs_owned(&image, owner))
         .await
         .map_err(|e| StartFailure::new("CreateContainerError", e))?
         .map_err(|e| StartFailure::new("CreateContainerError", e))
@@ -364,6 +382,7 @@ fn container_spec(
             work: layer.join("0").join("work").display().to_string(),
         }),
         join: None,
+        user: None,
     }
 }
 
@@ -391,6 +410,12 @@ fn container_mounts(
         .and_then(|()| {
             let (uid, gid) = podbox::pod_root_ids();
             std::os::unix::fs::chown(&termination, Some(uid), Some(gid))
+        })
+        // Writable by whichever user the container runs as (`kuberuntime_container.go`,
+        // `makeMounts`: `Chmod(containerLogPath, 0666)`).
+        .and_then(|()| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&termination, std::fs::Permissions::from_mode(0o666))
         });
     made.map_err(|e| StartFailure::new("CreateContainerError", e))?;
     mounts.push(podbox::Mount {

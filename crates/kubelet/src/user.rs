@@ -76,26 +76,123 @@ pub(crate) fn verify_run_as_non_root(
     }
 }
 
-/// The uid the container would run as, when it is known: `runAsUser`, else the image's
-/// numeric user; a user name resolves in the image's `/etc/passwd` under `root`.
-pub(crate) fn uid(
+/// Who the container runs as, as containerd decides it for the kubelet
+/// (`internal/cri/server/container_create_linux.go`: `WithUser`/`WithUserID` from the
+/// image's `User` or `runAsUser`, `runAsGroup` over the group, then `WithAdditionalGIDs`
+/// from the image's `/etc/group` and the pod's `supplementalGroups` and `fsGroup`): the
+/// uid, a name resolved in the image's `/etc/passwd`; the gid, the user's in `/etc/passwd`
+/// (0 for a uid it does not list), or the image's `:group`, or `runAsGroup`; and the
+/// groups the image's `/etc/group` gives the user's name. `Err` names what the image
+/// does not have.
+pub(crate) fn resolve(
     pod: &Pod,
     c: &Container,
-    image: &ImageUser,
+    image_user: &str,
     root: &std::path::Path,
-) -> Option<i64> {
-    if let (_, Some(uid)) = effective(pod, c) {
-        return Some(uid);
+) -> Result<podbox::User, String> {
+    let passwd = read_in_root(root, "etc/passwd").unwrap_or_default();
+    let group_file = read_in_root(root, "etc/group").unwrap_or_default();
+    // name:x:uid:gid:...
+    let users: Vec<(&str, u32, u32)> = passwd
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some((
+                *f.first()?,
+                f.get(2)?.parse().ok()?,
+                f.get(3)?.parse().ok()?,
+            ))
+        })
+        .collect();
+    // name:x:gid:member,member
+    let groups: Vec<(&str, u32, Vec<&str>)> = group_file
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            let members = f.get(3).map_or(Vec::new(), |m| {
+                m.split(',').filter(|m| !m.is_empty()).collect()
+            });
+            Some((*f.first()?, f.get(2)?.parse().ok()?, members))
+        })
+        .collect();
+    let by_uid = |uid: u32| users.iter().find(|u| u.1 == uid);
+    let (_, run_as_user) = effective(pod, c);
+    let (user_part, group_part) = match image_user.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (image_user, None),
+    };
+    let id =
+        |v: i64, what: &str| u32::try_from(v).map_err(|_| format!("{what} {v} is not a valid id"));
+    let (uid, mut gid, name) = match run_as_user {
+        Some(uid) => {
+            let uid = id(uid, "runAsUser")?;
+            (
+                uid,
+                by_uid(uid).map_or(0, |u| u.2),
+                by_uid(uid).map(|u| u.0),
+            )
+        }
+        None => match user_part.parse::<u32>() {
+            _ if user_part.is_empty() => (0, by_uid(0).map_or(0, |u| u.2), by_uid(0).map(|u| u.0)),
+            Ok(uid) => (
+                uid,
+                by_uid(uid).map_or(0, |u| u.2),
+                by_uid(uid).map(|u| u.0),
+            ),
+            Err(_) => {
+                let u = users.iter().find(|u| u.0 == user_part).ok_or_else(|| {
+                    format!("user {user_part:?} is not in the image's /etc/passwd")
+                })?;
+                (u.1, u.2, Some(u.0))
+            }
+        },
+    };
+    if run_as_user.is_none()
+        && let Some(g) = group_part.filter(|g| !g.is_empty())
+    {
+        gid = match g.parse::<u32>() {
+            Ok(gid) => gid,
+            Err(_) => groups
+                .iter()
+                .find(|x| x.0 == g)
+                .map(|x| x.1)
+                .ok_or_else(|| format!("group {g:?} is not in the image's /etc/group"))?,
+        };
     }
-    match image {
-        ImageUser::Uid(uid) => Some(*uid),
-        ImageUser::Name(name) => read_in_root(root, "etc/passwd")?.lines().find_map(|l| {
-            let mut f = l.split(':');
-            (f.next()? == name)
-                .then(|| f.nth(1)?.parse().ok())
-                .flatten()
-        }),
+    let psc = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
+    let run_as_group = c
+        .security_context
+        .as_ref()
+        .and_then(|s| s.run_as_group)
+        .or_else(|| psc.and_then(|s| s.run_as_group));
+    if let Some(g) = run_as_group {
+        gid = id(g, "runAsGroup")?;
     }
+    let mut extra: Vec<u32> = Vec::new();
+    if let Some(name) = name {
+        extra.extend(groups.iter().filter(|g| g.2.contains(&name)).map(|g| g.1));
+    }
+    for g in psc
+        .and_then(|s| s.supplemental_groups.clone())
+        .into_iter()
+        .flatten()
+        .chain(psc.and_then(|s| s.fs_group))
+    {
+        extra.push(id(g, "supplementalGroups")?);
+    }
+    let mut all = vec![gid];
+    all.extend(extra);
+    all.sort_unstable();
+    all.dedup();
+    Ok(podbox::User {
+        uid,
+        gid,
+        groups: if uid == 0 && all == [0] {
+            Vec::new()
+        } else {
+            all
+        },
+    })
 }
 
 /// A regular file of the image's root, read only if it resolves within the root (an
@@ -165,5 +262,44 @@ mod tests {
             json!({"runAsNonRoot": false}),
         );
         assert!(verify_run_as_non_root(&p, &c, &ImageUser::Uid(0)).is_ok());
+    }
+
+    #[test]
+    fn users_resolve_as_containerd_resolves_them() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("etc")).unwrap();
+        std::fs::write(
+            root.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.path().join("etc/group"),
+            "root:x:0:\nstaff:x:50:app\napp:x:1001:\nwheel:x:10:root,app\n",
+        )
+        .unwrap();
+        let (p, c) = pod(json!({}), json!({}));
+        let user = |image: &str| resolve(&p, &c, image, root.path());
+        let id = |uid, gid, groups: &[u32]| podbox::User {
+            uid,
+            gid,
+            groups: groups.to_vec(),
+        };
+        assert_eq!(user(""), Ok(id(0, 0, &[0, 10])));
+        assert_eq!(user("app"), Ok(id(1000, 1001, &[10, 50, 1001])));
+        assert_eq!(user("1000"), Ok(id(1000, 1001, &[10, 50, 1001])));
+        assert_eq!(user("app:staff"), Ok(id(1000, 50, &[10, 50])));
+        assert_eq!(user("1234:5"), Ok(id(1234, 5, &[5])));
+        assert!(user("ghost").unwrap_err().contains("\"ghost\" is not in the image's /etc/passwd"));
+        assert!(user("app:ghosts").unwrap_err().contains("/etc/group"));
+        // runAsUser and runAsGroup over the image's; the pod's groups added.
+        let (p, c) = pod(
+            json!({"runAsUser": 1000, "supplementalGroups": [7], "fsGroup": 8}),
+            json!({"runAsGroup": 9}),
+        );
+        assert_eq!(
+            resolve(&p, &c, "root", root.path()),
+            Ok(id(1000, 9, &[7, 8, 9, 10, 50]))
+        );
     }
 }

@@ -734,6 +734,77 @@ async fn run_as_non_root_refuses_a_root_image() {
     drop(n);
 }
 
+/// A container runs as the user its security context names, with the image's groups
+/// for it and the pod's supplemental groups, and `kubectl exec` runs as it too; what the
+/// image keeps from that user stays kept. A node that is not root maps one id into a pod
+/// and refuses such a container clearly instead of running it as root.
+#[tokio::test(flavor = "multi_thread")]
+async fn containers_run_as_the_user_their_security_context_names() {
+    use kube::api::AttachParams;
+    use tokio::io::AsyncReadExt;
+    if !images_present(&[DEBIAN_IMAGE]) {
+        return;
+    }
+    let n = Node::start("runas").await;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "user"},
+        "spec": {"terminationGracePeriodSeconds": 0, "securityContext": {"runAsUser": 1000, "runAsGroup": 3000, "supplementalGroups": [4000]}, "containers": [{"name": "main", "image": DEBIAN_IMAGE, "command": ["sleep", "3600"]}]},
+    }))
+    .unwrap();
+    n.pods.create(&PostParams::default(), &pod).await.unwrap();
+    if !podbox::maps_id_range() {
+        let p = wait_for(&n.pods, "user", |p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .is_some_and(|c| !c.is_empty())
+        })
+        .await;
+        let cs = &p.status.unwrap().container_statuses.unwrap()[0];
+        let waiting = cs.state.as_ref().unwrap().waiting.as_ref().unwrap();
+        assert_eq!(waiting.reason.as_deref(), Some("CreateContainerError"));
+        assert!(
+            waiting
+                .message
+                .as_deref()
+                .unwrap()
+                .contains("containers run as root only"),
+            "{waiting:?}"
+        );
+        drop(n);
+        return;
+    }
+    wait_for(&n.pods, "user", |p| phase(p) == "Running").await;
+    let tls_pods = n.pods_over_tls().await;
+    let mut proc = tls_pods
+        .exec(
+            "user",
+            [
+                "sh",
+                "-c",
+                "id; cat /etc/shadow 2>&1; touch /tmp/x && stat -c %u:%g /tmp/x",
+            ],
+            &AttachParams::default().stderr(false),
+        )
+        .await
+        .unwrap();
+    let mut out = String::new();
+    proc.stdout()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
+    let _ = proc.take_status().unwrap().await;
+    assert_eq!(
+        out,
+        "uid=1000 gid=3000 groups=3000,4000
+cat: /etc/shadow: Permission denied
+1000:3000
+"
+    );
+    drop(n);
+}
+
 /// What a container leaves at its termination message path is its status's message; with
 /// `FallbackToLogsOnError`, a failed container with none left gets its log's end.
 #[tokio::test(flavor = "multi_thread")]

@@ -24,7 +24,6 @@ fn holder_setup() -> Result<i32, String> {
         serde_json::from_str(&std::env::var(SANDBOX).map_err(|_| format!("{SANDBOX} is not set"))?)
             .map_err(|e| format!("reading the sandbox spec: {e}"))?;
     let sources = ServiceSources::open(&spec)?;
-    leave_host_root()?;
     enter_namespaces(&spec)?;
     // Bind the services before forking, so `ready` means they answer.
     let services = sources.bind()?;
@@ -95,37 +94,36 @@ struct Services {
     dns: Option<(UdpSocket, File)>,
 }
 
-/// Root in the pod is the host user that runs the cluster, or `nobody` when that is
-/// root, so that a pod never holds host root's files. A process may only map its own
-/// uid into a namespace it creates, so root first becomes nobody.
-fn leave_host_root() -> Result<(), String> {
-    if Uid::effective().is_root() {
-        nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
-        let nobody = Gid::from_raw(crate::NOBODY);
-        nix::unistd::setresgid(nobody, nobody, nobody).map_err(|e| format!("setresgid: {e}"))?;
-        let nobody = Uid::from_raw(crate::NOBODY);
-        nix::unistd::setresuid(nobody, nobody, nobody).map_err(|e| format!("setresuid: {e}"))?;
-        // Changing credentials made the process non-dumpable, which turns its /proc files
-        // over to root; take them back so it can write its own id maps.
-        sys::make_dumpable();
-    }
-    Ok(())
-}
-
-/// Creates the pod's namespaces, maps the current user to root in them, and sets up the
-/// hostname and the addresses on `lo`.
+/// Creates the pod's namespaces, maps ids into them, and sets up the hostname and the
+/// addresses on `lo`. As root, the pod's ids `0..ID_COUNT` are the host's from
+/// `ROOT_ID_BASE`, written by `map_range`, and the holder then becomes the pod's root, so
+/// that it holds no host root's ids; otherwise a process may only map its own ids into a
+/// namespace it creates, and the host user becomes the pod's root, its only id.
 fn enter_namespaces(spec: &SandboxSpec) -> Result<(), String> {
-    let (uid, gid) = (Uid::effective(), Gid::effective());
     let flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNET
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWPID;
-    unshare(flags)
-        .map_err(|e| format!("unshare: {e} (are unprivileged user namespaces enabled?)"))?;
-    write_file("/proc/self/setgroups", "deny")?;
-    write_file("/proc/self/uid_map", &format!("0 {} 1\n", uid.as_raw()))?;
-    write_file("/proc/self/gid_map", &format!("0 {} 1\n", gid.as_raw()))?;
+    let unshared = |flags| {
+        unshare(flags)
+            .map_err(|e| format!("unshare: {e} (are unprivileged user namespaces enabled?)"))
+    };
+    if crate::maps_id_range() {
+        map_range(|| unshared(flags))?;
+        nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups in the pod: {e}"))?;
+        let root = (Uid::from_raw(0), Gid::from_raw(0));
+        nix::unistd::setresgid(root.1, root.1, root.1)
+            .map_err(|e| format!("setresgid in the pod: {e}"))?;
+        nix::unistd::setresuid(root.0, root.0, root.0)
+            .map_err(|e| format!("setresuid in the pod: {e}"))?;
+    } else {
+        let (uid, gid) = (Uid::effective(), Gid::effective());
+        unshared(flags)?;
+        write_file("/proc/self/setgroups", "deny")?;
+        write_file("/proc/self/uid_map", &format!("0 {} 1\n", uid.as_raw()))?;
+        write_file("/proc/self/gid_map", &format!("0 {} 1\n", gid.as_raw()))?;
+    }
     sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
     sys::loopback_up()?;
     let mut addresses = spec.addresses.clone();
@@ -135,6 +133,53 @@ fn enter_namespaces(spec: &SandboxSpec) -> Result<(), String> {
         sys::add_loopback_address(*a)?;
     }
     Ok(())
+}
+
+/// Runs `unshare` (which makes this process's new user namespace), with the pod's ids
+/// mapped onto the host's range from outside it: only a process with `CAP_SETUID` in the
+/// parent namespace may map ids other than its own (user_namespaces(7)), so a helper forked
+/// first, still root in the host's namespaces, writes the maps once told the namespace is
+/// there, as `newuidmap` does for a rootless runtime.
+fn map_range(unshare: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let holder = nix::unistd::getpid();
+    let (told, tell) = std::io::pipe().map_err(|e| format!("pipe: {e}"))?;
+    match sys::fork_single_threaded()? {
+        ForkResult::Child => {
+            drop(tell);
+            sys::die_with_parent();
+            let mut told = told;
+            let mut byte = [0u8];
+            if told.read_exact(&mut byte).is_err() {
+                // The holder failed before its namespace existed and said why.
+                std::process::exit(1);
+            }
+            let map = format!("0 {} {}\n", crate::ROOT_ID_BASE, crate::ID_COUNT);
+            for file in ["uid_map", "gid_map"] {
+                let path = format!("/proc/{holder}/{file}");
+                if let Err(e) = std::fs::write(&path, &map) {
+                    std::process::exit(sys::fail(&format!("writing {path}: {e}")));
+                }
+            }
+            std::process::exit(0);
+        }
+        ForkResult::Parent { child } => {
+            drop(told);
+            let unshared = unshare();
+            let mut tell = tell;
+            if unshared.is_ok() {
+                tell.write_all(b"u")
+                    .map_err(|e| format!("telling the id mapper: {e}"))?;
+            }
+            drop(tell);
+            let mapped = waitpid(child, None);
+            unshared?;
+            match mapped {
+                Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
+                other => Err(format!("mapping the pod's ids failed ({other:?})")),
+            }
+        }
+    }
 }
 
 /// PID 1 of the pod: die with the holder, serve the API relay and DNS on threads (the

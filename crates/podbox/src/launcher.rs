@@ -60,7 +60,10 @@ fn join_pod(holder: &str, spec: &ContainerSpec) -> Result<Joined, String> {
     // A running container's mount namespace, opened (as the others are) while this
     // process is still the host user: the container's processes are the pod's now.
     let joined_mnt = match spec.join {
-        Some(pid) => Some(ns_fd(&pid.to_string(), "mnt")?),
+        Some(pid) => {
+            wait_for_program(pid)?;
+            Some(ns_fd(&pid.to_string(), "mnt")?)
+        }
         None => None,
     };
     let (user, rest) = fds.split_first().expect("five namespaces");
@@ -99,6 +102,33 @@ fn join_pod(holder: &str, spec: &ContainerSpec) -> Result<Joined, String> {
     Ok((sources, layers))
 }
 
+/// Waits until the container that `launcher` runs has built its root and become its
+/// program: a process joining its mount namespace sooner would find the root half made
+/// (the overlay without its bind mounts, or no `pivot_root` yet). The launcher's one child
+/// is the container's process; once it has exec'd, its executable is not the launcher's.
+fn wait_for_program(launcher: u32) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let exe = |pid: &str| std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    let own = exe(&launcher.to_string());
+    loop {
+        let children =
+            std::fs::read_to_string(format!("/proc/{launcher}/task/{launcher}/children"))
+                .map_err(|e| format!("the container's launcher {launcher} is gone: {e}"))?;
+        if let Some(child) = children.split_whitespace().next()
+            && let Some(program) = exe(child)
+            && Some(&program) != own.as_ref()
+        {
+            return Ok(());
+        }
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            return Err(format!(
+                "the container's process (launcher {launcher}) has not started its program"
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 /// What joining the pod leaves for building the root: the volume sources and the image's
 /// layers, opened.
 type Joined = (Vec<std::fs::File>, Option<crate::root::Layers>);
@@ -118,7 +148,8 @@ fn wait_for_container(child: Pid) -> Result<i32, String> {
     }
 }
 
-/// Drops every capability, becomes root of the pod's user namespace, and execs.
+/// Drops every capability, becomes the container's user (root of the pod's user namespace
+/// unless the spec names another), and execs.
 fn exec(spec: &ContainerSpec) -> String {
     if spec.tty {
         // A new session whose controlling terminal is the one on stdin.
@@ -131,11 +162,27 @@ fn exec(spec: &ContainerSpec) -> String {
     }
     sys::drop_capability_bounding_set();
     sys::set_no_new_privs();
-    if let Err(e) = nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)) {
-        return format!("setresgid: {e}");
+    let user = spec.user.clone().unwrap_or(crate::User {
+        uid: 0,
+        gid: 0,
+        groups: Vec::new(),
+    });
+    // Supplementary groups can be set only where the pod's id map was written from
+    // outside: a namespace that maps one id denies `setgroups` (and its root needs none).
+    let setgroups_allowed =
+        std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "allow");
+    if setgroups_allowed || !user.groups.is_empty() {
+        let groups: Vec<Gid> = user.groups.iter().map(|g| Gid::from_raw(*g)).collect();
+        if let Err(e) = nix::unistd::setgroups(&groups) {
+            return format!("setgroups {:?}: {e}", user.groups);
+        }
     }
-    if let Err(e) = nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)) {
-        return format!("setresuid: {e}");
+    let (uid, gid) = (Uid::from_raw(user.uid), Gid::from_raw(user.gid));
+    if let Err(e) = nix::unistd::setresgid(gid, gid, gid) {
+        return format!("setresgid {gid}: {e}");
+    }
+    if let Err(e) = nix::unistd::setresuid(uid, uid, uid) {
+        return format!("setresuid {uid}: {e}");
     }
     let resolved = match resolve_program(spec) {
         Ok(p) => p,

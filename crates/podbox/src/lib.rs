@@ -104,6 +104,19 @@ pub struct ContainerSpec {
     /// `mounts` and `image` are then the container's, not this spec's.
     #[serde(default)]
     pub join: Option<u32>,
+    /// Who the program runs as in the pod; root when none. Another user needs a pod that
+    /// maps a range of ids (`maps_id_range`).
+    #[serde(default)]
+    pub user: Option<User>,
+}
+
+/// A container's user in the pod: uid, primary gid and supplementary gids.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct User {
+    pub uid: u32,
+    pub gid: u32,
+    #[serde(default)]
+    pub groups: Vec<u32>,
 }
 
 /// A container's root made from an image, as a container runtime's overlay snapshotter
@@ -118,12 +131,13 @@ pub struct ImageRoot {
     pub work: String,
 }
 
-/// The host user and group a pod's root is: the user running the cluster, or `nobody`
-/// (65534) when that is root, so that a pod never holds host root's files. Files a pod's
-/// root must own (an image's root, its writable layer) belong to these ids.
+/// The host user and group a pod's root is: the first of the subordinate range its user
+/// namespace maps when the host runs as root (`ROOT_ID_BASE`), else the user running the
+/// cluster, so that a pod never holds host root's files. Files a pod's root must own (an
+/// image's root, its writable layer, its volumes) belong to these ids.
 pub fn pod_root_ids() -> (u32, u32) {
-    if nix::unistd::Uid::effective().is_root() {
-        (NOBODY, NOBODY)
+    if maps_id_range() {
+        (ROOT_ID_BASE, ROOT_ID_BASE)
     } else {
         (
             nix::unistd::Uid::effective().as_raw(),
@@ -132,8 +146,22 @@ pub fn pod_root_ids() -> (u32, u32) {
     }
 }
 
-/// `nobody`'s uid and gid.
-pub(crate) const NOBODY: u32 = 65534;
+/// Whether a pod's user namespace maps a whole range of ids, so that its containers may run
+/// as any user and group below `ID_COUNT`, as a container runtime's would: when the host
+/// runs as root, which may map any ids (as containerd running as root does). Otherwise the
+/// namespace maps one id, the host user, to the pod's root, and only root exists in it.
+pub fn maps_id_range() -> bool {
+    nix::unistd::Uid::effective().is_root()
+}
+
+/// Where, when the host runs as root, a pod's ids start on the host: pod uid N is host
+/// uid `ROOT_ID_BASE + N` (gids alike), for N below `ID_COUNT`; the conventional first
+/// subordinate id (`/etc/subuid`, `useradd`'s `SUB_UID_MIN`).
+pub const ROOT_ID_BASE: u32 = 100_000;
+
+/// How many ids a pod's user namespace maps when it maps a range: every 16-bit id, as a
+/// container image's files may name.
+pub const ID_COUNT: u32 = 65_536;
 
 /// A pseudo-terminal for a container's TTY session.
 #[derive(Debug)]

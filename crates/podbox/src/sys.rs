@@ -90,13 +90,6 @@ pub(crate) fn pause() {
     unsafe { libc::pause() };
 }
 
-/// Makes the process dumpable again (`PR_SET_DUMPABLE`), which gives its /proc files back
-/// to its own user.
-pub(crate) fn make_dumpable() {
-    // SAFETY: PR_SET_DUMPABLE takes integers only.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
-}
-
 /// Makes the terminal on stdin the controlling terminal of this process's new session
 /// (`TIOCSCTTY`).
 pub(crate) fn set_controlling_terminal() -> std::io::Result<()> {

@@ -212,3 +212,65 @@ fn each_container_writes_to_a_layer_of_its_own_and_exec_joins_it() {
     let _ = a.kill();
     let _ = a.wait();
 }
+
+/// As root, a pod maps a range of ids: the image's files keep their owners, and a
+/// container runs as the user, group and groups its spec names (`kubectl exec` too);
+/// what it may not touch, it may not.
+#[test]
+fn as_root_a_container_runs_as_the_user_it_names() {
+    if !testkit::is_root() {
+        testkit::skip("a pod maps a range of ids only when the host runs as root");
+        return;
+    }
+    assert!(podbox::maps_id_range());
+    let store = Store::user_default().expect("the image store opens");
+    let reference: Reference = IMAGE.parse().unwrap();
+    let Some(image) = store.image(&reference).expect("the store reads") else {
+        testkit::skip(format!(
+            "{IMAGE} is not in the image store; `cargo xtask images`"
+        ));
+        return;
+    };
+    let (uid, gid) = podbox::pod_root_ids();
+    assert_eq!((uid, gid), (podbox::ROOT_ID_BASE, podbox::ROOT_ID_BASE));
+    let lower = store
+        .rootfs_owned(&image, Owner::Shifted(uid, gid))
+        .expect("the image unpacks");
+    // On the host, the image's root-owned files belong to the range's first id, and the
+    // group `shadow` of /etc/shadow (42 in Debian) to the range's 42nd.
+    use std::os::unix::fs::MetadataExt;
+    let shadow = std::fs::metadata(lower.join("etc/shadow")).unwrap();
+    assert_eq!((shadow.uid(), shadow.gid()), (uid, gid + 42));
+    let dir = tempfile::tempdir().unwrap();
+    let layer = writable_layer(dir.path());
+    let sb = Sandbox::create(&SandboxSpec::default()).unwrap();
+    let mut spec = container(
+        &lower,
+        &layer,
+        "id -u; id -g; id -G; stat -c '%u:%g' /etc/shadow; cat /etc/shadow >/dev/null 2>&1 && echo read || echo refused; touch /made 2>/dev/null && echo wrote || echo read-only; touch /tmp/mine && stat -c '%u:%g' /tmp/mine",
+    );
+    spec.user = Some(podbox::User {
+        uid: 1000,
+        gid: 1000,
+        groups: vec![1000, 27],
+    });
+    let (code, out, err) = run(&sb, &spec);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out, "1000\n1000\n1000 27\n0:42\nrefused\nread-only\n1000:1000\n",
+        "{err}"
+    );
+    // Root in the same pod is root of the image's files.
+    std::fs::create_dir_all(dir.path().join("r")).unwrap();
+    let as_root = container(
+        &lower,
+        &writable_layer(&dir.path().join("r")),
+        "id; cat /etc/shadow >/dev/null && echo read",
+    );
+    let (code, out, err) = run(&sb, &as_root);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "uid=0(root) gid=0(root) groups=0(root)\nread\n"),
+        "{err}"
+    );
+}

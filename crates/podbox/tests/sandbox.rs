@@ -20,6 +20,7 @@ fn spec(script: &str) -> ContainerSpec {
         tty: false,
         image: None,
         join: None,
+        user: None,
     }
 }
 

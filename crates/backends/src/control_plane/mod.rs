@@ -95,10 +95,38 @@ impl ControlPlane {
         port: u16,
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<ControlPlane, StartError> {
-        let port = match port {
-            0 => process::free_port().map_err(StartError::Component)?,
-            p => p,
-        };
+        // A port found free may be taken by another program before a component binds it
+        // (etcd's two and the API server's are found free and then handed over): then the
+        // whole start is tried again, on fresh ports and a fresh data directory.
+        let mut attempt = 1;
+        loop {
+            let picked = port == 0;
+            let chosen = match port {
+                0 => process::free_port().map_err(StartError::Component)?,
+                p => p,
+            };
+            match Self::start_on(bin, dir, chosen, progress).await {
+                // Not when the port taken is one the caller chose: that stays taken.
+                Err(StartError::Component(e))
+                    if attempt < 3
+                        && e.contains("address already in use")
+                        && (picked || !e.contains(&format!("127.0.0.1:{chosen}:"))) =>
+                {
+                    progress("a port was taken meanwhile; starting again on others");
+                    let _ = std::fs::remove_dir_all(dir);
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn start_on(
+        bin: &Path,
+        dir: &Path,
+        port: u16,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<ControlPlane, StartError> {
         let url = format!("https://127.0.0.1:{port}");
         let files = files::write(dir, &url).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(dir);
