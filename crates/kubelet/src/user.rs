@@ -290,7 +290,11 @@ mod tests {
         assert_eq!(user("1000"), Ok(id(1000, 1001, &[10, 50, 1001])));
         assert_eq!(user("app:staff"), Ok(id(1000, 50, &[10, 50])));
         assert_eq!(user("1234:5"), Ok(id(1234, 5, &[5])));
-        assert!(user("ghost").unwrap_err().contains("\"ghost\" is not in the image's /etc/passwd"));
+        assert!(
+            user("ghost")
+                .unwrap_err()
+                .contains("\"ghost\" is not in the image's /etc/passwd")
+        );
         assert!(user("app:ghosts").unwrap_err().contains("/etc/group"));
         // runAsUser and runAsGroup over the image's; the pod's groups added.
         let (p, c) = pod(

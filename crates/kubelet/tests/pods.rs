@@ -75,6 +75,22 @@ async fn log_of(n: &Node, pod: &Pod, container: &str) -> String {
 }
 
 /// The host's kubectl, or `None` after saying why the test is skipped.
+/// Why the first container of pod `name` waits, once the pod reports its containers.
+async fn first_waiting(
+    pods: &Api<Pod>,
+    name: &str,
+) -> k8s_openapi::api::core::v1::ContainerStateWaiting {
+    let p = wait_for(pods, name, |p| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .is_some_and(|c| !c.is_empty())
+    })
+    .await;
+    let cs = &p.status.unwrap().container_statuses.unwrap()[0];
+    cs.state.clone().unwrap().waiting.unwrap()
+}
+
 fn kubectl() -> Option<std::path::PathBuf> {
     testkit::host_tool("kubectl", testkit::install::KUBECTL)
 }
@@ -237,15 +253,7 @@ async fn unknown_images_wait_with_err_image_pull() {
     }))
     .unwrap();
     n.pods.create(&PostParams::default(), &pod).await.unwrap();
-    let p = wait_for(&n.pods, "web", |p| {
-        p.status
-            .as_ref()
-            .and_then(|s| s.container_statuses.as_ref())
-            .is_some_and(|c| !c.is_empty())
-    })
-    .await;
-    let cs = &p.status.unwrap().container_statuses.unwrap()[0];
-    let waiting = cs.state.as_ref().unwrap().waiting.as_ref().unwrap();
+    let waiting = first_waiting(&n.pods, "web").await;
     assert_eq!(waiting.reason.as_deref(), Some("ErrImagePull"));
     let message = waiting.message.as_deref().unwrap();
     assert!(
@@ -711,15 +719,7 @@ async fn run_as_non_root_refuses_a_root_image() {
     }))
     .unwrap();
     let created = n.pods.create(&PostParams::default(), &pod).await.unwrap();
-    let p = wait_for(&n.pods, "strict", |p| {
-        p.status
-            .as_ref()
-            .and_then(|s| s.container_statuses.as_ref())
-            .is_some_and(|c| !c.is_empty())
-    })
-    .await;
-    let cs = &p.status.unwrap().container_statuses.unwrap()[0];
-    let waiting = cs.state.as_ref().unwrap().waiting.as_ref().unwrap();
+    let waiting = first_waiting(&n.pods, "strict").await;
     assert_eq!(
         waiting.reason.as_deref(),
         Some("CreateContainerConfigError")
@@ -753,15 +753,7 @@ async fn containers_run_as_the_user_their_security_context_names() {
     .unwrap();
     n.pods.create(&PostParams::default(), &pod).await.unwrap();
     if !podbox::maps_id_range() {
-        let p = wait_for(&n.pods, "user", |p| {
-            p.status
-                .as_ref()
-                .and_then(|s| s.container_statuses.as_ref())
-                .is_some_and(|c| !c.is_empty())
-        })
-        .await;
-        let cs = &p.status.unwrap().container_statuses.unwrap()[0];
-        let waiting = cs.state.as_ref().unwrap().waiting.as_ref().unwrap();
+        let waiting = first_waiting(&n.pods, "user").await;
         assert_eq!(waiting.reason.as_deref(), Some("CreateContainerError"));
         assert!(
             waiting
