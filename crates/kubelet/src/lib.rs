@@ -170,6 +170,12 @@ impl Kubelet {
     /// its `pods/exec` and `pods/log`, and runs the pods bound to it until
     /// [`Kubelet::stop`] (or [`Kubelet::shutdown`]).
     pub fn start(cluster: &apiserver::Cluster, config: Config) -> Arc<Kubelet> {
+        if !podbox::maps_id_range() {
+            // Said once, when the node starts: each refused container says it again.
+            tracing::warn!(
+                "this node runs without root: a pod's user namespace maps one id, its root, so a container that names another user (runAsUser, or its image's User) is refused; run the cluster as root to run such containers"
+            );
+        }
         let admin = apiserver::UserInfo::admin();
         let kubelet = Arc::new(Kubelet {
             client: kube::Client::new(cluster.service_as(admin), "default"),
