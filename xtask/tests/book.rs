@@ -126,7 +126,18 @@ fn every_page_shows_its_blocks_and_links_only_to_what_exists() {
 /// The page's DOM after its scripts ran.
 fn dump_dom(chromium: &Path, profile: &Path, html: &Path) -> String {
     let out = Command::new(chromium)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        // No network: without these, Chromium reaches out at start (updates, sync, QUIC).
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--dump-dom",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("file://{}", html.display()))
         .output()
