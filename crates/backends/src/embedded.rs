@@ -154,6 +154,7 @@ impl Embedded {
             workdir,
             shared: false,
             runs_pods: true,
+            minor: Some(33),
             description: format!("embedded Kubernetes v1.33 at {}", cluster.url()),
             redact: harness::redact::Context {
                 node_name: apiserver::NODE_NAME.into(),

@@ -241,6 +241,7 @@ impl K3s {
             workdir,
             shared: false,
             runs_pods: true,
+            minor: Some(33),
             redact: harness::redact::Context { node_name, node_ip },
         };
         Ok((

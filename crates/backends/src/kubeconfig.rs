@@ -106,6 +106,7 @@ impl Kubeconfig {
             workdir,
             shared: true,
             runs_pods: true,
+            minor: None,
             redact: harness::redact::Context { node_name, node_ip },
         };
         Ok((info, ()))

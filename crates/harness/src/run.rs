@@ -136,6 +136,9 @@ pub struct Runner<'a> {
     proxy: Option<(std::process::Child, u16)>,
     /// Manifests applied on a shared cluster, in order: what `cleanup` deletes.
     applied: Vec<String>,
+    /// The host's `kubectl` when it is a dispatcher, and the kubectl of the cluster's
+    /// minor to run in its place (`plan::kubectl_of_minor`).
+    kubectl: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl Drop for Runner<'_> {
@@ -157,6 +160,7 @@ impl<'a> Runner<'a> {
             scenario,
             proxy: None,
             applied: Vec::new(),
+            kubectl: cluster.minor.and_then(plan::kubectl_of_minor),
         }
     }
 

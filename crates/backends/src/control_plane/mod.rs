@@ -542,6 +542,7 @@ impl ControlPlaneBackend {
             workdir,
             shared: false,
             runs_pods: false,
+            minor: Some(33),
             description: format!(
                 "reference control plane (kube-apiserver v1.33.3, no node) at {}",
                 plane.url()

@@ -46,6 +46,16 @@ impl Plan {
 impl Runner<'_> {
     /// What running `step` means: the command as shown and what actually runs.
     pub fn plan(&self, step: &Step) -> Result<Plan, RunError> {
+        let mut plan = self.plan_with_host_tools(step)?;
+        if let Some((dispatcher, direct)) = &self.kubectl
+            && plan.program == *dispatcher
+        {
+            plan.program = direct.clone();
+        }
+        Ok(plan)
+    }
+
+    fn plan_with_host_tools(&self, step: &Step) -> Result<Plan, RunError> {
         match &step.action {
             Action::Apply { file } => apply(file),
             Action::Delete { file } => delete(file),
@@ -276,6 +286,20 @@ fn strings(v: &[&str]) -> Vec<String> {
 /// A word as a POSIX shell reads it back, quoted only where it needs to be.
 fn shell_quote(s: &str) -> String {
     shlex::try_quote(s).map_or_else(|_| s.to_string(), |q| q.into_owned())
+}
+
+/// The kubectl of Kubernetes minor `minor` beside the host's `kubectl`, when that is a
+/// dispatcher that installs one per minor and picks among them by asking the server its
+/// version on every call (google-cloud-sdk's `kubectl` beside `kubectl.1.27` ...
+/// `kubectl.1.33`): the host's `kubectl` and the one to run instead. The same kubectl
+/// runs, without a second process and request per step.
+pub(super) fn kubectl_of_minor(minor: u32) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let found = kubectl().ok()?;
+    let direct = found
+        .canonicalize()
+        .ok()?
+        .with_file_name(format!("kubectl.1.{minor}"));
+    direct.is_file().then_some((found, direct))
 }
 
 /// The host's kubectl.
