@@ -433,7 +433,7 @@ impl Walk<'_> {
     ) -> Result<()> {
         let name = self.found.lab.snapshot_name(step);
         let total = self.found.lab.scenario.steps.len();
-        println!("\nstep {number}/{total}");
+        println!("step {number}/{total}");
         if let Some(n) = &step.narration {
             println!("{}", n.trim_end());
         }
