@@ -19,6 +19,7 @@ mod dns;
 pub mod env;
 mod events;
 mod exec;
+mod lease;
 mod lifecycle;
 mod logs;
 mod pull;
@@ -212,6 +213,10 @@ impl Kubelet {
     async fn run(self: Arc<Self>) {
         let _ = images::remove_tree(&self.config.runtime_dir.join("pods"));
         let _dns = AbortOnDrop(tokio::spawn(self.clone().keep_dns_records()));
+        let _lease = AbortOnDrop(tokio::spawn(lease::keep(
+            self.client.clone(),
+            self.config.node_name.clone(),
+        )));
         let pods: Api<Pod> = Api::all(self.client.clone());
         let mut stream = watcher(pods.clone(), watcher::Config::default()).boxed();
         // Like the kubelet's periodic sync: a full pass now and then, so that an event the

@@ -839,3 +839,31 @@ async fn termination_messages_come_from_the_file_or_the_logs() {
     assert_eq!(message(done).as_deref(), Some("one\ntwo\n"));
     drop(n);
 }
+
+/// The node's heartbeat: its Lease in `kube-node-lease`, held by the node for 40 s and
+/// owned by its Node, as the kubelet's lease controller writes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_node_keeps_its_lease() {
+    use k8s_openapi::api::coordination::v1::Lease;
+    let n = Node::start("lease").await;
+    let client = kube::Client::new(n.cluster.service_as(UserInfo::admin()), "default");
+    let leases: Api<Lease> = Api::namespaced(client, "kube-node-lease");
+    let started = std::time::Instant::now();
+    let lease = loop {
+        if let Some(lease) = leases.get_opt(apiserver::NODE_NAME).await.unwrap() {
+            break lease;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no lease");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let spec = lease.spec.unwrap();
+    assert_eq!(spec.holder_identity.as_deref(), Some(apiserver::NODE_NAME));
+    assert_eq!(spec.lease_duration_seconds, Some(40));
+    assert!(spec.renew_time.is_some());
+    let owner = &lease.metadata.owner_references.unwrap()[0];
+    assert_eq!(
+        (owner.kind.as_str(), owner.name.as_str()),
+        ("Node", apiserver::NODE_NAME)
+    );
+    drop(n);
+}

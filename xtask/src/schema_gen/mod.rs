@@ -86,6 +86,7 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("batch/v1.JobStatus", "succeeded"),
     ("batch/v1.JobSpec", "selector"),
     ("core/v1.ConfigMap", "data"),
+    ("coordination/v1.LeaseSpec", "holderIdentity"),
     // The printers describe bindings' `roleRef` with rbac/v1beta1's documentation.
     ("rbac/v1beta1.RoleBinding", "roleRef"),
     ("rbac/v1beta1.ClusterRoleBinding", "roleRef"),

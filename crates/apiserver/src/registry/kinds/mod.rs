@@ -175,6 +175,7 @@ pub(crate) fn strategy(res: &ApiResource) -> &'static dyn Strategy {
         ("", "Endpoints") => &plain::ENDPOINTS,
         ("", "Event") => &plain::EVENT,
         ("", "Node") => &plain::NODE,
+        ("coordination.k8s.io", "Lease") => &plain::LEASE,
         ("batch", "Job") => &job::Job,
         ("apps", "Deployment") => &workload::DEPLOYMENT,
         ("apps", "ReplicaSet") => &workload::REPLICA_SET,

@@ -105,6 +105,21 @@ pub(crate) static ENDPOINTS: Plain = Plain {
 const ENDPOINTS_COLUMN: Column =
     Column::field("Endpoints", "string", "core/v1.Endpoints.subsets", 0);
 
+/// `printLease`: the holder, empty when none.
+pub(crate) static LEASE: Plain = Plain {
+    printer: Some(&Printer {
+        columns: &[NAME, LEASE_HOLDER, AGE],
+        cells: |obj, now| vec![json!(str_at(obj, "/spec/holderIdentity")), age(obj, now)],
+    }),
+    ..Plain::GENERIC
+};
+const LEASE_HOLDER: Column = Column::field(
+    "Holder",
+    "string",
+    "coordination/v1.LeaseSpec.holderIdentity",
+    0,
+);
+
 /// Event (core/v1): `ToSelectableFields` (`pkg/registry/core/event/strategy.go`).
 pub(crate) static EVENT: Plain = Plain {
     field_labels: &[
