@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// How a stderr block is marked, in the source and on the page alike.
+const STDERR: &str = "class=\"kubelab-stderr\"";
+
 #[test]
 fn every_page_shows_its_blocks_and_links_only_to_what_exists() {
     let Some(chromium) = testkit::host_tool("chromium", testkit::install::CHROMIUM) else {
@@ -50,29 +53,21 @@ fn every_page_shows_its_blocks_and_links_only_to_what_exists() {
         let html = book.join(rel).with_extension("html");
         let dom = dump_dom(&chromium, profile.path(), &html);
         let md = std::fs::read_to_string(source).unwrap();
-        // Every fenced block and every stderr block of the source is on the page.
+        // Every fenced block and every stderr block of the source is on the page: what
+        // marks a block in the source, and on the page once mdBook rendered it.
         for (what, in_md, in_dom) in [
+            ("console", "```console", "language-console"),
+            ("yaml", "```yaml", "language-yaml"),
+            ("sh", "```sh", "language-sh"),
+            ("stderr", STDERR, STDERR),
+        ]
+        .map(|(what, md_mark, dom_mark)| {
             (
-                "console",
-                md.matches("```console").count(),
-                dom.matches("language-console").count(),
-            ),
-            (
-                "yaml",
-                md.matches("```yaml").count(),
-                dom.matches("language-yaml").count(),
-            ),
-            (
-                "sh",
-                md.matches("```sh").count(),
-                dom.matches("language-sh").count(),
-            ),
-            (
-                "stderr",
-                md.matches("class=\"kubelab-stderr\"").count(),
-                dom.matches("class=\"kubelab-stderr\"").count(),
-            ),
-        ] {
+                what,
+                md.matches(md_mark).count(),
+                dom.matches(dom_mark).count(),
+            )
+        }) {
             assert_eq!(
                 in_md,
                 in_dom,

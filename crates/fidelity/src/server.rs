@@ -20,12 +20,13 @@ impl Answer {
             Ok(text) => harness::redact::redact(text, ctx),
             // A protobuf answer is compared as its length and the JSON it encodes, redacted:
             // its times and uids are bytes that differ between any two runs.
-            Err(_) => match apiserver::protobuf_as_json(&self.body) {
-                Some(json)
-                    if self
-                        .content_type
-                        .starts_with("application/vnd.kubernetes.protobuf") =>
-                {
+            Err(_) => match self
+                .content_type
+                .starts_with("application/vnd.kubernetes.protobuf")
+                .then(|| apiserver::protobuf_as_json(&self.body))
+                .flatten()
+            {
+                Some(json) => {
                     let text = serde_json::to_string_pretty(&json).expect("values serialize");
                     format!(
                         "<{} bytes of protobuf, decoded:>\n{}",

@@ -81,13 +81,15 @@ const PYTHON_PACKAGES: &[&str] = &[
     "python3.13-venv",
 ];
 
-/// What goes into one distroless layer besides whole packages.
-pub(crate) struct Layer<'a> {
-    /// A root `mmdebstrap` made, as a tarball, with `packages` installed in it.
-    pub root: &'a Path,
-    /// Packages whose every file dpkg lists goes into the layer.
+/// One distroless image to rebuild: a root `mmdebstrap` makes of `suite` with `include`
+/// installed, of which the image keeps `packages` whole and the `kept` files, with
+/// distroless's users and its own directories, links and files, and `static`'s settings
+/// (`PATH`, `SSL_CERT_FILE`, user 0, working directory `/`) with `env` after them.
+pub(crate) struct Spec<'a> {
+    pub reference: &'a str,
+    pub suite: &'a str,
+    pub include: &'a [&'a str],
     pub packages: &'a [&'a str],
-    /// Single files of the root kept besides (and the directories above them).
     pub kept: &'a [&'a str],
     /// Directories of the image's own (mode 0755, root's).
     pub dirs: &'a [&'a str],
@@ -95,6 +97,10 @@ pub(crate) struct Layer<'a> {
     pub symlinks: &'a [(&'a str, &'a str)],
     /// Files of the image's own: path, mode, contents.
     pub files: Vec<(&'a str, u32, Vec<u8>)>,
+    pub entrypoint: &'a str,
+    pub env: &'a [(&'a str, &'a str)],
+    /// The history line and the rebuilt annotation: what it was made of.
+    pub made_of: &'a str,
 }
 
 /// Builds `gcr.io/distroless/python3-debian13` and stores it.
@@ -104,25 +110,14 @@ pub fn build_python(
     security: &str,
     created: &str,
 ) -> Result<crate::Image> {
-    let (reference, work) = begin(store, PYTHON)?;
-    let failed = |message: String| Error::Build {
-        reference: reference.whole(),
-        message,
-    };
-    let trixie = work.path().join("trixie.tar");
-    let mut args = vec![
-        "--variant=minbase".to_string(),
-        "--quiet".to_string(),
-        format!("--include={},ca-certificates", PYTHON_PACKAGES.join(",")),
-        "trixie".to_string(),
-        trixie.display().to_string(),
-    ];
-    args.extend(sources("trixie", mirror, security));
-    run_mmdebstrap(&args).map_err(failed)?;
-    let layer = work.path().join("layer.tar");
-    write_layer(
-        &Layer {
-            root: &trixie,
+    let mut include = PYTHON_PACKAGES.to_vec();
+    include.push("ca-certificates");
+    build(
+        store,
+        Spec {
+            reference: PYTHON,
+            suite: "trixie",
+            include: &include,
             packages: PYTHON_PACKAGES,
             kept: &["etc/ssl/certs/ca-certificates.crt"],
             dirs: &[],
@@ -131,29 +126,63 @@ pub fn build_python(
                 ("usr/bin/python3", "/usr/bin/python3.13"),
             ],
             files: Vec::new(),
+            entrypoint: "/usr/bin/python3.13",
+            env: &[("LANG", "C.UTF-8")],
+            made_of: "distroless python3-debian13's package set from Debian trixie",
         },
-        &layer,
+        mirror,
+        security,
+        created,
     )
-    .map_err(|e| failed(e.to_string()))?;
+}
+
+/// Builds `spec` and stores it under its reference, annotated as rebuilt.
+pub(crate) fn build(
+    store: &Store,
+    spec: Spec<'_>,
+    mirror: &str,
+    security: &str,
+    created: &str,
+) -> Result<crate::Image> {
+    let (reference, work) = begin(store, spec.reference)?;
+    let failed = |message: String| Error::Build {
+        reference: reference.whole(),
+        message,
+    };
+    let root = work.path().join("root.tar");
+    let mut args = vec!["--variant=minbase".to_string(), "--quiet".to_string()];
+    if !spec.include.is_empty() {
+        args.push(format!("--include={}", spec.include.join(",")));
+    }
+    args.push(spec.suite.to_string());
+    args.push(root.display().to_string());
+    args.extend(sources(spec.suite, mirror, security));
+    run_mmdebstrap(&args).map_err(failed)?;
+    let layer = work.path().join("layer.tar");
+    write_layer(&root, &spec, &layer).map_err(|e| failed(e.to_string()))?;
+    let mut env = vec![
+        ("PATH".to_string(), PATH.to_string()),
+        ("SSL_CERT_FILE".to_string(), SSL_CERT_FILE.to_string()),
+    ];
+    env.extend(spec.env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     store.import(&NewImage {
         reference,
         config: ImageConfig {
-            entrypoint: vec!["/usr/bin/python3.13".into()],
-            env: vec![
-                ("PATH".into(), PATH.into()),
-                ("SSL_CERT_FILE".into(), SSL_CERT_FILE.into()),
-                ("LANG".into(), "C.UTF-8".into()),
-            ],
+            entrypoint: vec![spec.entrypoint.to_string()],
+            env,
             working_dir: "/".into(),
             user: "0".into(),
             ..ImageConfig::default()
         },
         layers: vec![layer],
         created: created.to_string(),
-        created_by: "cargo xtask images: distroless python3-debian13's packages from Debian trixie".into(),
+        created_by: format!("cargo xtask images: {}", spec.made_of),
         annotations: HashMap::from([(
             REBUILT.to_string(),
-            "offline, by `cargo xtask images`: distroless python3-debian13's package set from Debian trixie; not the published image's bytes".to_string(),
+            format!(
+                "offline, by `cargo xtask images`: {}; not the published image's bytes",
+                spec.made_of
+            ),
         )]),
     })
 }
@@ -207,10 +236,10 @@ fn package_files(root: &Path, packages: &[&str]) -> std::io::Result<HashSet<Stri
     Ok(files)
 }
 
-/// One tar: `layer`'s packages and kept files from its root, distroless's users and
+/// One tar: `layer`'s packages and kept files from `root`, distroless's users and
 /// directories, and its own links and files.
-pub(crate) fn write_layer(layer: &Layer<'_>, out: &Path) -> std::io::Result<()> {
-    let files = package_files(layer.root, layer.packages)?;
+fn write_layer(root: &Path, layer: &Spec<'_>, out: &Path) -> std::io::Result<()> {
+    let files = package_files(root, layer.packages)?;
     let kept = |p: &str| {
         files.contains(p)
             || layer.kept.iter().any(|k| {
@@ -218,7 +247,7 @@ pub(crate) fn write_layer(layer: &Layer<'_>, out: &Path) -> std::io::Result<()> 
             })
     };
     let mut b = tar::Builder::new(std::fs::File::create(out)?);
-    let mut source = tar::Archive::new(std::fs::File::open(layer.root)?);
+    let mut source = tar::Archive::new(std::fs::File::open(root)?);
     for entry in source.entries()? {
         let mut entry = entry?;
         let path = entry.path()?.into_owned();

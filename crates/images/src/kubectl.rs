@@ -11,10 +11,8 @@
 //! Go module as the reference control plane, with upstream's release stamps. go-runner's
 //! own `/go-runner`, which the kubectl image never runs, is left out.
 
-use crate::debian::{REBUILT, begin, run_mmdebstrap, sources};
 use crate::distroless;
-use crate::{Error, ImageConfig, NewImage, Result, Store};
-use std::collections::HashMap;
+use crate::{Error, Result, Store};
 use std::path::Path;
 
 /// The reference this builds.
@@ -42,52 +40,27 @@ pub fn build(
     security: &str,
     created: &str,
 ) -> Result<crate::Image> {
-    let (reference, work) = begin(store, REFERENCE)?;
-    let failed = |message: String| Error::Build {
-        reference: reference.whole(),
-        message,
-    };
-    let bookworm = work.path().join("bookworm.tar");
-    let mut args = vec![
-        "--variant=minbase".to_string(),
-        "--quiet".to_string(),
-        "--include=ca-certificates,netbase,tzdata".to_string(),
-        "bookworm".to_string(),
-        bookworm.display().to_string(),
-    ];
-    args.extend(sources("bookworm", mirror, security));
-    run_mmdebstrap(&args).map_err(failed)?;
-    let layer = work.path().join("layer.tar");
-    let binary = std::fs::read(kubectl)
-        .map_err(|e| failed(format!("reading {}: {e}", kubectl.display())))?;
-    distroless::write_layer(
-        &distroless::Layer {
-            root: &bookworm,
+    let binary = std::fs::read(kubectl).map_err(|e| Error::Build {
+        reference: REFERENCE.to_string(),
+        message: format!("reading {}: {e}", kubectl.display()),
+    })?;
+    distroless::build(
+        store,
+        distroless::Spec {
+            reference: REFERENCE,
+            suite: "bookworm",
+            include: &["ca-certificates", "netbase", "tzdata"],
             packages: &[],
             kept: KEPT,
             dirs: &["bin"],
             symlinks: &[],
             files: vec![("bin/kubectl", 0o755, binary)],
+            entrypoint: "/bin/kubectl",
+            env: &[],
+            made_of: "distroless static's files from Debian bookworm packages and kubectl v1.33.3 built from its Go module",
         },
-        &layer,
+        mirror,
+        security,
+        created,
     )
-    .map_err(|e| failed(e.to_string()))?;
-    store.import(&NewImage {
-        reference,
-        config: ImageConfig {
-            entrypoint: vec!["/bin/kubectl".into()],
-            env: vec![
-                ("PATH".into(), distroless::PATH.into()),
-                ("SSL_CERT_FILE".into(), distroless::SSL_CERT_FILE.into()),
-            ],
-            ..ImageConfig::default()
-        },
-        layers: vec![layer],
-        created: created.to_string(),
-        created_by: "cargo xtask images: distroless static's files from Debian bookworm, kubectl v1.33.3".into(),
-        annotations: HashMap::from([(
-            REBUILT.to_string(),
-            "offline, by `cargo xtask images`: distroless static's files from Debian bookworm packages and kubectl v1.33.3 built from its Go module; not the published image's bytes".to_string(),
-        )]),
-    })
 }

@@ -54,6 +54,11 @@ impl Store {
         if dest.is_dir() {
             return Ok(dest);
         }
+        if matches!(owner, Owner::Shifted(..)) && !running_as_root() {
+            return Err(io("shifting the owners of", &dest)(std::io::Error::other(
+                "only root may give files to other users",
+            )));
+        }
         let roots = self.roots_dir();
         let work = tempfile::Builder::new()
             .prefix(".unpacking-")
@@ -77,15 +82,15 @@ impl Store {
             }
         }
         match owner {
-            Owner::Ids(uid, gid) => give_away(&root, uid, gid).map_err(io("giving away", &root))?,
-            Owner::Shifted(uid, gid) => {
-                if !running_as_root() {
-                    return Err(io("shifting the owners of", &root)(std::io::Error::other(
-                        "only root may give files to other users",
-                    )));
-                }
-                shift(&root, uid, gid).map_err(io("shifting the owners of", &root))?
+            Owner::Ids(uid, gid) => {
+                chown_tree(&root, &|_, _| (uid, gid), false).map_err(io("giving away", &root))?
             }
+            Owner::Shifted(uid, gid) => chown_tree(
+                &root,
+                &|u, g| (uid.saturating_add(u), gid.saturating_add(g)),
+                true,
+            )
+            .map_err(io("shifting the owners of", &root))?,
             Owner::Unpacker => {}
         }
         // Another process may have unpacked it meanwhile: either root is whole.
@@ -98,37 +103,25 @@ impl Store {
     }
 }
 
-/// Every owner under `root` (itself included) moved up by `uid` and `gid`, each mode kept
-/// as it was (a change of owner clears setuid and setgid bits; the image set them).
-fn shift(root: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+/// Gives every file under `root` (itself included, symlinks not followed) the owner
+/// `owner` maps its own to. A change of owner clears setuid and setgid bits (chown(2));
+/// `keep_modes` puts them back, for owners that only move (`Owner::Shifted`), not for
+/// files that change hands (`Owner::Ids`).
+fn chown_tree(
+    root: &Path,
+    owner: &dyn Fn(u32, u32) -> (u32, u32),
+    keep_modes: bool,
+) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let meta = fs::symlink_metadata(root)?;
-    std::os::unix::fs::lchown(
-        root,
-        Some(uid.saturating_add(meta.uid())),
-        Some(gid.saturating_add(meta.gid())),
-    )?;
-    if !meta.file_type().is_symlink() {
+    let (uid, gid) = owner(meta.uid(), meta.gid());
+    std::os::unix::fs::lchown(root, Some(uid), Some(gid))?;
+    if keep_modes && !meta.file_type().is_symlink() {
         fs::set_permissions(root, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
     }
     if meta.is_dir() {
         for entry in fs::read_dir(root)? {
-            shift(&entry?.path(), uid, gid)?;
-        }
-    }
-    Ok(())
-}
-
-/// `chown -hR uid:gid root`, keeping setuid and setgid bits off what changes hands.
-fn give_away(root: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
-    std::os::unix::fs::lchown(root, Some(uid), Some(gid))?;
-    for entry in fs::read_dir(root)? {
-        let path = entry?.path();
-        let meta = fs::symlink_metadata(&path)?;
-        if meta.is_dir() {
-            give_away(&path, uid, gid)?;
-        } else {
-            std::os::unix::fs::lchown(&path, Some(uid), Some(gid))?;
+            chown_tree(&entry?.path(), owner, keep_modes)?;
         }
     }
     Ok(())

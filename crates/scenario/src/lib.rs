@@ -100,6 +100,11 @@ pub enum Action {
     },
 }
 
+/// The word that ends the here-document a script of several lines is typed as
+/// (`kubectl exec -i POD -- sh <<'EOF'`): what `Step::shown` reads back, and a line no
+/// script may hold.
+pub const SCRIPT_END: &str = "EOF";
+
 /// A step: an action, the narration shown before it, and its snapshot name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
@@ -128,11 +133,11 @@ impl Step {
             out.push_str(command);
             out.push('\n');
             // A script typed as a here-document is part of the command.
-            if command.ends_with("<<'EOF'") {
+            if command.ends_with(&format!("<<'{SCRIPT_END}'")) {
                 for line in lines.by_ref() {
                     out.push_str(line);
                     out.push('\n');
-                    if line == "EOF" {
+                    if line == SCRIPT_END {
                         break;
                     }
                 }

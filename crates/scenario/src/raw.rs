@@ -265,6 +265,16 @@ fn wait(w: Spanned<RawWait>) -> Candidate<'static> {
 fn exec(e: Spanned<RawExec>) -> Candidate<'static> {
     let mut v = e.value;
     v.run.truncate(v.run.trim_end().len());
+    if v.run.lines().any(|l| l == crate::SCRIPT_END) {
+        return (
+            "exec",
+            pos(&e.referenced),
+            Err(format!(
+                "exec run: a line {:?} would end the here-document the script is typed as",
+                crate::SCRIPT_END
+            )),
+        );
+    }
     (
         "exec",
         pos(&e.referenced),

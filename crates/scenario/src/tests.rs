@@ -212,3 +212,14 @@ fn http_via_token_names_a_service_account() {
         }
     );
 }
+
+#[test]
+fn a_script_may_not_end_its_own_here_document() {
+    let e = error(
+        "title: t\nsummary: s\nsteps:\n  - apply: curl.yaml\n  - exec:\n      pod: curl\n      run: |\n        echo a\n        EOF\n        echo b\n",
+    );
+    assert!(
+        e.contains("a line \"EOF\" would end the here-document the script is typed as"),
+        "{e}"
+    );
+}

@@ -207,7 +207,8 @@ fn exec(pod: &str, container: Option<&str>, cmd: &str, exit: i32) -> Result<Plan
     // A script of several lines is typed as a here-document, which needs no quoting and
     // reads as it runs; one line is `sh -c '...'`.
     let stdin = if multiline {
-        shown.push_str(&format!(" -- sh <<'EOF'\n{cmd}\nEOF"));
+        let end = scenario::SCRIPT_END;
+        shown.push_str(&format!(" -- sh <<'{end}'\n{cmd}\n{end}"));
         Some(format!("{cmd}\n"))
     } else {
         args.extend(["-c".into(), cmd.to_string()]);
