@@ -147,12 +147,11 @@ pub fn without_type_meta(obj: &Value) -> Value {
 /// (`convertToJSONableObject`): a plain `y`, `on` or `no` key is a boolean there, so it
 /// becomes `"true"` or `"false"`; numbers are written back in Go's forms.
 ///
-/// A key `YAMLToJSON` cannot convert fails with its own words. A syntax error is the
-/// parser's, with its position but without the quoted source: goyaml.v2 words its own
-/// (`yaml: line N: ...`, libyaml's scanner messages) differently, a difference the
-/// fidelity suite lists.
+/// A key `YAMLToJSON` cannot convert fails with its own words, and a syntax error with
+/// goyaml.v2's (`goyaml_syntax`).
 pub fn from_yaml(bytes: &[u8]) -> Result<Value, String> {
-    serde_saphyr::from_slice::<GoYaml>(bytes)
+    let first = goyaml_syntax(bytes)?;
+    serde_saphyr::from_slice::<GoYaml>(first)
         .map(|v| v.0)
         .map_err(|e| match e.without_snippet() {
             serde_saphyr::Error::Message { msg, .. } if msg.starts_with(UNSUPPORTED_KEY) => {
@@ -160,6 +159,64 @@ pub fn from_yaml(bytes: &[u8]) -> Result<Value, String> {
             }
             other => other.to_string(),
         })
+}
+
+/// The first document of `bytes` read as goyaml.v2's parser reads it, for its refusal.
+///
+/// goyaml.v2 is a Go port of libyaml, and `libyaml_safer` a Rust one: their scanner and
+/// parser refuse the same text with the same problem and marks. goyaml.v2 words a
+/// refusal in `parser.fail` (`goyaml.v2/decode.go`, sigs.k8s.io/yaml v1.4.0): the
+/// problem's line, counted from 1 for a scanner error (whose mark has not yet moved past
+/// its line) and from 0 otherwise, or else the context's line, left out when it is 0.
+/// Its `parser.parse` reads one document, node by node, and refuses an alias to an anchor
+/// not yet defined in it (`parser.alias`). What follows that document is never read: the
+/// answer is the first document's text.
+fn goyaml_syntax(bytes: &[u8]) -> Result<&[u8], String> {
+    use libyaml_safer::{ErrorKind, EventData, Parser};
+    let mut input = bytes;
+    let mut parser = Parser::new();
+    parser.set_input_string(&mut input);
+    let mut anchors = std::collections::HashSet::new();
+    loop {
+        let event = parser.parse().map_err(|e| {
+            let line = match (e.problem_mark(), e.context_mark()) {
+                (Some(m), _) if m.line != 0 => m.line + u64::from(e.kind() == ErrorKind::Scanner),
+                (_, Some(m)) => m.line,
+                _ => 0,
+            };
+            match line {
+                0 => format!("yaml: {}", e.problem()),
+                n => format!("yaml: line {n}: {}", e.problem()),
+            }
+        })?;
+        match event.data {
+            // A document ends where the next one's `---` starts, or after its `...`
+            // (libyaml's `yaml_parser_parse_document_end`).
+            EventData::DocumentEnd { .. } => {
+                let end = usize::try_from(event.end_mark.index).unwrap_or(usize::MAX);
+                return Ok(bytes.get(..end).unwrap_or(bytes));
+            }
+            EventData::StreamEnd => return Ok(bytes),
+            EventData::Alias { anchor } if !anchors.contains(&anchor) => {
+                return Err(format!("yaml: unknown anchor '{anchor}' referenced"));
+            }
+            EventData::Scalar {
+                anchor: Some(anchor),
+                ..
+            }
+            | EventData::SequenceStart {
+                anchor: Some(anchor),
+                ..
+            }
+            | EventData::MappingStart {
+                anchor: Some(anchor),
+                ..
+            } => {
+                anchors.insert(anchor);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// How `convertToJSONableObject` refuses a key it cannot write as a JSON key.
@@ -282,5 +339,66 @@ impl<'de> serde::de::Visitor<'de> for GoYamlVisitor {
             out.insert(k, v);
         }
         Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_yaml;
+
+    /// What `sigs.k8s.io/yaml` v1.4.0's `Unmarshal` answered for each text (after its own
+    /// `error converting YAML to JSON: ` prefix), run with Go against the module.
+    #[test]
+    fn syntax_errors_are_worded_as_goyaml_v2_words_them() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "metadata:\n  name: [a\n",
+                "yaml: line 2: did not find expected ',' or ']'",
+            ),
+            (
+                "metadata:\n\tname: a\n",
+                "yaml: line 2: found character that cannot start any token",
+            ),
+            (
+                "a: b\n c: d\n",
+                "yaml: line 2: mapping values are not allowed in this context",
+            ),
+            ("{a: 1", "yaml: line 1: did not find expected ',' or '}'"),
+            ("a: \x7f", "yaml: control characters are not allowed"),
+            (
+                "- a\nb: c",
+                "yaml: line 1: did not find expected '-' indicator",
+            ),
+            ("a: *x", "yaml: unknown anchor 'x' referenced"),
+            ("a: 'b", "yaml: found unexpected end of stream"),
+            ("a: \"b\n", "yaml: line 2: found unexpected end of stream"),
+            (
+                "a: |\n b\n  c\nd",
+                "yaml: line 5: could not find expected ':'",
+            ),
+            (
+                "a:\n  - b\n  c: d",
+                "yaml: line 2: did not find expected '-' indicator",
+            ),
+            (
+                "%YAML 1.3\n---\na",
+                "yaml: found incompatible YAML document",
+            ),
+            ("a: !<x y> b", "yaml: did not find the expected '>'"),
+            ("a: @b", "yaml: found character that cannot start any token"),
+        ];
+        for (text, words) in cases {
+            assert_eq!(
+                from_yaml(text.as_bytes()),
+                Err(words.to_string()),
+                "{text:?}"
+            );
+        }
+        // goyaml.v2 reads the first document only.
+        assert_eq!(
+            from_yaml(b"a: b\n---\nc: ["),
+            Ok(serde_json::json!({"a": "b"}))
+        );
+        assert!(from_yaml(b"a: &x 1\nb: *x").is_ok());
     }
 }
