@@ -27,7 +27,7 @@ pub use oci_spec::distribution::Reference;
 pub use oci_spec::image::Digest;
 pub use pull::{PullProgress, registry_client};
 pub use store::{Image, Store, platform};
-pub use unpack::Owner;
+pub use unpack::{GiveOwners, LayerOwner, Owner};
 
 /// This machine's architecture as OCI names it (`amd64`, `arm64`, ...).
 pub fn platform_arch() -> &'static str {

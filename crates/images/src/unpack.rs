@@ -21,8 +21,8 @@ const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 
 /// Who owns an unpacked root's files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Owner {
+#[derive(Clone, Copy)]
+pub enum Owner<'a> {
     /// Whoever unpacks it (the layers' owners are kept only when that is root).
     Unpacker,
     /// Every file given to this host uid and gid: a pod whose user namespace maps its
@@ -32,7 +32,32 @@ pub enum Owner {
     /// whose user namespace maps its ids from there sees the owners the image gives (the
     /// unpacker must be root).
     Shifted(u32, u32),
+    /// Each file's layer owner given by `GiveOwners`, for a pod whose ids only a process
+    /// in its user namespace may give files to (a rootless host user's subordinate ids):
+    /// the unpacker's own files are the pod root's.
+    GivenBy(&'a dyn GiveOwners),
 }
+
+/// Gives an unpacked root's files to the owners their layers name (`Owner::GivenBy`).
+pub trait GiveOwners: Sync {
+    /// Names the owners' mapping, so that roots of different mappings are kept apart.
+    fn name(&self) -> String;
+    /// Gives each file under `root` its owner, and puts its mode back.
+    fn give(&self, root: &Path, owners: &[LayerOwner]) -> std::result::Result<(), String>;
+}
+
+/// A file an image's layers give to ids other than root's, as its last layer entry says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerOwner {
+    /// Relative to the root.
+    pub path: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+/// The owner each unpacked path's last layer entry names.
+type Owners = BTreeMap<PathBuf, (u32, u32, u32)>;
 
 impl Store {
     /// The root of `image`, unpacked from its layers the first time it is asked for and
@@ -48,6 +73,9 @@ impl Store {
             Owner::Ids(uid, gid) => format!("{}.{uid}.{gid}", image.manifest_digest.digest()),
             Owner::Shifted(uid, gid) => {
                 format!("{}.from{uid}.{gid}", image.manifest_digest.digest())
+            }
+            Owner::GivenBy(giver) => {
+                format!("{}.{}", image.manifest_digest.digest(), giver.name())
             }
         };
         let dest = self.roots_dir().join(name);
@@ -67,9 +95,11 @@ impl Store {
         let root = work.path().join("rootfs");
         fs::create_dir(&root).map_err(io("making", &root))?;
         let mut modes = BTreeMap::new();
-        let keep_owners = running_as_root() && !matches!(owner, Owner::Ids(..));
+        let keep_owners =
+            running_as_root() && matches!(owner, Owner::Unpacker | Owner::Shifted(..));
+        let mut owners = matches!(owner, Owner::GivenBy(_)).then(Owners::new);
         for layer in image.manifest.layers() {
-            apply_layer(self, layer, &root, keep_owners, &mut modes)?;
+            apply_layer(self, layer, &root, keep_owners, &mut modes, owners.as_mut())?;
         }
         // Deepest first, so a read-only parent does not stop its children; only what is
         // still a directory within the root (a later layer may have put a symlink there).
@@ -91,6 +121,22 @@ impl Store {
                 true,
             )
             .map_err(io("shifting the owners of", &root))?,
+            Owner::GivenBy(giver) => {
+                let given: Vec<LayerOwner> = owners
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(_, (uid, gid, _))| (*uid, *gid) != (0, 0))
+                    .map(|(path, (uid, gid, mode))| LayerOwner {
+                        path,
+                        uid,
+                        gid,
+                        mode,
+                    })
+                    .collect();
+                giver
+                    .give(&root, &given)
+                    .map_err(|e| io("giving away", &root)(std::io::Error::other(e)))?
+            }
             Owner::Unpacker => {}
         }
         // Another process may have unpacked it meanwhile: either root is whole.
@@ -145,13 +191,15 @@ fn layer_reader(store: &Store, layer: &Descriptor) -> Result<Box<dyn Read>> {
     }
 }
 
-/// Applies one layer onto `root`; `modes` collects the directories' own modes.
+/// Applies one layer onto `root`; `modes` collects the directories' own modes, and
+/// `owners`, when asked for, the owner each entry names (what a whiteout deletes goes).
 fn apply_layer(
     store: &Store,
     layer: &Descriptor,
     root: &Path,
     keep_owners: bool,
     modes: &mut BTreeMap<PathBuf, u32>,
+    mut owners: Option<&mut Owners>,
 ) -> Result<()> {
     let digest = layer.digest().to_string();
     let fail = |message: String| Error::Layer {
@@ -184,10 +232,19 @@ fn apply_layer(
         }
         if name == OPAQUE {
             hide_lower(root, &parent, &this_layer).map_err(|e| fail(e.to_string()))?;
+            if let Some(owners) = owners.as_deref_mut() {
+                owners.retain(|p, _| {
+                    !p.starts_with(&parent) || *p == parent || this_layer.contains(p)
+                });
+            }
             continue;
         }
         if let Some(hidden) = name.strip_prefix(WHITEOUT) {
-            remove(&root.join(&parent).join(hidden)).map_err(|e| fail(e.to_string()))?;
+            let gone = parent.join(hidden);
+            remove(&root.join(&gone)).map_err(|e| fail(e.to_string()))?;
+            if let Some(owners) = owners.as_deref_mut() {
+                owners.retain(|p, _| !p.starts_with(&gone));
+            }
             continue;
         }
         let kind = entry.header().entry_type();
@@ -211,6 +268,23 @@ fn apply_layer(
         entry
             .unpack_in(root)
             .map_err(|e| fail(format!("{}: {}", rel.display(), with_causes(&e))))?;
+        if let Some(owners) = owners.as_deref_mut() {
+            let header = entry.header();
+            let id = |n: std::io::Result<u64>| {
+                n.ok().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+                    fail(format!(
+                        "{}: an owner that is not a 32-bit id",
+                        rel.display()
+                    ))
+                })
+            };
+            let owner = (
+                id(header.uid())?,
+                id(header.gid())?,
+                header.mode().unwrap_or(0),
+            );
+            owners.insert(rel.clone(), owner);
+        }
         if kind.is_dir() {
             let mode = entry.header().mode().unwrap_or(0o755) & 0o7777;
             modes.insert(target.clone(), mode);

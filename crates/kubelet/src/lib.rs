@@ -174,7 +174,7 @@ impl Kubelet {
         if !podbox::maps_id_range() {
             // Said once, when the node starts: each refused container says it again.
             tracing::warn!(
-                "this node runs without root: a pod's user namespace maps one id, its root, so a container that names another user (runAsUser, or its image's User) is refused; run the cluster as root to run such containers"
+                "this node runs without root and its user has no subordinate ids (/etc/subuid and /etc/subgid, with newuidmap and newgidmap from the uidmap package): a pod's user namespace maps one id, its root, so a container that names another user (runAsUser, or its image's User) is refused; grant the user 65535 subordinate ids (usermod --add-subuids and --add-subgids) or run the cluster as root to run such containers"
             );
         }
         let admin = apiserver::UserInfo::admin();

@@ -296,7 +296,7 @@ fn check_user(
         return Err(StartFailure::new(
             "CreateContainerError",
             format!(
-                "container {} would run as uid {} gid {}: this node runs without root, so a pod's user namespace maps one id, its root, and containers run as root only",
+                "container {} would run as uid {} gid {}: this node runs without root or subordinate ids, so a pod's user namespace maps one id, its root, and containers run as root only",
                 c.name, user.uid, user.gid
             ),
         ));
@@ -320,18 +320,48 @@ fn check_user(
 /// The image's root, unpacked once and owned by the pod's root (off the async threads:
 /// the first unpacking of an image takes a moment).
 async fn unpacked(store: images::Store, image: images::Image) -> Result<PathBuf, StartFailure> {
-    let (uid, gid) = podbox::pod_root_ids();
     // A pod that maps a range of ids sees the image's own owners; one that maps only its
     // root sees every file as root's.
-    let owner = if podbox::maps_id_range() {
-        images::Owner::Shifted(uid, gid)
-    } else {
-        images::Owner::Ids(uid, gid)
+    let owner = match podbox::id_mapping() {
+        podbox::IdMapping::Range { base } => images::Owner::Shifted(base, base),
+        podbox::IdMapping::Subordinate { .. } => images::Owner::GivenBy(&PodIds),
+        podbox::IdMapping::Single { uid, gid } => images::Owner::Ids(uid, gid),
     };
     tokio::task::spawn_blocking(move || store.rootfs_owned(&image, owner))
         .await
         .map_err(|e| StartFailure::new("CreateContainerError", e))?
         .map_err(|e| StartFailure::new("CreateContainerError", e))
+}
+
+/// The pod's ids on a rootless node with subordinate ids, to which only a process in a
+/// pod's user namespace may give an image's files (`podbox::give_to_pod_ids`).
+struct PodIds;
+
+impl images::GiveOwners for PodIds {
+    fn name(&self) -> String {
+        match podbox::id_mapping() {
+            podbox::IdMapping::Subordinate {
+                uid,
+                gid,
+                sub_uid,
+                sub_gid,
+            } => format!("{uid}.{gid}.sub{sub_uid}.{sub_gid}"),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn give(&self, root: &Path, owners: &[images::LayerOwner]) -> Result<(), String> {
+        let owners: Vec<podbox::FileOwner> = owners
+            .iter()
+            .map(|o| podbox::FileOwner {
+                path: o.path.clone(),
+                uid: o.uid,
+                gid: o.gid,
+                mode: o.mode,
+            })
+            .collect();
+        podbox::give_to_pod_ids(root, &owners)
+    }
 }
 
 /// `command`/`args` over the image's entrypoint/cmd, as the kubelet combines them

@@ -643,7 +643,7 @@ async fn pods_work_under_a_private_directory() {
         let mine = images::Store::user_default().unwrap();
         mine.copy_image(&CURL_IMAGE.parse().unwrap(), &theirs)
             .unwrap();
-        testkit::chown_tree(store.path(), 65534);
+        testkit::chown_tree(store.path(), (testkit::NOBODY, testkit::NOBODY));
         testkit::run_as_nobody(
             "private_directory_as_an_unprivileged_user",
             &[("KUBELAB_IMAGES", theirs.root())],
@@ -738,13 +738,56 @@ async fn run_as_non_root_refuses_a_root_image() {
 /// for it and the pod's supplemental groups, and `kubectl exec` runs as it too; what the
 /// image keeps from that user stays kept. A node that is not root maps one id into a pod
 /// and refuses such a container clearly instead of running it as root.
+///
+/// Root runs it, then a user with subordinate ids (whose pods map them, through
+/// `newuidmap`) and `nobody` (who has none), each with an image store of its own.
 #[tokio::test(flavor = "multi_thread")]
 async fn containers_run_as_the_user_their_security_context_names() {
-    use kube::api::AttachParams;
-    use tokio::io::AsyncReadExt;
     if !images_present(&[DEBIAN_IMAGE]) {
         return;
     }
+    runs_as_the_named_user().await;
+    if !testkit::is_root() {
+        return;
+    }
+    // Whether the user's pods must map a range of ids: nobody has no subordinate ids.
+    let mut users = vec![((testkit::NOBODY, testkit::NOBODY), "single")];
+    users.extend(testkit::subids_user().map(|ids| (ids, "range")));
+    for (ids, mapping) in users {
+        let store = tempfile::tempdir().unwrap();
+        let theirs = images::Store::open(store.path().join("images")).unwrap();
+        images::Store::user_default()
+            .unwrap()
+            .copy_image(&DEBIAN_IMAGE.parse().unwrap(), &theirs)
+            .unwrap();
+        testkit::chown_tree(store.path(), ids);
+        testkit::run_as(
+            ids,
+            "named_user_as_an_unprivileged_user",
+            &[
+                ("KUBELAB_IMAGES", theirs.root()),
+                ("KUBELAB_TEST_ID_MAPPING", std::path::Path::new(mapping)),
+            ],
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "run by containers_run_as_the_user_their_security_context_names as unprivileged users"]
+async fn named_user_as_an_unprivileged_user() {
+    let expected = std::env::var("KUBELAB_TEST_ID_MAPPING").unwrap();
+    assert_eq!(
+        podbox::maps_id_range(),
+        expected == "range",
+        "{:?}",
+        podbox::id_mapping()
+    );
+    runs_as_the_named_user().await;
+}
+
+async fn runs_as_the_named_user() {
+    use kube::api::AttachParams;
+    use tokio::io::AsyncReadExt;
     let n = Node::start("runas").await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "user"},

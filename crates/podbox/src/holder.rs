@@ -95,10 +95,10 @@ struct Services {
 }
 
 /// Creates the pod's namespaces, maps ids into them, and sets up the hostname and the
-/// addresses on `lo`. As root, the pod's ids `0..ID_COUNT` are the host's from
-/// `ROOT_ID_BASE`, written by `map_range`, and the holder then becomes the pod's root, so
-/// that it holds no host root's ids; otherwise a process may only map its own ids into a
-/// namespace it creates, and the host user becomes the pod's root, its only id.
+/// addresses on `lo`. Where the pod maps a range of ids (`IdMapping`), they are written by
+/// `map_range` from outside, and the holder then becomes the pod's root (as root on the
+/// host, so that it holds no host root's ids); otherwise a process may only map its own
+/// ids into a namespace it creates, and the host user becomes the pod's root, its only id.
 fn enter_namespaces(spec: &SandboxSpec) -> Result<(), String> {
     let flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNET
@@ -109,8 +109,14 @@ fn enter_namespaces(spec: &SandboxSpec) -> Result<(), String> {
         unshare(flags)
             .map_err(|e| format!("unshare: {e} (are unprivileged user namespaces enabled?)"))
     };
-    if crate::maps_id_range() {
-        map_range(|| unshared(flags))?;
+    // The host's mapping, as the process that made this sandbox found it (this one runs
+    // with an empty environment).
+    let mapping: crate::IdMapping = std::env::var(sys::IDS)
+        .ok()
+        .and_then(|m| serde_json::from_str(&m).ok())
+        .ok_or_else(|| format!("{} is not set", sys::IDS))?;
+    if mapping.maps_range() {
+        map_range(mapping, || unshared(flags))?;
         nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups in the pod: {e}"))?;
         let root = (Uid::from_raw(0), Gid::from_raw(0));
         nix::unistd::setresgid(root.1, root.1, root.1)
@@ -118,11 +124,11 @@ fn enter_namespaces(spec: &SandboxSpec) -> Result<(), String> {
         nix::unistd::setresuid(root.0, root.0, root.0)
             .map_err(|e| format!("setresuid in the pod: {e}"))?;
     } else {
-        let (uid, gid) = (Uid::effective(), Gid::effective());
+        let (uid_map, gid_map) = mapping.own_maps();
         unshared(flags)?;
         write_file("/proc/self/setgroups", "deny")?;
-        write_file("/proc/self/uid_map", &format!("0 {} 1\n", uid.as_raw()))?;
-        write_file("/proc/self/gid_map", &format!("0 {} 1\n", gid.as_raw()))?;
+        write_file("/proc/self/uid_map", &uid_map)?;
+        write_file("/proc/self/gid_map", &gid_map)?;
     }
     sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
     sys::loopback_up()?;
@@ -136,11 +142,14 @@ fn enter_namespaces(spec: &SandboxSpec) -> Result<(), String> {
 }
 
 /// Runs `unshare` (which makes this process's new user namespace), with the pod's ids
-/// mapped onto the host's range from outside it: only a process with `CAP_SETUID` in the
-/// parent namespace may map ids other than its own (user_namespaces(7)), so a helper forked
-/// first, still root in the host's namespaces, writes the maps once told the namespace is
-/// there, as `newuidmap` does for a rootless runtime.
-fn map_range(unshare: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+/// mapped from outside it: only a process with `CAP_SETUID` in the parent namespace may
+/// map ids other than its own (user_namespaces(7)), so a helper forked first, still in the
+/// host's namespaces, writes the maps once told the namespace is there (as root directly,
+/// rootless through `newuidmap` and `newgidmap`).
+fn map_range(
+    mapping: crate::IdMapping,
+    unshare: impl FnOnce() -> Result<(), String>,
+) -> Result<(), String> {
     use std::io::{Read, Write};
     let holder = nix::unistd::getpid();
     let (told, tell) = std::io::pipe().map_err(|e| format!("pipe: {e}"))?;
@@ -154,14 +163,10 @@ fn map_range(unshare: impl FnOnce() -> Result<(), String>) -> Result<(), String>
                 // The holder failed before its namespace existed and said why.
                 std::process::exit(1);
             }
-            let map = format!("0 {} {}\n", crate::ROOT_ID_BASE, crate::ID_COUNT);
-            for file in ["uid_map", "gid_map"] {
-                let path = format!("/proc/{holder}/{file}");
-                if let Err(e) = std::fs::write(&path, &map) {
-                    std::process::exit(sys::fail(&format!("writing {path}: {e}")));
-                }
+            match mapping.write_maps(holder.as_raw().unsigned_abs()) {
+                Ok(()) => std::process::exit(0),
+                Err(e) => std::process::exit(sys::fail(&e)),
             }
-            std::process::exit(0);
         }
         ForkResult::Parent { child } => {
             drop(told);

@@ -16,9 +16,11 @@
 mod devices;
 mod dns;
 mod holder;
+mod ids;
 mod launcher;
 mod root;
 mod sys;
+pub use ids::{FileOwner, IdMapping, give_to_pod_ids, id_mapping};
 pub use sys::tether;
 
 use serde::{Deserialize, Serialize};
@@ -131,27 +133,21 @@ pub struct ImageRoot {
     pub work: String,
 }
 
-/// The host user and group a pod's root is: the first of the subordinate range its user
-/// namespace maps when the host runs as root (`ROOT_ID_BASE`), else the user running the
-/// cluster, so that a pod never holds host root's files. Files a pod's root must own (an
-/// image's root, its writable layer, its volumes) belong to these ids.
+/// The host user and group a pod's root is (`IdMapping::root_ids`): the first of the
+/// range its user namespace maps when the host runs as root (`ROOT_ID_BASE`), else the
+/// user running the cluster, so that a pod never holds host root's files. Files a pod's
+/// root must own (an image's root, its writable layer, its volumes) belong to these ids.
 pub fn pod_root_ids() -> (u32, u32) {
-    if maps_id_range() {
-        (ROOT_ID_BASE, ROOT_ID_BASE)
-    } else {
-        (
-            nix::unistd::Uid::effective().as_raw(),
-            nix::unistd::Gid::effective().as_raw(),
-        )
-    }
+    id_mapping().root_ids()
 }
 
 /// Whether a pod's user namespace maps a whole range of ids, so that its containers may run
 /// as any user and group below `ID_COUNT`, as a container runtime's would: when the host
-/// runs as root, which may map any ids (as containerd running as root does). Otherwise the
+/// runs as root, which may map any ids (as containerd running as root does), or when a
+/// rootless host user has subordinate ids (`IdMapping::Subordinate`). Otherwise the
 /// namespace maps one id, the host user, to the pod's root, and only root exists in it.
 pub fn maps_id_range() -> bool {
-    nix::unistd::Uid::effective().is_root()
+    id_mapping().maps_range()
 }
 
 /// Where, when the host runs as root, a pod's ids start on the host: pod uid N is host
@@ -201,6 +197,10 @@ impl Sandbox {
             .env(
                 sys::SANDBOX,
                 serde_json::to_string(spec).map_err(Error::Spec)?,
+            )
+            .env(
+                sys::IDS,
+                serde_json::to_string(&id_mapping()).map_err(Error::Spec)?,
             )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -11,7 +11,9 @@ use std::ffi::CString;
 pub const ROLE: &str = "PODBOX_ROLE";
 pub const ROLE_HOLDER: &str = "holder";
 pub const ROLE_CONTAINER: &str = "container";
+pub const ROLE_OWNERS: &str = "owners";
 pub const SANDBOX: &str = "PODBOX_SANDBOX";
+pub const IDS: &str = "PODBOX_IDS";
 pub const HOLDER_PID: &str = "PODBOX_HOLDER_PID";
 pub const SPEC: &str = "PODBOX_SPEC";
 
@@ -24,6 +26,7 @@ extern "C" fn early_init() {
     let code = match role.as_str() {
         ROLE_HOLDER => crate::holder::run(),
         ROLE_CONTAINER => crate::launcher::run(),
+        ROLE_OWNERS => crate::ids::run_owner_changer(),
         _ => fail(&format!("unknown {ROLE} {role}")),
     };
     std::process::exit(code);

@@ -89,7 +89,7 @@ fn a_container_runs_in_the_image_s_root() {
             .unwrap()
             .copy_image(&reference, &Store::open(&theirs).unwrap())
             .unwrap();
-        testkit::chown_tree(store.path(), 65534);
+        testkit::chown_tree(store.path(), (testkit::NOBODY, testkit::NOBODY));
         testkit::run_as_nobody(
             "in_the_image_s_root_as_an_unprivileged_user",
             &[("KUBELAB_IMAGES", theirs.as_path())],

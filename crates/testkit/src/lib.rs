@@ -62,14 +62,53 @@ pub fn which(name: &str) -> Option<PathBuf> {
 /// `TMPDIR`), with `env` added, and asserts that it passes. For tests that must hold both
 /// when root runs them and when an unprivileged user does.
 pub fn run_as_nobody(test: &str, env: &[(&str, &std::path::Path)]) {
+    run_as((NOBODY, NOBODY), test, env);
+}
+
+/// `nobody`'s uid and gid.
+pub const NOBODY: u32 = 65534;
+
+/// The user that tests run rootless pods with subordinate ids as: `.ci/run` makes it
+/// (`useradd`, then `usermod --add-subuids --add-subgids` of 65536 ids).
+pub const SUBIDS_USER: &str = "kubelab-subids";
+
+/// `SUBIDS_USER`'s uid and gid, when it exists and has subordinate ids; otherwise [`skip`]
+/// says how to make it.
+#[track_caller]
+pub fn subids_user() -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let ids = passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 3 && f[0] == SUBIDS_USER)
+            .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
+    });
+    let granted = |file: &str| {
+        std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with(&format!("{SUBIDS_USER}:")))
+    };
+    match ids {
+        Some(ids) if granted("/etc/subuid") && granted("/etc/subgid") => Some(ids),
+        _ => {
+            skip(format!(
+                "no user {SUBIDS_USER} with subordinate ids; make one as .ci/run does: useradd -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 {SUBIDS_USER} && usermod --add-subuids 300000-365535 --add-subgids 300000-365535 {SUBIDS_USER}"
+            ));
+            None
+        }
+    }
+}
+
+/// [`run_as_nobody`] as the user and group `ids`.
+pub fn run_as(ids: (u32, u32), test: &str, env: &[(&str, &std::path::Path)]) {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    const NOBODY: u32 = 65534;
-    let home = std::env::temp_dir().join(format!("kubelab-nobody-{}-{test}", std::process::id()));
+    let (uid, gid) = ids;
+    let home = std::env::temp_dir().join(format!("kubelab-{uid}-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&home);
     std::fs::create_dir_all(&home).unwrap();
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::os::unix::fs::chown(&home, Some(NOBODY), Some(NOBODY)).unwrap();
+    std::os::unix::fs::chown(&home, Some(uid), Some(gid)).unwrap();
     let exe = home.join("test-binary");
     std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
     let mut command = std::process::Command::new(&exe);
@@ -78,8 +117,8 @@ pub fn run_as_nobody(test: &str, env: &[(&str, &std::path::Path)]) {
         .env("TMPDIR", &home)
         .env("HOME", &home)
         .current_dir(&home)
-        .uid(NOBODY)
-        .gid(NOBODY);
+        .uid(uid)
+        .gid(gid);
     for (k, v) in env {
         command.env(k, v);
     }
@@ -107,13 +146,13 @@ pub fn run_as_nobody(test: &str, env: &[(&str, &std::path::Path)]) {
     assert!(stdout.contains("1 passed"), "{stdout}");
 }
 
-/// Gives `path` and everything under it to `id` (uid and gid), symlinks not followed:
-/// for what a test hands to [`run_as_nobody`].
-pub fn chown_tree(path: &std::path::Path, id: u32) {
-    std::os::unix::fs::lchown(path, Some(id), Some(id)).unwrap();
+/// Gives `path` and everything under it to `uid` and `gid`, symlinks not followed: for
+/// what a test hands to [`run_as`].
+pub fn chown_tree(path: &std::path::Path, (uid, gid): (u32, u32)) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
     if std::fs::symlink_metadata(path).unwrap().is_dir() {
         for e in std::fs::read_dir(path).unwrap() {
-            chown_tree(&e.unwrap().path(), id);
+            chown_tree(&e.unwrap().path(), (uid, gid));
         }
     }
 }
