@@ -5,9 +5,10 @@
 //! classes, the API Priority and Fairness configuration, one APIService per group version,
 //! and kube-controller-manager's own ServiceAccounts.
 //!
-//! What each cluster makes afresh is dropped: uids, resourceVersions, creation times,
-//! managedFields, the aggregated ClusterRoles' rules (the aggregation controller fills
-//! them), and status conditions' times (set when seeded).
+//! Each object is kept whole, as the reference wrote it, with its `managedFields` and
+//! status: the embedded server stores it as it is (`Registry::restore`). What each cluster
+//! makes afresh is dropped: uids, resourceVersions and creation times, and the managed
+//! fields' and status conditions' times are left empty (set when seeded).
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -87,9 +88,24 @@ fn fresh(item: &Value, api_version: &str, kind: &str, keep_status: bool) -> Opti
         return None;
     }
     let mut metadata = serde_json::Map::new();
-    for key in ["name", "namespace", "labels", "annotations"] {
+    for key in [
+        "name",
+        "namespace",
+        "generation",
+        "labels",
+        "annotations",
+        "managedFields",
+    ] {
         if let Some(v) = meta.get(key) {
-            metadata.insert(key.into(), v.clone());
+            let mut v = v.clone();
+            if key == "managedFields" {
+                for entry in v.as_array_mut().into_iter().flatten() {
+                    if entry.get("time").is_some() {
+                        entry["time"] = "".into();
+                    }
+                }
+            }
+            metadata.insert(key.into(), v);
         }
     }
     object.insert("metadata".into(), Value::Object(metadata));
@@ -102,8 +118,6 @@ fn fresh(item: &Value, api_version: &str, kind: &str, keep_status: bool) -> Opti
                 timeless(&mut status);
                 object.insert(key.clone(), status);
             }
-            // The aggregation controller fills an aggregated role's rules.
-            "rules" if item.contains_key("aggregationRule") => {}
             _ => {
                 object.insert(key.clone(), value.clone());
             }

@@ -65,13 +65,15 @@ enum Command {
     /// Run every benchmark (release build) and print one table: each figure, its target,
     /// and the baseline it was measured against in the same run
     Bench,
-    /// Regenerate crates/apiserver/src/schema/types.txt from checkouts of k8s.io/api and
-    /// k8s.io/apimachinery at the emulated release (v0.33.3)
+    /// Regenerate crates/apiserver/src/schema/types.txt from checkouts of k8s.io/api,
+    /// k8s.io/apimachinery and k8s.io/kube-aggregator at the emulated release (v0.33.3)
     GenSchema {
         #[arg(long, value_name = "DIR")]
         api: PathBuf,
         #[arg(long, value_name = "DIR")]
         apimachinery: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        kube_aggregator: PathBuf,
     },
     /// Regenerate crates/apiserver/src/bootstrap/upstream.yaml, the objects every fresh
     /// cluster holds, from the reference control plane
@@ -172,9 +174,13 @@ fn run(command: Command) -> Result<i32> {
         Command::Bench => bench::run(&workspace_root()?),
         Command::GenBootstrap => bootstrap_gen::run(&workspace_root()?),
         Command::GenOpenapi => openapi_gen::run(&workspace_root()?),
-        Command::GenSchema { api, apimachinery } => {
+        Command::GenSchema {
+            api,
+            apimachinery,
+            kube_aggregator,
+        } => {
             let out = workspace_root()?.join(schema_gen::OUTPUT);
-            schema_gen::run(&api, &apimachinery, &out).map(|()| 0)
+            schema_gen::run(&api, &apimachinery, &kube_aggregator, &out).map(|()| 0)
         }
     }
 }

@@ -121,14 +121,13 @@ fn seed_kube_system_configmaps(reg: &Registry, pki: &crate::pki::Pki) {
     }
 }
 
-/// `UPSTREAM`, with the aggregated ClusterRoles then filled in; a status is written through
-/// the status subresource, its conditions' times set to now.
+/// `UPSTREAM`, each object stored whole as the reference wrote it (`Registry::restore`):
+/// its managed fields and status included, their times and its conditions' set to now.
 fn seed_upstream(reg: &Registry) {
     // Parsed once per process: every cluster starts from the same objects.
     static OBJECTS: LazyLock<Vec<Value>> = LazyLock::new(|| {
         serde_saphyr::from_str(UPSTREAM).expect("bootstrap/upstream.yaml is valid YAML")
     });
-    let now = object::now();
     for obj in OBJECTS.iter() {
         let api_version = obj["apiVersion"].as_str().unwrap_or_default();
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
@@ -142,35 +141,8 @@ fn seed_upstream(reg: &Registry) {
             continue;
         };
         let ns = object::meta_str(obj, "namespace").to_string();
-        let mut body = obj.clone();
-        let status = body.as_object_mut().and_then(|m| m.shift_remove("status"));
-        create(reg, group, version, res.name, &ns, body);
-        if let Some(mut status) = status {
-            stamp_conditions(&mut status, &now);
-            let name = object::name(obj).to_string();
-            let sub = json!({"metadata": {"name": name, "namespace": ns}, "status": status});
-            if let Err(e) = reg.update(
-                res,
-                Some("status"),
-                &ns,
-                &name,
-                sub,
-                &Writer::internal(APISERVER),
-            ) {
-                tracing::error!(kind, error = %e.message, "bootstrap status rejected");
-            }
-        }
-    }
-    crate::controllers::aggregate_cluster_roles(reg);
-}
-
-/// Conditions generated without a time (`""`) get `now`.
-fn stamp_conditions(status: &mut Value, now: &str) {
-    if let Some(conditions) = status.get_mut("conditions").and_then(Value::as_array_mut) {
-        for c in conditions.iter_mut() {
-            if c["lastTransitionTime"] == "" {
-                c["lastTransitionTime"] = json!(now);
-            }
+        if let Err(e) = reg.restore(res, &ns, obj.clone()) {
+            tracing::error!(kind, error = %e.message, "bootstrap object rejected");
         }
     }
 }

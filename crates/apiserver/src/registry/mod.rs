@@ -378,6 +378,51 @@ impl Registry {
             .map_err(|e| store_err(res, &name, e))
     }
 
+    /// Stores an object whole, as another API server wrote it: its fields, status and
+    /// `managedFields` are taken as they are; only what each cluster makes afresh is
+    /// given now (uid, creation time, resourceVersion, and the managed fields' and
+    /// conditions' times left empty). For the objects a fresh cluster holds alike,
+    /// generated from the reference control plane (`bootstrap::UPSTREAM`), which seeds a
+    /// cluster this way without the cost of deriving what the reference already wrote.
+    pub(crate) fn restore(
+        &self,
+        res: &ApiResource,
+        namespace: &str,
+        mut obj: Value,
+    ) -> Result<Arc<Value>, ApiError> {
+        let name = object::name(&obj).to_string();
+        stamp_new(res, &mut obj, namespace, &name);
+        let now = object::now();
+        let untimed = |v: &mut Value, key: &str| {
+            if v.get(key).and_then(Value::as_str) == Some("") {
+                v[key] = json!(now);
+            }
+        };
+        if let Some(entries) = object::meta_mut(&mut obj)
+            .get_mut("managedFields")
+            .and_then(Value::as_array_mut)
+        {
+            entries.iter_mut().for_each(|e| untimed(e, "time"));
+        }
+        if let Some(conditions) = obj
+            .pointer_mut("/status/conditions")
+            .and_then(Value::as_array_mut)
+        {
+            conditions
+                .iter_mut()
+                .for_each(|c| untimed(c, "lastTransitionTime"));
+        }
+        let obj = canonical(res, obj);
+        self.store
+            .create(
+                &Self::key(res),
+                if res.namespaced { namespace } else { "" },
+                &name,
+                obj,
+            )
+            .map_err(|e| store_err(res, &name, e))
+    }
+
     /// Replaces an object (PUT), on the main resource or a subresource (`status`). A
     /// `resourceVersion` in `obj` is a precondition (409 when stale); without one the
     /// update is unconditional, as upstream allows for every built-in kind.

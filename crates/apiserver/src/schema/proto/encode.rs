@@ -45,6 +45,14 @@ fn encode_struct(fs: &[Field], obj: Option<&Map<String, Value>>, out: &mut Vec<u
                     encode_value(inner, num, v, out);
                 }
             }
+            // A `[]byte` is written when it is not nil (`if m.CABundle != nil`,
+            // kube-aggregator v0.33.3 `apiregistration/v1/generated.pb.go`); JSON leaves a
+            // nil one out.
+            Type::Bytes => {
+                if let Some(v) = given {
+                    encode_scalar(&Type::Bytes, num, v, out);
+                }
+            }
             Type::Slice(inner) => {
                 for item in given.and_then(Value::as_array).into_iter().flatten() {
                     encode_value(inner, num, item, out);
