@@ -66,7 +66,8 @@ enum Command {
     /// and the baseline it was measured against in the same run
     Bench,
     /// Regenerate crates/apiserver/src/schema/types.txt from checkouts of k8s.io/api,
-    /// k8s.io/apimachinery and k8s.io/kube-aggregator at the emulated release (v0.33.3)
+    /// k8s.io/apimachinery, k8s.io/kube-aggregator and k8s.io/apiextensions-apiserver at
+    /// the emulated release (v0.33.3)
     GenSchema {
         #[arg(long, value_name = "DIR")]
         api: PathBuf,
@@ -74,6 +75,8 @@ enum Command {
         apimachinery: PathBuf,
         #[arg(long, value_name = "DIR")]
         kube_aggregator: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        apiextensions_apiserver: PathBuf,
     },
     /// Regenerate crates/apiserver/src/bootstrap/upstream.yaml, the objects every fresh
     /// cluster holds, from the reference control plane
@@ -178,9 +181,16 @@ fn run(command: Command) -> Result<i32> {
             api,
             apimachinery,
             kube_aggregator,
+            apiextensions_apiserver,
         } => {
             let out = workspace_root()?.join(schema_gen::OUTPUT);
-            schema_gen::run(&api, &apimachinery, &kube_aggregator, &out).map(|()| 0)
+            let sources = schema_gen::Sources {
+                api,
+                apimachinery,
+                kube_aggregator,
+                apiextensions_apiserver,
+            };
+            schema_gen::run(&sources, &out).map(|()| 0)
         }
     }
 }

@@ -76,7 +76,7 @@ pub fn seed(reg: &Registry, pki: &crate::pki::Pki, node_name: &str, api_port: u1
         );
     }
     seed_upstream(reg);
-    seed_crds(reg);
+    seed_crds(reg, node_name);
     for ns in INITIAL_NAMESPACES {
         crate::controllers::populate_namespace(reg, ns, ca_pem);
     }
@@ -147,22 +147,20 @@ fn seed_upstream(reg: &Registry) {
     }
 }
 
-/// k3s's CustomResourceDefinitions, established as apiextensions establishes them.
-fn seed_crds(reg: &Registry) {
+/// k3s's CustomResourceDefinitions, created by k3s's supervisor (whose client names
+/// itself `k3s-supervisor@<node>`, `k3s-io/k3s:pkg/util/client.go`) and established as
+/// apiextensions establishes them.
+fn seed_crds(reg: &Registry, node_name: &str) {
+    let crds = DISCOVERY
+        .resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .expect("customresourcedefinitions");
+    let supervisor = Writer::internal(&format!("k3s-supervisor@{node_name}"));
     for crd in crate::crds::K3S_CRDS {
-        create(
-            reg,
-            "apiextensions.k8s.io",
-            "v1",
-            "customresourcedefinitions",
-            "",
-            crd.object(),
-        );
+        if let Err(e) = reg.create(crds, "", crd.object(), &supervisor) {
+            tracing::error!(error = %e.message, "CRD rejected");
+        }
         let status =
             json!({"metadata": {"name": crd.name()}, "status": crd.status(&object::now())});
-        let crds = DISCOVERY
-            .resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-            .expect("customresourcedefinitions");
         if let Err(e) = reg.update(
             crds,
             Some("status"),

@@ -43,7 +43,9 @@ pub(super) struct Field {
 pub(super) enum Def {
     /// Fields, and whether the struct is `+structType=atomic`.
     Struct(Vec<Field>, bool),
-    Alias(String),
+    /// The type, and whether it is `+protobuf.nullable=true`: a named slice go-to-protobuf
+    /// makes a message of its own (`Verbs`, `ExtraValue`).
+    Alias(String, bool),
 }
 
 /// The `// +marker=value` lines that precede a declaration.
@@ -52,6 +54,7 @@ struct Markers {
     list_type: Option<String>,
     map_keys: Vec<String>,
     atomic: bool,
+    nullable: bool,
 }
 
 impl Markers {
@@ -68,6 +71,7 @@ impl Markers {
             "listType" => self.list_type = Some(v.to_string()),
             "listMapKey" => self.map_keys.push(v.to_string()),
             "structType" | "mapType" if v == "atomic" => self.atomic = true,
+            "protobuf.nullable" if v == "true" => self.nullable = true,
             _ => {}
         }
     }
@@ -269,7 +273,7 @@ fn parse_file(src: &str, pkg: &str, defs: &mut BTreeMap<String, Def>) -> Result<
         {
             defs.insert(
                 format!("{pkg}.{name}"),
-                Def::Alias(qualify(rest, pkg, &file.imports)?),
+                Def::Alias(qualify(rest, pkg, &file.imports)?, decl_markers.nullable),
             );
         }
     }

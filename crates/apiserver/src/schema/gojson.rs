@@ -791,7 +791,15 @@ impl Walk<'_> {
     /// context.
     fn unmarshaler(&mut self, sp: Special, v: &Value) -> Step {
         match (sp, v) {
-            (_, Value::Null) | (Special::RawJson | Special::String, _) => self.skip(v),
+            (_, Value::Null)
+            | (
+                Special::RawJson
+                | Special::String
+                | Special::SchemaOrBool
+                | Special::SchemaOrArray
+                | Special::SchemaOrStringArray,
+                _,
+            ) => self.skip(v),
             (Special::Time | Special::MicroTime | Special::Duration, Value::String(_)) => {}
             (Special::Time | Special::MicroTime | Special::Duration, v) => {
                 self.skip(v);

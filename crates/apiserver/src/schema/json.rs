@@ -18,6 +18,23 @@ pub fn encode(ty: &Type, v: &Value) -> Value {
         }
         Resolved::Special(sp) => match (sp, v) {
             (Special::Time | Special::MicroTime | Special::RawJson, Value::Null) => Value::Null,
+            // apiextensions `marshal.go`: each union writes the side it holds, a schema as
+            // `JSONSchemaProps`; an empty list holds neither side, which is `null`.
+            (
+                Special::SchemaOrBool | Special::SchemaOrArray | Special::SchemaOrStringArray,
+                Value::Object(_),
+            ) => encode(&Type::Named(super::JSON_SCHEMA_PROPS.into()), v),
+            (Special::SchemaOrArray, Value::Array(items)) if !items.is_empty() => Value::Array(
+                items
+                    .iter()
+                    .map(|i| encode(&Type::Named(super::JSON_SCHEMA_PROPS.into()), i))
+                    .collect(),
+            ),
+            (Special::SchemaOrArray | Special::SchemaOrStringArray, Value::Array(items))
+                if items.is_empty() =>
+            {
+                Value::Null
+            }
             _ => v.clone(),
         },
         Resolved::Other(t) => match (t, v) {
@@ -74,7 +91,12 @@ pub fn zero(ty: &Type) -> Value {
             Value::Object(out)
         }
         Resolved::Special(sp) => match sp {
-            Special::Time | Special::MicroTime | Special::RawJson => Value::Null,
+            Special::Time
+            | Special::MicroTime
+            | Special::RawJson
+            | Special::SchemaOrBool
+            | Special::SchemaOrArray
+            | Special::SchemaOrStringArray => Value::Null,
             Special::Duration => Value::String("0s".into()),
             Special::Quantity => Value::String("0".into()),
             Special::IntOrString => Value::from(0),
@@ -104,7 +126,10 @@ fn is_empty(ty: &Type, v: &Value) -> bool {
             | Special::Duration
             | Special::Quantity
             | Special::IntOrString
-            | Special::RawJson => false,
+            | Special::RawJson
+            | Special::SchemaOrBool
+            | Special::SchemaOrArray
+            | Special::SchemaOrStringArray => false,
             Special::String => v.as_str() == Some(""),
         },
         Resolved::Other(t) => match (t, v) {

@@ -45,7 +45,16 @@ pub enum Special {
     Quantity,
     IntOrString,
     String,
+    /// apiextensions' `JSONSchemaPropsOrBool`: a bool, or a schema (which allows).
+    SchemaOrBool,
+    /// apiextensions' `JSONSchemaPropsOrArray`: a schema, or a list of them.
+    SchemaOrArray,
+    /// apiextensions' `JSONSchemaPropsOrStringArray`: a schema, or a list of names.
+    SchemaOrStringArray,
 }
+
+/// The schema type the apiextensions unions (`Special::SchemaOr*`) hold.
+pub const JSON_SCHEMA_PROPS: &str = "apiextensions/v1.JSONSchemaProps";
 
 /// How a list merges and is owned (`+listType`, from the Go markers).
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +95,9 @@ pub struct Schema {
     docs: HashMap<String, String>,
     /// Structs marked `+structType=atomic`: owned and replaced as a whole.
     atomic_structs: std::collections::HashSet<String>,
+    /// Named slices marked `+protobuf.nullable=true`, which go-to-protobuf makes a message
+    /// of their own (`Verbs`, `ExtraValue`).
+    nullable_slices: std::collections::HashSet<String>,
 }
 
 pub static SCHEMA: LazyLock<Schema> =
@@ -171,6 +183,9 @@ fn parse_special(enc: &str) -> Result<Special, String> {
         "quantity" => Special::Quantity,
         "intorstring" => Special::IntOrString,
         "string" => Special::String,
+        "schemaorbool" => Special::SchemaOrBool,
+        "schemaorarray" => Special::SchemaOrArray,
+        "schemaorstringarray" => Special::SchemaOrStringArray,
         other => return Err(format!("unknown encoding {other}")),
     })
 }
@@ -180,6 +195,7 @@ impl Schema {
         let mut defs = HashMap::new();
         let mut docs = HashMap::new();
         let mut atomic_structs = std::collections::HashSet::new();
+        let mut nullable_slices = std::collections::HashSet::new();
         let mut current: Option<(String, Vec<Field>)> = None;
         for (n, line) in text.lines().enumerate() {
             if line.starts_with('#') || line.trim().is_empty() {
@@ -209,6 +225,10 @@ impl Schema {
                 [name, "=", ty] => {
                     defs.insert(name.to_string(), Def::Alias(parse_type(ty)));
                 }
+                [name, "=", ty, "nullable"] => {
+                    nullable_slices.insert(name.to_string());
+                    defs.insert(name.to_string(), Def::Alias(parse_type(ty)));
+                }
                 [name, "special", enc] => {
                     let sp = parse_special(enc).map_err(|e| format!("types.txt:{}: {e}", n + 1))?;
                     defs.insert(name.to_string(), Def::Special(sp));
@@ -223,7 +243,14 @@ impl Schema {
             defs,
             docs,
             atomic_structs,
+            nullable_slices,
         })
+    }
+
+    /// Whether `ty` is a named slice that protobuf writes as a message of its own, whose
+    /// items are its field 1 (`+protobuf.nullable=true`).
+    pub fn is_nullable_slice(&self, ty: &Type) -> bool {
+        matches!(ty, Type::Named(name) if self.nullable_slices.contains(name))
     }
 
     /// The definition behind a named type, following aliases to a struct or special.

@@ -6,6 +6,7 @@
 //! `Name`/`Created At` columns.
 
 mod custom;
+mod definition;
 mod job;
 mod namespace;
 mod plain;
@@ -136,7 +137,7 @@ impl Deletion<'_> {
 /// Kinds whose strategy sets `metadata.generation` and has no module of its own (the pod
 /// templates' are in `workload`): every
 /// `pkg/registry/<group>/<kind>/strategy.go` of v1.33.3 whose `PrepareForCreate` sets
-/// `Generation = 1` (CustomResourceDefinition: apiextensions-apiserver's strategy).
+/// `Generation = 1`.
 const GENERATION_KINDS: &[&str] = &[
     "Ingress",
     "IngressClass",
@@ -144,7 +145,6 @@ const GENERATION_KINDS: &[&str] = &[
     "PodDisruptionBudget",
     "PodTemplate",
     "PriorityClass",
-    "CustomResourceDefinition",
     "ValidatingAdmissionPolicy",
     "ValidatingAdmissionPolicyBinding",
     "MutatingWebhookConfiguration",
@@ -176,6 +176,7 @@ pub(crate) fn strategy(res: &ApiResource) -> &'static dyn Strategy {
         ("", "Event") => &plain::EVENT,
         ("", "Node") => &plain::NODE,
         ("coordination.k8s.io", "Lease") => &plain::LEASE,
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => &definition::Definition,
         ("batch", "Job") => &job::Job,
         ("apps", "Deployment") => &workload::DEPLOYMENT,
         ("apps", "ReplicaSet") => &workload::REPLICA_SET,

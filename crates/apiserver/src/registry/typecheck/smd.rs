@@ -102,7 +102,12 @@ fn atom<'a>(ty: &'a Type, field: Option<&'a Field>) -> Atom<'a> {
         }
         Resolved::Special(sp) => match sp {
             Special::Duration | Special::String => Atom::Scalar(Scalar::String),
-            Special::RawJson => Atom::Any,
+            // apiextensions' schema unions are untyped in structured-merge-diff's schema
+            // (`JSONSchemaProps` and friends have custom OpenAPI types).
+            Special::RawJson
+            | Special::SchemaOrBool
+            | Special::SchemaOrArray
+            | Special::SchemaOrStringArray => Atom::Any,
             Special::Time | Special::MicroTime | Special::Quantity | Special::IntOrString => {
                 Atom::Scalar(Scalar::Untyped)
             }

@@ -50,6 +50,7 @@ impl<'a> Reader<'a> {
 }
 
 /// A raw field value as read off the wire.
+#[derive(Clone, Copy)]
 enum Raw<'a> {
     Varint(u64),
     Fixed64(u64),
@@ -240,6 +241,18 @@ fn scalar(ty: &Type, raw: Raw<'_>) -> Result<Value, ProtoError> {
     })
 }
 
+fn schema_props() -> Type {
+    Type::Named(crate::schema::JSON_SCHEMA_PROPS.into())
+}
+
+/// The schema in field `n` of `fs`, or `null`.
+fn schema_of(fs: &[(u32, Raw<'_>)], n: u32) -> Result<Value, ProtoError> {
+    match fs.iter().find(|(k, _)| *k == n) {
+        Some((_, r)) => value(&schema_props(), *r),
+        None => Ok(Value::Null),
+    }
+}
+
 fn special(sp: Special, raw: Raw<'_>) -> Result<Value, ProtoError> {
     let Raw::Bytes(b) = raw else {
         return Err(ProtoError::Malformed);
@@ -300,5 +313,26 @@ fn special(sp: Special, raw: Raw<'_>) -> Result<Value, ProtoError> {
             }
             _ => Value::Null,
         },
+        // The side each apiextensions union holds, as its `MarshalJSON` writes it.
+        Special::SchemaOrBool => match bytes(2) {
+            Some(_) => schema_of(&fs, 2)?,
+            None => Value::Bool(int(1) != 0),
+        },
+        Special::SchemaOrArray | Special::SchemaOrStringArray => {
+            let mut items = Vec::new();
+            for (k, r) in &fs {
+                if *k == 2 {
+                    items.push(match sp {
+                        Special::SchemaOrArray => value(&schema_props(), *r)?,
+                        _ => scalar(&Type::String, *r)?,
+                    });
+                }
+            }
+            if items.is_empty() {
+                schema_of(&fs, 1)?
+            } else {
+                Value::Array(items)
+            }
+        }
     })
 }

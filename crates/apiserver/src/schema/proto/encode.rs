@@ -79,10 +79,10 @@ fn encode_struct(fs: &[Field], obj: Option<&Map<String, Value>>, out: &mut Vec<u
     }
 }
 
-/// A named type whose underlying type is a slice: go-to-protobuf makes it a message whose
-/// items are field 1.
+/// A named slice marked `+protobuf.nullable=true`: go-to-protobuf makes it a message whose
+/// items are field 1 (`Verbs`, `ExtraValue`); any other named slice is a repeated field.
 pub(super) fn is_named_slice(ty: &Type) -> bool {
-    matches!(ty, Type::Named(_)) && matches!(SCHEMA.underlying(ty), Type::Slice(_))
+    SCHEMA.is_nullable_slice(ty) && matches!(SCHEMA.underlying(ty), Type::Slice(_))
 }
 
 fn encode_value(ty: &Type, num: u32, v: &Value, out: &mut Vec<u8>) {
@@ -165,9 +165,36 @@ fn encode_special(sp: Special, v: &Value, buf: &mut Vec<u8>) {
                         put_bytes(buf, 1, &serde_json::to_vec(v).unwrap_or_default());
                     }
                 }
+                // apiextensions v0.33.3 `generated.pb.go`: `JSONSchemaPropsOrBool` writes
+                // `allows` (1) always and `schema` (2) when set; `JSONSchemaPropsOrArray`
+                // its `schema` (1) when set and each of `jSONSchemas` (2);
+                // `JSONSchemaPropsOrStringArray` its `schema` (1) and each `property` (2).
+                // A schema in JSON is the side that holds it (`marshal.go`).
+                Special::SchemaOrBool => {
+                    put_key(buf, 1, 0);
+                    put_varint(buf, u64::from(v.as_bool().unwrap_or(v.is_object())));
+                    if v.is_object() {
+                        encode_value(&schema_props(), 2, v, buf);
+                    }
+                }
+                Special::SchemaOrArray | Special::SchemaOrStringArray => {
+                    if v.is_object() {
+                        encode_value(&schema_props(), 1, v, buf);
+                    }
+                    for item in v.as_array().into_iter().flatten() {
+                        match sp {
+                            Special::SchemaOrArray => encode_value(&schema_props(), 2, item, buf),
+                            _ => put_bytes(buf, 2, item.as_str().unwrap_or("").as_bytes()),
+                        }
+                    }
+                }
             }
         }
     }
+}
+
+fn schema_props() -> Type {
+    Type::Named(crate::schema::JSON_SCHEMA_PROPS.into())
 }
 
 /// A scalar field.
