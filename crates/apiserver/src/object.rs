@@ -193,7 +193,18 @@ fn goyaml_syntax(bytes: &[u8]) -> Result<&[u8], String> {
             // A document ends where the next one's `---` starts, or after its `...`
             // (libyaml's `yaml_parser_parse_document_end`).
             EventData::DocumentEnd { .. } => {
-                let end = usize::try_from(event.end_mark.index).unwrap_or(usize::MAX);
+                // Marks count the bytes after a UTF-8 byte order mark; a UTF-16 text's
+                // marks are not its bytes, so it is read whole.
+                let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+                    3
+                } else {
+                    0
+                };
+                if bytes.starts_with(b"\xFE\xFF") || bytes.starts_with(b"\xFF\xFE") {
+                    return Ok(bytes);
+                }
+                let end = usize::try_from(event.end_mark.index)
+                    .map_or(usize::MAX, |i| i.saturating_add(bom));
                 return Ok(bytes.get(..end).unwrap_or(bytes));
             }
             EventData::StreamEnd => return Ok(bytes),
@@ -400,5 +411,14 @@ mod tests {
             Ok(serde_json::json!({"a": "b"}))
         );
         assert!(from_yaml(b"a: &x 1\nb: *x").is_ok());
+        // A byte order mark is not the document's.
+        assert_eq!(
+            from_yaml(b"\xEF\xBB\xBFdata: {k: value}"),
+            Ok(serde_json::json!({"data": {"k": "value"}}))
+        );
+        assert_eq!(
+            from_yaml(b"\xEF\xBB\xBFa: b\n---\nc: d\n"),
+            Ok(serde_json::json!({"a": "b"}))
+        );
     }
 }

@@ -18,11 +18,11 @@ impl Answer {
     pub fn render(&self, ctx: &harness::redact::Context) -> String {
         let body = match std::str::from_utf8(&self.body) {
             Ok(text) => harness::redact::redact(text, ctx),
-            // A protobuf answer is compared as its length and the JSON it encodes, redacted:
-            // its times and uids are bytes that differ between any two runs, and its
-            // resourceVersions digits whose number depends on how many writes came before
-            // (a string's length is one byte in protobuf while it is short), so the length
-            // compared leaves their digits out.
+            // A protobuf answer is compared as the JSON it encodes, redacted (its times and
+            // uids are bytes that differ between any two runs), with its managedFields,
+            // which the snapshot redactions hide, compared apart, their times left out.
+            // (Its length is not compared: a resourceVersion's digits, and the length
+            // prefixes around them, depend on how many writes came before.)
             Err(_) => match self
                 .content_type
                 .starts_with("application/vnd.kubernetes.protobuf")
@@ -31,10 +31,12 @@ impl Answer {
             {
                 Some(json) => {
                     let text = serde_json::to_string_pretty(&json).expect("values serialize");
+                    let mut managed = Vec::new();
+                    managed_fields(&json, &mut managed);
                     format!(
-                        "<{} bytes of protobuf besides its resourceVersions, decoded:>\n{}",
-                        self.body.len() - resource_version_digits(&json),
-                        harness::redact::redact(&text, ctx)
+                        "<protobuf, decoded:>\n{}\n<its managedFields, without times:>\n{}",
+                        harness::redact::redact(&text, ctx),
+                        serde_json::to_string_pretty(&managed).expect("values serialize")
                     )
                 }
                 _ => format!("<{} bytes, not UTF-8: {:02x?}>", self.body.len(), self.body),
@@ -47,18 +49,28 @@ impl Answer {
     }
 }
 
-/// How many bytes the `resourceVersion` strings of `v` (of its objects and lists) take.
-fn resource_version_digits(v: &serde_json::Value) -> usize {
+/// Every `managedFields` entry in `v` (its objects' and list items'), in order, without
+/// its `time`.
+fn managed_fields(v: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
     match v {
-        serde_json::Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| match (k.as_str(), v) {
-                ("resourceVersion", serde_json::Value::String(rv)) => rv.len(),
-                _ => resource_version_digits(v),
-            })
-            .sum(),
-        serde_json::Value::Array(items) => items.iter().map(resource_version_digits).sum(),
-        _ => 0,
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("managedFields", serde_json::Value::Array(entries)) => {
+                        out.extend(entries.iter().map(|e| {
+                            let mut e = e.clone();
+                            if let Some(m) = e.as_object_mut() {
+                                m.shift_remove("time");
+                            }
+                            e
+                        }))
+                    }
+                    _ => managed_fields(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| managed_fields(i, out)),
+        _ => {}
     }
 }
 

@@ -44,6 +44,8 @@ pub trait GiveOwners: Sync {
     fn name(&self) -> String;
     /// Gives each file under `root` its owner, and puts its mode back.
     fn give(&self, root: &Path, owners: &[LayerOwner]) -> std::result::Result<(), String>;
+    /// Removes `root`, whose files the unpacker may no longer own.
+    fn remove(&self, root: &Path) -> std::result::Result<(), String>;
 }
 
 /// A file an image's layers give to ids other than root's, as its last layer entry says.
@@ -122,10 +124,13 @@ impl Store {
             )
             .map_err(io("shifting the owners of", &root))?,
             Owner::GivenBy(giver) => {
+                // What the layers name but is gone from the root (a whiteout through a
+                // link, a directory a later one replaced) has no owner to give.
                 let given: Vec<LayerOwner> = owners
                     .unwrap_or_default()
                     .into_iter()
                     .filter(|(_, (uid, gid, _))| (*uid, *gid) != (0, 0))
+                    .filter(|(path, _)| fs::symlink_metadata(root.join(path)).is_ok())
                     .map(|(path, (uid, gid, mode))| LayerOwner {
                         path,
                         uid,
@@ -133,16 +138,22 @@ impl Store {
                         mode,
                     })
                     .collect();
-                giver
-                    .give(&root, &given)
-                    .map_err(|e| io("giving away", &root)(std::io::Error::other(e)))?
+                if let Err(e) = giver.give(&root, &given) {
+                    // Files given to the pod's ids are for it to remove.
+                    let _ = giver.remove(&root);
+                    return Err(io("giving away", &root)(std::io::Error::other(e)));
+                }
             }
             Owner::Unpacker => {}
         }
         // Another process may have unpacked it meanwhile: either root is whole.
         match fs::rename(&root, &dest) {
             Ok(()) => {}
-            Err(_) if dest.is_dir() => {}
+            Err(_) if dest.is_dir() => {
+                if let Owner::GivenBy(giver) = owner {
+                    let _ = giver.remove(&root);
+                }
+            }
             Err(e) => return Err(io("storing", &dest)(e)),
         }
         Ok(dest)
@@ -283,6 +294,10 @@ fn apply_layer(
                 id(header.gid())?,
                 header.mode().unwrap_or(0),
             );
+            // What is not a directory replaces whatever was there, and what was below it.
+            if !kind.is_dir() {
+                owners.retain(|p, _| !p.starts_with(&rel));
+            }
             owners.insert(rel.clone(), owner);
         }
         if kind.is_dir() {

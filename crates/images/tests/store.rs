@@ -349,6 +349,66 @@ fn a_root_can_be_given_to_the_pod_s_root() {
     );
 }
 
+/// What a layer names of a path a later layer replaced is not given: an image whose
+/// directory becomes a symlink out of the root (to the unpacker's home, say) cannot have
+/// the files beyond it given away.
+#[test]
+fn only_what_the_root_still_holds_is_given_its_owner() {
+    use std::sync::Mutex;
+    struct Recorder(Mutex<Vec<images::LayerOwner>>);
+    impl images::GiveOwners for Recorder {
+        fn name(&self) -> String {
+            "recorded".into()
+        }
+        fn give(
+            &self,
+            _root: &std::path::Path,
+            owners: &[images::LayerOwner],
+        ) -> Result<(), String> {
+            self.0.lock().unwrap().extend_from_slice(owners);
+            Ok(())
+        }
+        fn remove(&self, root: &std::path::Path) -> Result<(), String> {
+            fs::remove_dir_all(root).map_err(|e| e.to_string())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    fs::create_dir(&home).unwrap();
+    fs::write(home.join(".bashrc"), "mine").unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let lower = layer(&[
+        Entry::Dir("a/", 0o755),
+        Entry::Owned("a/.bashrc", 1000, 1000, 0o666),
+        Entry::Owned("kept", 7, 8, 0o4755),
+        Entry::Owned("gone", 9, 9, 0o644),
+        Entry::Owned("root-owned", 0, 0, 0o644),
+    ]);
+    let upper = layer(&[
+        Entry::Link("a", home.to_str().unwrap()),
+        Entry::File(".wh.gone", ""),
+    ]);
+    store_image(&store, "example.test/given:1", &[lower, upper]);
+    let image = store
+        .image(&"example.test/given:1".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let recorder = Recorder(Mutex::new(Vec::new()));
+    store
+        .rootfs_owned(&image, images::Owner::GivenBy(&recorder))
+        .unwrap();
+    let given = recorder.0.into_inner().unwrap();
+    assert_eq!(
+        given,
+        vec![images::LayerOwner {
+            path: "kept".into(),
+            uid: 7,
+            gid: 8,
+            mode: 0o4755
+        }]
+    );
+}
+
 #[test]
 fn opening_the_store_sweeps_what_a_killed_unpacking_left() {
     use std::os::unix::fs::PermissionsExt;

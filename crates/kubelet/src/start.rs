@@ -362,6 +362,10 @@ impl images::GiveOwners for PodIds {
             .collect();
         podbox::give_to_pod_ids(root, &owners)
     }
+
+    fn remove(&self, root: &Path) -> Result<(), String> {
+        podbox::remove_as_pod_root(root)
+    }
 }
 
 /// `command`/`args` over the image's entrypoint/cmd, as the kubelet combines them

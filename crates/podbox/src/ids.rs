@@ -44,14 +44,26 @@ pub fn id_mapping() -> IdMapping {
         if uid == 0 {
             return IdMapping::Range { base: ROOT_ID_BASE };
         }
-        match subordinate_ids(uid) {
-            Some((sub_uid, sub_gid)) => IdMapping::Subordinate {
-                uid,
-                gid,
-                sub_uid,
-                sub_gid,
-            },
-            None => IdMapping::Single { uid, gid },
+        let single = IdMapping::Single { uid, gid };
+        let Some((sub_uid, sub_gid)) = subordinate_ids(uid) else {
+            return single;
+        };
+        let range = IdMapping::Subordinate {
+            uid,
+            gid,
+            sub_uid,
+            sub_gid,
+        };
+        // Tried once: `newuidmap` may lack its privileges, or this may be a namespace
+        // where another cannot be made; pods then map one id, as without subordinate ids.
+        match run_owner_changer(range, Path::new("/"), Action::Probe) {
+            Ok(()) => range,
+            Err(e) => {
+                eprintln!(
+                    "podbox: the subordinate ids of uid {uid} cannot be mapped ({e}); pods map one id"
+                );
+                single
+            }
         }
     })
 }
@@ -197,9 +209,9 @@ pub struct FileOwner {
 /// Gives each of `owners` (under `root`) to its pod ids, as they are mapped by
 /// `id_mapping()`: from a process in a user namespace with the pod's maps, where the pod's
 /// root may give files to any of its ids (a rootless host user cannot give files to its
-/// subordinate ids itself). Symlinks are not followed.
+/// subordinate ids itself). Paths are resolved within `root` (the process changes its root
+/// to it first), and symlinks themselves are given, not followed.
 pub fn give_to_pod_ids(root: &Path, owners: &[FileOwner]) -> Result<(), String> {
-    use std::io::{BufRead, BufReader, Write};
     if owners.is_empty() {
         return Ok(());
     }
@@ -207,6 +219,48 @@ pub fn give_to_pod_ids(root: &Path, owners: &[FileOwner]) -> Result<(), String> 
     if !mapping.maps_range() {
         return Err("this host maps one id into a pod: files cannot be given to others".into());
     }
+    if let Some(o) = owners
+        .iter()
+        .find(|o| o.uid >= ID_COUNT || o.gid >= ID_COUNT)
+    {
+        return Err(format!(
+            "{} belongs to {}:{}, outside the {ID_COUNT} ids a pod's user namespace maps",
+            o.path.display(),
+            o.uid,
+            o.gid
+        ));
+    }
+    run_owner_changer(mapping, root, Action::Give(owners.to_vec()))
+}
+
+/// Removes `root` from a process in a user namespace with the pod's maps: files given to
+/// the pod's ids may be beyond the host user's reach.
+pub fn remove_as_pod_root(root: &Path) -> Result<(), String> {
+    let mapping = id_mapping();
+    if !mapping.maps_range() {
+        return std::fs::remove_dir_all(root).map_err(|e| format!("{}: {e}", root.display()));
+    }
+    run_owner_changer(mapping, root, Action::Remove)
+}
+
+/// What the owner changer does, as the pod's root.
+#[derive(Serialize, Deserialize)]
+enum Action {
+    /// Nothing: whether the maps can be written at all.
+    Probe,
+    Give(Vec<FileOwner>),
+    Remove,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OwnersRequest {
+    root: PathBuf,
+    action: Action,
+}
+
+/// Runs the owner changer (`run_owner_changer_role`) with `mapping` for `action` on `root`.
+fn run_owner_changer(mapping: IdMapping, root: &Path, action: Action) -> Result<(), String> {
+    use std::io::{BufRead, BufReader, Write};
     crate::sys::ensure_linked();
     let exe = std::env::current_exe().map_err(|e| format!("finding this executable: {e}"))?;
     let mut child = Command::new(exe)
@@ -219,7 +273,7 @@ pub fn give_to_pod_ids(root: &Path, owners: &[FileOwner]) -> Result<(), String> 
         .map_err(|e| format!("starting the owner changer: {e}"))?;
     let request = OwnersRequest {
         root: root.to_path_buf(),
-        owners: owners.to_vec(),
+        action,
     };
     let mut stdin = child.stdin.take().expect("piped");
     let mut line = serde_json::to_string(&request).map_err(|e| e.to_string())?;
@@ -240,29 +294,22 @@ pub fn give_to_pod_ids(root: &Path, owners: &[FileOwner]) -> Result<(), String> 
         .wait_with_output()
         .map_err(|e| format!("waiting for the owner changer: {e}"))?;
     let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    mapped.map_err(|e| {
-        if said.is_empty() {
-            e
-        } else {
-            format!("{e}: {said}")
-        }
-    })?;
+    let said = if said.is_empty() {
+        format!("it exited with {}", out.status)
+    } else {
+        said
+    };
+    mapped.map_err(|e| format!("{e}: {said}"))?;
     if !out.status.success() {
-        return Err(format!("giving files to the pod's ids failed: {said}"));
+        return Err(format!("as the pod's root: {said}"));
     }
     Ok(())
 }
 
-#[derive(Serialize, Deserialize)]
-struct OwnersRequest {
-    root: PathBuf,
-    owners: Vec<FileOwner>,
-}
-
-/// The owner changer (`give_to_pod_ids`), a fresh single-threaded exec: reads its request,
+/// The owner changer (`run_owner_changer`), a fresh single-threaded exec: reads its request,
 /// makes a user namespace, says so, and once the host has written its maps becomes its
-/// root and gives each file away.
-pub(crate) fn run_owner_changer() -> i32 {
+/// root and does what it was asked.
+pub(crate) fn run_owner_changer_role() -> i32 {
     match change_owners() {
         Ok(()) => 0,
         Err(e) => crate::sys::fail(&e),
@@ -297,21 +344,34 @@ fn change_owners() -> Result<(), String> {
     let root = (nix::unistd::Uid::from_raw(0), nix::unistd::Gid::from_raw(0));
     nix::unistd::setresgid(root.1, root.1, root.1).map_err(|e| format!("setresgid: {e}"))?;
     nix::unistd::setresuid(root.0, root.0, root.0).map_err(|e| format!("setresuid: {e}"))?;
-    for owner in &request.owners {
-        let path = request.root.join(&owner.path);
-        let meta =
-            std::fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let owners = match request.action {
+        Action::Probe => return Ok(()),
+        Action::Remove => {
+            return std::fs::remove_dir_all(&request.root)
+                .map_err(|e| format!("removing {}: {e}", request.root.display()));
+        }
+        Action::Give(owners) => owners,
+    };
+    // Within the image's root, where a symlink resolves inside it: a layer's links are the
+    // image's, never a way to the host's files.
+    nix::unistd::chroot(&request.root)
+        .and_then(|()| nix::unistd::chdir("/"))
+        .map_err(|e| format!("entering {}: {e}", request.root.display()))?;
+    for owner in &owners {
+        let path = Path::new("/").join(&owner.path);
+        let meta = std::fs::symlink_metadata(&path)
+            .map_err(|e| format!("{}: {e}", owner.path.display()))?;
         std::os::unix::fs::lchown(&path, Some(owner.uid), Some(owner.gid)).map_err(|e| {
             format!(
                 "giving {} to {}:{}: {e}",
-                path.display(),
+                owner.path.display(),
                 owner.uid,
                 owner.gid
             )
         })?;
         if !meta.file_type().is_symlink() {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(owner.mode & 0o7777))
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                .map_err(|e| format!("{}: {e}", owner.path.display()))?;
         }
     }
     Ok(())

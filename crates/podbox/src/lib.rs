@@ -20,7 +20,7 @@ mod ids;
 mod launcher;
 mod root;
 mod sys;
-pub use ids::{FileOwner, IdMapping, give_to_pod_ids, id_mapping};
+pub use ids::{FileOwner, IdMapping, give_to_pod_ids, id_mapping, remove_as_pod_root};
 pub use sys::tether;
 
 use serde::{Deserialize, Serialize};

@@ -26,7 +26,7 @@ extern "C" fn early_init() {
     let code = match role.as_str() {
         ROLE_HOLDER => crate::holder::run(),
         ROLE_CONTAINER => crate::launcher::run(),
-        ROLE_OWNERS => crate::ids::run_owner_changer(),
+        ROLE_OWNERS => crate::ids::run_owner_changer_role(),
         _ => fail(&format!("unknown {ROLE} {role}")),
     };
     std::process::exit(code);

@@ -791,6 +791,23 @@ impl Walk<'_> {
     /// context.
     fn unmarshaler(&mut self, sp: Special, v: &Value) -> Step {
         match (sp, v) {
+            // apiextensions `marshal.go`: `JSONSchemaPropsOrBool` takes a bool or a schema,
+            // and `JSONSchemaPropsOrStringArray`'s list is read with a `json.Unmarshal` of
+            // its own (no field context); anything else is either side or none.
+            (Special::SchemaOrBool, Value::String(_) | Value::Number(_) | Value::Array(_)) => {
+                self.skip(v);
+                return Err("boolean or JSON schema expected".into());
+            }
+            (Special::SchemaOrStringArray, Value::Array(items))
+                if items.iter().any(|i| !i.is_string()) =>
+            {
+                self.skip(v);
+                let bad = items.iter().find(|i| !i.is_string()).expect("found above");
+                return Err(format!(
+                    "json: cannot unmarshal {} into Go value of type string",
+                    describe(bad)
+                ));
+            }
             (_, Value::Null)
             | (
                 Special::RawJson

@@ -35,6 +35,10 @@ pub fn encode(ty: &Type, v: &Value) -> Value {
             {
                 Value::Null
             }
+            // Neither a schema nor a list: `UnmarshalJSON` leaves both sides empty.
+            (Special::SchemaOrArray | Special::SchemaOrStringArray, v) if !v.is_array() => {
+                Value::Null
+            }
             _ => v.clone(),
         },
         Resolved::Other(t) => match (t, v) {

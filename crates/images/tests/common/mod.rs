@@ -13,6 +13,8 @@ pub enum Entry<'a> {
     Link(&'a str, &'a str),
     Device(&'a str),
     Raw(&'a [u8], &'a str),
+    /// A file owned by this uid and gid, with this mode.
+    Owned(&'a str, u32, u32, u32),
 }
 
 pub fn layer(entries: &[Entry<'_>]) -> Vec<u8> {
@@ -51,6 +53,15 @@ pub fn layer(entries: &[Entry<'_>]) -> Vec<u8> {
                 h.set_device_minor(3).unwrap();
                 h.set_cksum();
                 b.append_data(&mut h, path, &[][..]).unwrap();
+            }
+            Entry::Owned(path, uid, gid, mode) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_uid(u64::from(*uid));
+                h.set_gid(u64::from(*gid));
+                h.set_mode(*mode);
+                h.set_size(1);
+                h.set_cksum();
+                b.append_data(&mut h, path, &b"x"[..]).unwrap();
             }
             Entry::Raw(name, text) => {
                 // A name written as is, bypassing the builder's own path checks.

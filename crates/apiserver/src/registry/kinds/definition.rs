@@ -17,6 +17,21 @@ impl Strategy for Definition {
     /// case, the list kind `<Kind>List`, the conversion `None`; a webhook's service port
     /// 443 (`SetDefaults_ServiceReference`).
     fn defaults(&self, obj: &mut Value) {
+        // `SetDefaults_CustomResourceDefinition`: no stored versions means the storage one.
+        let stored = obj
+            .pointer("/status/storedVersions")
+            .and_then(Value::as_array)
+            .is_some_and(|v| !v.is_empty());
+        if !stored
+            && let Some(storage) = storage_version(obj)
+            && let Some(root) = obj.as_object_mut()
+        {
+            let status = root.entry("status").or_insert_with(|| json!({}));
+            if !status.is_object() {
+                *status = json!({});
+            }
+            status["storedVersions"] = json!([storage]);
+        }
         let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
             return;
         };
@@ -53,14 +68,17 @@ impl Strategy for Definition {
     /// version recorded as stored, so that it is part of the create and not of the
     /// establishing controller's status write.
     fn prepare_create(&self, obj: &mut Value) {
-        let storage = obj
-            .pointer("/spec/versions")
-            .and_then(Value::as_array)
-            .and_then(|vs| vs.iter().find(|v| v["storage"] == json!(true)))
-            .and_then(|v| v["name"].as_str())
-            .map(str::to_string);
-        if let (Some(name), Some(root)) = (storage, obj.as_object_mut()) {
+        if let (Some(name), Some(root)) = (storage_version(obj), obj.as_object_mut()) {
             root.insert("status".into(), json!({"storedVersions": [name]}));
         }
     }
+}
+
+/// The name of the version marked `storage`.
+fn storage_version(obj: &Value) -> Option<String> {
+    obj.pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .and_then(|vs| vs.iter().find(|v| v["storage"] == json!(true)))
+        .and_then(|v| v["name"].as_str())
+        .map(str::to_string)
 }
