@@ -141,7 +141,10 @@ fn seed_upstream(reg: &Registry) {
             continue;
         };
         let ns = object::meta_str(obj, "namespace").to_string();
-        if let Err(e) = reg.restore(res, &ns, obj.clone()) {
+        // A controller may have made one first (409); anything else is a bug.
+        if let Err(e) = reg.restore(res, &ns, obj.clone())
+            && e.code != 409
+        {
             tracing::error!(kind, error = %e.message, "bootstrap object rejected");
         }
     }
