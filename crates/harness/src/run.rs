@@ -82,16 +82,10 @@ pub enum RunError {
 
 /// A host tool on PATH.
 pub fn tool(name: &'static str, install: &'static str) -> Result<std::path::PathBuf, RunError> {
-    std::env::var_os("PATH")
-        .and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .ok_or(RunError::MissingTool {
-            tool: name,
-            install,
-        })
+    which::which(name).map_err(|_| RunError::MissingTool {
+        tool: name,
+        install,
+    })
 }
 
 /// `stderr` without the lines a client logs about itself rather than about the cluster.

@@ -55,6 +55,32 @@ async fn wait_for(pods: &Api<Pod>, name: &str, what: impl Fn(&Pod) -> bool) -> P
     );
 }
 
+/// What `argv` run in `pod` (kube's `Api::exec`, stderr not attached) writes on stdout,
+/// and its status.
+async fn exec_stdout(
+    pods: &Api<Pod>,
+    pod: &str,
+    argv: &[&str],
+) -> (
+    String,
+    Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
+) {
+    use kube::api::AttachParams;
+    use tokio::io::AsyncReadExt;
+    let mut proc = pods
+        .exec(pod, argv.to_vec(), &AttachParams::default().stderr(false))
+        .await
+        .unwrap();
+    let mut out = String::new();
+    proc.stdout()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
+    let status = proc.take_status().unwrap().await;
+    (out, status)
+}
+
 fn phase(p: &Pod) -> &str {
     p.status
         .as_ref()
@@ -352,7 +378,6 @@ async fn unknown_images_wait_with_err_image_pull() {
 #[tokio::test(flavor = "multi_thread")]
 async fn exec_through_kube_and_kubectl() {
     use kube::api::AttachParams;
-    use tokio::io::AsyncReadExt;
     if !tools_present() {
         return;
     }
@@ -367,21 +392,13 @@ async fn exec_through_kube_and_kubectl() {
 
     // kube's Api::exec (WebSocket), over TLS: an upgrade needs a real connection.
     let tls_pods = n.pods_over_tls().await;
-    let mut proc = tls_pods
-        .exec(
-            "curl",
-            ["ls", "/var/run/secrets/kubernetes.io/serviceaccount"],
-            &AttachParams::default().stderr(false),
-        )
-        .await
-        .unwrap();
-    let mut out = String::new();
-    proc.stdout()
-        .unwrap()
-        .read_to_string(&mut out)
-        .await
-        .unwrap();
-    let status = proc.take_status().unwrap().await.unwrap();
+    let (out, status) = exec_stdout(
+        &tls_pods,
+        "curl",
+        &["ls", "/var/run/secrets/kubernetes.io/serviceaccount"],
+    )
+    .await;
+    let status = status.unwrap();
     assert_eq!(out, "ca.crt\nnamespace\ntoken\n");
     assert_eq!(status.status.as_deref(), Some("Success"));
 
@@ -637,18 +654,28 @@ async fn pods_work_under_a_private_directory() {
     }
     pod_under_a_private_directory().await;
     if testkit::is_root() {
-        // Nobody's image store: a copy of the images the pod runs.
-        let store = tempfile::tempdir().unwrap();
-        let theirs = images::Store::open(store.path().join("images")).unwrap();
-        let mine = images::Store::user_default().unwrap();
-        mine.copy_image(&CURL_IMAGE.parse().unwrap(), &theirs)
-            .unwrap();
-        testkit::chown_tree(store.path(), (testkit::NOBODY, testkit::NOBODY));
-        testkit::run_as_nobody(
+        run_with_own_store(
+            (testkit::NOBODY, testkit::NOBODY),
             "private_directory_as_an_unprivileged_user",
-            &[("KUBELAB_IMAGES", theirs.root())],
+            CURL_IMAGE,
+            &[],
         );
     }
+}
+
+/// Runs the ignored test `test` as the user and group `ids` (`testkit::run_as`), with an
+/// image store of its own holding a copy of `image`, and `env` added.
+fn run_with_own_store(ids: (u32, u32), test: &str, image: &str, env: &[(&str, &std::path::Path)]) {
+    let store = tempfile::tempdir().unwrap();
+    let theirs = images::Store::open(store.path().join("images")).unwrap();
+    images::Store::user_default()
+        .unwrap()
+        .copy_image(&image.parse().unwrap(), &theirs)
+        .unwrap();
+    testkit::chown_tree(store.path(), ids);
+    let mut env = env.to_vec();
+    env.push(("KUBELAB_IMAGES", theirs.root()));
+    testkit::run_as(ids, test, &env);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -754,20 +781,11 @@ async fn containers_run_as_the_user_their_security_context_names() {
     let mut users = vec![((testkit::NOBODY, testkit::NOBODY), "single")];
     users.extend(testkit::subids_user().map(|ids| (ids, "range")));
     for (ids, mapping) in users {
-        let store = tempfile::tempdir().unwrap();
-        let theirs = images::Store::open(store.path().join("images")).unwrap();
-        images::Store::user_default()
-            .unwrap()
-            .copy_image(&DEBIAN_IMAGE.parse().unwrap(), &theirs)
-            .unwrap();
-        testkit::chown_tree(store.path(), ids);
-        testkit::run_as(
+        run_with_own_store(
             ids,
             "named_user_as_an_unprivileged_user",
-            &[
-                ("KUBELAB_IMAGES", theirs.root()),
-                ("KUBELAB_TEST_ID_MAPPING", std::path::Path::new(mapping)),
-            ],
+            DEBIAN_IMAGE,
+            &[("KUBELAB_TEST_ID_MAPPING", std::path::Path::new(mapping))],
         );
     }
 }
@@ -786,8 +804,6 @@ async fn named_user_as_an_unprivileged_user() {
 }
 
 async fn runs_as_the_named_user() {
-    use kube::api::AttachParams;
-    use tokio::io::AsyncReadExt;
     let n = Node::start("runas").await;
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "user"},
@@ -811,25 +827,16 @@ async fn runs_as_the_named_user() {
     }
     wait_for(&n.pods, "user", |p| phase(p) == "Running").await;
     let tls_pods = n.pods_over_tls().await;
-    let mut proc = tls_pods
-        .exec(
-            "user",
-            [
-                "sh",
-                "-c",
-                "id; cat /etc/shadow 2>&1; touch /tmp/x && stat -c %u:%g /tmp/x",
-            ],
-            &AttachParams::default().stderr(false),
-        )
-        .await
-        .unwrap();
-    let mut out = String::new();
-    proc.stdout()
-        .unwrap()
-        .read_to_string(&mut out)
-        .await
-        .unwrap();
-    let _ = proc.take_status().unwrap().await;
+    let (out, _) = exec_stdout(
+        &tls_pods,
+        "user",
+        &[
+            "sh",
+            "-c",
+            "id; cat /etc/shadow 2>&1; touch /tmp/x && stat -c %u:%g /tmp/x",
+        ],
+    )
+    .await;
     assert_eq!(
         out,
         "uid=1000 gid=3000 groups=3000,4000

@@ -190,9 +190,7 @@ fn subordinate_start(text: &str, uid: u32, name: Option<&str>) -> Option<u32> {
 fn tool_path(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")
         .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
-    std::env::split_paths(&path)
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
+    which::which_in(tool, Some(path), "/").ok()
 }
 
 /// A file of an image's root and the pod ids that own it, with its mode (a change of

@@ -52,9 +52,7 @@ pub fn host_tools(tools: &[(&str, &str)]) -> bool {
 
 /// `name` on `PATH`, without skipping.
 pub fn which(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|p| p.join(name))
-        .find(|p| p.is_file())
+    ::which::which(name).ok()
 }
 
 /// Runs the calling test binary's `test` (an ignored test) as the unprivileged user

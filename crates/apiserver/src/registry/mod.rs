@@ -368,14 +368,25 @@ impl Registry {
         if dry_run {
             return Ok(Arc::new(obj));
         }
+        self.store_new(res, namespace, &name, obj)
+    }
+
+    /// Writes a new object, already made canonical, to the store.
+    fn store_new(
+        &self,
+        res: &ApiResource,
+        namespace: &str,
+        name: &str,
+        obj: Value,
+    ) -> Result<Arc<Value>, ApiError> {
         self.store
             .create(
                 &Self::key(res),
                 if res.namespaced { namespace } else { "" },
-                &name,
+                name,
                 obj,
             )
-            .map_err(|e| store_err(res, &name, e))
+            .map_err(|e| store_err(res, name, e))
     }
 
     /// Stores an object whole, as another API server wrote it: its fields, status and
@@ -412,15 +423,7 @@ impl Registry {
                 .iter_mut()
                 .for_each(|c| untimed(c, "lastTransitionTime"));
         }
-        let obj = canonical(res, obj);
-        self.store
-            .create(
-                &Self::key(res),
-                if res.namespaced { namespace } else { "" },
-                &name,
-                obj,
-            )
-            .map_err(|e| store_err(res, &name, e))
+        self.store_new(res, namespace, &name, canonical(res, obj))
     }
 
     /// Replaces an object (PUT), on the main resource or a subresource (`status`). A

@@ -793,7 +793,8 @@ impl Walk<'_> {
         match (sp, v) {
             // apiextensions `marshal.go`: `JSONSchemaPropsOrBool` takes a bool or a schema,
             // and `JSONSchemaPropsOrStringArray`'s list is read with a `json.Unmarshal` of
-            // its own (no field context); anything else is either side or none.
+            // its own, whose type error still gets the field's context (as the reference
+            // answers); anything else is either side or none.
             (Special::SchemaOrBool, Value::String(_) | Value::Number(_) | Value::Array(_)) => {
                 self.skip(v);
                 return Err("boolean or JSON schema expected".into());
@@ -803,10 +804,7 @@ impl Walk<'_> {
             {
                 self.skip(v);
                 let bad = items.iter().find(|i| !i.is_string()).expect("found above");
-                return Err(format!(
-                    "json: cannot unmarshal {} into Go value of type string",
-                    describe(bad)
-                ));
+                return Err(self.type_error(describe(bad), "string"));
             }
             (_, Value::Null)
             | (
