@@ -1,6 +1,6 @@
 //! `cargo xtask control-plane build|up`: the reference control plane.
 //!
-//! `build` compiles etcd v3.5.21, kube-apiserver and kube-controller-manager v1.33.3 from
+//! `build` compiles etcd v3.5.21, kube-apiserver, kube-controller-manager and kube-scheduler v1.33.3 from
 //! the Go module in `xtask/control-plane/` into `<target>/control-plane/`, with the Go
 //! release and version stamps k3s v1.33.3+k3s1 was built with, so that `/version` answers
 //! as k3s's does; and kubectl v1.33.3 with upstream's release stamps, for the
@@ -20,7 +20,7 @@ const TOOLCHAIN: &str = "go1.24.4";
 
 /// The packages built, the file `go build -o DIR/` writes for each, and the binary it
 /// becomes (Go names a `/v3` module's binary after the path element before it).
-const PACKAGES: [(&str, &str, &str); 3] = [
+const PACKAGES: [(&str, &str, &str); 4] = [
     ("go.etcd.io/etcd/server/v3", "server", "etcd"),
     (
         "k8s.io/kubernetes/cmd/kube-apiserver",
@@ -31,6 +31,11 @@ const PACKAGES: [(&str, &str, &str); 3] = [
         "k8s.io/kubernetes/cmd/kube-controller-manager",
         "kube-controller-manager",
         "kube-controller-manager",
+    ),
+    (
+        "k8s.io/kubernetes/cmd/kube-scheduler",
+        "kube-scheduler",
+        "kube-scheduler",
     ),
 ];
 
@@ -120,7 +125,7 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     let _ = std::fs::remove_file(&log_path);
     let started = std::time::Instant::now();
     eprintln!(
-        "building etcd v3.5.21, kube-apiserver, kube-controller-manager and kubectl v1.33.3 with {TOOLCHAIN} \
+        "building etcd v3.5.21, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl v1.33.3 with {TOOLCHAIN} \
          into {} (about 8 minutes of CPU the first time; Go's caches make later builds quick)",
         out.display()
     );
@@ -219,9 +224,10 @@ fn run_go_build(
     Ok(child.wait().context("waiting for go build")?.success())
 }
 
-/// `cargo xtask control-plane up`: starts the control plane, writes the admin kubeconfig,
-/// and runs until Ctrl-C, SIGTERM, the death of the process that started this one, or a
-/// component's exit; then stops every process and removes the data directory.
+/// `cargo xtask control-plane up`: starts the control plane with kubelab's node joined,
+/// writes the admin kubeconfig, and runs until Ctrl-C, SIGTERM, the death of the process
+/// that started this one, or a component's exit; then stops every pod and process and
+/// removes the data directory.
 pub fn up(root: &Path, kubeconfig: &Path, port: u16) -> Result<i32> {
     let bin = build(root)?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -229,19 +235,26 @@ pub fn up(root: &Path, kubeconfig: &Path, port: u16) -> Result<i32> {
         let data = backends::fresh_dir("control-plane").context("creating the data directory")?;
         let spinner = Spinner::start("starting".into());
         let started = std::time::Instant::now();
-        let plane = backends::control_plane::ControlPlane::start(&bin, &data, port, &|what| {
-            spinner.say(what.to_string())
-        })
+        let cluster = backends::control_plane::ControlPlaneCluster::start(
+            &bin,
+            &data,
+            port,
+            crate::pull::progress_bars(),
+            &|what| spinner.say(what.to_string()),
+        )
         .await
+        .map_err(anyhow::Error::msg)
         .context("starting the reference control plane")?;
         drop(spinner);
+        let plane = cluster.plane();
         let dir = kubeconfig.parent().map(PathBuf::from).unwrap_or_default();
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         harness::kubeconfig::write(kubeconfig, &plane.kubeconfig())?;
         eprintln!(
-            "reference control plane (etcd v3.5.21, kube-apiserver and kube-controller-manager \
-             v1.33.3, no node) serving on {} after {:.1} s",
+            "reference control plane (etcd v3.5.21, kube-apiserver, kube-controller-manager and \
+             kube-scheduler v1.33.3) serving on {}, its node joined at {}, after {:.1} s",
             plane.url(),
+            cluster.node_ip(),
             started.elapsed().as_secs_f64()
         );
         eprintln!("press Ctrl-C to stop");
@@ -249,7 +262,7 @@ pub fn up(root: &Path, kubeconfig: &Path, port: u16) -> Result<i32> {
         let why = crate::until_stopped(|| plane.exited()).await?;
         eprintln!("{why}: stopping");
         let failed = plane.exited().is_some();
-        plane.stop().await;
+        cluster.stop().await;
         let _ = std::fs::remove_dir_all(&data);
         Ok(if failed { 1 } else { 0 })
     })

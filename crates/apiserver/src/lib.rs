@@ -44,6 +44,7 @@ pub use http::record::{Caller, Exchange, Recorder};
 pub use http::serve::{TlsError, tls_config};
 pub(crate) use state::State;
 pub use user::UserInfo;
+pub use version::GIT_VERSION;
 
 /// How to start a cluster.
 #[derive(Debug, Clone)]

@@ -218,6 +218,29 @@ impl Authority {
         params.subject_alt_names = sans;
         leaf(params, &self.issuer, what)
     }
+
+    /// A serving certificate `CN=<cn>` for other names and addresses: a kubelet's, which
+    /// k3s signs with the server CA for the node's name, `localhost`, its IP and
+    /// `127.0.0.1` (`k3s-io/k3s:pkg/server/router.go`, `servingKubeletCert`).
+    pub fn serving_cert_for(
+        &self,
+        cn: &str,
+        dns_names: &[&str],
+        ips: &[std::net::IpAddr],
+        what: &'static str,
+    ) -> Result<KeyedCert, PkiError> {
+        let mut params = leaf_params(cn, &[], ExtendedKeyUsagePurpose::ServerAuth);
+        let mut sans: Vec<SanType> = Vec::new();
+        for name in dns_names {
+            let name = (*name)
+                .try_into()
+                .map_err(|source| PkiError::Sign { what, source })?;
+            sans.push(SanType::DnsName(name));
+        }
+        sans.extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
+        params.subject_alt_names = sans;
+        leaf(params, &self.issuer, what)
+    }
 }
 
 impl Pki {

@@ -71,3 +71,30 @@ pub trait PodRuntime: Send + Sync + std::fmt::Debug {
     fn exec(&self, req: ExecRequest) -> BoxFuture<'static, Result<ExecSession, RuntimeError>>;
     fn logs(&self, req: LogRequest) -> BoxFuture<'static, Result<LogStream, RuntimeError>>;
 }
+
+/// The exit status a node writes on an exec's error stream, as JSON (compact, no
+/// TypeMeta): `Success`, or `NonZeroExitCode` with the code as an `ExitCode` cause
+/// (`k8s.io/kubelet/pkg/cri/streaming/remotecommand/exec.go`, `ServeExec`). Through
+/// `v5.channel.k8s.io` the API server words the inner error as client-go's executor does
+/// ("command terminated with exit code N"); through v4 it is containerd's.
+pub fn exit_status_json(code: i32, v5: bool, command: &[String]) -> String {
+    if code == 0 {
+        return r#"{"metadata":{},"status":"Success"}"#.into();
+    }
+    let inner = if v5 {
+        format!("command terminated with exit code {code}")
+    } else {
+        format!(
+            "error executing command [{}], exit code {code}",
+            command.join(" ")
+        )
+    };
+    let status = serde_json::json!({
+        "metadata": {},
+        "status": "Failure",
+        "message": format!("command terminated with non-zero exit code: {inner}"),
+        "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]},
+    });
+    status.to_string()
+}

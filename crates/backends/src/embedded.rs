@@ -79,6 +79,7 @@ impl EmbeddedCluster {
             kubelet::Config {
                 node_name: apiserver::NODE_NAME.into(),
                 runtime_dir: dir.join("run"),
+                node_ip: kubelet::NODE_IP.into(),
                 api_socket: socket,
                 pulls,
             },

@@ -59,35 +59,62 @@ fn chain(e: &dyn std::error::Error) -> String {
 pub use harness;
 
 /// The test of a lab crate: runs the lab on the backend `KUBELAB_BACKEND` names and asserts
-/// one insta snapshot per step in the crate's `snapshots/`. It expands in the lab crate's
-/// test, whose dev-dependencies are `backends`, `insta` and `tokio`:
-/// `backends::lab_test!(lab03_matches_its_snapshots, lab03_ca_verification::lab());`
-/// The lab names no backend: the one it runs on comes from here, the crate above the
+/// one insta snapshot per step in the crate's `snapshots/`; and, in
+/// `on_the_reference_control_plane`, runs it again on the control-plane backend (real
+/// kube-apiserver, kube-controller-manager and kube-scheduler, kubelab's node joined to
+/// them) against the same snapshots, unless `KUBELAB_BACKEND` already chose a backend.
+/// It expands in the lab crate's test, whose dev-dependencies are `backends`, `insta` and
+/// `tokio`: `backends::lab_test!(lab03_matches_its_snapshots, lab03_ca_verification::lab());`
+/// The lab names no backend: the ones it runs on come from here, the crate above the
 /// harness that knows them.
 #[macro_export]
 macro_rules! lab_test {
     ($test:ident, $lab:expr) => {
         #[tokio::test(flavor = "multi_thread")]
         async fn $test() {
-            let lab = $lab;
-            if let Some(why) = $crate::harness::missing_host_tool(&lab) {
-                return $crate::harness::testkit::skip(why);
-            }
             let backend = $crate::from_env().unwrap_or_else(|e| panic!("{e}"));
-            let steps = $crate::harness::run(&lab, backend.as_ref())
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(steps.len(), lab.scenario.steps.len());
-            let mut settings = insta::Settings::clone_current();
-            settings.set_snapshot_path("../snapshots");
-            settings.set_prepend_module_to_snapshot(false);
-            settings.bind(|| {
-                for (name, text) in &steps {
-                    insta::assert_snapshot!(name.as_str(), text);
+            $crate::lab_test!(@run $lab, backend);
+        }
+
+        mod on_the_reference_control_plane {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $test() {
+                if $crate::chosen_in_env() {
+                    // The test above runs on the backend chosen.
+                    return;
                 }
-            });
+                if let Err(why) = $crate::control_plane::binaries() {
+                    return $crate::harness::testkit::skip(why);
+                }
+                let backend = $crate::by_name("control-plane").unwrap_or_else(|e| panic!("{e}"));
+                $crate::lab_test!(@run $lab, backend);
+            }
         }
     };
+    (@run $lab:expr, $backend:expr) => {
+        let lab = $lab;
+        if let Some(why) = $crate::harness::missing_host_tool(&lab) {
+            return $crate::harness::testkit::skip(why);
+        }
+        let steps = $crate::harness::run(&lab, $backend.as_ref())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(steps.len(), lab.scenario.steps.len());
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("../snapshots");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| {
+            for (name, text) in &steps {
+                insta::assert_snapshot!(name.as_str(), text);
+            }
+        });
+    };
+}
+
+/// Whether `KUBELAB_BACKEND` names a backend.
+#[doc(hidden)]
+pub fn chosen_in_env() -> bool {
+    std::env::var("KUBELAB_BACKEND").is_ok_and(|b| !b.is_empty())
 }
 
 /// A started cluster: what lab runs read, and what it holds until it stops. Stopping

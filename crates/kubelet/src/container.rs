@@ -113,7 +113,8 @@ impl ContainerRun {
         self.child = Some(child);
         self.started_at = now();
         self.exit_code = None;
-        let _ = self.alive.send(true);
+        // `send_replace`: a follower may subscribe later and must see the run alive.
+        self.alive.send_replace(true);
         Ok(())
     }
 
@@ -152,6 +153,8 @@ impl ContainerRun {
             for pump in self.pumps.iter_mut() {
                 let _ = tokio::time::timeout_at(deadline, pump).await;
             }
+            // A followed log ends once the run's last line is in it.
+            self.alive.send_replace(false);
             self.message = self.termination_message(code);
         }
     }

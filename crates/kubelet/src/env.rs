@@ -6,7 +6,7 @@
 use k8s_openapi::api::core::v1::{
     ConfigMap, Container, EnvFromSource, EnvVarSource, Pod, Secret, Service,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// `FromServices` in `pkg/kubelet/envvars/envvars.go`: `<NAME>_SERVICE_HOST`, `_PORT`,
 /// `_PORT_<port-name>` and the Docker-link style `<NAME>_PORT_<port>_<PROTO>...`.
@@ -138,6 +138,27 @@ impl Variables {
         }
         Ok(())
     }
+}
+
+/// The ConfigMaps and Secrets the pod's containers take variables from (`envFrom` and
+/// `valueFrom`), by name.
+pub fn referenced(pod: &Pod) -> (BTreeSet<String>, BTreeSet<String>) {
+    let (mut config_maps, mut secrets) = (BTreeSet::new(), BTreeSet::new());
+    let spec = pod.spec.as_ref();
+    let containers = spec
+        .into_iter()
+        .flat_map(|s| s.init_containers.iter().flatten().chain(&s.containers));
+    for c in containers {
+        for from in c.env_from.iter().flatten() {
+            config_maps.extend(from.config_map_ref.as_ref().map(|r| r.name.clone()));
+            secrets.extend(from.secret_ref.as_ref().map(|r| r.name.clone()));
+        }
+        for from in c.env.iter().flatten().filter_map(|v| v.value_from.as_ref()) {
+            config_maps.extend(from.config_map_key_ref.as_ref().map(|r| r.name.clone()));
+            secrets.extend(from.secret_key_ref.as_ref().map(|r| r.name.clone()));
+        }
+    }
+    (config_maps, secrets)
 }
 
 /// The environment of `container`; an error names the missing reference, as the kubelet's

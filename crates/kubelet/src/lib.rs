@@ -1,5 +1,7 @@
-//! The embedded kubelet: schedules the cluster's pods onto its one node, runs them as
-//! podbox sandboxes, and reports their status through the API like a real kubelet.
+//! The kubelet: runs the pods bound to its node as podbox sandboxes and reports their
+//! status through the API like a real kubelet, as the embedded cluster's node
+//! (`Kubelet::start`, which also schedules that cluster's pods onto itself) or as a node
+//! joining any control plane (`Kubelet::join`, `server`, `spdy`).
 //!
 //! It is an API client (through `kube`), so it sees exactly what any kubelet sees; the
 //! API server knows nothing of it. Status follows `pkg/kubelet/status` and
@@ -8,7 +10,7 @@
 //! codes and restart counts; pod IPs from `10.42.0.0/16`. It also answers `pods/exec`
 //! and `pods/log` for the API server (`exec`, `logs`).
 //!
-//! Pods no node runs yet are bound here (`binding`). A pod bound to this node is started
+//! On the embedded cluster, pods no node runs yet are bound here (`binding`). A pod bound to this node is started
 //! (`start`), then supervised, restarted and stopped (`lifecycle`), one `container`
 //! process each; `status` computes what it reports, and `dns` keeps the pods' cluster
 //! DNS records current.
@@ -19,10 +21,14 @@ mod dns;
 pub mod env;
 mod events;
 mod exec;
+mod join;
 mod lease;
 mod lifecycle;
 mod logs;
+mod node;
 mod pull;
+mod server;
+mod spdy;
 mod start;
 mod status;
 mod user;
@@ -44,9 +50,13 @@ pub const NODE_IP: &str = apiserver::NODE_IP;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub node_name: String,
+    /// The node's address: its pods' `hostIP`, and where a joined node's kubelet serves
+    /// the API server (`Kubelet::join`).
+    pub node_ip: String,
     /// Per-pod files (volumes, /etc/hosts, logs) live under here.
     pub runtime_dir: PathBuf,
-    /// The API server's Unix socket, bridged into every pod.
+    /// The API server's Unix socket, bridged into every pod (a joined node makes it: a
+    /// relay to the API server's address).
     pub api_socket: PathBuf,
     /// Who hears of each image pull as it goes (a progress bar in `cluster up`).
     pub pulls: PullObserver,
@@ -135,10 +145,17 @@ struct ExecTarget {
     alive: HashMap<String, tokio::sync::watch::Receiver<bool>>,
 }
 
+pub use join::{Join, JoinError};
+
 /// The kubelet of one node.
 pub struct Kubelet {
     client: kube::Client,
     config: Config,
+    /// Whether it binds the pods no node runs to itself: the embedded cluster's one node,
+    /// which has no scheduler. A joined node leaves that to kube-scheduler.
+    schedules: bool,
+    /// A joined node's relay and HTTPS server, stopped with it.
+    serving: Mutex<Vec<AbortOnDrop>>,
     next_ip: AtomicU32,
     pods: Mutex<HashMap<String, Running>>,
     /// Running pods by (namespace, name), for exec.
@@ -168,30 +185,48 @@ fn now() -> String {
 
 impl Kubelet {
     /// Starts the node of `cluster`: a kubelet that acts as the cluster's admin, answers
-    /// its `pods/exec` and `pods/log`, and runs the pods bound to it until
-    /// [`Kubelet::stop`] (or [`Kubelet::shutdown`]).
+    /// its `pods/exec` and `pods/log`, binds the pods no node runs (the cluster has no
+    /// scheduler) and runs the pods bound to it until [`Kubelet::stop`] (or
+    /// [`Kubelet::shutdown`]).
     pub fn start(cluster: &apiserver::Cluster, config: Config) -> Arc<Kubelet> {
+        let admin = apiserver::UserInfo::admin();
+        let client = kube::Client::new(cluster.service_as(admin), "default");
+        let kubelet = Kubelet::new(client, config, true);
+        cluster.attach_runtime(kubelet.clone());
+        kubelet.watch();
+        kubelet
+    }
+
+    fn new(client: kube::Client, config: Config, schedules: bool) -> Arc<Kubelet> {
         if !podbox::maps_id_range() {
             // Said once, when the node starts: each refused container says it again.
             tracing::warn!(
                 "this node runs without root and its user has no subordinate ids (/etc/subuid and /etc/subgid, with newuidmap and newgidmap from the uidmap package): a pod's user namespace maps one id, its root, so a container that names another user (runAsUser, or its image's User) is refused; grant the user 65535 subordinate ids (usermod --add-subuids and --add-subgids) or run the cluster as root to run such containers"
             );
         }
-        let admin = apiserver::UserInfo::admin();
-        let kubelet = Arc::new(Kubelet {
-            client: kube::Client::new(cluster.service_as(admin), "default"),
+        Arc::new(Kubelet {
+            client,
             config,
+            schedules,
+            serving: Mutex::new(Vec::new()),
             next_ip: AtomicU32::new(2),
             pods: Mutex::new(HashMap::new()),
             targets: Mutex::new(HashMap::new()),
             watching: Mutex::new(None),
             pull_backoff: pull::PullBackOff::default(),
             images: images::Store::user_default().map_err(|e| e.to_string()),
-        });
-        cluster.attach_runtime(kubelet.clone());
-        let task = tokio::spawn(kubelet.clone().run());
-        *kubelet.watching.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
-        kubelet
+        })
+    }
+
+    /// Starts watching for pods.
+    fn watch(self: &Arc<Self>) {
+        let task = tokio::spawn(self.clone().run());
+        *self.watching.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+    }
+
+    /// The node's address.
+    pub fn node_ip(&self) -> &str {
+        &self.config.node_ip
     }
 
     /// Stops watching for pods, waits until the watch has ended, then stops every pod.
@@ -218,7 +253,19 @@ impl Kubelet {
             self.config.node_name.clone(),
         )));
         let pods: Api<Pod> = Api::all(self.client.clone());
-        let mut stream = watcher(pods.clone(), watcher::Config::default()).boxed();
+        // A node that schedules sees every pod; any other only those bound to it, as
+        // the kubelet's pod source watches (`pkg/kubelet/config/apiserver.go`).
+        let selector =
+            (!self.schedules).then(|| format!("spec.nodeName={}", self.config.node_name));
+        let watch_config = match &selector {
+            Some(s) => watcher::Config::default().fields(s),
+            None => watcher::Config::default(),
+        };
+        let list_params = match &selector {
+            Some(s) => ListParams::default().fields(s),
+            None => ListParams::default(),
+        };
+        let mut stream = watcher(pods.clone(), watch_config).boxed();
         // Like the kubelet's periodic sync: a full pass now and then, so that an event the
         // watch missed delays a pod, never strands it.
         let mut resync = tokio::time::interval(std::time::Duration::from_secs(2));
@@ -237,7 +284,7 @@ impl Kubelet {
                     }
                 },
                 _ = resync.tick() => {
-                    for pod in pods.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default() {
+                    for pod in pods.list(&list_params).await.map(|l| l.items).unwrap_or_default() {
                         self.clone().reconcile(pod).await;
                     }
                 }
@@ -256,6 +303,10 @@ impl Kubelet {
         {
             task.abort();
         }
+        self.serving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         let running: Vec<Running> = self
             .pods
             .lock()
@@ -295,7 +346,9 @@ impl Kubelet {
             .and_then(|s| s.node_name.clone())
             .unwrap_or_default();
         if node.is_empty() {
-            self.bind(&pod).await;
+            if self.schedules {
+                self.bind(&pod).await;
+            }
             return;
         }
         if node != self.config.node_name {

@@ -6,7 +6,7 @@
 use crate::container::ContainerRun;
 use crate::start::{StartFailure, StartedPod};
 use crate::status::{self, Containers, PodStatusInput};
-use crate::{Kubelet, NODE_IP, events, now};
+use crate::{Kubelet, events, now};
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -168,7 +168,7 @@ impl PodRun {
         status::pod_status(&PodStatusInput {
             containers,
             pod_ip: &self.pod_ip,
-            host_ip: NODE_IP,
+            host_ip: &self.kubelet.config.node_ip,
             start_time: &self.start_time,
             now: &now(),
         })

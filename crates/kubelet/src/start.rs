@@ -4,10 +4,10 @@
 //! waiting reason.
 
 use crate::container::ContainerRun;
-use crate::{ExecTarget, Kubelet, NODE_IP, env, events, volumes};
+use crate::{ExecTarget, Kubelet, env, events, volumes};
 use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret, Service};
 use kube::api::{Api, ListParams};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -79,21 +79,21 @@ impl Kubelet {
             client: &self.client,
             pod,
             pod_ip,
-            host_ip: NODE_IP,
+            host_ip: &self.config.node_ip,
         };
         let vols = volumes::prepare(&cx, &dir.join("volumes"))
             .await
             .map_err(|e| StartFailure::new("CreateContainerConfigError", e))?;
         let records = self.write_pod_files(dir, &name, &ns, pod_ip).await?;
         let inputs = self
-            .env_inputs(&ns, spec.enable_service_links.unwrap_or(true))
+            .env_inputs(pod, spec.enable_service_links.unwrap_or(true))
             .await;
         let sources = env::Sources {
             pod,
             config_maps: &inputs.config_maps,
             secrets: &inputs.secrets,
             pod_ip,
-            host_ip: NODE_IP,
+            host_ip: &self.config.node_ip,
         };
         let sandbox = Arc::new(self.create_sandbox(&name, pod_ip, &records)?);
         let mut runs = Vec::new();
@@ -149,8 +149,12 @@ impl Kubelet {
     }
 
     /// The environment's sources: the `kubernetes` Service always, the namespace's other
-    /// Services when `service_links`, and the namespace's ConfigMaps and Secrets.
-    async fn env_inputs(&self, ns: &str, service_links: bool) -> EnvInputs {
+    /// Services when `service_links`, and the ConfigMaps and Secrets the pod's containers
+    /// name, each read by name, as the kubelet reads them (`kubelet_pods.go`,
+    /// `makeEnvironmentVariables`): a node may read only the objects its pods reference
+    /// (`plugin/pkg/auth/authorizer/node/node_authorizer.go`).
+    async fn env_inputs(&self, pod: &Pod, service_links: bool) -> EnvInputs {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
         let svc_api: Api<Service> = Api::namespaced(self.client.clone(), ns);
         let mut services: Vec<Service> = Vec::new();
         if let Ok(Some(k)) = Api::<Service>::namespaced(self.client.clone(), "default")
@@ -171,23 +175,28 @@ impl Kubelet {
                 }
             }
         }
+        let (config_maps, secrets) = env::referenced(pod);
         EnvInputs {
             service_env: env::service_vars(&services),
-            config_maps: self.by_name(ns).await,
-            secrets: self.by_name(ns).await,
+            config_maps: self.by_name(ns, config_maps).await,
+            secrets: self.by_name(ns, secrets).await,
         }
     }
 
-    /// Every object of kind `K` in `ns`, by name; none when listing fails.
-    async fn by_name<K: crate::NamespacedObject>(&self, ns: &str) -> BTreeMap<String, K> {
-        Api::<K>::namespaced(self.client.clone(), ns)
-            .list(&ListParams::default())
-            .await
-            .map(|l| l.items)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|o| (o.meta().name.clone().unwrap_or_default(), o))
-            .collect()
+    /// The objects of kind `K` named `names` in `ns` that exist, by name.
+    async fn by_name<K: crate::NamespacedObject>(
+        &self,
+        ns: &str,
+        names: BTreeSet<String>,
+    ) -> BTreeMap<String, K> {
+        let api = Api::<K>::namespaced(self.client.clone(), ns);
+        let mut found = BTreeMap::new();
+        for name in names {
+            if let Ok(Some(o)) = api.get_opt(&name).await {
+                found.insert(name, o);
+            }
+        }
+        found
     }
 
     /// The pod's sandbox: its hostname, its address, and the API server and cluster DNS

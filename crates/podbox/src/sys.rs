@@ -12,6 +12,9 @@ pub const ROLE: &str = "PODBOX_ROLE";
 pub const ROLE_HOLDER: &str = "holder";
 pub const ROLE_CONTAINER: &str = "container";
 pub const ROLE_OWNERS: &str = "owners";
+pub const ROLE_CONNECT: &str = "connect";
+pub const PORT: &str = "PODBOX_PORT";
+pub const CONNECT_ONLY: &str = "PODBOX_CONNECT_ONLY";
 pub const SANDBOX: &str = "PODBOX_SANDBOX";
 pub const IDS: &str = "PODBOX_IDS";
 pub const HOLDER_PID: &str = "PODBOX_HOLDER_PID";
@@ -27,6 +30,7 @@ extern "C" fn early_init() {
         ROLE_HOLDER => crate::holder::run(),
         ROLE_CONTAINER => crate::launcher::run(),
         ROLE_OWNERS => crate::ids::run_owner_changer_role(),
+        ROLE_CONNECT => crate::connect::run(),
         _ => fail(&format!("unknown {ROLE} {role}")),
     };
     std::process::exit(code);

@@ -31,28 +31,7 @@ fn bool_param(ctx: &Ctx, key: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The exit status frame's JSON (compact, no TypeMeta).
-fn status_frame(code: i32, v5: bool, command: &[String]) -> String {
-    if code == 0 {
-        return r#"{"metadata":{},"status":"Success"}"#.into();
-    }
-    let inner = if v5 {
-        format!("command terminated with exit code {code}")
-    } else {
-        format!(
-            "error executing command [{}], exit code {code}",
-            command.join(" ")
-        )
-    };
-    let status = json!({
-        "metadata": {},
-        "status": "Failure",
-        "message": format!("command terminated with non-zero exit code: {inner}"),
-        "reason": "NonZeroExitCode",
-        "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]},
-    });
-    serde_json::to_string(&status).expect("json")
-}
+use crate::runtime::exit_status_json as status_frame;
 
 /// How a request names a container, checked as upstream checks it: one given must be the
 /// pod's; none means the only container, and otherwise a 400 listing the names. The logs

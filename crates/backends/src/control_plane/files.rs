@@ -32,6 +32,8 @@ pub struct Files {
     pub server_ca_pem: String,
     /// The admin kubeconfig (`system:admin`, `system:masters`), pointing at the API server.
     pub admin: kube::config::Kubeconfig,
+    /// What the node needs to join, when the control plane has one.
+    pub node: Option<kubelet::Join>,
 }
 
 impl Files {
@@ -53,8 +55,13 @@ impl Files {
 }
 
 /// Makes the CAs, certificates, keys and kubeconfigs of one control plane whose API
-/// server will listen at `server` (`https://127.0.0.1:<port>`).
-pub fn write(dir: &Path, server: &str) -> Result<Files, FilesError> {
+/// server will listen at `server` (`https://127.0.0.1:<port>`), and, given a node
+/// (`node`: its name and IP), the node's credentials and kube-scheduler's.
+pub fn write(
+    dir: &Path,
+    server: &str,
+    node: Option<(&str, std::net::IpAddr)>,
+) -> Result<Files, FilesError> {
     for sub in ["tls", "cred", "db", "logs"] {
         make_dir(&dir.join(sub))?;
     }
@@ -101,10 +108,71 @@ pub fn write(dir: &Path, server: &str) -> Result<Files, FilesError> {
         &cred.join("controller.kubeconfig"),
         &apiserver::kubeconfig::admin(server, ca, &controller),
     )?;
+    let node = match node {
+        None => None,
+        Some((name, ip)) => {
+            // k3s's scheduler certificate (`genClientCerts`) and kubeconfig.
+            let scheduler = client_ca.client_cert(
+                "system:kube-scheduler",
+                &[],
+                "scheduler client certificate",
+            )?;
+            write_cert(&tls, "client-scheduler", &scheduler)?;
+            harness::kubeconfig::write(
+                &cred.join("scheduler.kubeconfig"),
+                &apiserver::kubeconfig::admin(server, ca, &scheduler),
+            )?;
+            Some(node_files(
+                dir,
+                server,
+                (name, ip),
+                (&server_ca, &client_ca),
+            )?)
+        }
+    };
     Ok(Files {
         dir: dir.to_path_buf(),
         server_ca_pem: ca.clone(),
         admin: admin_kc,
+        node,
+    })
+}
+
+/// The node's files, as a k3s agent keeps them (`k3s-io/k3s:pkg/agent/config/config.go`):
+/// its kubelet's client certificate `system:node:<name>` in `system:nodes`
+/// (`client-kubelet.crt`), signed by the client CA, and its serving certificate
+/// (`serving-kubelet.crt`), signed by the server CA for the node's name, `localhost`, its
+/// IP and `127.0.0.1` (`pkg/server/router.go`, `servingKubeletCert`).
+fn node_files(
+    dir: &Path,
+    server: &str,
+    (name, ip): (&str, std::net::IpAddr),
+    (server_ca, client_ca): (&Authority, &Authority),
+) -> Result<kubelet::Join, FilesError> {
+    let agent = dir.join("agent");
+    make_dir(&agent)?;
+    let user = format!("system:node:{name}");
+    let client = client_ca.client_cert(&user, &["system:nodes"], "kubelet client certificate")?;
+    let mut ips = vec![std::net::IpAddr::from([127, 0, 0, 1])];
+    if !ips.contains(&ip) {
+        ips.push(ip);
+    }
+    let mut serving = server_ca.serving_cert_for(
+        name,
+        &[name, "localhost"],
+        &ips,
+        "kubelet serving certificate",
+    )?;
+    serving.cert_pem.push_str(&server_ca.cert.cert_pem);
+    write_cert(&agent, "client-kubelet", &client)?;
+    write_cert(&agent, "serving-kubelet", &serving)?;
+    let kubeconfig = apiserver::kubeconfig::admin(server, &server_ca.cert.cert_pem, &client);
+    harness::kubeconfig::write(&agent.join("kubelet.kubeconfig"), &kubeconfig)?;
+    Ok(kubelet::Join {
+        kubeconfig,
+        serving_cert_pem: serving.cert_pem,
+        serving_key_pem: serving.key_pem,
+        client_ca_pem: client_ca.cert.cert_pem.clone(),
     })
 }
 

@@ -2,8 +2,11 @@
 //! and kube-controller-manager v1.33.3 built from their Go modules (`xtask/control-plane`,
 //! `cargo xtask control-plane build`) — started as k3s v1.33.3 starts them
 //! (`k3s-io/k3s:pkg/daemons/control/server.go`, `apiServer` and `controllerManager`; the
-//! flags are listed below with what differs and why). It has no node: pods are created but
-//! never run, and a lab step that needs one fails at once and says so.
+//! flags are listed below with what differs and why). Started with a node
+//! (`ControlPlane::start_with_node`), it runs kube-scheduler too and kubelab's kubelet joins
+//! it as any kubelet joins a cluster (`kubelet::Kubelet::join`): that is the backend the labs
+//! run on. Without one (the differential suite's reference), pods are created but never
+//! scheduled.
 
 mod files;
 mod process;
@@ -19,7 +22,12 @@ use std::time::{Duration, Instant};
 pub use files::FilesError;
 
 /// The binaries `cargo xtask control-plane build` makes, in `<target>/control-plane/`.
-pub const BINARIES: [&str; 3] = ["etcd", "kube-apiserver", "kube-controller-manager"];
+pub const BINARIES: [&str; 4] = [
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+];
 
 /// Where the binaries are looked for first (a directory holding all three).
 pub const BIN_ENV: &str = "KUBELAB_CONTROL_PLANE_BIN";
@@ -27,8 +35,8 @@ pub const BIN_ENV: &str = "KUBELAB_CONTROL_PLANE_BIN";
 /// What a learner is told when the binaries are missing.
 pub const NOT_BUILT: &str = "the reference control plane is not built: run \
      `cargo xtask control-plane build` (it needs Go ≥ 1.24 on PATH: https://go.dev/dl/), \
-     or point KUBELAB_CONTROL_PLANE_BIN at a directory holding etcd, kube-apiserver and \
-     kube-controller-manager";
+     or point KUBELAB_CONTROL_PLANE_BIN at a directory holding etcd, kube-apiserver, \
+     kube-controller-manager and kube-scheduler";
 
 /// How long each component may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
@@ -39,7 +47,7 @@ const POLL: Duration = Duration::from_millis(100);
 /// How long a component has to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
-/// The directory holding the three binaries: `KUBELAB_CONTROL_PLANE_BIN`, else the
+/// The directory holding the four binaries: `KUBELAB_CONTROL_PLANE_BIN`, else the
 /// `control-plane/` folder of the target directory this program was built in (found
 /// from the running executable, so any checkout's tests and xtask find their own).
 pub fn binaries() -> Result<PathBuf, String> {
@@ -88,11 +96,33 @@ impl ControlPlane {
     /// and the API server on `port` (0 picks a free one); ready when the API server's
     /// `/readyz` answers, k3s's CustomResourceDefinitions are established and the
     /// controllers have done what a fresh cluster shows (`controllers_settled`).
-    /// `progress` hears what it waits for.
+    /// `progress` hears what it waits for. It has no node and no scheduler.
     pub async fn start(
         bin: &Path,
         dir: &Path,
         port: u16,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<ControlPlane, StartError> {
+        Self::start_as(bin, dir, port, None, progress).await
+    }
+
+    /// `start`, for a node at `node_ip` to join (`ControlPlane::join`): the API server
+    /// advertises that address, as k3s's advertises its node's, and kube-scheduler runs.
+    pub async fn start_with_node(
+        bin: &Path,
+        dir: &Path,
+        port: u16,
+        node_ip: std::net::IpAddr,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<ControlPlane, StartError> {
+        Self::start_as(bin, dir, port, Some(node_ip), progress).await
+    }
+
+    async fn start_as(
+        bin: &Path,
+        dir: &Path,
+        port: u16,
+        node_ip: Option<std::net::IpAddr>,
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<ControlPlane, StartError> {
         // A port found free may be taken by another program before a component binds it
@@ -105,7 +135,7 @@ impl ControlPlane {
                 0 => process::free_port().map_err(StartError::Component)?,
                 p => p,
             };
-            match Self::start_on(bin, dir, chosen, progress).await {
+            match Self::start_on(bin, dir, chosen, node_ip, progress).await {
                 // Not when the port taken is one the caller chose: that stays taken.
                 Err(StartError::Component(e))
                     if attempt < 3
@@ -125,10 +155,12 @@ impl ControlPlane {
         bin: &Path,
         dir: &Path,
         port: u16,
+        node_ip: Option<std::net::IpAddr>,
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<ControlPlane, StartError> {
         let url = format!("https://127.0.0.1:{port}");
-        let files = files::write(dir, &url).inspect_err(|_| {
+        let node = node_ip.map(|ip| (apiserver::NODE_NAME, ip));
+        let files = files::write(dir, &url, node).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(dir);
         })?;
         let mut plane = ControlPlane {
@@ -138,7 +170,10 @@ impl ControlPlane {
             components: Vec::new(),
             first_answer: None,
         };
-        match plane.boot(bin, port, progress, Instant::now()).await {
+        match plane
+            .boot(bin, port, node_ip, progress, Instant::now())
+            .await
+        {
             Ok(()) => Ok(plane),
             Err(e) => {
                 plane.stop().await;
@@ -151,6 +186,7 @@ impl ControlPlane {
         &mut self,
         bin: &Path,
         port: u16,
+        node_ip: Option<std::net::IpAddr>,
         progress: &(dyn Fn(&str) + Sync),
         started: Instant,
     ) -> Result<(), String> {
@@ -170,7 +206,10 @@ impl ControlPlane {
         .await?;
 
         progress("starting kube-apiserver");
-        let args = apiserver_args(&self.files, port, etcd_port);
+        // k3s passes the node's IP (`--node-ip`); without a node, the embedded cluster's
+        // node IP is advertised, as the kubelab node's would be.
+        let advertise = node_ip.map_or_else(|| kubelet::NODE_IP.to_string(), |ip| ip.to_string());
+        let args = apiserver_args(&self.files, port, etcd_port, &advertise);
         let apiserver = self.launch(bin, "kube-apiserver", args)?;
         let client = self.client().await?;
         wait_until(
@@ -200,7 +239,18 @@ impl ControlPlane {
             "the controllers to settle",
             || controllers_settled(&client),
         )
-        .await
+        .await?;
+
+        if self.files.node.is_some() {
+            progress("starting kube-scheduler");
+            self.launch(bin, "kube-scheduler", scheduler_args(&self.files))?;
+        }
+        Ok(())
+    }
+
+    /// What a node needs to join this control plane (`start_with_node` made it).
+    pub fn join(&self) -> Option<&kubelet::Join> {
+        self.files.node.as_ref()
     }
 
     /// Starts one component and keeps it; returns its index in `components`.
@@ -406,12 +456,10 @@ fn etcd_args(files: &Files, client_port: u16) -> Result<Vec<String>, String> {
 /// `disabled` mode drops both), the secure port (k3s puts the apiserver on 6444 behind its
 /// supervisor on 6443; here the apiserver itself listens where clients connect) and etcd's
 /// address (plain HTTP on loopback).
-fn apiserver_args(files: &Files, port: u16, etcd_port: u16) -> Vec<String> {
+fn apiserver_args(files: &Files, port: u16, etcd_port: u16, advertise: &str) -> Vec<String> {
     let tls = |name: &str| files.tls(name);
     [
-        // k3s passes the node's IP (`--node-ip`); this control plane has no node, so it
-        // advertises the embedded cluster's node IP, as the kubelab node's would be.
-        ("advertise-address", kubelet::NODE_IP.to_string()),
+        ("advertise-address", advertise.to_string()),
         ("allow-privileged", "true".to_string()),
         ("anonymous-auth", "false".into()),
         ("api-audiences", "https://kubernetes.default.svc.cluster.local,k3s".into()),
@@ -512,11 +560,137 @@ fn kcm_args(files: &Files) -> Vec<String> {
     .collect()
 }
 
-/// The backend: a fresh reference control plane per lab run.
+/// kube-scheduler with k3s's flags (`scheduler`), except its serving port: `--secure-port=0`
+/// serves nothing (so no serving certificate), as for kube-controller-manager.
+fn scheduler_args(files: &Files) -> Vec<String> {
+    let kubeconfig = files.cred("scheduler.kubeconfig");
+    [
+        ("authentication-kubeconfig", kubeconfig.clone()),
+        ("authorization-kubeconfig", kubeconfig.clone()),
+        ("bind-address", "127.0.0.1".to_string()),
+        ("kubeconfig", kubeconfig),
+        ("profiling", "false".into()),
+        ("secure-port", "0".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| format!("--{k}={v}"))
+    .collect()
+}
+
+/// The address a node on this machine has: the one its default route leaves from, as
+/// k3s picks its node IP (`k8s.io/apimachinery/pkg/util/net/interface.go`,
+/// `ChooseHostInterface`). The kubelet serves the API server there.
+pub fn node_ip() -> Result<std::net::IpAddr, String> {
+    // Connecting a UDP socket sends nothing; it only picks the route and its source.
+    let socket = std::net::UdpSocket::bind(("0.0.0.0", 0))
+        .map_err(|e| format!("finding this machine's address: {e}"))?;
+    socket
+        .connect(("198.51.100.1", 9))
+        .and_then(|()| socket.local_addr())
+        .map(|a| a.ip())
+        .map_err(|e| {
+            format!(
+                "finding this machine's address: {e} (a node needs an address that is not \
+                 loopback, as k3s does: this machine has no default route)"
+            )
+        })
+}
+
+/// A control plane with kubelab's node joined to it: the labs' cluster.
+pub struct ControlPlaneCluster {
+    plane: ControlPlane,
+    kubelet: std::sync::Arc<kubelet::Kubelet>,
+}
+
+impl ControlPlaneCluster {
+    /// Starts the control plane with its files in `dir/server` and the node's in
+    /// `dir/node`, on `port` (0 picks one), and joins the node; `pulls` hears of the
+    /// node's image pulls and `progress` of what the start waits for.
+    pub async fn start(
+        bin: &Path,
+        dir: &Path,
+        port: u16,
+        pulls: kubelet::PullObserver,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<ControlPlaneCluster, String> {
+        let ip = node_ip()?;
+        let plane = ControlPlane::start_with_node(bin, &dir.join("server"), port, ip, progress)
+            .await
+            .map_err(|e| crate::chain(&e))?;
+        let Some(join) = plane.join().cloned() else {
+            plane.stop().await;
+            return Err("the control plane was started without a node's files".into());
+        };
+        progress("joining the node");
+        let run = dir.join("node");
+        let config = kubelet::Config {
+            node_name: apiserver::NODE_NAME.into(),
+            node_ip: ip.to_string(),
+            runtime_dir: run.clone(),
+            api_socket: run.join("apiserver.sock"),
+            pulls,
+        };
+        let kubelet = match kubelet::Kubelet::join(join, config).await {
+            Ok(kubelet) => kubelet,
+            Err(e) => {
+                plane.stop().await;
+                return Err(crate::chain(&e));
+            }
+        };
+        let cluster = ControlPlaneCluster { plane, kubelet };
+        if let Err(e) = cluster.label_server_node().await {
+            cluster.stop().await;
+            return Err(e);
+        }
+        Ok(cluster)
+    }
+
+    /// Marks the node as k3s marks a server's node once it has registered: its role
+    /// label, which NodeRestriction forbids a kubelet to set on itself
+    /// (`k3s-io/k3s:pkg/server/server.go`, `setNodeLabelsAndAnnotations`).
+    async fn label_server_node(&self) -> Result<(), String> {
+        use k8s_openapi::api::core::v1::Node;
+        let client = self.plane.client().await?;
+        let nodes: kube::Api<Node> = kube::Api::all(client);
+        let patch = serde_json::json!({"metadata": {"labels": {
+            "node-role.kubernetes.io/control-plane": "true",
+        }}});
+        let params = kube::api::PatchParams {
+            field_manager: Some("k3s-supervisor@kubelab-node".into()),
+            ..Default::default()
+        };
+        nodes
+            .patch(
+                apiserver::NODE_NAME,
+                &params,
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("labelling the node: {e}"))
+    }
+
+    pub fn plane(&self) -> &ControlPlane {
+        &self.plane
+    }
+
+    /// The node's address.
+    pub fn node_ip(&self) -> String {
+        self.kubelet.node_ip().to_string()
+    }
+
+    /// Stops every pod, then the control plane.
+    pub async fn stop(self) {
+        self.kubelet.stop().await;
+        self.plane.stop().await;
+    }
+}
+
+/// The backend: a fresh reference control plane per lab run, with kubelab's node joined.
 #[derive(Debug, Clone, Copy)]
 pub struct ControlPlaneBackend;
 
-impl crate::Release for ControlPlane {
+impl crate::Release for ControlPlaneCluster {
     fn release(self) -> BoxFuture<'static, ()> {
         self.stop().boxed()
     }
@@ -525,13 +699,19 @@ impl crate::Release for ControlPlane {
 crate::backend!(ControlPlaneBackend, "control-plane");
 
 impl ControlPlaneBackend {
-    async fn provision(&self) -> Result<(ClusterInfo, ControlPlane), String> {
+    async fn provision(&self) -> Result<(ClusterInfo, ControlPlaneCluster), String> {
         let bin = binaries()?;
         let workdir =
             crate::fresh_dir("control-plane").map_err(|e| format!("creating a work dir: {e}"))?;
-        let plane = ControlPlane::start(&bin, &workdir.join("server"), 0, &|_| {})
-            .await
-            .map_err(|e| crate::chain(&e))?;
+        let cluster = ControlPlaneCluster::start(
+            &bin,
+            &workdir,
+            0,
+            kubelet::PullObserver::default(),
+            &|_| {},
+        )
+        .await?;
+        let plane = cluster.plane();
         let kubeconfig = workdir.join("kubeconfig");
         harness::kubeconfig::write(&kubeconfig, &plane.kubeconfig())
             .map_err(|e| crate::chain(&e))?;
@@ -541,17 +721,17 @@ impl ControlPlaneBackend {
             ca_pem: plane.ca_pem().to_string(),
             workdir,
             shared: false,
-            runs_pods: false,
+            runs_pods: true,
             minor: Some(33),
             description: format!(
-                "reference control plane (kube-apiserver v1.33.3, no node) at {}",
+                "reference control plane (kube-apiserver v1.33.3) at {}, with kubelab's node",
                 plane.url()
             ),
             redact: harness::redact::Context {
                 node_name: apiserver::NODE_NAME.into(),
-                node_ip: kubelet::NODE_IP.into(),
+                node_ip: cluster.node_ip(),
             },
         };
-        Ok((info, plane))
+        Ok((info, cluster))
     }
 }

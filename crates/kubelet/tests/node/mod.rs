@@ -42,6 +42,7 @@ impl Node {
             &cluster,
             kubelet::Config {
                 node_name: apiserver::NODE_NAME.into(),
+                node_ip: kubelet::NODE_IP.into(),
                 runtime_dir,
                 api_socket,
                 pulls,

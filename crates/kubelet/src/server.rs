@@ -1,0 +1,368 @@
+//! A joined node's HTTPS server, which the API server calls for a pod's logs, exec and
+//! port forwarding, as it calls any kubelet (`pkg/kubelet/server/server.go`).
+//!
+//! Who calls is read from the client certificate, which must be signed by the CA the
+//! kubelet trusts (`--client-ca-file`; k3s's kubelet refuses anonymous requests), and
+//! what they may do is asked of the API server with a SubjectAccessReview, as the
+//! kubelet's webhook authorizer asks (`pkg/kubelet/server/auth.go`: the verb from the
+//! method, resource `nodes`, subresource `proxy` for these paths), answers allowed for
+//! five minutes (`--authorization-webhook-cache-authorized-ttl`'s default).
+
+use crate::join::{Join, JoinError};
+use crate::{AbortOnDrop, Kubelet, spdy};
+use apiserver::runtime::{ExecRequest, LogRequest, PodRuntime};
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
+use hyper::body::{Frame, Incoming};
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+type Body = UnsyncBoxBody<Bytes, std::convert::Infallible>;
+
+/// How long an allowed answer is kept.
+const AUTHORIZED_TTL: Duration = Duration::from_secs(300);
+
+/// Starts serving on the node's IP, on a port the system picks; returns the port (the
+/// Node's `daemonEndpoints.kubeletEndpoint.Port`) and the serving task.
+pub(crate) async fn serve(
+    kubelet: Arc<Kubelet>,
+    join: &Join,
+) -> Result<(u16, AbortOnDrop), JoinError> {
+    let addr = format!("{}:0", kubelet.config.node_ip);
+    let failed = |message: String| JoinError::Serve {
+        addr: addr.clone(),
+        message,
+    };
+    let tls = tls_config(join).map_err(failed)?;
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| failed(e.to_string()))?
+        .port();
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let server = Arc::new(Server {
+        kubelet,
+        allowed: Mutex::new(HashMap::new()),
+    });
+    let task = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let server = server.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let caller = tls.get_ref().1.peer_certificates().and_then(caller);
+                let service = hyper::service::service_fn(move |req| {
+                    let server = server.clone();
+                    let caller = caller.clone();
+                    async move { Ok::<_, std::convert::Infallible>(server.handle(caller, req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    });
+    Ok((port, AbortOnDrop(task)))
+}
+
+/// TLS with the kubelet's serving certificate, requiring a client certificate signed by
+/// the client CA.
+fn tls_config(join: &Join) -> Result<Arc<rustls::ServerConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let pem = |text: &str| {
+        rustls_pemfile::certs(&mut text.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("reading a certificate: {e}"))
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in pem(&join.client_ca_pem)? {
+        roots.add(ca).map_err(|e| format!("the client CA: {e}"))?;
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| format!("the client CA: {e}"))?;
+    let key = rustls_pemfile::private_key(&mut join.serving_key_pem.as_bytes())
+        .map_err(|e| format!("reading the serving key: {e}"))?
+        .ok_or("no serving key")?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(pem(&join.serving_cert_pem)?, key)
+        .map_err(|e| format!("the serving certificate: {e}"))?;
+    // Upgrades (exec, port forwarding) are HTTP/1.1's.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A caller: the certificate's CommonName and Organizations, as x509 authentication reads
+/// them (`k8s.io/apiserver/pkg/authentication/request/x509`, `CommonNameUserConversion`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Caller {
+    user: String,
+    groups: Vec<String>,
+}
+
+fn caller(certs: &[rustls::pki_types::CertificateDer<'_>]) -> Option<Caller> {
+    let (_, cert) = x509_parser::parse_x509_certificate(certs.first()?).ok()?;
+    let subject = cert.subject();
+    let user = subject
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    let groups = subject
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok().map(str::to_string))
+        .collect();
+    Some(Caller { user, groups })
+}
+
+struct Server {
+    kubelet: Arc<Kubelet>,
+    /// (caller, verb) allowed, and when that was answered.
+    allowed: Mutex<HashMap<(Caller, String), Instant>>,
+}
+
+/// The kubelet's verb for a request method (`pkg/kubelet/server/auth.go`, `GetRequestAttributes`).
+fn verb(method: &Method) -> &'static str {
+    match *method {
+        Method::POST => "create",
+        Method::GET | Method::HEAD => "get",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE => "delete",
+        _ => "",
+    }
+}
+
+impl Server {
+    async fn handle(&self, caller: Option<Caller>, req: Request<Incoming>) -> Response<Body> {
+        let Some(caller) = caller else {
+            return text(StatusCode::UNAUTHORIZED, "Unauthorized");
+        };
+        let verb = verb(req.method());
+        let path = req.uri().path().to_string();
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        if let Err(response) = self.authorize(&caller, verb).await {
+            return response;
+        }
+        let query: Vec<(String, String)> =
+            form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        match parts.as_slice() {
+            ["containerLogs", ns, pod, container] => self.logs(ns, pod, container, &query).await,
+            // `/exec/{ns}/{pod}/{container}` and `/exec/{ns}/{pod}/{uid}/{container}`.
+            ["exec", ns, pod, container] | ["exec", ns, pod, _, container] => {
+                self.exec(req, ns, pod, container, &query).await
+            }
+            ["attach", ..] => text(
+                StatusCode::NOT_IMPLEMENTED,
+                "attach is not supported by this node: its containers' standard input is not kept open",
+            ),
+            ["portForward", ns, pod] | ["portForward", ns, pod, _] => {
+                spdy::port_forward(req, self.kubelet.clone(), ns, pod)
+            }
+            _ => text(StatusCode::NOT_FOUND, "404 page not found"),
+        }
+    }
+
+    /// Asks the API server whether `caller` may `verb` nodes/proxy on this node.
+    async fn authorize(&self, caller: &Caller, verb: &str) -> Result<(), Response<Body>> {
+        let key = (caller.clone(), verb.to_string());
+        let fresh = |at: &Instant| at.elapsed() < AUTHORIZED_TTL;
+        if self
+            .allowed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .is_some_and(fresh)
+        {
+            return Ok(());
+        }
+        let node = &self.kubelet.config.node_name;
+        let review = SubjectAccessReview {
+            spec: SubjectAccessReviewSpec {
+                user: Some(caller.user.clone()),
+                groups: Some(caller.groups.clone()),
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(verb.to_string()),
+                    resource: Some("nodes".into()),
+                    subresource: Some("proxy".into()),
+                    name: Some(node.clone()),
+                    version: Some("v1".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let api: kube::Api<SubjectAccessReview> = kube::Api::all(self.kubelet.client.clone());
+        match api.create(&Default::default(), &review).await {
+            Ok(r) if r.status.as_ref().is_some_and(|s| s.allowed) => {
+                self.allowed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, Instant::now());
+                Ok(())
+            }
+            // Worded as `InstallAuthFilter` words it (`pkg/kubelet/server/server.go`).
+            Ok(_) => Err(text(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "Forbidden (user={}, verb={verb}, resource=nodes, subresource(s)=[proxy])\n",
+                    caller.user
+                ),
+            )),
+            Err(e) => Err(text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!(
+                    "Authorization error (user={}, verb={verb}, resource=nodes, subresource=proxy): {e}",
+                    caller.user
+                ),
+            )),
+        }
+    }
+
+    /// The uid of a pod this node runs.
+    fn pod_uid(&self, ns: &str, pod: &str) -> Option<String> {
+        self.kubelet
+            .targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(ns.to_string(), pod.to_string()))
+            .map(|t| t.uid.clone())
+    }
+
+    /// `/containerLogs`: the log as chunked text, as `getContainerLogs` writes it; a
+    /// refusal is a 400 whose body is the reason, which the API server passes on.
+    async fn logs(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: &str,
+        query: &[(String, String)],
+    ) -> Response<Body> {
+        let Some(uid) = self.pod_uid(ns, pod) else {
+            return pod_not_found(Some(pod));
+        };
+        let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let flag = |k: &str| get(k).is_some_and(|v| v == "true" || v == "1");
+        let number = |k: &str| get(k).and_then(|v| v.parse::<usize>().ok());
+        let req = LogRequest {
+            namespace: ns.into(),
+            pod: pod.into(),
+            uid,
+            container: container.into(),
+            follow: flag("follow"),
+            previous: flag("previous"),
+            timestamps: flag("timestamps"),
+            tail_lines: number("tailLines"),
+            limit_bytes: number("limitBytes"),
+        };
+        match self.kubelet.logs(req).await {
+            Ok(stream) => {
+                let body = StreamBody::new(stream.map(|b| Ok(Frame::data(b))));
+                Response::builder()
+                    .header("Content-Type", "text/plain")
+                    .body(BodyExt::boxed_unsync(body))
+                    .unwrap_or_else(|_| text(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+            }
+            Err(e) => text(StatusCode::BAD_REQUEST, &e.0),
+        }
+    }
+
+    /// `/exec`: upgraded to SPDY, then the streams of `remotecommand`.
+    async fn exec(
+        &self,
+        req: Request<Incoming>,
+        ns: &str,
+        pod: &str,
+        container: &str,
+        query: &[(String, String)],
+    ) -> Response<Body> {
+        let Some(uid) = self.pod_uid(ns, pod) else {
+            return pod_not_found(None);
+        };
+        // The runtime's refusal, passed on before any upgrade (containerd's `GetExec`,
+        // through the kubelet's `getExec`).
+        let known = self
+            .kubelet
+            .targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(ns.to_string(), pod.to_string()))
+            .is_some_and(|t| t.containers.contains_key(container));
+        if !known {
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("container not found ({container:?})"),
+            );
+        }
+        let flag = |k: &str| {
+            query
+                .iter()
+                .any(|(n, v)| n == k && (v == "1" || v == "true"))
+        };
+        let command: Vec<String> = query
+            .iter()
+            .filter(|(n, _)| n == "command")
+            .map(|(_, v)| v.clone())
+            .collect();
+        let options = spdy::StreamOptions {
+            stdin: flag("input"),
+            stdout: flag("output"),
+            stderr: flag("error"),
+            tty: flag("tty"),
+        };
+        let exec = ExecRequest {
+            namespace: ns.into(),
+            pod: pod.into(),
+            uid,
+            container: container.into(),
+            command,
+            stdin: options.stdin,
+            tty: options.tty,
+        };
+        spdy::exec(req, self.kubelet.clone(), exec, options)
+    }
+}
+
+/// The kubelet's answer for a pod it does not run (`pkg/kubelet/server/server.go`:
+/// `getContainerLogs` names the pod, the streaming handlers do not).
+pub(crate) fn pod_not_found(named: Option<&str>) -> Response<Body> {
+    let message = match named {
+        Some(pod) => format!("pod \"{pod}\" does not exist"),
+        None => "pod does not exist".to_string(),
+    };
+    text(StatusCode::NOT_FOUND, &message)
+}
+
+/// A plain-text answer.
+pub(crate) fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut response = Response::new(BodyExt::boxed_unsync(Full::new(Bytes::from(
+        body.to_string(),
+    ))));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,839 @@
+//! The SPDY/3.1 the API server speaks to a kubelet for `exec` (in v1.33 it always does:
+//! it translates a client's WebSocket `v5.channel.k8s.io` into SPDY towards the node,
+//! `k8s.io/apiserver/pkg/util/proxy/streamtranslator.go`), with the `v4.channel.k8s.io`
+//! streams of `remotecommand`.
+//!
+//! The framing is SPDY/3's as `github.com/moby/spdystream/spdy` (v0.5.0) reads and writes
+//! it (`read.go`, `write.go`, `types.go`): an 8-byte header for control frames
+//! (version 3, type, flags, length) and data frames (stream id, flags, length); header
+//! blocks are name/value pairs with 32-bit lengths, compressed with one zlib stream per
+//! direction primed with SPDY/3's dictionary (`dictionary.go`) and flushed after each
+//! block. spdystream does no flow control (it neither sends nor reads WINDOW_UPDATE), so
+//! neither does this side. A stream the client opens is answered with SYN_REPLY before
+//! any data is sent on it (`Stream.SendReply`; the client drops data on a stream it has
+//! no reply for), and a side's end of a stream is a data frame with FIN.
+//!
+//! The streams (`k8s.io/kubelet/pkg/cri/streaming/remotecommand/httpstream.go`): the
+//! client opens one per `streamType` header — `error`, then `stdin`, `stdout`, `stderr`
+//! as asked, and `resize` for a terminal — and the server waits for all of them, for at
+//! most 30 s (`DefaultStreamCreationTimeout`), before it runs the command; the exit
+//! status is a `metav1.Status` on the error stream (`exec.go`, `ServeExec`), then the
+//! connection closes.
+
+use crate::Kubelet;
+use crate::server::text;
+use apiserver::runtime::{ExecRequest, ExecSession, PodRuntime};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// The one protocol this node speaks for exec.
+const V4: &str = "v4.channel.k8s.io";
+
+/// `DefaultStreamCreationTimeout` (`k8s.io/apimachinery/pkg/util/remotecommand/constants.go`).
+const STREAM_CREATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest data frame written: spdystream reads any size up to 2^24 - 1.
+const MAX_DATA: usize = 32 * 1024;
+
+/// SPDY/3's control frame types (`types.go`).
+const SYN_STREAM: u16 = 1;
+const SYN_REPLY: u16 = 2;
+const RST_STREAM: u16 = 3;
+const PING: u16 = 6;
+const GOAWAY: u16 = 7;
+const FLAG_FIN: u8 = 0x01;
+
+/// The standard streams an exec asks for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamOptions {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub tty: bool,
+}
+
+impl StreamOptions {
+    /// The streams the client opens (`httpstream.go`, `createHTTPStreamStreams`: the error
+    /// stream, each standard stream asked for, and resize with a terminal from v3 on).
+    fn expected(&self) -> usize {
+        1 + usize::from(self.stdin)
+            + usize::from(self.stdout)
+            + usize::from(self.stderr)
+            + usize::from(self.tty)
+    }
+}
+
+/// SPDY/3's header compression dictionary: 65 length-prefixed words, then a run of
+/// status lines, dates and media types (`spdy/dictionary.go`, `headerDictionary`; 1423
+/// bytes).
+fn dictionary() -> &'static [u8] {
+    static DICTIONARY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    DICTIONARY.get_or_init(|| {
+        const WORDS: [&str; 65] = [
+            "options", "head", "post", "put", "delete", "trace", "accept", "accept-charset",
+            "accept-encoding", "accept-language", "accept-ranges", "age", "allow",
+            "authorization", "cache-control", "connection", "content-base",
+            "content-encoding", "content-language", "content-length", "content-location",
+            "content-md5", "content-range", "content-type", "date", "etag", "expect",
+            "expires", "from", "host", "if-match", "if-modified-since", "if-none-match",
+            "if-range", "if-unmodified-since", "last-modified", "location", "max-forwards",
+            "pragma", "proxy-authenticate", "proxy-authorization", "range", "referer",
+            "retry-after", "server", "te", "trailer", "transfer-encoding", "upgrade",
+            "user-agent", "vary", "via", "warning", "www-authenticate", "method", "get",
+            "status", "200 OK", "version", "HTTP/1.1", "url", "public", "set-cookie",
+            "keep-alive", "origin",
+        ];
+        const TAIL: &str = "100101201202205206300302303304305306307402405406407408409410411412413414415416417502504505203 Non-Authoritative Information204 No Content301 Moved Permanently400 Bad Request401 Unauthorized403 Forbidden404 Not Found500 Internal Server Error501 Not Implemented503 Service UnavailableJan Feb Mar Apr May Jun Jul Aug Sept Oct Nov Dec 00:00:00 Mon, Tue, Wed, Thu, Fri, Sat, Sun, GMTchunked,text/html,image/png,image/jpg,image/gif,application/xml,application/xhtml+xml,text/plain,text/javascript,publicprivatemax-age=gzip,deflate,sdchcharset=utf-8charset=iso-8859-1,utf-,*,enq=0.";
+        let mut d = Vec::with_capacity(1423);
+        for w in WORDS {
+            d.extend_from_slice(&(w.len() as u32).to_be_bytes());
+            d.extend_from_slice(w.as_bytes());
+        }
+        d.extend_from_slice(TAIL.as_bytes());
+        d
+    })
+}
+
+/// A frame as read.
+#[derive(Debug, PartialEq)]
+enum Frame {
+    Control {
+        kind: u16,
+        flags: u8,
+        payload: Bytes,
+    },
+    Data {
+        stream: u32,
+        flags: u8,
+        data: Bytes,
+    },
+}
+
+/// Why a connection ended badly.
+#[derive(Debug, thiserror::Error)]
+enum SpdyError {
+    #[error("reading: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("unsupported SPDY version {0}")]
+    Version(u16),
+    #[error("malformed {0}")]
+    Malformed(&'static str),
+    #[error("header block: {0}")]
+    Headers(String),
+}
+
+/// Reads one frame.
+async fn read_frame(r: &mut (impl AsyncRead + Unpin)) -> Result<Frame, SpdyError> {
+    let mut head = [0u8; 8];
+    r.read_exact(&mut head).await?;
+    let flags = head[4];
+    let len = u32::from_be_bytes([0, head[5], head[6], head[7]]) as usize;
+    let mut payload = vec![0u8; len];
+    r.read_exact(&mut payload).await?;
+    let payload = Bytes::from(payload);
+    if head[0] & 0x80 != 0 {
+        let version = u16::from_be_bytes([head[0] & 0x7f, head[1]]);
+        if version != 3 {
+            return Err(SpdyError::Version(version));
+        }
+        Ok(Frame::Control {
+            kind: u16::from_be_bytes([head[2], head[3]]),
+            flags,
+            payload,
+        })
+    } else {
+        Ok(Frame::Data {
+            stream: u32::from_be_bytes([head[0], head[1], head[2], head[3]]) & 0x7fff_ffff,
+            flags,
+            data: payload,
+        })
+    }
+}
+
+fn control_frame(kind: u16, flags: u8, payload: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(8 + payload.len());
+    out.put_u16(0x8003);
+    out.put_u16(kind);
+    out.put_u8(flags);
+    out.put_uint(payload.len() as u64, 3);
+    out.put_slice(payload);
+    out.freeze()
+}
+
+fn data_frame(stream: u32, fin: bool, data: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(8 + data.len());
+    out.put_u32(stream & 0x7fff_ffff);
+    out.put_u8(if fin { FLAG_FIN } else { 0 });
+    out.put_uint(data.len() as u64, 3);
+    out.put_slice(data);
+    out.freeze()
+}
+
+/// One direction's header compression: a zlib stream primed with the dictionary.
+struct Deflater(Compress);
+
+impl Deflater {
+    fn new() -> Result<Deflater, String> {
+        // spdystream's framer compresses at zlib's best level (`write.go`).
+        let mut c = Compress::new(Compression::best(), true);
+        c.set_dictionary(dictionary()).map_err(|e| e.to_string())?;
+        Ok(Deflater(c))
+    }
+
+    /// The compressed block for `headers`, flushed so the peer can read it at once.
+    fn block(&mut self, headers: &[(&str, &str)]) -> Result<Vec<u8>, String> {
+        let mut plain = BytesMut::new();
+        plain.put_u32(headers.len() as u32);
+        for (name, value) in headers {
+            plain.put_u32(name.len() as u32);
+            plain.put_slice(name.to_ascii_lowercase().as_bytes());
+            plain.put_u32(value.len() as u32);
+            plain.put_slice(value.as_bytes());
+        }
+        let mut out = Vec::with_capacity(plain.len() + 64);
+        let mut input: &[u8] = &plain;
+        loop {
+            out.reserve(256);
+            let before = self.0.total_in();
+            self.0
+                .compress_vec(input, &mut out, FlushCompress::Sync)
+                .map_err(|e| e.to_string())?;
+            input = &input[(self.0.total_in() - before) as usize..];
+            if input.is_empty() && out.len() < out.capacity() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+/// The other direction: inflating header blocks, supplying the dictionary when zlib asks.
+struct Inflater(Decompress);
+
+impl Inflater {
+    fn new() -> Inflater {
+        Inflater(Decompress::new(true))
+    }
+
+    fn block(&mut self, compressed: &[u8]) -> Result<Vec<(String, String)>, SpdyError> {
+        let mut plain = Vec::with_capacity(compressed.len() * 4 + 64);
+        let mut input = compressed;
+        loop {
+            plain.reserve(1024);
+            let before = self.0.total_in();
+            let result = self
+                .0
+                .decompress_vec(input, &mut plain, FlushDecompress::Sync);
+            input = &input[(self.0.total_in() - before) as usize..];
+            match result {
+                Ok(Status::StreamEnd) => break,
+                Ok(_) if input.is_empty() && plain.len() < plain.capacity() => break,
+                Ok(_) => {}
+                Err(e) if e.needs_dictionary().is_some() => {
+                    self.0
+                        .set_dictionary(dictionary())
+                        .map_err(|e| SpdyError::Headers(e.to_string()))?;
+                }
+                Err(e) => return Err(SpdyError::Headers(e.to_string())),
+            }
+        }
+        parse_headers(&plain)
+    }
+}
+
+/// A header block's pairs (a value holding several is NUL-separated; they stay joined).
+fn parse_headers(mut b: &[u8]) -> Result<Vec<(String, String)>, SpdyError> {
+    let take = |b: &mut &[u8]| -> Result<String, SpdyError> {
+        if b.remaining() < 4 {
+            return Err(SpdyError::Malformed("header block"));
+        }
+        let n = b.get_u32() as usize;
+        if b.remaining() < n {
+            return Err(SpdyError::Malformed("header block"));
+        }
+        let s = String::from_utf8_lossy(&b[..n]).into_owned();
+        b.advance(n);
+        Ok(s)
+    };
+    if b.remaining() < 4 {
+        return Err(SpdyError::Malformed("header block"));
+    }
+    let count = b.get_u32();
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let name = take(&mut b)?;
+        let value = take(&mut b)?;
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// A stream the client opened: its headers, and its data as it arrives (ending at FIN).
+struct Opened {
+    id: u32,
+    headers: Vec<(String, String)>,
+    data: mpsc::UnboundedReceiver<Bytes>,
+}
+
+impl Opened {
+    /// A header's value (names are lower-case on the wire).
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// The writing half of a connection, shared by the tasks that write.
+#[derive(Clone)]
+struct Writer(Arc<tokio::sync::Mutex<WriterState>>);
+
+struct WriterState {
+    io: Box<dyn AsyncWrite + Send + Unpin>,
+    deflater: Deflater,
+}
+
+impl Writer {
+    async fn send(&self, frame: &[u8]) -> std::io::Result<()> {
+        let mut w = self.0.lock().await;
+        w.io.write_all(frame).await?;
+        w.io.flush().await
+    }
+
+    async fn reply(&self, stream: u32) -> std::io::Result<()> {
+        let mut w = self.0.lock().await;
+        let block = w.deflater.block(&[]).map_err(std::io::Error::other)?;
+        let mut payload = stream.to_be_bytes().to_vec();
+        payload.extend_from_slice(&block);
+        w.io.write_all(&control_frame(SYN_REPLY, 0, &payload))
+            .await?;
+        w.io.flush().await
+    }
+
+    /// Writes `data` on `stream` in frames of at most `MAX_DATA` bytes.
+    async fn data(&self, stream: u32, data: &[u8]) -> std::io::Result<()> {
+        for chunk in data.chunks(MAX_DATA) {
+            self.send(&data_frame(stream, false, chunk)).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(&self, stream: u32) -> std::io::Result<()> {
+        self.send(&data_frame(stream, true, &[])).await
+    }
+
+    async fn shutdown(&self) {
+        let mut w = self.0.lock().await;
+        // GOAWAY, last good stream 0, status OK (`GoAwayFrame`), then the end.
+        let _ = w.io.write_all(&control_frame(GOAWAY, 0, &[0; 8])).await;
+        let _ = w.io.shutdown().await;
+    }
+}
+
+/// Reads frames until the connection ends: opened streams go to `opened` (each answered
+/// with SYN_REPLY), data to its stream, pings back.
+async fn read_loop(
+    mut r: impl AsyncRead + Unpin,
+    writer: Writer,
+    opened: mpsc::UnboundedSender<Opened>,
+) -> Result<(), SpdyError> {
+    let mut inflater = Inflater::new();
+    let mut streams: HashMap<u32, mpsc::UnboundedSender<Bytes>> = HashMap::new();
+    loop {
+        match read_frame(&mut r).await? {
+            Frame::Control {
+                kind,
+                flags,
+                payload,
+            } => match kind {
+                SYN_STREAM => {
+                    if payload.len() < 10 {
+                        return Err(SpdyError::Malformed("SYN_STREAM"));
+                    }
+                    let id = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]])
+                        & 0x7fff_ffff;
+                    let headers = inflater.block(&payload[10..])?;
+                    writer.reply(id).await?;
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    if flags & FLAG_FIN == 0 {
+                        streams.insert(id, tx);
+                    }
+                    let _ = opened.send(Opened {
+                        id,
+                        headers,
+                        data: rx,
+                    });
+                }
+                RST_STREAM if payload.len() >= 4 => {
+                    let id = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]])
+                        & 0x7fff_ffff;
+                    streams.remove(&id);
+                }
+                PING => writer.send(&control_frame(PING, 0, &payload)).await?,
+                GOAWAY => return Ok(()),
+                // SETTINGS, WINDOW_UPDATE, HEADERS: nothing to do (no flow control).
+                _ => {}
+            },
+            Frame::Data {
+                stream,
+                flags,
+                data,
+            } => {
+                if !data.is_empty()
+                    && let Some(tx) = streams.get(&stream)
+                {
+                    let _ = tx.send(data);
+                }
+                if flags & FLAG_FIN != 0 {
+                    streams.remove(&stream);
+                }
+            }
+        }
+    }
+}
+
+/// Checks an upgrade request: SPDY/3.1 asked for, and `v4.channel.k8s.io` among the
+/// protocols offered (`k8s.io/apimachinery/pkg/util/httpstream/httpstream.go`,
+/// `Handshake`, and `spdy/upgrade.go`, `UpgradeResponse`). The 101 to answer, or the
+/// refusal.
+fn handshake(
+    req: &Request<Incoming>,
+    protocols: &[&'static str],
+) -> Result<&'static str, (StatusCode, String)> {
+    let header = |name: &str| {
+        req.headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    let upgrade = header("upgrade");
+    if !header("connection")
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case("upgrade"))
+        || !upgrade.iter().any(|u| u.eq_ignore_ascii_case("SPDY/3.1"))
+    {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unable to upgrade: missing upgrade headers in request: {:?}",
+                req.headers()
+            ),
+        ));
+    }
+    let offered = header("x-stream-protocol-version");
+    match protocols.iter().find(|p| offered.iter().any(|o| o == *p)) {
+        Some(p) => Ok(p),
+        _ => Err((
+            StatusCode::FORBIDDEN,
+            format!(
+                "unable to upgrade: unable to negotiate protocol: client supports {offered:?}, server accepts {protocols:?}"
+            ),
+        )),
+    }
+}
+
+type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, std::convert::Infallible>;
+
+fn switching(protocol: &str) -> Response<BoxBody> {
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("Connection", "Upgrade")
+        .header("Upgrade", "SPDY/3.1")
+        .header("X-Stream-Protocol-Version", protocol)
+        .body(BodyExt::boxed_unsync(Empty::new()))
+        .unwrap_or_else(|_| text(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+}
+
+/// `/exec`: answers 101 and runs the command over the upgraded connection.
+pub(crate) fn exec(
+    req: Request<Incoming>,
+    kubelet: Arc<Kubelet>,
+    exec: ExecRequest,
+    options: StreamOptions,
+) -> Response<BoxBody> {
+    let protocol = match handshake(&req, &[V4]) {
+        Ok(p) => p,
+        Err((status, why)) => return text(status, &why),
+    };
+    tokio::spawn(async move {
+        let Ok(upgraded) = hyper::upgrade::on(req).await else {
+            return;
+        };
+        let io = hyper_util::rt::TokioIo::new(upgraded);
+        if let Err(e) = serve_exec(io, kubelet, exec, options).await {
+            tracing::debug!(error = %e, "exec stream ended");
+        }
+    });
+    switching(protocol)
+}
+
+/// The streams of one exec, once all have been opened.
+#[derive(Default)]
+struct ExecStreams {
+    error: Option<u32>,
+    stdin: Option<mpsc::UnboundedReceiver<Bytes>>,
+    stdout: Option<u32>,
+    stderr: Option<u32>,
+    resize: Option<mpsc::UnboundedReceiver<Bytes>>,
+}
+
+/// A connection after the upgrade: its writer, the streams the client opens, and the task
+/// reading it (stopped when this is dropped).
+struct Connection {
+    writer: Writer,
+    opened: mpsc::UnboundedReceiver<Opened>,
+    _reader: crate::AbortOnDrop,
+}
+
+impl Connection {
+    fn start(io: impl AsyncRead + AsyncWrite + Send + 'static) -> Result<Connection, String> {
+        let (r, w) = tokio::io::split(io);
+        let writer = Writer(Arc::new(tokio::sync::Mutex::new(WriterState {
+            io: Box::new(w),
+            deflater: Deflater::new()?,
+        })));
+        let (opened_tx, opened) = mpsc::unbounded_channel();
+        let reading = read_loop(r, writer.clone(), opened_tx);
+        let reader = crate::AbortOnDrop(tokio::spawn(async move {
+            if let Err(e) = reading.await {
+                tracing::debug!(error = %e, "SPDY connection");
+            }
+        }));
+        Ok(Connection {
+            writer,
+            opened,
+            _reader: reader,
+        })
+    }
+}
+
+async fn serve_exec(
+    io: impl AsyncRead + AsyncWrite + Send + 'static,
+    kubelet: Arc<Kubelet>,
+    exec: ExecRequest,
+    options: StreamOptions,
+) -> Result<(), String> {
+    let Connection {
+        writer,
+        mut opened,
+        _reader,
+    } = Connection::start(io)?;
+
+    let mut streams = ExecStreams::default();
+    let wait = async {
+        for _ in 0..options.expected() {
+            let Some(s) = opened.recv().await else {
+                return Err("the connection closed before its streams were opened".to_string());
+            };
+            match s.header("streamtype") {
+                "error" => streams.error = Some(s.id),
+                "stdin" => streams.stdin = Some(s.data),
+                "stdout" => streams.stdout = Some(s.id),
+                "stderr" => streams.stderr = Some(s.id),
+                "resize" => streams.resize = Some(s.data),
+                other => return Err(format!("unexpected stream type: {other:?}")),
+            }
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(STREAM_CREATION_TIMEOUT, wait).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            writer.shutdown().await;
+            return Err(e);
+        }
+        Err(_) => {
+            writer.shutdown().await;
+            return Err("timed out waiting for client to create streams".into());
+        }
+    }
+
+    let command = exec.command.clone();
+    let status = match kubelet.exec(exec).await {
+        Ok(session) => match run(session, &writer, &mut streams).await {
+            Ok(code) => apiserver::runtime::exit_status_json(code, false, &command),
+            Err(e) => internal_error(&format!("error executing command in container: {e}")),
+        },
+        Err(e) => internal_error(&format!("error executing command in container: {}", e.0)),
+    };
+    if let Some(id) = streams.error {
+        let _ = writer.data(id, status.as_bytes()).await;
+        let _ = writer.finish(id).await;
+    }
+    writer.shutdown().await;
+    Ok(())
+}
+
+/// `apierrors.NewInternalError(err)`'s Status, as `ServeExec` writes it for a failure
+/// that is not an exit code.
+fn internal_error(message: &str) -> String {
+    serde_json::json!({
+        "metadata": {},
+        "status": "Failure",
+        "message": format!("Internal error occurred: {message}"),
+        "reason": "InternalError",
+        "details": {"causes": [{"message": message}]},
+        "code": 500,
+    })
+    .to_string()
+}
+
+/// Copies the session's streams until its output ends and it exits; its exit code.
+async fn run(
+    session: ExecSession,
+    writer: &Writer,
+    streams: &mut ExecStreams,
+) -> Result<i32, String> {
+    if let (Some(mut input), Some(mut stdin)) = (streams.stdin.take(), session.stdin) {
+        tokio::spawn(async move {
+            while let Some(chunk) = input.recv().await {
+                if stdin.write_all(&chunk).await.is_err() {
+                    return;
+                }
+                let _ = stdin.flush().await;
+            }
+            let _ = stdin.shutdown().await;
+        });
+    }
+    if let (Some(mut resize), Some(sizes)) = (streams.resize.take(), session.resize) {
+        tokio::spawn(async move {
+            // `{"Width":80,"Height":24}` objects, one after another
+            // (`remotecommand.TerminalSize`, read with a JSON decoder).
+            let mut pending = Vec::new();
+            while let Some(chunk) = resize.recv().await {
+                pending.extend_from_slice(&chunk);
+                let mut objects =
+                    serde_json::Deserializer::from_slice(&pending).into_iter::<serde_json::Value>();
+                let mut used = 0;
+                while let Some(Ok(v)) = objects.next() {
+                    used = objects.byte_offset();
+                    let dim = |k: &str| v.get(k).and_then(serde_json::Value::as_u64);
+                    if let (Some(w), Some(h)) = (dim("Width"), dim("Height")) {
+                        let _ = sizes.send((w as u16, h as u16));
+                    }
+                }
+                pending.drain(..used);
+            }
+        });
+    }
+    let copy = |from: Option<std::pin::Pin<Box<dyn AsyncRead + Send>>>, to: Option<u32>| {
+        let writer = writer.clone();
+        async move {
+            let (Some(mut from), Some(id)) = (from, to) else {
+                return;
+            };
+            let mut buf = vec![0u8; MAX_DATA];
+            while let Ok(n) = from.read(&mut buf).await {
+                if n == 0 || writer.data(id, &buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+            let _ = writer.finish(id).await;
+        }
+    };
+    let (code, (), ()) = tokio::join!(
+        session.exit,
+        copy(session.stdout, streams.stdout),
+        copy(session.stderr, streams.stderr)
+    );
+    code
+}
+
+/// The port-forwarding protocol (`k8s.io/kubelet/pkg/cri/streaming/portforward`).
+const PORT_FORWARD: &str = "portforward.k8s.io";
+
+/// `/portForward`: answers 101, then forwards each pair of streams the client opens — an
+/// error and a data stream with the same `requestID` and `port` — to that port on the
+/// pod's loopback, as `portforward/httpstream.go` does (`requestStreams`,
+/// `portForward`), until the client closes the connection.
+pub(crate) fn port_forward(
+    req: Request<Incoming>,
+    kubelet: Arc<Kubelet>,
+    ns: &str,
+    pod: &str,
+) -> Response<BoxBody> {
+    let target = kubelet
+        .targets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&(ns.to_string(), pod.to_string()))
+        .cloned();
+    let Some(target) = target else {
+        return crate::server::pod_not_found(None);
+    };
+    let protocol = match handshake(&req, &[PORT_FORWARD]) {
+        Ok(p) => p,
+        Err((status, why)) => return text(status, &why),
+    };
+    let name = format!("{pod}_{ns}");
+    tokio::spawn(async move {
+        let Ok(upgraded) = hyper::upgrade::on(req).await else {
+            return;
+        };
+        let Ok(mut conn) = Connection::start(hyper_util::rt::TokioIo::new(upgraded)) else {
+            return;
+        };
+        // Streams wait here for their pair.
+        let mut pending: HashMap<String, (Option<Opened>, Option<Opened>)> = HashMap::new();
+        while let Some(stream) = conn.opened.recv().await {
+            let request = stream.header("requestid").to_string();
+            let entry = pending.entry(request.clone()).or_default();
+            match stream.header("streamtype") {
+                "error" => entry.0 = Some(stream),
+                "data" => entry.1 = Some(stream),
+                _ => continue,
+            }
+            if matches!(entry, (Some(_), Some(_)))
+                && let Some((Some(error), Some(data))) = pending.remove(&request)
+            {
+                let writer = conn.writer.clone();
+                let (target, name) = (target.clone(), name.clone());
+                tokio::spawn(async move { forward(writer, &target, &name, error, data).await });
+            }
+        }
+        conn.writer.shutdown().await;
+    });
+    switching(protocol)
+}
+
+/// Forwards one pair of streams to its port in the pod; a failure is written on the error
+/// stream as `portForward` words it.
+async fn forward(
+    writer: Writer,
+    target: &crate::ExecTarget,
+    pod: &str,
+    error: Opened,
+    data: Opened,
+) {
+    let port = data.header("port").to_string();
+    let (error_id, data_id) = (error.id, data.id);
+    let outcome = pipe(&writer, target, &port, data).await;
+    if let Err(why) = outcome {
+        let message = format!(
+            "error forwarding port {port} to pod {pod}, uid {}: {why}",
+            target.uid
+        );
+        let _ = writer.data(error_id, message.as_bytes()).await;
+    }
+    let _ = writer.finish(data_id).await;
+    let _ = writer.finish(error_id).await;
+}
+
+/// Copies the data stream to a connection to `port` in the pod and back, until the pod
+/// closes it; why it could not be made, when it was not.
+async fn pipe(
+    writer: &Writer,
+    target: &crate::ExecTarget,
+    port: &str,
+    data: Opened,
+) -> Result<(), String> {
+    let number = port
+        .parse::<u16>()
+        .map_err(|_| format!("invalid port {port:?}"))?;
+    let cmd = target
+        .sandbox
+        .connect(number, false)
+        .map_err(|e| e.to_string())?;
+    let mut child = tokio::process::Command::from(cmd)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err("the connection's pipes are missing".into());
+    };
+    let mut incoming = data.data;
+    let _to_pod = crate::AbortOnDrop(tokio::spawn(async move {
+        while let Some(chunk) = incoming.recv().await {
+            if stdin.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+        let _ = stdin.shutdown().await;
+    }));
+    let mut buf = vec![0u8; MAX_DATA];
+    while let Ok(n) = stdout.read(&mut buf).await {
+        if n == 0 || writer.data(data.id, &buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let mut why = String::new();
+    let _ = stderr.read_to_string(&mut why).await;
+    match child.wait().await {
+        Ok(status) if status.success() => Ok(()),
+        _ => Err(why.trim().trim_start_matches("podbox: ").to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dictionary_is_spdy3s() {
+        let d = dictionary();
+        assert_eq!(d.len(), 1423);
+        // zlib names a preset dictionary by its Adler-32 in the stream header.
+        let mut c = Compress::new(Compression::best(), true);
+        let adler = c.set_dictionary(d).expect("dictionary");
+        assert_eq!(adler, 0xe3c6_a7c2);
+    }
+
+    #[test]
+    fn header_blocks_round_trip_through_one_stream_per_direction() {
+        let mut out = Deflater::new().expect("deflater");
+        let mut inn = Inflater::new();
+        for round in 0..3 {
+            let value = format!("stdout-{round}");
+            let block = out
+                .block(&[("streamType", &value), ("port", "80")])
+                .expect("block");
+            let headers = inn.block(&block).expect("inflate");
+            assert_eq!(
+                headers,
+                vec![
+                    ("streamtype".to_string(), value),
+                    ("port".to_string(), "80".to_string())
+                ]
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn frames_are_read_as_written() {
+        let mut bytes = data_frame(5, true, b"hi").to_vec();
+        bytes.extend_from_slice(&control_frame(PING, 0, &[0, 0, 0, 1]));
+        let mut r: &[u8] = &bytes;
+        assert_eq!(
+            read_frame(&mut r).await.expect("data"),
+            Frame::Data {
+                stream: 5,
+                flags: FLAG_FIN,
+                data: Bytes::from_static(b"hi")
+            }
+        );
+        assert_eq!(
+            read_frame(&mut r).await.expect("ping"),
+            Frame::Control {
+                kind: PING,
+                flags: 0,
+                payload: Bytes::from_static(&[0, 0, 0, 1])
+            }
+        );
+    }
+}
