@@ -13,6 +13,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("apiserver", "server"),
     ("kubelet", "pods"),
     ("backends", "reference"),
+    ("backends", "node"),
 ];
 
 pub fn run(root: &Path) -> Result<i32> {

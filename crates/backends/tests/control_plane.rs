@@ -280,7 +280,16 @@ async fn kubectl_run_exec_logs_and_port_forward_reach_its_node_through_the_real_
             &kc,
             &["wait", "--for=condition=Ready", "pod/web", "--timeout=60s"],
         );
-        let page = through_port_forward(&kc, "8080", "GET / HTTP/1.0\r\n\r\n");
+        // The pod is ready once its container runs, which may be before Python listens:
+        // a refused connection ends kubectl's forwarding, so it is tried again.
+        let mut page = String::new();
+        for _ in 0..40 {
+            page = through_port_forward(&kc, "8080", "GET / HTTP/1.0\r\n\r\n");
+            if !page.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
         assert!(page.starts_with("HTTP/1.0 200 OK"), "{page}");
         assert!(page.contains("Directory listing for /"), "{page}");
     })

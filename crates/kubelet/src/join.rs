@@ -4,7 +4,7 @@
 //! may do), registers its Node, watches only the pods bound to it, and serves the API
 //! server's `exec`, `attach`, `containerLogs` and `portForward` over HTTPS (`server`).
 
-use crate::{AbortOnDrop, Config, Kubelet, node, server};
+use crate::{AbortOnDrop, Config, Kubelet, Stop, node, server, until};
 use std::sync::Arc;
 
 /// What joining needs besides the node's `Config`.
@@ -78,20 +78,31 @@ impl Kubelet {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend([relay, serving]);
+        match kubelet.register(client, port).await {
+            Ok(()) => {
+                kubelet.watch();
+                Ok(kubelet)
+            }
+            Err(e) => {
+                kubelet.shutdown();
+                Err(e)
+            }
+        }
+    }
+
+    async fn register(&self, client: kube::Client, port: u16) -> Result<(), JoinError> {
         let object = node::object(
-            &kubelet.config.node_name,
-            &kubelet.config.node_ip,
+            &self.config.node_name,
+            &self.config.node_ip,
             port,
             &node::Machine::this(),
         );
         node::register(&client, &object)
             .await
             .map_err(|source| JoinError::Register {
-                node: kubelet.config.node_name.clone(),
+                node: self.config.node_name.clone(),
                 source,
-            })?;
-        kubelet.watch();
-        Ok(kubelet)
+            })
     }
 }
 
@@ -101,8 +112,9 @@ fn authority(url: &http::Uri) -> Option<String> {
     Some(format!("{host}:{}", url.port_u16().unwrap_or(443)))
 }
 
-/// Accepts connections on a Unix socket at `path` and relays each to `to` over TCP.
-fn relay(path: &std::path::Path, to: String) -> std::io::Result<AbortOnDrop> {
+/// Accepts connections on a Unix socket at `path` and relays each to `to` over TCP, until
+/// the returned guards are dropped.
+fn relay(path: &std::path::Path, to: String) -> std::io::Result<(AbortOnDrop, Stop)> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -112,14 +124,17 @@ fn relay(path: &std::path::Path, to: String) -> std::io::Result<AbortOnDrop> {
     // what the API server's port offers every local user: TLS, then authentication.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
-    Ok(AbortOnDrop(tokio::spawn(async move {
+    let stop = Stop::new();
+    let signal = stop.signal();
+    let task = AbortOnDrop(tokio::spawn(async move {
         while let Ok((mut inner, _)) = listener.accept().await {
             let to = to.clone();
-            tokio::spawn(async move {
+            tokio::spawn(until(signal.clone(), async move {
                 if let Ok(mut outer) = tokio::net::TcpStream::connect(&to).await {
                     let _ = tokio::io::copy_bidirectional(&mut inner, &mut outer).await;
                 }
-            });
+            }));
         }
-    })))
+    }));
+    Ok((task, stop))
 }

@@ -154,8 +154,9 @@ pub struct Kubelet {
     /// Whether it binds the pods no node runs to itself: the embedded cluster's one node,
     /// which has no scheduler. A joined node leaves that to kube-scheduler.
     schedules: bool,
-    /// A joined node's relay and HTTPS server, stopped with it.
-    serving: Mutex<Vec<AbortOnDrop>>,
+    /// A joined node's relay and HTTPS server, and the signal that stops the tasks they
+    /// spawned, dropped when it stops.
+    serving: Mutex<Vec<(AbortOnDrop, Stop)>>,
     next_ip: AtomicU32,
     pods: Mutex<HashMap<String, Running>>,
     /// Running pods by (namespace, name), for exec.
@@ -391,6 +392,37 @@ impl Kubelet {
             component: "kubelet",
             host: &self.config.node_name,
         }
+    }
+}
+
+/// Tells the tasks a server spawned to stop when it is dropped (`until`): they end, and
+/// drop what they hold, whatever they were waiting for.
+struct Stop(tokio::sync::watch::Sender<bool>);
+
+impl Stop {
+    fn new() -> Stop {
+        Stop(tokio::sync::watch::channel(false).0)
+    }
+
+    fn signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.subscribe()
+    }
+}
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// Runs `work` until it ends or `stop` is signalled.
+async fn until(
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    work: impl std::future::Future<Output = ()>,
+) {
+    tokio::select! {
+        _ = stop.wait_for(|s| *s) => {}
+        () = work => {}
     }
 }
 

@@ -123,8 +123,8 @@ impl PodRun {
         }
     }
 
-    /// Starts the pod; while its images cannot be pulled, reports why and tries again as
-    /// the kubelet does: the next sync after a failed pull reports the back-off
+    /// Starts the pod; while its images cannot be pulled (or a ConfigMap or Secret it
+    /// needs cannot be read), reports why and tries again as the kubelet does: the next sync after a failed pull reports the back-off
     /// (`ImagePullBackOff`), and the pull is tried once the back-off has passed.
     async fn start(&mut self) -> Result<StartedPod, StartFailure> {
         let uid = self.pod.metadata.uid.clone().unwrap_or_default();
@@ -142,6 +142,7 @@ impl PodRun {
                             | "ImagePullBackOff"
                             | "ErrImageNeverPull"
                             | "InvalidImageName"
+                            | "CreateContainerConfigError"
                     ) =>
                 {
                     f
@@ -153,7 +154,9 @@ impl PodRun {
                 // The pod worker's next sync, which finds the pull backing off.
                 "ErrImagePull" => std::time::Duration::from_secs(1),
                 "ImagePullBackOff" => self.kubelet.pull_retry_in(&uid),
-                // An image that may appear (imported while the pod waits): a later sync.
+                // An image, a ConfigMap or a Secret that may appear while the pod waits:
+                // the pod worker's next try, after its back-off period (10 s,
+                // `pkg/kubelet/pod_workers.go`, `backOffPeriod`).
                 _ => std::time::Duration::from_secs(10),
             };
             tokio::select! {

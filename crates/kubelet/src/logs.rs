@@ -90,7 +90,13 @@ pub fn log_path(dir: &Path, container: &str, previous: bool) -> PathBuf {
     ))
 }
 
-/// The log as a stream; following polls for growth until `alive` turns false.
+/// How often a followed log is checked for growth: the kubelet's follower waits on file
+/// events (`pkg/kubelet/kuberuntime/logs/logs.go`, fsnotify); a short poll keeps the
+/// delay within a few tens of milliseconds.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The log as a stream, read as it grows; following, until `alive` turns false and what
+/// the run wrote has been read.
 pub fn read(
     path: PathBuf,
     req: &LogRequest,
@@ -101,21 +107,34 @@ pub fn read(
     let tail = req.tail_lines;
     let mut budget = req.limit_bytes.unwrap_or(usize::MAX);
     let stream = async_stream(move |tx| async move {
-        let mut offset = 0usize;
+        let Ok(mut file) = tokio::fs::File::open(&path).await else {
+            return;
+        };
+        // Bytes read but not yet a whole line: a line being written waits for its end.
+        let mut pending: Vec<u8> = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
         let mut first = true;
         loop {
-            let text = tokio::fs::read_to_string(&path).await.unwrap_or_default();
-            let new = &text[offset.min(text.len())..];
-            // Only whole lines; a line being written waits for the next round.
-            let complete = new.rfind('\n').map_or(0, |i| i + 1);
-            let mut lines: Vec<&str> = new[..complete].lines().collect();
+            // Whatever the file holds now.
+            loop {
+                match file.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => pending.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let complete = pending
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+            let whole: Vec<u8> = pending.drain(..complete).collect();
+            let text = String::from_utf8_lossy(&whole);
+            let mut lines: Vec<&str> = text.lines().collect();
             if first {
                 if let Some(n) = tail {
                     lines = lines.split_off(lines.len().saturating_sub(n));
                 }
                 first = false;
             }
-            offset += complete;
             for l in lines {
                 let Some(mut out) = render(l, timestamps) else {
                     continue;
@@ -129,15 +148,16 @@ pub fn read(
                 }
             }
             let still_running = alive.as_ref().is_some_and(|a| *a.borrow());
-            if !follow || !still_running {
-                if follow && complete == 0 && still_running {
-                    continue;
-                }
+            if !follow || (!still_running && complete == 0) {
                 return;
             }
-            if let Some(a) = alive.as_mut() {
-                let _ =
-                    tokio::time::timeout(std::time::Duration::from_millis(100), a.changed()).await;
+            // Stopped: one more pass reads what it wrote last.
+            if still_running
+                && let Some(a) = alive.as_mut()
+                && let Ok(Err(_)) = tokio::time::timeout(FOLLOW_POLL, a.changed()).await
+            {
+                // The run is gone (its pod stopped): as good as stopped.
+                alive = None;
             }
         }
     });

@@ -42,6 +42,18 @@ impl Machine {
     }
 }
 
+/// This machine's architecture as Go names it (`runtime.GOARCH`), which the Node's labels
+/// and `nodeInfo` carry.
+fn goarch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
 /// The Node object for `name` at `ip`, its kubelet serving on `port`.
 pub(crate) fn object(name: &str, ip: &str, port: u16, machine: &Machine) -> Value {
     let now = crate::now();
@@ -65,9 +77,9 @@ pub(crate) fn object(name: &str, ip: &str, port: u16, machine: &Machine) -> Valu
         "metadata": {
             "name": name,
             "labels": {
-                "beta.kubernetes.io/arch": "amd64",
+                "beta.kubernetes.io/arch": goarch(),
                 "beta.kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
+                "kubernetes.io/arch": goarch(),
                 "kubernetes.io/hostname": name,
                 "kubernetes.io/os": "linux",
             },
@@ -94,7 +106,7 @@ pub(crate) fn object(name: &str, ip: &str, port: u16, machine: &Machine) -> Valu
                 "containerRuntimeVersion": "kubelab://podbox",
                 "kubeletVersion": apiserver::GIT_VERSION,
                 "operatingSystem": "linux",
-                "architecture": "amd64",
+                "architecture": goarch(),
             },
         },
     })

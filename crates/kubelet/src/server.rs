@@ -9,7 +9,7 @@
 //! five minutes (`--authorization-webhook-cache-authorized-ttl`'s default).
 
 use crate::join::{Join, JoinError};
-use crate::{AbortOnDrop, Kubelet, spdy};
+use crate::{AbortOnDrop, Kubelet, Stop, spdy, until};
 use apiserver::runtime::{ExecRequest, LogRequest, PodRuntime};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -28,12 +28,17 @@ type Body = UnsyncBoxBody<Bytes, std::convert::Infallible>;
 /// How long an allowed answer is kept.
 const AUTHORIZED_TTL: Duration = Duration::from_secs(300);
 
+/// How long a caller has for the TLS handshake and a request's headers: the port is on the
+/// node's address, reachable from the network.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Starts serving on the node's IP, on a port the system picks; returns the port (the
-/// Node's `daemonEndpoints.kubeletEndpoint.Port`) and the serving task.
+/// Node's `daemonEndpoints.kubeletEndpoint.Port`), the serving task, and the signal that
+/// ends every connection and stream it started once dropped.
 pub(crate) async fn serve(
     kubelet: Arc<Kubelet>,
     join: &Join,
-) -> Result<(u16, AbortOnDrop), JoinError> {
+) -> Result<(u16, (AbortOnDrop, Stop)), JoinError> {
     let addr = format!("{}:0", kubelet.config.node_ip);
     let failed = |message: String| JoinError::Serve {
         addr: addr.clone(),
@@ -48,16 +53,20 @@ pub(crate) async fn serve(
         .map_err(|e| failed(e.to_string()))?
         .port();
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let stop = Stop::new();
     let server = Arc::new(Server {
         kubelet,
         allowed: Mutex::new(HashMap::new()),
+        stop: stop.signal(),
     });
     let task = tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
             let server = server.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
+            tokio::spawn(until(server.stop.clone(), async move {
+                let Ok(Ok(tls)) =
+                    tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+                else {
                     return;
                 };
                 let caller = tls.get_ref().1.peer_certificates().and_then(caller);
@@ -67,13 +76,15 @@ pub(crate) async fn serve(
                     async move { Ok::<_, std::convert::Infallible>(server.handle(caller, req).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HANDSHAKE_TIMEOUT)
                     .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
                     .with_upgrades()
                     .await;
-            });
+            }));
         }
     });
-    Ok((port, AbortOnDrop(task)))
+    Ok((port, (AbortOnDrop(task), stop)))
 }
 
 /// TLS with the kubelet's serving certificate, requiring a client certificate signed by
@@ -135,6 +146,8 @@ fn caller(certs: &[rustls::pki_types::CertificateDer<'_>]) -> Option<Caller> {
 
 struct Server {
     kubelet: Arc<Kubelet>,
+    /// Ends the connections and streams the server started.
+    stop: tokio::sync::watch::Receiver<bool>,
     /// (caller, verb) allowed, and when that was answered.
     allowed: Mutex<HashMap<(Caller, String), Instant>>,
 }
@@ -177,7 +190,7 @@ impl Server {
                 "attach is not supported by this node: its containers' standard input is not kept open",
             ),
             ["portForward", ns, pod] | ["portForward", ns, pod, _] => {
-                spdy::port_forward(req, self.kubelet.clone(), ns, pod)
+                spdy::port_forward(req, self.kubelet.clone(), ns, pod, self.stop.clone())
             }
             _ => text(StatusCode::NOT_FOUND, "404 page not found"),
         }
@@ -325,12 +338,20 @@ impl Server {
             .filter(|(n, _)| n == "command")
             .map(|(_, v)| v.clone())
             .collect();
+        // With a terminal, standard error is the terminal's: no stream of its own
+        // (`remotecommand/httpstream.go`, `NewOptions`).
         let options = spdy::StreamOptions {
             stdin: flag("input"),
             stdout: flag("output"),
-            stderr: flag("error"),
+            stderr: flag("error") && !flag("tty"),
             tty: flag("tty"),
         };
+        if !(options.stdin || options.stdout || options.stderr) {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "you must specify at least 1 of stdin, stdout, stderr",
+            );
+        }
         let exec = ExecRequest {
             namespace: ns.into(),
             pod: pod.into(),
@@ -340,7 +361,7 @@ impl Server {
             stdin: options.stdin,
             tty: options.tty,
         };
-        spdy::exec(req, self.kubelet.clone(), exec, options)
+        spdy::exec(req, self.kubelet.clone(), exec, options, self.stop.clone())
     }
 }
 

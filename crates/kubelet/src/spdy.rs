@@ -43,6 +43,19 @@ const STREAM_CREATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest data frame written: spdystream reads any size up to 2^24 - 1.
 const MAX_DATA: usize = 32 * 1024;
 
+/// The most a header block may inflate to: a few headers are expected, and a block
+/// compressed a thousandfold must not take the node's memory.
+const MAX_HEADER_BLOCK: usize = 256 * 1024;
+
+/// Data frames a stream holds before the connection waits for its reader: spdystream
+/// hands each frame over unbuffered, so a slow stream holds the connection back rather
+/// than filling the node's memory.
+const STREAM_BUFFER: usize = 16;
+
+/// How long a closed connection is still read, so that the client's last frames do not
+/// make the socket close with a reset (which would discard what was still unsent).
+const DRAIN: Duration = Duration::from_secs(5);
+
 /// SPDY/3's control frame types (`types.go`).
 const SYN_STREAM: u16 = 1;
 const SYN_REPLY: u16 = 2;
@@ -226,6 +239,11 @@ impl Inflater {
         let mut plain = Vec::with_capacity(compressed.len() * 4 + 64);
         let mut input = compressed;
         loop {
+            if plain.len() > MAX_HEADER_BLOCK {
+                return Err(SpdyError::Headers(format!(
+                    "a header block inflates beyond {MAX_HEADER_BLOCK} bytes"
+                )));
+            }
             plain.reserve(1024);
             let before = self.0.total_in();
             let result = self
@@ -279,7 +297,7 @@ fn parse_headers(mut b: &[u8]) -> Result<Vec<(String, String)>, SpdyError> {
 struct Opened {
     id: u32,
     headers: Vec<(String, String)>,
-    data: mpsc::UnboundedReceiver<Bytes>,
+    data: mpsc::Receiver<Bytes>,
 }
 
 impl Opened {
@@ -346,7 +364,7 @@ async fn read_loop(
     opened: mpsc::UnboundedSender<Opened>,
 ) -> Result<(), SpdyError> {
     let mut inflater = Inflater::new();
-    let mut streams: HashMap<u32, mpsc::UnboundedSender<Bytes>> = HashMap::new();
+    let mut streams: HashMap<u32, mpsc::Sender<Bytes>> = HashMap::new();
     loop {
         match read_frame(&mut r).await? {
             Frame::Control {
@@ -361,8 +379,10 @@ async fn read_loop(
                     let id = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]])
                         & 0x7fff_ffff;
                     let headers = inflater.block(&payload[10..])?;
-                    writer.reply(id).await?;
-                    let (tx, rx) = mpsc::unbounded_channel();
+                    // A write that fails (the connection is closing) leaves the rest to
+                    // the reads, which end with it.
+                    let _ = writer.reply(id).await;
+                    let (tx, rx) = mpsc::channel(STREAM_BUFFER);
                     if flags & FLAG_FIN == 0 {
                         streams.insert(id, tx);
                     }
@@ -377,7 +397,9 @@ async fn read_loop(
                         & 0x7fff_ffff;
                     streams.remove(&id);
                 }
-                PING => writer.send(&control_frame(PING, 0, &payload)).await?,
+                PING => {
+                    let _ = writer.send(&control_frame(PING, 0, &payload)).await;
+                }
                 GOAWAY => return Ok(()),
                 // SETTINGS, WINDOW_UPDATE, HEADERS: nothing to do (no flow control).
                 _ => {}
@@ -389,8 +411,10 @@ async fn read_loop(
             } => {
                 if !data.is_empty()
                     && let Some(tx) = streams.get(&stream)
+                    && tx.send(data).await.is_err()
                 {
-                    let _ = tx.send(data);
+                    // Nobody reads this stream: what comes on it is dropped.
+                    streams.remove(&stream);
                 }
                 if flags & FLAG_FIN != 0 {
                     streams.remove(&stream);
@@ -455,18 +479,20 @@ fn switching(protocol: &str) -> Response<BoxBody> {
         .unwrap_or_else(|_| text(StatusCode::INTERNAL_SERVER_ERROR, "response"))
 }
 
-/// `/exec`: answers 101 and runs the command over the upgraded connection.
+/// `/exec`: answers 101 and runs the command over the upgraded connection, until it ends
+/// or `stop` is signalled.
 pub(crate) fn exec(
     req: Request<Incoming>,
     kubelet: Arc<Kubelet>,
     exec: ExecRequest,
     options: StreamOptions,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) -> Response<BoxBody> {
     let protocol = match handshake(&req, &[V4]) {
         Ok(p) => p,
         Err((status, why)) => return text(status, &why),
     };
-    tokio::spawn(async move {
+    tokio::spawn(crate::until(stop, async move {
         let Ok(upgraded) = hyper::upgrade::on(req).await else {
             return;
         };
@@ -474,7 +500,7 @@ pub(crate) fn exec(
         if let Err(e) = serve_exec(io, kubelet, exec, options).await {
             tracing::debug!(error = %e, "exec stream ended");
         }
-    });
+    }));
     switching(protocol)
 }
 
@@ -482,10 +508,10 @@ pub(crate) fn exec(
 #[derive(Default)]
 struct ExecStreams {
     error: Option<u32>,
-    stdin: Option<mpsc::UnboundedReceiver<Bytes>>,
+    stdin: Option<mpsc::Receiver<Bytes>>,
     stdout: Option<u32>,
     stderr: Option<u32>,
-    resize: Option<mpsc::UnboundedReceiver<Bytes>>,
+    resize: Option<mpsc::Receiver<Bytes>>,
 }
 
 /// A connection after the upgrade: its writer, the streams the client opens, and the task
@@ -493,7 +519,8 @@ struct ExecStreams {
 struct Connection {
     writer: Writer,
     opened: mpsc::UnboundedReceiver<Opened>,
-    _reader: crate::AbortOnDrop,
+    /// Ends when the client's side of the connection does.
+    reader: crate::AbortOnDrop,
 }
 
 impl Connection {
@@ -513,8 +540,21 @@ impl Connection {
         Ok(Connection {
             writer,
             opened,
-            _reader: reader,
+            reader,
         })
+    }
+
+    /// Says goodbye (GOAWAY, then the end of this side), then reads on until the client
+    /// closes its side too, for at most `DRAIN`.
+    async fn close(self) {
+        let Connection {
+            writer,
+            opened,
+            mut reader,
+        } = self;
+        drop(opened);
+        writer.shutdown().await;
+        let _ = tokio::time::timeout(DRAIN, &mut reader.0).await;
     }
 }
 
@@ -524,55 +564,82 @@ async fn serve_exec(
     exec: ExecRequest,
     options: StreamOptions,
 ) -> Result<(), String> {
-    let Connection {
-        writer,
-        mut opened,
-        _reader,
-    } = Connection::start(io)?;
-
-    let mut streams = ExecStreams::default();
-    let wait = async {
-        for _ in 0..options.expected() {
-            let Some(s) = opened.recv().await else {
-                return Err("the connection closed before its streams were opened".to_string());
-            };
-            match s.header("streamtype") {
-                "error" => streams.error = Some(s.id),
-                "stdin" => streams.stdin = Some(s.data),
-                "stdout" => streams.stdout = Some(s.id),
-                "stderr" => streams.stderr = Some(s.id),
-                "resize" => streams.resize = Some(s.data),
-                other => return Err(format!("unexpected stream type: {other:?}")),
-            }
-        }
-        Ok(())
-    };
-    match tokio::time::timeout(STREAM_CREATION_TIMEOUT, wait).await {
-        Ok(Ok(())) => {}
+    let mut conn = Connection::start(io)?;
+    let streams = match tokio::time::timeout(
+        STREAM_CREATION_TIMEOUT,
+        wait_for_streams(&mut conn.opened, options),
+    )
+    .await
+    {
+        Ok(Ok(streams)) => streams,
         Ok(Err(e)) => {
-            writer.shutdown().await;
+            conn.close().await;
             return Err(e);
         }
         Err(_) => {
-            writer.shutdown().await;
+            conn.close().await;
             return Err("timed out waiting for client to create streams".into());
         }
-    }
-
+    };
     let command = exec.command.clone();
-    let status = match kubelet.exec(exec).await {
-        Ok(session) => match run(session, &writer, &mut streams).await {
+    let error_stream = streams.error;
+    let status = tokio::select! {
+        status = execute(&kubelet, exec, &conn.writer, streams) => status,
+        // The client went away: the command's session is dropped, which kills it.
+        _ = &mut conn.reader.0 => None,
+    };
+    if let (Some(id), Some(status)) = (error_stream, status) {
+        let status = match status {
             Ok(code) => apiserver::runtime::exit_status_json(code, false, &command),
             Err(e) => internal_error(&format!("error executing command in container: {e}")),
-        },
-        Err(e) => internal_error(&format!("error executing command in container: {}", e.0)),
-    };
-    if let Some(id) = streams.error {
-        let _ = writer.data(id, status.as_bytes()).await;
-        let _ = writer.finish(id).await;
+        };
+        let _ = conn.writer.data(id, status.as_bytes()).await;
+        let _ = conn.writer.finish(id).await;
     }
-    writer.shutdown().await;
+    conn.close().await;
     Ok(())
+}
+
+/// Waits for the streams `options` asks for, each type once; a stream of another type, or
+/// of a type already opened, is left unread, as upstream ignores it
+/// (`remotecommand/httpstream.go`, `waitForStreams`).
+async fn wait_for_streams(
+    opened: &mut mpsc::UnboundedReceiver<Opened>,
+    options: StreamOptions,
+) -> Result<ExecStreams, String> {
+    let mut streams = ExecStreams::default();
+    let mut received = 0;
+    while received < options.expected() {
+        let Some(s) = opened.recv().await else {
+            return Err("the connection closed before its streams were opened".to_string());
+        };
+        let fresh = match s.header("streamtype") {
+            "error" => streams.error.replace(s.id).is_none(),
+            "stdin" if options.stdin => streams.stdin.replace(s.data).is_none(),
+            "stdout" if options.stdout => streams.stdout.replace(s.id).is_none(),
+            "stderr" if options.stderr => streams.stderr.replace(s.id).is_none(),
+            "resize" if options.tty => streams.resize.replace(s.data).is_none(),
+            other => {
+                tracing::debug!(stream = other, "ignoring an unexpected exec stream");
+                false
+            }
+        };
+        received += usize::from(fresh);
+    }
+    Ok(streams)
+}
+
+/// Runs the command with its streams; its exit code, or why it could not run.
+async fn execute(
+    kubelet: &Kubelet,
+    exec: ExecRequest,
+    writer: &Writer,
+    mut streams: ExecStreams,
+) -> Option<Result<i32, String>> {
+    Some(match kubelet.exec(exec).await {
+        Ok(session) => run(session, writer, &mut streams).await,
+        Err(e) => Err(e.0),
+    })
 }
 
 /// `apierrors.NewInternalError(err)`'s Status, as `ServeExec` writes it for a failure
@@ -616,11 +683,20 @@ async fn run(
                 let mut objects =
                     serde_json::Deserializer::from_slice(&pending).into_iter::<serde_json::Value>();
                 let mut used = 0;
-                while let Some(Ok(v)) = objects.next() {
-                    used = objects.byte_offset();
-                    let dim = |k: &str| v.get(k).and_then(serde_json::Value::as_u64);
-                    if let (Some(w), Some(h)) = (dim("Width"), dim("Height")) {
-                        let _ = sizes.send((w as u16, h as u16));
+                loop {
+                    match objects.next() {
+                        Some(Ok(v)) => {
+                            used = objects.byte_offset();
+                            let dim = |k: &str| v.get(k).and_then(serde_json::Value::as_u64);
+                            if let (Some(w), Some(h)) = (dim("Width"), dim("Height")) {
+                                let _ = sizes.send((w as u16, h as u16));
+                            }
+                        }
+                        // An object not yet whole waits for the next chunk.
+                        None => break,
+                        Some(Err(e)) if e.is_eof() => break,
+                        // Upstream stops reading sizes at the first bad one.
+                        Some(Err(_)) => return,
                     }
                 }
                 pending.drain(..used);
@@ -656,82 +732,123 @@ const PORT_FORWARD: &str = "portforward.k8s.io";
 /// `/portForward`: answers 101, then forwards each pair of streams the client opens — an
 /// error and a data stream with the same `requestID` and `port` — to that port on the
 /// pod's loopback, as `portforward/httpstream.go` does (`requestStreams`,
-/// `portForward`), until the client closes the connection.
+/// `portForward`), until the client closes the connection or `stop` is signalled.
 pub(crate) fn port_forward(
     req: Request<Incoming>,
     kubelet: Arc<Kubelet>,
     ns: &str,
     pod: &str,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) -> Response<BoxBody> {
-    let target = kubelet
+    let key = (ns.to_string(), pod.to_string());
+    let known = kubelet
         .targets
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .get(&(ns.to_string(), pod.to_string()))
-        .cloned();
-    let Some(target) = target else {
+        .contains_key(&key);
+    if !known {
         return crate::server::pod_not_found(None);
-    };
+    }
     let protocol = match handshake(&req, &[PORT_FORWARD]) {
         Ok(p) => p,
         Err((status, why)) => return text(status, &why),
     };
-    let name = format!("{pod}_{ns}");
-    tokio::spawn(async move {
+    tokio::spawn(crate::until(stop, async move {
         let Ok(upgraded) = hyper::upgrade::on(req).await else {
             return;
         };
         let Ok(mut conn) = Connection::start(hyper_util::rt::TokioIo::new(upgraded)) else {
             return;
         };
-        // Streams wait here for their pair.
-        let mut pending: HashMap<String, (Option<Opened>, Option<Opened>)> = HashMap::new();
+        // Each pair forwards on its own; all end with the connection.
+        let mut pairs = tokio::task::JoinSet::new();
+        let mut pending: HashMap<String, Pair> = HashMap::new();
         while let Some(stream) = conn.opened.recv().await {
-            let request = stream.header("requestid").to_string();
-            let entry = pending.entry(request.clone()).or_default();
-            match stream.header("streamtype") {
-                "error" => entry.0 = Some(stream),
-                "data" => entry.1 = Some(stream),
-                _ => continue,
+            while pairs.try_join_next().is_some() {}
+            pending.retain(|_, p| p.since.elapsed() < STREAM_CREATION_TIMEOUT);
+            let kind = stream.header("streamtype").to_string();
+            if kind != "error" && kind != "data" {
+                let _ = conn.writer.finish(stream.id).await;
+                continue;
             }
-            if matches!(entry, (Some(_), Some(_)))
-                && let Some((Some(error), Some(data))) = pending.remove(&request)
+            let request = stream.header("requestid").to_string();
+            let pair = pending.entry(request.clone()).or_insert_with(|| Pair {
+                error: None,
+                data: None,
+                since: std::time::Instant::now(),
+            });
+            let slot = if kind == "error" {
+                &mut pair.error
+            } else {
+                &mut pair.data
+            };
+            if slot.is_some() {
+                // One of each per request (`portforward/httpstream.go`: "... stream
+                // already assigned"): the second is closed unread.
+                let _ = conn.writer.finish(stream.id).await;
+                continue;
+            }
+            *slot = Some(stream);
+            let complete = pair.error.is_some() && pair.data.is_some();
+            if complete
+                && let Some(Pair {
+                    error: Some(error),
+                    data: Some(data),
+                    ..
+                }) = pending.remove(&request)
             {
+                let target = kubelet
+                    .targets
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&key)
+                    .cloned();
                 let writer = conn.writer.clone();
-                let (target, name) = (target.clone(), name.clone());
-                tokio::spawn(async move { forward(writer, &target, &name, error, data).await });
+                let name = format!("{}_{}", key.1, key.0);
+                pairs.spawn(async move { forward(writer, target, &name, error, data).await });
             }
         }
-        conn.writer.shutdown().await;
-    });
+        pairs.shutdown().await;
+        conn.close().await;
+    }));
     switching(protocol)
+}
+
+/// The two streams of one forwarded connection, as they arrive.
+struct Pair {
+    error: Option<Opened>,
+    data: Option<Opened>,
+    since: std::time::Instant,
 }
 
 /// Forwards one pair of streams to its port in the pod; a failure is written on the error
 /// stream as `portForward` words it.
 async fn forward(
     writer: Writer,
-    target: &crate::ExecTarget,
+    target: Option<crate::ExecTarget>,
     pod: &str,
     error: Opened,
     data: Opened,
 ) {
     let port = data.header("port").to_string();
     let (error_id, data_id) = (error.id, data.id);
-    let outcome = pipe(&writer, target, &port, data).await;
+    let outcome = match &target {
+        Some(target) => pipe(&writer, target, &port, data).await,
+        None => Err("the pod is no longer running".into()),
+    };
     if let Err(why) = outcome {
-        let message = format!(
-            "error forwarding port {port} to pod {pod}, uid {}: {why}",
-            target.uid
-        );
+        let uid = target.as_ref().map_or("", |t| t.uid.as_str());
+        let message = format!("error forwarding port {port} to pod {pod}, uid {uid}: {why}");
         let _ = writer.data(error_id, message.as_bytes()).await;
     }
     let _ = writer.finish(data_id).await;
     let _ = writer.finish(error_id).await;
 }
 
-/// Copies the data stream to a connection to `port` in the pod and back, until the pod
-/// closes it; why it could not be made, when it was not.
+/// Copies the data stream to a connection to `port` in the pod and back. When either side
+/// ends, the other has a second to finish, as containerd's port forward gives it
+/// (`sandbox_portforward_linux.go`); then the connection is closed. Why it could not be
+/// made, when it was not.
 async fn pipe(
     writer: &Writer,
     target: &crate::ExecTarget,
@@ -758,26 +875,43 @@ async fn pipe(
         return Err("the connection's pipes are missing".into());
     };
     let mut incoming = data.data;
-    let _to_pod = crate::AbortOnDrop(tokio::spawn(async move {
+    let to_pod = async move {
         while let Some(chunk) = incoming.recv().await {
             if stdin.write_all(&chunk).await.is_err() {
-                return;
+                break;
             }
         }
         let _ = stdin.shutdown().await;
-    }));
-    let mut buf = vec![0u8; MAX_DATA];
-    while let Ok(n) = stdout.read(&mut buf).await {
-        if n == 0 || writer.data(data.id, &buf[..n]).await.is_err() {
-            break;
+    };
+    let from_pod = async move {
+        let mut buf = vec![0u8; MAX_DATA];
+        while let Ok(n) = stdout.read(&mut buf).await {
+            if n == 0 || writer.data(data.id, &buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    };
+    tokio::pin!(to_pod, from_pod);
+    tokio::select! {
+        () = &mut from_pod => {}
+        () = &mut to_pod => {
+            let _ = tokio::time::timeout(Duration::from_secs(1), &mut from_pod).await;
         }
     }
-    let mut why = String::new();
-    let _ = stderr.read_to_string(&mut why).await;
-    match child.wait().await {
-        Ok(status) if status.success() => Ok(()),
-        _ => Err(why.trim().trim_start_matches("podbox: ").to_string()),
+    let exited = tokio::time::timeout(Duration::from_millis(100), child.wait()).await;
+    let status = match exited {
+        Ok(status) => status.ok(),
+        Err(_) => {
+            let _ = child.start_kill();
+            None
+        }
+    };
+    if status.is_some_and(|s| s.success()) || status.is_none() {
+        return Ok(());
     }
+    let mut why = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(1), stderr.read_to_string(&mut why)).await;
+    Err(why.trim().trim_start_matches("podbox: ").to_string())
 }
 
 #[cfg(test)]

@@ -87,7 +87,8 @@ impl Kubelet {
         let records = self.write_pod_files(dir, &name, &ns, pod_ip).await?;
         let inputs = self
             .env_inputs(pod, spec.enable_service_links.unwrap_or(true))
-            .await;
+            .await
+            .map_err(|e| StartFailure::new("CreateContainerConfigError", e))?;
         let sources = env::Sources {
             pod,
             config_maps: &inputs.config_maps,
@@ -153,7 +154,7 @@ impl Kubelet {
     /// name, each read by name, as the kubelet reads them (`kubelet_pods.go`,
     /// `makeEnvironmentVariables`): a node may read only the objects its pods reference
     /// (`plugin/pkg/auth/authorizer/node/node_authorizer.go`).
-    async fn env_inputs(&self, pod: &Pod, service_links: bool) -> EnvInputs {
+    async fn env_inputs(&self, pod: &Pod, service_links: bool) -> Result<EnvInputs, String> {
         let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
         let svc_api: Api<Service> = Api::namespaced(self.client.clone(), ns);
         let mut services: Vec<Service> = Vec::new();
@@ -176,27 +177,34 @@ impl Kubelet {
             }
         }
         let (config_maps, secrets) = env::referenced(pod);
-        EnvInputs {
+        Ok(EnvInputs {
             service_env: env::service_vars(&services),
-            config_maps: self.by_name(ns, config_maps).await,
-            secrets: self.by_name(ns, secrets).await,
-        }
+            config_maps: self.by_name(ns, config_maps).await?,
+            secrets: self.by_name(ns, secrets).await?,
+        })
     }
 
-    /// The objects of kind `K` named `names` in `ns` that exist, by name.
+    /// The objects of kind `K` named `names` in `ns` that exist, by name. Only a missing
+    /// object is absent: any other failure to read one (a refusal while the Node
+    /// authorizer's graph catches up, say) fails the start, which is tried again, as the
+    /// kubelet's `makeEnvironmentVariables` returns it.
     async fn by_name<K: crate::NamespacedObject>(
         &self,
         ns: &str,
         names: BTreeSet<String>,
-    ) -> BTreeMap<String, K> {
+    ) -> Result<BTreeMap<String, K>, String> {
         let api = Api::<K>::namespaced(self.client.clone(), ns);
         let mut found = BTreeMap::new();
         for name in names {
-            if let Ok(Some(o)) = api.get_opt(&name).await {
-                found.insert(name, o);
+            match api.get_opt(&name).await {
+                Ok(Some(o)) => {
+                    found.insert(name, o);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(e.to_string()),
             }
         }
-        found
+        Ok(found)
     }
 
     /// The pod's sandbox: its hostname, its address, and the API server and cluster DNS

@@ -125,12 +125,15 @@ async fn fetch<K: crate::NamespacedObject>(
     volume: &str,
     data: fn(&K) -> BTreeMap<String, Vec<u8>>,
 ) -> Result<BTreeMap<String, Vec<u8>>, VolumeError> {
-    match Api::<K>::namespaced(cx.client.clone(), ns)
+    // Only a missing object is absent; another failure to read it fails the volume.
+    let found = Api::<K>::namespaced(cx.client.clone(), ns)
         .get_opt(name)
         .await
-        .ok()
-        .flatten()
-    {
+        .map_err(|e| VolumeError::Source {
+            volume: volume.into(),
+            detail: e.to_string(),
+        })?;
+    match found {
         Some(obj) => Ok(data(&obj)),
         None if optional == Some(true) => Ok(BTreeMap::new()),
         None => Err(VolumeError::Source {
