@@ -283,8 +283,9 @@ pub fn walk(found: &Found, opts: &Options) -> Result<i32> {
         lab.number, lab.scenario.title, lab.scenario.summary
     );
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    // The embedded cluster's pods run images from this machine's store.
-    if backend.name() == "embedded"
+    // kubelab's node (the embedded cluster's, and the one joined to the reference control
+    // plane) runs images from this machine's store.
+    if matches!(backend.name(), "embedded" | "control-plane")
         && !crate::pull::ensure(&rt, &crate::pull::images_of(&lab.scenario))?
     {
         return Ok(exit::BACKEND);

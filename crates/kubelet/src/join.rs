@@ -131,6 +131,7 @@ fn relay(path: &std::path::Path, to: String) -> std::io::Result<(AbortOnDrop, St
             let to = to.clone();
             tokio::spawn(until(signal.clone(), async move {
                 if let Ok(mut outer) = tokio::net::TcpStream::connect(&to).await {
+                    let _ = outer.set_nodelay(true);
                     let _ = tokio::io::copy_bidirectional(&mut inner, &mut outer).await;
                 }
             }));

@@ -376,12 +376,12 @@ impl Kubelet {
                 let (stop, stop_rx) = tokio::sync::watch::channel(deleting);
                 let me = self.clone();
                 let task = tokio::spawn(async move { me.run_pod(pod, stop_rx).await });
-                pods.insert(uid, Running { stop, task });
+                pods.insert(uid.clone(), Running { stop, task });
                 false
             }
         };
         if delete_now {
-            self.delete_now(&ns, &name).await;
+            self.delete_now(&ns, &name, &uid).await;
         }
     }
 

@@ -71,28 +71,39 @@ impl Kubelet {
     }
 
     /// The pod is stopped: delete it for good (grace 0), as the kubelet does.
-    async fn finish(&self, ns: &str, name: &str, dir: &Path) {
-        self.targets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&(ns.to_string(), name.to_string()));
+    async fn finish(&self, ns: &str, name: &str, uid: &str, dir: &Path) {
+        {
+            let mut targets = self.targets.lock().unwrap_or_else(|e| e.into_inner());
+            let key = (ns.to_string(), name.to_string());
+            // Only this pod's: a new pod of the same name may run already.
+            if targets.get(&key).is_some_and(|t| t.uid == uid) {
+                targets.remove(&key);
+            }
+        }
         let _ = images::remove_tree(dir);
         let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         if let Ok(Some(p)) = api.get_opt(name).await
+            && p.metadata.uid.as_deref() == Some(uid)
             && p.metadata.deletion_timestamp.is_some()
         {
-            self.delete_now(ns, name).await;
+            self.delete_now(ns, name, uid).await;
         }
     }
 
-    /// Deletes the pod with grace period 0: nothing runs for it any more.
-    pub(crate) async fn delete_now(&self, ns: &str, name: &str) {
+    /// Deletes the pod with grace period 0: nothing runs for it any more. The pod's uid
+    /// is a precondition, so a new pod of the same name is never the one deleted
+    /// (`pkg/kubelet/status/status_manager.go`, `syncPod`: `NewUIDPreconditions`).
+    pub(crate) async fn delete_now(&self, ns: &str, name: &str, uid: &str) {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         let _ = api
             .delete(
                 name,
                 &DeleteParams {
                     grace_period_seconds: Some(0),
+                    preconditions: Some(kube::api::Preconditions {
+                        uid: Some(uid.to_string()),
+                        resource_version: None,
+                    }),
                     ..Default::default()
                 },
             )
@@ -101,13 +112,19 @@ impl Kubelet {
 }
 
 impl PodRun {
+    fn uid(&self) -> String {
+        self.pod.metadata.uid.clone().unwrap_or_default()
+    }
+
     async fn run(mut self) {
         let started = self.start().await;
         match started {
             Err(failure) => {
                 self.report_start_failure(&failure).await;
                 let _ = self.stop.wait_for(|s| *s).await;
-                self.kubelet.finish(&self.ns, &self.name, &self.dir).await;
+                self.kubelet
+                    .finish(&self.ns, &self.name, &self.uid(), &self.dir)
+                    .await;
             }
             Ok(StartedPod {
                 sandbox,
@@ -118,7 +135,9 @@ impl PodRun {
                 // sandbox).
                 self.stop_containers(&mut containers).await;
                 drop(sandbox);
-                self.kubelet.finish(&self.ns, &self.name, &self.dir).await;
+                self.kubelet
+                    .finish(&self.ns, &self.name, &self.uid(), &self.dir)
+                    .await;
             }
         }
     }

@@ -63,6 +63,9 @@ pub(crate) async fn serve(
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
             let server = server.clone();
+            // Frames are small and answered at once: Nagle's delay would hold each reply
+            // for the peer's delayed acknowledgement (Go's connections set no delay too).
+            let _ = tcp.set_nodelay(true);
             tokio::spawn(until(server.stop.clone(), async move {
                 let Ok(Ok(tls)) =
                     tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
