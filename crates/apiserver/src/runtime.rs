@@ -48,6 +48,33 @@ pub struct LogRequest {
     pub timestamps: bool,
     pub tail_lines: Option<usize>,
     pub limit_bytes: Option<usize>,
+    /// Only lines written at or after this time (`sinceSeconds` or `sinceTime`).
+    pub since: Option<jiff::Timestamp>,
+}
+
+/// `sinceSeconds` (seconds before now) or `sinceTime` (RFC 3339) of `PodLogOptions`, as
+/// the time the log starts from; the kubelet reads the options the same way
+/// (`pkg/kubelet/server/server.go`, `getContainerLogs`, and `kuberuntime/logs`, `NewLogOptions`).
+pub fn log_since(
+    since_seconds: Option<&str>,
+    since_time: Option<&str>,
+) -> Result<Option<jiff::Timestamp>, String> {
+    if let Some(v) = since_seconds.filter(|v| !v.is_empty()) {
+        let secs: i64 = v
+            .parse()
+            .map_err(|_| format!("invalid sinceSeconds: {v}"))?;
+        return jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_secs(secs))
+            .map(Some)
+            .map_err(|_| format!("invalid sinceSeconds: {v}"));
+    }
+    match since_time.filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<jiff::Timestamp>()
+            .map(Some)
+            .map_err(|_| format!("invalid sinceTime: {v}")),
+    }
 }
 
 /// A container's log, as bytes that end when the log does (or, following, when the

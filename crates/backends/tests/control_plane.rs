@@ -258,6 +258,11 @@ async fn kubectl_run_exec_logs_and_port_forward_reach_its_node_through_the_real_
         );
         let followed = kubectl(&kc, &["logs", "-f", "counter"]);
         assert_eq!(followed, "line 1\nline 2\nline 3\n");
+        let recent = kubectl(&kc, &["logs", "--since=1h", "counter"]);
+        assert_eq!(recent, followed);
+        let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+        let since = format!("--since-time={}", later.strftime("%Y-%m-%dT%H:%M:%SZ"));
+        assert_eq!(kubectl(&kc, &["logs", &since, "counter"]), "");
 
         // A port of the pod, forwarded through the API server to the kubelet, which
         // connects inside the pod's network namespace.

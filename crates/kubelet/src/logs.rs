@@ -47,6 +47,11 @@ async fn write_line(
     let _ = f.flush().await;
 }
 
+/// When a CRI log line was written.
+fn written(line: &str) -> Option<jiff::Timestamp> {
+    line.split(' ').next()?.parse().ok()
+}
+
 /// One CRI log line rendered as `kubectl logs` shows it.
 fn render(line: &str, timestamps: bool) -> Option<String> {
     let mut parts = line.splitn(4, ' ');
@@ -105,6 +110,7 @@ pub fn read(
     let timestamps = req.timestamps;
     let follow = req.follow;
     let tail = req.tail_lines;
+    let since = req.since;
     let mut budget = req.limit_bytes.unwrap_or(usize::MAX);
     let stream = async_stream(move |tx| async move {
         let Ok(mut file) = tokio::fs::File::open(&path).await else {
@@ -136,6 +142,11 @@ pub fn read(
                 first = false;
             }
             for l in lines {
+                // After the tail is taken, lines older than `since` are skipped
+                // (`kuberuntime/logs/logs.go`, `ReadLogs`).
+                if since.is_some_and(|since| written(l).is_some_and(|at| at < since)) {
+                    continue;
+                }
                 let Some(mut out) = render(l, timestamps) else {
                     continue;
                 };
@@ -177,6 +188,33 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn since_skips_older_lines_after_the_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.log");
+        std::fs::write(
+            &path,
+            "2025-01-01T00:00:01Z stdout F one\n2025-01-01T00:00:02Z stdout F two\n2025-01-01T00:00:03Z stdout F three\n",
+        )
+        .unwrap();
+        let read = |req: LogRequest| {
+            let stream = super::read(path.clone(), &req, None);
+            async move { stream.collect::<Vec<Bytes>>().await.concat() }
+        };
+        let since = Some("2025-01-01T00:00:02Z".parse().unwrap());
+        let all = LogRequest {
+            since,
+            ..LogRequest::default()
+        };
+        assert_eq!(read(all).await, b"two\nthree\n");
+        let tail = LogRequest {
+            since,
+            tail_lines: Some(1),
+            ..LogRequest::default()
+        };
+        assert_eq!(read(tail).await, b"three\n");
+    }
 
     #[test]
     fn render_lines() {

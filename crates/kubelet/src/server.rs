@@ -291,6 +291,10 @@ impl Server {
             timestamps: flag("timestamps"),
             tail_lines: number("tailLines"),
             limit_bytes: number("limitBytes"),
+            since: match apiserver::runtime::log_since(get("sinceSeconds"), get("sinceTime")) {
+                Ok(since) => since,
+                Err(why) => return text(StatusCode::BAD_REQUEST, &why),
+            },
         };
         match self.kubelet.logs(req).await {
             Ok(stream) => {

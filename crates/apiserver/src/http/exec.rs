@@ -151,6 +151,8 @@ pub async fn logs(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<Response, 
         timestamps: bool_param(ctx, "timestamps"),
         tail_lines: number("tailLines")?,
         limit_bytes: number("limitBytes")?,
+        since: crate::runtime::log_since(ctx.param("sinceSeconds"), ctx.param("sinceTime"))
+            .map_err(ApiError::bad_request)?,
     };
     let stream = runtime(state)?
         .logs(req)
