@@ -253,6 +253,13 @@ impl Kubelet {
             self.client.clone(),
             self.config.node_name.clone(),
         )));
+        // A joined node reports its status itself; the embedded cluster's is seeded.
+        let _status = (!self.schedules).then(|| {
+            AbortOnDrop(tokio::spawn(node::keep_reporting(
+                self.client.clone(),
+                self.config.node_name.clone(),
+            )))
+        });
         let pods: Api<Pod> = Api::all(self.client.clone());
         // A node that schedules sees every pod; any other only those bound to it, as
         // the kubelet's pod source watches (`pkg/kubelet/config/apiserver.go`).

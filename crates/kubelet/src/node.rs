@@ -129,3 +129,41 @@ pub(crate) async fn register(client: &kube::Client, node: &Value) -> Result<(), 
         Err(e) => Err(e),
     }
 }
+
+/// How often a node reports its unchanged status (`nodeStatusReportFrequency`'s default);
+/// its Lease says it is alive in between.
+pub(crate) const REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Reports the node's conditions again every `REPORT_EVERY`, their heartbeat times now and
+/// their transition times kept, as the kubelet's status loop does
+/// (`kubelet_node_status.go`, `tryUpdateNodeStatus`).
+pub(crate) async fn keep_reporting(client: kube::Client, name: String) {
+    let api: Api<Node> = Api::all(client);
+    let mut tick = tokio::time::interval(REPORT_EVERY);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Ok(node) = api.get_status(&name).await else {
+            continue;
+        };
+        let now = crate::now();
+        let conditions: Vec<Value> = node
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| serde_json::to_value(c).ok())
+            .map(|mut c| {
+                c["lastHeartbeatTime"] = json!(now);
+                c
+            })
+            .collect();
+        let patch = json!({"status": {"conditions": conditions}});
+        if let Err(e) = api
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+        {
+            tracing::warn!(error = %e, "reporting the node's status failed; trying again later");
+        }
+    }
+}
