@@ -154,7 +154,6 @@ impl Embedded {
             ca_pem: cluster.ca_pem().to_string(),
             workdir,
             shared: false,
-            runs_pods: true,
             minor: Some(33),
             description: format!("embedded Kubernetes v1.33 at {}", cluster.url()),
             redact: harness::redact::Context {

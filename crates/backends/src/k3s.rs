@@ -240,7 +240,6 @@ impl K3s {
             ca_pem,
             workdir,
             shared: false,
-            runs_pods: true,
             minor: Some(33),
             redact: harness::redact::Context { node_name, node_ip },
         };

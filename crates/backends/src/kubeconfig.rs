@@ -105,7 +105,6 @@ impl Kubeconfig {
             ca_pem: ca_pem.unwrap_or_default(),
             workdir,
             shared: true,
-            runs_pods: true,
             minor: None,
             redact: harness::redact::Context { node_name, node_ip },
         };

@@ -114,7 +114,6 @@ async fn answers_kubectl_as_k3s_with_its_node_ready_and_leaves_nothing_behind() 
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let info = cluster.info().clone();
-    assert!(info.runs_pods);
     let version = kubectl(&info.kubeconfig, &["get", "--raw", "/version"]);
     let version: serde_json::Value = serde_json::from_str(&version).unwrap();
     assert_eq!(version["gitVersion"], "v1.33.3+k3s1");

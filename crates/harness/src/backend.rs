@@ -28,9 +28,6 @@ pub struct ClusterInfo {
     /// The cluster is someone else's (the kubeconfig backend): the runner labels what it
     /// creates, refuses to change what it did not create, and deletes what it created.
     pub shared: bool,
-    /// The cluster has a node that runs pods. Without one (the control-plane backend),
-    /// a step that needs a running pod fails at once instead of waiting for it.
-    pub runs_pods: bool,
     /// The Kubernetes minor version the cluster serves, when the backend knows it without
     /// asking (33 for the embedded cluster, the reference and k3s v1.33): the runner then
     /// runs the kubectl of that minor directly where the host's `kubectl` is a dispatcher

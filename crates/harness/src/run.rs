@@ -110,19 +110,6 @@ pub fn without_client_noise(stderr: &str) -> String {
         .collect()
 }
 
-/// The pod (or Job) a step needs running, if it needs one.
-fn needs_running_pod(action: &Action) -> Option<String> {
-    match action {
-        Action::Exec { pod, .. }
-        | Action::Logs { pod, .. }
-        | Action::Wait(scenario::WaitFor::PodReady(pod) | scenario::WaitFor::PodSucceeded(pod)) => {
-            Some(format!("pod {pod}"))
-        }
-        Action::Wait(scenario::WaitFor::JobComplete(job)) => Some(format!("job {job}'s pod")),
-        _ => None,
-    }
-}
-
 /// Runs steps in order; stops at the first that cannot run at all.
 pub struct Runner<'a> {
     cluster: &'a ClusterInfo,
@@ -215,18 +202,6 @@ impl<'a> Runner<'a> {
 
     /// Runs one step.
     pub fn step(&mut self, step: &Step) -> Result<Transcript, RunError> {
-        if !self.cluster.runs_pods
-            && let Some(pod) = needs_running_pod(&step.action)
-        {
-            return Err(RunError::Step {
-                step: step.name.clone(),
-                detail: format!(
-                    "this step needs {pod} running, and this cluster has no node to run pods \
-                     ({}); run the lab on the embedded backend (the default) or k3s",
-                    self.cluster.description
-                ),
-            });
-        }
         let plan = self.plan(step)?;
         match &step.action {
             Action::Apply { file } => {

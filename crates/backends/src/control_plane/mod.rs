@@ -721,7 +721,6 @@ impl ControlPlaneBackend {
             ca_pem: plane.ca_pem().to_string(),
             workdir,
             shared: false,
-            runs_pods: true,
             minor: Some(33),
             description: format!(
                 "reference control plane (kube-apiserver v1.33.3) at {}, with kubelab's node",
