@@ -163,6 +163,9 @@ impl<'a> Runner<'a> {
         let mut child = Command::new(program)
             .args(args)
             .env("KUBECONFIG", &self.cluster.kubeconfig)
+            // kubectl's discovery cache, per cluster: servers on a port an earlier
+            // cluster used must not see its cached ETags.
+            .env("KUBECACHEDIR", self.cluster.workdir.join("kube-cache"))
             .current_dir(&self.scenario.dir)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
@@ -312,6 +315,9 @@ impl<'a> Runner<'a> {
         let mut child = Command::new(&plan.program)
             .args(&plan.args)
             .env("KUBECONFIG", &self.cluster.kubeconfig)
+            // kubectl's discovery cache, per cluster: servers on a port an earlier
+            // cluster used must not see its cached ETags.
+            .env("KUBECACHEDIR", self.cluster.workdir.join("kube-cache"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

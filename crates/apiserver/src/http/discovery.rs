@@ -18,7 +18,7 @@ use crate::discovery::DISCOVERY;
 use crate::status::ApiError;
 use axum::extract::State as Shared;
 use axum::response::Response;
-use http::{HeaderValue, Method, StatusCode, header};
+use http::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -52,15 +52,42 @@ fn wants_aggregated(accept: &str) -> bool {
     })
 }
 
-fn aggregated_response(v: &Value) -> Response {
-    let mut r = base_response(
-        StatusCode::OK,
-        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
-        negotiate::compact(v),
-    );
-    // Aggregated discovery is cacheable (`filters/cachecontrol.go`).
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public"));
+/// Aggregated discovery as `ServeHTTPWithETag` serves it
+/// (`k8s.io/apiserver/pkg/endpoints/discovery/aggregated/etag.go`): the ETag is the
+/// upper-case hex SHA-512 of the list as `encoding/json` marshals it, without its
+/// TypeMeta (`calculateETag`, on the list `handler.go`'s `fetchFromCache` builds), with
+/// `Vary: Accept` and `Cache-Control: public`; a request whose `If-None-Match` is that
+/// ETag gets 304 with no body.
+fn aggregated_response(req: &ApiRequest, v: &Value) -> Response {
+    use sha2::Digest;
+    let mut hashed = v.clone();
+    if let Some(o) = hashed.as_object_mut() {
+        o.shift_remove("kind");
+        o.shift_remove("apiVersion");
+    }
+    // `json.Marshal` writes no newline after the value; the encoder the body is written
+    // with does.
+    let marshalled = negotiate::compact(&hashed);
+    let digest = sha2::Sha512::digest(marshalled.strip_suffix(b"\n").unwrap_or(&marshalled));
+    let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
+    let etag = format!("\"{hex}\"");
+    let cached = req
+        .parts
+        .headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|h| h.as_bytes() == etag.as_bytes());
+    let mut r = if cached {
+        super::openapi::empty(StatusCode::NOT_MODIFIED)
+    } else {
+        base_response(
+            StatusCode::OK,
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+            negotiate::compact(v),
+        )
+    };
+    super::openapi::set(&mut r, header::ETAG, &etag);
+    super::openapi::set(&mut r, header::VARY, "Accept");
+    super::openapi::set(&mut r, header::CACHE_CONTROL, "public");
     r
 }
 
@@ -104,7 +131,7 @@ pub(crate) async fn api(Shared(state): Shared<Arc<State>>, req: ApiRequest) -> R
         return r;
     }
     if wants_aggregated(&req.ctx.accept) {
-        return aggregated_response(&DISCOVERY.aggregated(true));
+        return aggregated_response(&req, &DISCOVERY.aggregated(true));
     }
     restful_route(&req, &DISCOVERY.api_versions(&state.server_address))
 }
@@ -124,7 +151,7 @@ pub(crate) async fn core_v1(req: ApiRequest) -> Response {
 /// answers every method).
 pub(crate) async fn apis(req: ApiRequest) -> Response {
     if wants_aggregated(&req.ctx.accept) {
-        return aggregated_response(&DISCOVERY.aggregated(false));
+        return aggregated_response(&req, &DISCOVERY.aggregated(false));
     }
     respond_negotiated(&req.ctx, &DISCOVERY.group_list())
 }

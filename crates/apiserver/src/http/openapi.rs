@@ -130,7 +130,7 @@ fn serve(req: &ApiRequest, doc: &'static Document, v3_path: Option<&str>) -> Res
     response
 }
 
-fn set(r: &mut Response, name: header::HeaderName, value: &str) {
+pub(super) fn set(r: &mut Response, name: header::HeaderName, value: &str) {
     r.headers_mut().insert(
         name,
         HeaderValue::from_str(value).expect("a valid header value"),
@@ -138,7 +138,7 @@ fn set(r: &mut Response, name: header::HeaderName, value: &str) {
 }
 
 /// An answer with no body and no content type, as Go's `w.WriteHeader(code)` writes it.
-fn empty(status: StatusCode) -> Response {
+pub(super) fn empty(status: StatusCode) -> Response {
     let mut r = base_response(status, "text/plain", "");
     r.headers_mut().remove(header::CONTENT_TYPE);
     r

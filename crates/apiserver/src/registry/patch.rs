@@ -227,7 +227,7 @@ fn merge(base: &Value, patch: &Value, field: &str, cx: Ctx<'_>) -> Value {
         (Value::Object(b), Value::Object(p)) => {
             if p.get("$patch").and_then(Value::as_str) == Some("replace") {
                 let mut out = p.clone();
-                out.remove("$patch");
+                out.shift_remove("$patch");
                 return Value::Object(strip_directives(out));
             }
             let mut out = b.clone();
