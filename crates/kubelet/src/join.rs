@@ -72,7 +72,20 @@ impl Kubelet {
             source,
         })?;
         let kubelet = Kubelet::new(client.clone(), config, false);
-        let (port, serving) = server::serve(kubelet.clone(), &join).await?;
+        let tls = server::Tls {
+            cert_pem: &join.serving_cert_pem,
+            key_pem: &join.serving_key_pem,
+            client_ca_pem: &join.client_ca_pem,
+        };
+        let (port, serving) = match server::serve(kubelet.clone(), &tls).await {
+            Ok(served) => served,
+            Err(message) => {
+                return Err(JoinError::Serve {
+                    addr: format!("{}:0", kubelet.config.node_ip),
+                    message,
+                });
+            }
+        };
         kubelet
             .serving
             .lock()

@@ -15,6 +15,7 @@
 //! process each; `status` computes what it reports, and `dns` keeps the pods' cluster
 //! DNS records current.
 
+mod answer;
 mod binding;
 mod container;
 mod dns;

@@ -8,13 +8,12 @@
 //! method, resource `nodes`, subresource `proxy` for these paths), answers allowed for
 //! five minutes (`--authorization-webhook-cache-authorized-ttl`'s default).
 
-use crate::join::{Join, JoinError};
+use crate::answer::{Body, pod_not_found, text};
 use crate::{AbortOnDrop, Kubelet, Stop, spdy, until};
 use apiserver::runtime::{ExecRequest, LogRequest, PodRuntime};
-use bytes::Bytes;
 use futures::StreamExt;
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
@@ -22,8 +21,6 @@ use k8s_openapi::api::authorization::v1::{
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-type Body = UnsyncBoxBody<Bytes, std::convert::Infallible>;
 
 /// How long an allowed answer is kept.
 const AUTHORIZED_TTL: Duration = Duration::from_secs(300);
@@ -37,21 +34,14 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// ends every connection and stream it started once dropped.
 pub(crate) async fn serve(
     kubelet: Arc<Kubelet>,
-    join: &Join,
-) -> Result<(u16, (AbortOnDrop, Stop)), JoinError> {
+    tls: &Tls<'_>,
+) -> Result<(u16, (AbortOnDrop, Stop)), String> {
     let addr = format!("{}:0", kubelet.config.node_ip);
-    let failed = |message: String| JoinError::Serve {
-        addr: addr.clone(),
-        message,
-    };
-    let tls = tls_config(join).map_err(failed)?;
+    let tls = tls_config(tls)?;
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
-        .map_err(|e| failed(e.to_string()))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| failed(e.to_string()))?
-        .port();
+        .map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let stop = Stop::new();
     let server = Arc::new(Server {
@@ -90,9 +80,17 @@ pub(crate) async fn serve(
     Ok((port, (AbortOnDrop(task), stop)))
 }
 
+/// The server's certificate chain and key (PEM), and the CA its callers' certificates
+/// must be signed by.
+pub(crate) struct Tls<'a> {
+    pub cert_pem: &'a str,
+    pub key_pem: &'a str,
+    pub client_ca_pem: &'a str,
+}
+
 /// TLS with the kubelet's serving certificate, requiring a client certificate signed by
 /// the client CA.
-fn tls_config(join: &Join) -> Result<Arc<rustls::ServerConfig>, String> {
+fn tls_config(join: &Tls<'_>) -> Result<Arc<rustls::ServerConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let pem = |text: &str| {
         rustls_pemfile::certs(&mut text.as_bytes())
@@ -100,7 +98,7 @@ fn tls_config(join: &Join) -> Result<Arc<rustls::ServerConfig>, String> {
             .map_err(|e| format!("reading a certificate: {e}"))
     };
     let mut roots = rustls::RootCertStore::empty();
-    for ca in pem(&join.client_ca_pem)? {
+    for ca in pem(join.client_ca_pem)? {
         roots.add(ca).map_err(|e| format!("the client CA: {e}"))?;
     }
     let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
@@ -109,14 +107,14 @@ fn tls_config(join: &Join) -> Result<Arc<rustls::ServerConfig>, String> {
     )
     .build()
     .map_err(|e| format!("the client CA: {e}"))?;
-    let key = rustls_pemfile::private_key(&mut join.serving_key_pem.as_bytes())
+    let key = rustls_pemfile::private_key(&mut join.key_pem.as_bytes())
         .map_err(|e| format!("reading the serving key: {e}"))?
         .ok_or("no serving key")?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(pem(&join.serving_cert_pem)?, key)
+        .with_single_cert(pem(join.cert_pem)?, key)
         .map_err(|e| format!("the serving certificate: {e}"))?;
     // Upgrades (exec, port forwarding) are HTTP/1.1's.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -370,27 +368,4 @@ impl Server {
         };
         spdy::exec(req, self.kubelet.clone(), exec, options, self.stop.clone())
     }
-}
-
-/// The kubelet's answer for a pod it does not run (`pkg/kubelet/server/server.go`:
-/// `getContainerLogs` names the pod, the streaming handlers do not).
-pub(crate) fn pod_not_found(named: Option<&str>) -> Response<Body> {
-    let message = match named {
-        Some(pod) => format!("pod \"{pod}\" does not exist"),
-        None => "pod does not exist".to_string(),
-    };
-    text(StatusCode::NOT_FOUND, &message)
-}
-
-/// A plain-text answer.
-pub(crate) fn text(status: StatusCode, body: &str) -> Response<Body> {
-    let mut response = Response::new(BodyExt::boxed_unsync(Full::new(Bytes::from(
-        body.to_string(),
-    ))));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
 }

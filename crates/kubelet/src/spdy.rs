@@ -21,7 +21,7 @@
 //! connection closes.
 
 use crate::Kubelet;
-use crate::server::text;
+use crate::answer::{Body, pod_not_found, text};
 use apiserver::runtime::{ExecRequest, ExecSession, PodRuntime};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -467,9 +467,7 @@ fn handshake(
     }
 }
 
-type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, std::convert::Infallible>;
-
-fn switching(protocol: &str) -> Response<BoxBody> {
+fn switching(protocol: &str) -> Response<Body> {
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header("Connection", "Upgrade")
@@ -487,7 +485,7 @@ pub(crate) fn exec(
     exec: ExecRequest,
     options: StreamOptions,
     stop: tokio::sync::watch::Receiver<bool>,
-) -> Response<BoxBody> {
+) -> Response<Body> {
     let protocol = match handshake(&req, &[V4]) {
         Ok(p) => p,
         Err((status, why)) => return text(status, &why),
@@ -739,7 +737,7 @@ pub(crate) fn port_forward(
     ns: &str,
     pod: &str,
     stop: tokio::sync::watch::Receiver<bool>,
-) -> Response<BoxBody> {
+) -> Response<Body> {
     let key = (ns.to_string(), pod.to_string());
     let known = kubelet
         .targets
@@ -747,7 +745,7 @@ pub(crate) fn port_forward(
         .unwrap_or_else(|e| e.into_inner())
         .contains_key(&key);
     if !known {
-        return crate::server::pod_not_found(None);
+        return pod_not_found(None);
     }
     let protocol = match handshake(&req, &[PORT_FORWARD]) {
         Ok(p) => p,
