@@ -218,6 +218,29 @@ async fn kubectl_run_exec_logs_and_port_forward_reach_its_node_through_the_real_
         assert_eq!(code, 3, "{err}");
         assert!(err.contains("oops"), "{err}");
         assert!(err.contains("command terminated with exit code 3"), "{err}");
+        // A terminal: no stderr stream, input through the terminal (`kubectl exec -it`,
+        // under `script`, which gives kubectl one).
+        let it = Command::new("script")
+            .args([
+                "-qec",
+                &format!("kubectl --kubeconfig {} exec -it shell -- sh", kc.display()),
+                "/dev/null",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                let mut input = child.stdin.take().unwrap();
+                input.write_all(b"echo $((6 * 7)); exit 5\n")?;
+                drop(input);
+                child.wait_with_output()
+            })
+            .unwrap();
+        let shown = String::from_utf8_lossy(&it.stdout);
+        assert!(shown.contains("42"), "{shown}");
+        assert_eq!(it.status.code(), Some(5), "{shown}");
         let big = kubectl(
             &kc,
             &[
