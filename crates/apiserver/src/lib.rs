@@ -15,6 +15,7 @@ mod bootstrap;
 mod controllers;
 mod crds;
 mod discovery;
+mod gotime;
 mod http;
 pub mod kubeconfig;
 mod object;
@@ -41,6 +42,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use http::record::{Caller, Exchange, Recorder};
+pub use http::request_info::method_verb;
 pub use http::serve::{TlsError, tls_config};
 pub(crate) use state::State;
 pub use user::UserInfo;

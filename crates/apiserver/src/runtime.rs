@@ -53,27 +53,22 @@ pub struct LogRequest {
 }
 
 /// `sinceSeconds` (seconds before now) or `sinceTime` (RFC 3339) of `PodLogOptions`, as
-/// the time the log starts from; the kubelet reads the options the same way
-/// (`pkg/kubelet/server/server.go`, `getContainerLogs`, and `kuberuntime/logs`, `NewLogOptions`).
+/// the time the log starts from, read as the kubelet reads them (`pkg/kubelet/server/server.go`,
+/// `getContainerLogs`, then `kuberuntime/logs`, `NewLogOptions`); a value that cannot be
+/// read is refused in Go's words.
 pub fn log_since(
     since_seconds: Option<&str>,
     since_time: Option<&str>,
 ) -> Result<Option<jiff::Timestamp>, String> {
-    if let Some(v) = since_seconds.filter(|v| !v.is_empty()) {
-        let secs: i64 = v
-            .parse()
-            .map_err(|_| format!("invalid sinceSeconds: {v}"))?;
-        return jiff::Timestamp::now()
+    if let Some(v) = since_seconds {
+        let secs = crate::gotime::parse_int64(v)?;
+        return Ok(jiff::Timestamp::now()
             .checked_sub(jiff::SignedDuration::from_secs(secs))
-            .map(Some)
-            .map_err(|_| format!("invalid sinceSeconds: {v}"));
+            .ok());
     }
-    match since_time.filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v
-            .parse::<jiff::Timestamp>()
-            .map(Some)
-            .map_err(|_| format!("invalid sinceTime: {v}")),
+    match since_time {
+        None | Some("" | "null") => Ok(None),
+        Some(v) => crate::gotime::parse_rfc3339(v).map(Some),
     }
 }
 
@@ -124,4 +119,18 @@ pub fn exit_status_json(code: i32, v5: bool, command: &[String]) -> String {
         "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]},
     });
     status.to_string()
+}
+
+/// A failure that is not an exit code, as a node writes it on an exec's error stream:
+/// `apierrors.NewInternalError(err)`'s Status, as JSON (compact, no TypeMeta).
+pub fn internal_error_json(err: &str) -> String {
+    serde_json::json!({
+        "metadata": {},
+        "status": "Failure",
+        "message": format!("Internal error occurred: {err}"),
+        "reason": "InternalError",
+        "details": {"causes": [{"message": err}]},
+        "code": 500,
+    })
+    .to_string()
 }

@@ -18,7 +18,7 @@ pub(crate) fn pod_not_found(named: Option<&str>) -> Response<Body> {
     text(StatusCode::NOT_FOUND, &message)
 }
 
-/// A plain-text answer.
+/// A plain-text answer, as go-restful's `WriteError` writes one (the message alone).
 pub(crate) fn text(status: StatusCode, body: &str) -> Response<Body> {
     let mut response = Response::new(BodyExt::boxed_unsync(Full::new(Bytes::from(
         body.to_string(),
@@ -27,6 +27,17 @@ pub(crate) fn text(status: StatusCode, body: &str) -> Response<Body> {
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// What Go's `http.Error` writes: the message and a newline, as plain text, not to be
+/// sniffed (`net/http/server.go`).
+pub(crate) fn http_error(status: StatusCode, message: &str) -> Response<Body> {
+    let mut response = text(status, &format!("{message}\n"));
+    response.headers_mut().insert(
+        "X-Content-Type-Options",
+        http::HeaderValue::from_static("nosniff"),
     );
     response
 }

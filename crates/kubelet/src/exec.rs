@@ -19,10 +19,7 @@ impl PodRuntime for Kubelet {
             .join(&req.uid)
             .join("logs");
         let alive = self
-            .targets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(req.namespace.clone(), req.pod.clone()))
+            .target(&req.namespace, &req.pod)
             .and_then(|t| t.alive.get(&req.container).cloned());
         async move {
             let path = crate::logs::log_path(&dir, &req.container, req.previous);
@@ -49,12 +46,7 @@ impl PodRuntime for Kubelet {
     }
 
     fn exec(&self, req: ExecRequest) -> BoxFuture<'static, Result<ExecSession, RuntimeError>> {
-        let target = self
-            .targets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(req.namespace.clone(), req.pod.clone()))
-            .cloned();
+        let target = self.target(&req.namespace, &req.pod);
         async move {
             let not_found = || format!("container not found ({:?})", req.container);
             let target = target.filter(|t| t.uid == req.uid).ok_or_else(not_found)?;

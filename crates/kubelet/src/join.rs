@@ -4,7 +4,7 @@
 //! may do), registers its Node, watches only the pods bound to it, and serves the API
 //! server's `exec`, `attach`, `containerLogs` and `portForward` over HTTPS (`server`).
 
-use crate::{AbortOnDrop, Config, Kubelet, Stop, node, server, until};
+use crate::{Config, Kubelet, Stop, node, server};
 use std::sync::Arc;
 
 /// What joining needs besides the node's `Config`.
@@ -126,8 +126,8 @@ fn authority(url: &http::Uri) -> Option<String> {
 }
 
 /// Accepts connections on a Unix socket at `path` and relays each to `to` over TCP, until
-/// the returned guards are dropped.
-fn relay(path: &std::path::Path, to: String) -> std::io::Result<(AbortOnDrop, Stop)> {
+/// the returned guard is dropped.
+fn relay(path: &std::path::Path, to: String) -> std::io::Result<Stop> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -139,16 +139,16 @@ fn relay(path: &std::path::Path, to: String) -> std::io::Result<(AbortOnDrop, St
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
     let stop = Stop::new();
     let signal = stop.signal();
-    let task = AbortOnDrop(tokio::spawn(async move {
+    stop.spawn(async move {
         while let Ok((mut inner, _)) = listener.accept().await {
             let to = to.clone();
-            tokio::spawn(until(signal.clone(), async move {
+            tokio::spawn(crate::until(signal.clone(), async move {
                 if let Ok(mut outer) = tokio::net::TcpStream::connect(&to).await {
                     let _ = outer.set_nodelay(true);
                     let _ = tokio::io::copy_bidirectional(&mut inner, &mut outer).await;
                 }
             }));
         }
-    }));
-    Ok((task, stop))
+    });
+    Ok(stop)
 }

@@ -155,9 +155,9 @@ pub struct Kubelet {
     /// Whether it binds the pods no node runs to itself: the embedded cluster's one node,
     /// which has no scheduler. A joined node leaves that to kube-scheduler.
     schedules: bool,
-    /// A joined node's relay and HTTPS server, and the signal that stops the tasks they
-    /// spawned, dropped when it stops.
-    serving: Mutex<Vec<(AbortOnDrop, Stop)>>,
+    /// A joined node's relay and HTTPS server: dropping it stops them and every
+    /// connection and stream they started.
+    serving: Mutex<Vec<Stop>>,
     next_ip: AtomicU32,
     pods: Mutex<HashMap<String, Running>>,
     /// Running pods by (namespace, name), for exec.
@@ -224,6 +224,15 @@ impl Kubelet {
     fn watch(self: &Arc<Self>) {
         let task = tokio::spawn(self.clone().run());
         *self.watching.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+    }
+
+    /// The running pod `ns`/`pod`, as exec, logs and port forwarding reach it.
+    fn target(&self, ns: &str, pod: &str) -> Option<ExecTarget> {
+        self.targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(ns.to_string(), pod.to_string()))
+            .cloned()
     }
 
     /// The node's address.
@@ -403,7 +412,7 @@ impl Kubelet {
     }
 }
 
-/// Tells the tasks a server spawned to stop when it is dropped (`until`): they end, and
+/// Tells the tasks a server spawned (`until`) to stop when it is dropped: they end, and
 /// drop what they hold, whatever they were waiting for.
 struct Stop(tokio::sync::watch::Sender<bool>);
 
@@ -414,6 +423,11 @@ impl Stop {
 
     fn signal(&self) -> tokio::sync::watch::Receiver<bool> {
         self.0.subscribe()
+    }
+
+    /// Runs `work` on its own task until it ends or this is dropped.
+    fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        tokio::spawn(until(self.signal(), work));
     }
 }
 

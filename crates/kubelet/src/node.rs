@@ -16,11 +16,13 @@ pub(crate) struct Machine {
     pub kernel: String,
     pub boot_id: String,
     pub machine_id: String,
+    pub system_uuid: String,
 }
 
 impl Machine {
     /// This machine, read as cAdvisor reads it (`/proc/meminfo`, `/proc/sys/kernel`,
-    /// `/etc/machine-id`).
+    /// `/etc/machine-id`, and the firmware's `product_uuid`, which only root may read:
+    /// empty otherwise, as cAdvisor leaves it, `utils/sysfs/sysfs.go`, `GetSystemUUID`).
     pub fn this() -> Machine {
         let read = |p: &str| {
             std::fs::read_to_string(p)
@@ -38,6 +40,7 @@ impl Machine {
             kernel: read("/proc/sys/kernel/osrelease"),
             boot_id: read("/proc/sys/kernel/random/boot_id"),
             machine_id: read("/etc/machine-id"),
+            system_uuid: read("/sys/class/dmi/id/product_uuid"),
         }
     }
 }
@@ -99,7 +102,7 @@ pub(crate) fn object(name: &str, ip: &str, port: u16, machine: &Machine) -> Valu
             "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
             "nodeInfo": {
                 "machineID": machine.machine_id,
-                "systemUUID": "",
+                "systemUUID": machine.system_uuid,
                 "bootID": machine.boot_id,
                 "kernelVersion": machine.kernel,
                 "osImage": "kubelab node",

@@ -9,10 +9,10 @@
 //! five minutes (`--authorization-webhook-cache-authorized-ttl`'s default).
 
 use crate::answer::{Body, pod_not_found, text};
-use crate::{AbortOnDrop, Kubelet, Stop, spdy, until};
+use crate::{Kubelet, Stop, spdy, until};
 use apiserver::runtime::{ExecRequest, LogRequest, PodRuntime};
 use futures::StreamExt;
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use k8s_openapi::api::authorization::v1::{
@@ -30,12 +30,9 @@ const AUTHORIZED_TTL: Duration = Duration::from_secs(300);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts serving on the node's IP, on a port the system picks; returns the port (the
-/// Node's `daemonEndpoints.kubeletEndpoint.Port`), the serving task, and the signal that
-/// ends every connection and stream it started once dropped.
-pub(crate) async fn serve(
-    kubelet: Arc<Kubelet>,
-    tls: &Tls<'_>,
-) -> Result<(u16, (AbortOnDrop, Stop)), String> {
+/// Node's `daemonEndpoints.kubeletEndpoint.Port`) and the guard that, dropped, ends the
+/// server and every connection and stream it started.
+pub(crate) async fn serve(kubelet: Arc<Kubelet>, tls: &Tls<'_>) -> Result<(u16, Stop), String> {
     let addr = format!("{}:0", kubelet.config.node_ip);
     let tls = tls_config(tls)?;
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -49,7 +46,7 @@ pub(crate) async fn serve(
         allowed: Mutex::new(HashMap::new()),
         stop: stop.signal(),
     });
-    let task = tokio::spawn(async move {
+    stop.spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
             let server = server.clone();
@@ -77,7 +74,7 @@ pub(crate) async fn serve(
             }));
         }
     });
-    Ok((port, (AbortOnDrop(task), stop)))
+    Ok((port, stop))
 }
 
 /// The server's certificate chain and key (PEM), and the CA its callers' certificates
@@ -153,24 +150,12 @@ struct Server {
     allowed: Mutex<HashMap<(Caller, String), Instant>>,
 }
 
-/// The kubelet's verb for a request method (`pkg/kubelet/server/auth.go`, `GetRequestAttributes`).
-fn verb(method: &Method) -> &'static str {
-    match *method {
-        Method::POST => "create",
-        Method::GET | Method::HEAD => "get",
-        Method::PUT => "update",
-        Method::PATCH => "patch",
-        Method::DELETE => "delete",
-        _ => "",
-    }
-}
-
 impl Server {
     async fn handle(&self, caller: Option<Caller>, req: Request<Incoming>) -> Response<Body> {
         let Some(caller) = caller else {
             return text(StatusCode::UNAUTHORIZED, "Unauthorized");
         };
-        let verb = verb(req.method());
+        let verb = apiserver::method_verb(req.method());
         let path = req.uri().path().to_string();
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         if let Err(response) = self.authorize(&caller, verb).await {
@@ -254,16 +239,6 @@ impl Server {
         }
     }
 
-    /// The uid of a pod this node runs.
-    fn pod_uid(&self, ns: &str, pod: &str) -> Option<String> {
-        self.kubelet
-            .targets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(ns.to_string(), pod.to_string()))
-            .map(|t| t.uid.clone())
-    }
-
     /// `/containerLogs`: the log as chunked text, as `getContainerLogs` writes it; a
     /// refusal is a 400 whose body is the reason, which the API server passes on.
     async fn logs(
@@ -273,11 +248,14 @@ impl Server {
         container: &str,
         query: &[(String, String)],
     ) -> Response<Body> {
-        let Some(uid) = self.pod_uid(ns, pod) else {
+        let Some(uid) = self.kubelet.target(ns, pod).map(|t| t.uid) else {
             return pod_not_found(Some(pod));
         };
         let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        let flag = |k: &str| get(k).is_some_and(|v| v == "true" || v == "1");
+        // `PodLogOptions` decoded from the query: booleans as `strconv.ParseBool` reads them.
+        let flag = |k: &str| {
+            get(k).is_some_and(|v| matches!(v, "1" | "t" | "T" | "true" | "TRUE" | "True"))
+        };
         let number = |k: &str| get(k).and_then(|v| v.parse::<usize>().ok());
         let req = LogRequest {
             namespace: ns.into(),
@@ -315,36 +293,11 @@ impl Server {
         container: &str,
         query: &[(String, String)],
     ) -> Response<Body> {
-        let Some(uid) = self.pod_uid(ns, pod) else {
-            return pod_not_found(None);
-        };
-        // The runtime's refusal, passed on before any upgrade (containerd's `GetExec`,
-        // through the kubelet's `getExec`).
-        let known = self
-            .kubelet
-            .targets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(ns.to_string(), pod.to_string()))
-            .is_some_and(|t| t.containers.contains_key(container));
-        if !known {
-            return text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("container not found ({container:?})"),
-            );
-        }
-        let flag = |k: &str| {
-            query
-                .iter()
-                .any(|(n, v)| n == k && (v == "1" || v == "true"))
-        };
-        let command: Vec<String> = query
-            .iter()
-            .filter(|(n, _)| n == "command")
-            .map(|(_, v)| v.clone())
-            .collect();
-        // With a terminal, standard error is the terminal's: no stream of its own
-        // (`remotecommand/httpstream.go`, `NewOptions`).
+        // In `getExec`'s order (`pkg/kubelet/server/server.go`): the options, the pod,
+        // then the runtime's refusal of the container, all before any upgrade. A stream
+        // is asked for with "1" (`remotecommand/httpstream.go`, `NewOptions`); with a
+        // terminal, standard error is the terminal's, with no stream of its own.
+        let flag = |k: &str| query.iter().any(|(n, v)| n == k && v == "1");
         let options = spdy::StreamOptions {
             stdin: flag("input"),
             stdout: flag("output"),
@@ -357,10 +310,25 @@ impl Server {
                 "you must specify at least 1 of stdin, stdout, stderr",
             );
         }
+        let Some(target) = self.kubelet.target(ns, pod) else {
+            return pod_not_found(None);
+        };
+        if !target.containers.contains_key(container) {
+            // `GetExec` (`kubelet_pods.go`), written by `streaming.WriteError`.
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("container not found ({container:?})"),
+            );
+        }
+        let command: Vec<String> = query
+            .iter()
+            .filter(|(n, _)| n == "command")
+            .map(|(_, v)| v.clone())
+            .collect();
         let exec = ExecRequest {
             namespace: ns.into(),
             pod: pod.into(),
-            uid,
+            uid: target.uid,
             container: container.into(),
             command,
             stdin: options.stdin,

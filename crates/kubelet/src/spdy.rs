@@ -21,7 +21,7 @@
 //! connection closes.
 
 use crate::Kubelet;
-use crate::answer::{Body, pod_not_found, text};
+use crate::answer::{Body, http_error, pod_not_found, text};
 use apiserver::runtime::{ExecRequest, ExecSession, PodRuntime};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -424,47 +424,97 @@ async fn read_loop(
     }
 }
 
-/// Checks an upgrade request: SPDY/3.1 asked for, and `v4.channel.k8s.io` among the
-/// protocols offered (`k8s.io/apimachinery/pkg/util/httpstream/httpstream.go`,
-/// `Handshake`, and `spdy/upgrade.go`, `UpgradeResponse`). The 101 to answer, or the
-/// refusal.
+/// Why an upgrade was refused; exec and port forwarding answer each in their own way.
+enum Refusal {
+    /// No `X-Stream-Protocol-Version`.
+    NoProtocol,
+    /// None of the client's protocols is the server's.
+    Unnegotiated(String),
+    /// Not a SPDY/3.1 upgrade (`UpgradeResponse` answers it with a 400).
+    NotUpgrade(String),
+}
+
+/// `Handshake`'s 403: the protocols the server accepts, one header each.
+fn with_accepted(mut r: Response<Body>, protocols: &[&str]) -> Response<Body> {
+    for p in protocols {
+        if let Ok(v) = http::HeaderValue::from_str(p) {
+            r.headers_mut()
+                .append("X-Accepted-Stream-Protocol-Versions", v);
+        }
+    }
+    r
+}
+
+/// Negotiates the protocol, then checks that SPDY/3.1 is asked for
+/// (`k8s.io/apimachinery/pkg/util/httpstream/httpstream.go`, `Handshake`, which takes the
+/// first of the client's protocols the server has; then `spdy/upgrade.go`,
+/// `UpgradeResponse`, which reads the first `Connection` and `Upgrade` values).
 fn handshake(
-    req: &Request<Incoming>,
+    headers: &http::HeaderMap,
     protocols: &[&'static str],
-) -> Result<&'static str, (StatusCode, String)> {
-    let header = |name: &str| {
-        req.headers()
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|v| v.trim().to_string())
-            .collect::<Vec<_>>()
-    };
-    let upgrade = header("upgrade");
-    if !header("connection")
+) -> Result<&'static str, Refusal> {
+    let offered: Vec<&str> = headers
+        .get_all("x-stream-protocol-version")
         .iter()
-        .any(|c| c.eq_ignore_ascii_case("upgrade"))
-        || !upgrade.iter().any(|u| u.eq_ignore_ascii_case("SPDY/3.1"))
-    {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            format!(
-                "unable to upgrade: missing upgrade headers in request: {:?}",
-                req.headers()
-            ),
-        ));
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim_matches(' '))
+        .filter(|v| !v.is_empty())
+        .collect();
+    if offered.is_empty() {
+        return Err(Refusal::NoProtocol);
     }
-    let offered = header("x-stream-protocol-version");
-    match protocols.iter().find(|p| offered.iter().any(|o| o == *p)) {
-        Some(p) => Ok(p),
-        _ => Err((
-            StatusCode::FORBIDDEN,
-            format!(
-                "unable to upgrade: unable to negotiate protocol: client supports {offered:?}, server accepts {protocols:?}"
-            ),
-        )),
+    let Some(protocol) = offered
+        .iter()
+        .find_map(|o| protocols.iter().find(|p| *p == o).copied())
+    else {
+        return Err(Refusal::Unnegotiated(format!(
+            "unable to upgrade: unable to negotiate protocol: client supports [{}], server accepts [{}]",
+            offered.join(" "),
+            protocols.join(" ")
+        )));
+    };
+    let first = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    if !first("connection").contains("upgrade") || !first("upgrade").contains("spdy/3.1") {
+        return Err(Refusal::NotUpgrade(format!(
+            "unable to upgrade: missing upgrade headers in request: {}",
+            go_header_map(headers)
+        )));
     }
+    Ok(protocol)
+}
+
+/// A request's headers as Go's `%#v` prints an `http.Header`: canonical names, sorted, each
+/// with its values (Go's server keeps `Host` apart).
+fn go_header_map(headers: &http::HeaderMap) -> String {
+    let canonical = |name: &str| {
+        name.split('-')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("-")
+    };
+    let mut map: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (name, value) in headers.iter().filter(|(n, _)| n.as_str() != "host") {
+        map.entry(canonical(name.as_str()))
+            .or_default()
+            .push(format!("{:?}", String::from_utf8_lossy(value.as_bytes())));
+    }
+    let entries: Vec<String> = map
+        .into_iter()
+        .map(|(k, v)| format!("{k:?}:[]string{{{}}}", v.join(", ")))
+        .collect();
+    format!("http.Header{{{}}}", entries.join(", "))
 }
 
 fn switching(protocol: &str) -> Response<Body> {
@@ -477,8 +527,33 @@ fn switching(protocol: &str) -> Response<Body> {
         .unwrap_or_else(|_| text(StatusCode::INTERNAL_SERVER_ERROR, "response"))
 }
 
+/// Answers 101 with `protocol` and hands the upgraded connection to `serve`, on a task
+/// that ends with it or when `stop` is signalled.
+fn upgrade<F, Fut>(
+    req: Request<Incoming>,
+    protocol: &str,
+    stop: tokio::sync::watch::Receiver<bool>,
+    serve: F,
+) -> Response<Body>
+where
+    F: FnOnce(Connection) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(crate::until(stop, async move {
+        let Ok(upgraded) = hyper::upgrade::on(req).await else {
+            return;
+        };
+        match Connection::start(hyper_util::rt::TokioIo::new(upgraded)) {
+            Ok(conn) => serve(conn).await,
+            Err(e) => tracing::debug!(error = %e, "SPDY connection"),
+        }
+    }));
+    switching(protocol)
+}
+
 /// `/exec`: answers 101 and runs the command over the upgraded connection, until it ends
-/// or `stop` is signalled.
+/// or `stop` is signalled. A refused handshake is answered as `createHTTPStreamStreams`
+/// answers it.
 pub(crate) fn exec(
     req: Request<Incoming>,
     kubelet: Arc<Kubelet>,
@@ -486,20 +561,29 @@ pub(crate) fn exec(
     options: StreamOptions,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Response<Body> {
-    let protocol = match handshake(&req, &[V4]) {
+    let protocol = match handshake(req.headers(), &[V4]) {
         Ok(p) => p,
-        Err((status, why)) => return text(status, &why),
+        Err(Refusal::NoProtocol) => {
+            return http_error(
+                StatusCode::BAD_REQUEST,
+                "unable to upgrade: X-Stream-Protocol-Version is required",
+            );
+        }
+        // `Handshake` writes the 403, then the caller's `http.Error` adds the same
+        // message to its body.
+        Err(Refusal::Unnegotiated(m)) => {
+            return with_accepted(
+                http_error(StatusCode::FORBIDDEN, &format!("{m}\n{m}")),
+                &[V4],
+            );
+        }
+        Err(Refusal::NotUpgrade(m)) => return http_error(StatusCode::BAD_REQUEST, &m),
     };
-    tokio::spawn(crate::until(stop, async move {
-        let Ok(upgraded) = hyper::upgrade::on(req).await else {
-            return;
-        };
-        let io = hyper_util::rt::TokioIo::new(upgraded);
-        if let Err(e) = serve_exec(io, kubelet, exec, options).await {
+    upgrade(req, protocol, stop, move |conn| async move {
+        if let Err(e) = serve_exec(conn, kubelet, exec, options).await {
             tracing::debug!(error = %e, "exec stream ended");
         }
-    }));
-    switching(protocol)
+    })
 }
 
 /// The streams of one exec, once all have been opened.
@@ -557,12 +641,11 @@ impl Connection {
 }
 
 async fn serve_exec(
-    io: impl AsyncRead + AsyncWrite + Send + 'static,
+    mut conn: Connection,
     kubelet: Arc<Kubelet>,
     exec: ExecRequest,
     options: StreamOptions,
 ) -> Result<(), String> {
-    let mut conn = Connection::start(io)?;
     let streams = match tokio::time::timeout(
         STREAM_CREATION_TIMEOUT,
         wait_for_streams(&mut conn.opened, options),
@@ -589,7 +672,9 @@ async fn serve_exec(
     if let (Some(id), Some(status)) = (error_stream, status) {
         let status = match status {
             Ok(code) => apiserver::runtime::exit_status_json(code, false, &command),
-            Err(e) => internal_error(&format!("error executing command in container: {e}")),
+            Err(e) => apiserver::runtime::internal_error_json(&format!(
+                "error executing command in container: {e}"
+            )),
         };
         let _ = conn.writer.data(id, status.as_bytes()).await;
         let _ = conn.writer.finish(id).await;
@@ -638,20 +723,6 @@ async fn execute(
         Ok(session) => run(session, writer, &mut streams).await,
         Err(e) => Err(e.0),
     })
-}
-
-/// `apierrors.NewInternalError(err)`'s Status, as `ServeExec` writes it for a failure
-/// that is not an exit code.
-fn internal_error(message: &str) -> String {
-    serde_json::json!({
-        "metadata": {},
-        "status": "Failure",
-        "message": format!("Internal error occurred: {message}"),
-        "reason": "InternalError",
-        "details": {"causes": [{"message": message}]},
-        "code": 500,
-    })
-    .to_string()
 }
 
 /// Copies the session's streams until its output ends and it exits; its exit code.
@@ -738,26 +809,20 @@ pub(crate) fn port_forward(
     pod: &str,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Response<Body> {
-    let key = (ns.to_string(), pod.to_string());
-    let known = kubelet
-        .targets
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .contains_key(&key);
-    if !known {
+    if kubelet.target(ns, pod).is_none() {
         return pod_not_found(None);
     }
-    let protocol = match handshake(&req, &[PORT_FORWARD]) {
+    let protocol = match handshake(req.headers(), &[PORT_FORWARD]) {
         Ok(p) => p,
-        Err((status, why)) => return text(status, &why),
+        // `handleHTTPStreams` returns `Handshake`'s error unwritten: Go's empty 200.
+        Err(Refusal::NoProtocol) => return Response::new(BodyExt::boxed_unsync(Empty::new())),
+        Err(Refusal::Unnegotiated(m)) => {
+            return with_accepted(http_error(StatusCode::FORBIDDEN, &m), &[PORT_FORWARD]);
+        }
+        Err(Refusal::NotUpgrade(m)) => return http_error(StatusCode::BAD_REQUEST, &m),
     };
-    tokio::spawn(crate::until(stop, async move {
-        let Ok(upgraded) = hyper::upgrade::on(req).await else {
-            return;
-        };
-        let Ok(mut conn) = Connection::start(hyper_util::rt::TokioIo::new(upgraded)) else {
-            return;
-        };
+    let (ns, pod) = (ns.to_string(), pod.to_string());
+    upgrade(req, protocol, stop, move |mut conn| async move {
         // Each pair forwards on its own; all end with the connection.
         let mut pairs = tokio::task::JoinSet::new();
         let mut pending: HashMap<String, Pair> = HashMap::new();
@@ -795,21 +860,15 @@ pub(crate) fn port_forward(
                     ..
                 }) = pending.remove(&request)
             {
-                let target = kubelet
-                    .targets
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(&key)
-                    .cloned();
+                let target = kubelet.target(&ns, &pod);
                 let writer = conn.writer.clone();
-                let name = format!("{}_{}", key.1, key.0);
+                let name = format!("{pod}_{ns}");
                 pairs.spawn(async move { forward(writer, target, &name, error, data).await });
             }
         }
         pairs.shutdown().await;
         conn.close().await;
-    }));
-    switching(protocol)
+    })
 }
 
 /// The two streams of one forwarded connection, as they arrive.
@@ -856,10 +915,7 @@ async fn pipe(
     let number = port
         .parse::<u16>()
         .map_err(|_| format!("invalid port {port:?}"))?;
-    let cmd = target
-        .sandbox
-        .connect(number, false)
-        .map_err(|e| e.to_string())?;
+    let cmd = target.sandbox.connect(number).map_err(|e| e.to_string())?;
     let mut child = tokio::process::Command::from(cmd)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -915,6 +971,62 @@ async fn pipe(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, http::HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn the_handshake_takes_the_clients_first_protocol_the_server_has() {
+        let upgrade = [("connection", "Upgrade"), ("upgrade", "SPDY/3.1")];
+        let mut offered = headers(&upgrade);
+        offered.append(
+            "x-stream-protocol-version",
+            http::HeaderValue::from_static("v5.channel.k8s.io, v4.channel.k8s.io"),
+        );
+        offered.append(
+            "x-stream-protocol-version",
+            http::HeaderValue::from_static("v3.channel.k8s.io"),
+        );
+        assert!(matches!(handshake(&offered, &[V4]), Ok(V4)));
+        let mut old = headers(&upgrade);
+        old.append(
+            "x-stream-protocol-version",
+            http::HeaderValue::from_static("v2.channel.k8s.io,v1.channel.k8s.io"),
+        );
+        match handshake(&old, &[V4]) {
+            Err(Refusal::Unnegotiated(m)) => assert_eq!(
+                m,
+                "unable to upgrade: unable to negotiate protocol: client supports [v2.channel.k8s.io v1.channel.k8s.io], server accepts [v4.channel.k8s.io]"
+            ),
+            _ => panic!("negotiated"),
+        }
+        assert!(matches!(
+            handshake(&headers(&upgrade), &[V4]),
+            Err(Refusal::NoProtocol)
+        ));
+    }
+
+    #[test]
+    fn a_request_that_is_no_upgrade_is_refused_with_its_headers_as_go_prints_them() {
+        let h = headers(&[
+            ("x-stream-protocol-version", "v4.channel.k8s.io"),
+            ("host", "node:10250"),
+            ("accept-encoding", "gzip"),
+            ("accept-encoding", "br"),
+        ]);
+        match handshake(&h, &[V4]) {
+            Err(Refusal::NotUpgrade(m)) => assert_eq!(
+                m,
+                r#"unable to upgrade: missing upgrade headers in request: http.Header{"Accept-Encoding":[]string{"gzip", "br"}, "X-Stream-Protocol-Version":[]string{"v4.channel.k8s.io"}}"#
+            ),
+            _ => panic!("upgraded"),
+        }
+    }
 
     #[test]
     fn the_dictionary_is_spdy3s() {

@@ -261,18 +261,15 @@ impl Sandbox {
 impl Sandbox {
     /// A command that connects to `port` on the pod's loopback from inside its network
     /// namespace (`connect`): its standard input goes to the connection and the
-    /// connection comes out on its standard output; refused, it exits 1 and says why on
-    /// standard error. With `only_check`, it exits 0 as soon as the connection is made.
-    pub fn connect(&self, port: u16, only_check: bool) -> Result<Command, Error> {
+    /// connection comes out on its standard output; refused, it exits non-zero and says why on
+    /// standard error.
+    pub fn connect(&self, port: u16) -> Result<Command, Error> {
         let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
         let mut cmd = Command::new(exe);
         cmd.env_clear()
             .env(sys::ROLE, sys::ROLE_CONNECT)
             .env(sys::HOLDER_PID, self.holder.id().to_string())
             .env(sys::PORT, port.to_string());
-        if only_check {
-            cmd.env(sys::CONNECT_ONLY, "1");
-        }
         Ok(cmd)
     }
 }

@@ -14,7 +14,6 @@ pub const ROLE_CONTAINER: &str = "container";
 pub const ROLE_OWNERS: &str = "owners";
 pub const ROLE_CONNECT: &str = "connect";
 pub const PORT: &str = "PODBOX_PORT";
-pub const CONNECT_ONLY: &str = "PODBOX_CONNECT_ONLY";
 pub const SANDBOX: &str = "PODBOX_SANDBOX";
 pub const IDS: &str = "PODBOX_IDS";
 pub const HOLDER_PID: &str = "PODBOX_HOLDER_PID";

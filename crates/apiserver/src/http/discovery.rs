@@ -52,40 +52,65 @@ fn wants_aggregated(accept: &str) -> bool {
     })
 }
 
-/// Aggregated discovery as `ServeHTTPWithETag` serves it
-/// (`k8s.io/apiserver/pkg/endpoints/discovery/aggregated/etag.go`): the ETag is the
-/// upper-case hex SHA-512 of the list as `encoding/json` marshals it, without its
-/// TypeMeta (`calculateETag`, on the list `handler.go`'s `fetchFromCache` builds), with
+/// One aggregated discovery document as served: its body and its ETag, the upper-case
+/// hex SHA-512 of the list as `encoding/json` marshals it, without its TypeMeta
+/// (`k8s.io/apiserver/pkg/endpoints/discovery/aggregated/etag.go`, `calculateETag`, on the
+/// list `handler.go`'s `fetchFromCache` builds and keeps).
+struct Aggregated {
+    body: bytes::Bytes,
+    etag: String,
+}
+
+impl Aggregated {
+    fn of(v: Value) -> Aggregated {
+        use sha2::Digest;
+        let body = negotiate::compact(&v);
+        let mut hashed = v;
+        if let Some(o) = hashed.as_object_mut() {
+            o.shift_remove("kind");
+            o.shift_remove("apiVersion");
+        }
+        // `json.Marshal` writes no newline after the value; the encoder the body is
+        // written with does.
+        let marshalled = negotiate::compact(&hashed);
+        let digest = sha2::Sha512::digest(marshalled.strip_suffix(b"\n").unwrap_or(&marshalled));
+        let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
+        Aggregated {
+            body,
+            etag: format!("\"{hex}\""),
+        }
+    }
+}
+
+/// The legacy group's document (`/api`) and the groups' (`/apis`): the table is fixed for
+/// the process, so each is built and hashed once, as upstream caches them.
+static AGGREGATED: std::sync::LazyLock<[Aggregated; 2]> = std::sync::LazyLock::new(|| {
+    [
+        Aggregated::of(DISCOVERY.aggregated(true)),
+        Aggregated::of(DISCOVERY.aggregated(false)),
+    ]
+});
+
+/// Aggregated discovery as `ServeHTTPWithETag` serves it (`etag.go`): the ETag, with
 /// `Vary: Accept` and `Cache-Control: public`; a request whose `If-None-Match` is that
 /// ETag gets 304 with no body.
-fn aggregated_response(req: &ApiRequest, v: &Value) -> Response {
-    use sha2::Digest;
-    let mut hashed = v.clone();
-    if let Some(o) = hashed.as_object_mut() {
-        o.shift_remove("kind");
-        o.shift_remove("apiVersion");
-    }
-    // `json.Marshal` writes no newline after the value; the encoder the body is written
-    // with does.
-    let marshalled = negotiate::compact(&hashed);
-    let digest = sha2::Sha512::digest(marshalled.strip_suffix(b"\n").unwrap_or(&marshalled));
-    let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
-    let etag = format!("\"{hex}\"");
+fn aggregated_response(req: &ApiRequest, legacy: bool) -> Response {
+    let doc = &AGGREGATED[usize::from(!legacy)];
     let cached = req
         .parts
         .headers
         .get(header::IF_NONE_MATCH)
-        .is_some_and(|h| h.as_bytes() == etag.as_bytes());
+        .is_some_and(|h| h.as_bytes() == doc.etag.as_bytes());
     let mut r = if cached {
         super::openapi::empty(StatusCode::NOT_MODIFIED)
     } else {
         base_response(
             StatusCode::OK,
             "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
-            negotiate::compact(v),
+            doc.body.clone(),
         )
     };
-    super::openapi::set(&mut r, header::ETAG, &etag);
+    super::openapi::set(&mut r, header::ETAG, &doc.etag);
     super::openapi::set(&mut r, header::VARY, "Accept");
     super::openapi::set(&mut r, header::CACHE_CONTROL, "public");
     r
@@ -131,7 +156,7 @@ pub(crate) async fn api(Shared(state): Shared<Arc<State>>, req: ApiRequest) -> R
         return r;
     }
     if wants_aggregated(&req.ctx.accept) {
-        return aggregated_response(&req, &DISCOVERY.aggregated(true));
+        return aggregated_response(&req, true);
     }
     restful_route(&req, &DISCOVERY.api_versions(&state.server_address))
 }
@@ -151,7 +176,7 @@ pub(crate) async fn core_v1(req: ApiRequest) -> Response {
 /// answers every method).
 pub(crate) async fn apis(req: ApiRequest) -> Response {
     if wants_aggregated(&req.ctx.accept) {
-        return aggregated_response(&req, &DISCOVERY.aggregated(false));
+        return aggregated_response(&req, false);
     }
     respond_negotiated(&req.ctx, &DISCOVERY.group_list())
 }

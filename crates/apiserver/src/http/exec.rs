@@ -19,16 +19,18 @@ use axum::extract::FromRequestParts;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const V5: &str = "v5.channel.k8s.io";
 const V4: &str = "v4.channel.k8s.io";
 
+/// A boolean option decoded from the query as the parameter codec decodes it
+/// (`k8s.io/apimachinery/pkg/runtime/conversion.go`, `Convert_Slice_string_To_bool`):
+/// absent, "0" or "false" in any case is false; anything else, even empty, is true.
 fn bool_param(ctx: &Ctx, key: &str) -> bool {
     ctx.param(key)
-        .and_then(super::request_info::parse_bool)
-        .unwrap_or(false)
+        .is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
 use crate::runtime::exit_status_json as status_frame;
@@ -123,6 +125,10 @@ fn runtime(state: &State) -> Result<std::sync::Arc<dyn crate::runtime::PodRuntim
 /// `pods/log`: the container's output as `text/plain`, streamed when following.
 pub async fn logs(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<Response, ApiError> {
     let (ns, name) = (t.namespace, t.name);
+    // The options are decoded and validated before the pod is looked for
+    // (`handlers/get.go` decodes them; `pod/rest/log.go`, `Get`, validates them first).
+    let options = LogOptions::decode(ctx)?;
+    options.validate(name)?;
     let pod = find_pod(state, ns, name)?;
     let container = pick_container(ctx, &pod, name, true)?;
     if !has_host(&pod) {
@@ -132,27 +138,25 @@ pub async fn logs(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<Response, 
         r.headers_mut().remove(http::header::CONTENT_TYPE);
         return Ok(r);
     }
-    let number = |key: &str| -> Result<Option<usize>, ApiError> {
-        match ctx.param(key) {
-            None | Some("") => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::bad_request(format!("invalid {key}: {v}"))),
-        }
+    // `sinceSeconds` reaches the kubelet as is and is counted from its clock
+    // (`kuberuntime/logs`, `NewLogOptions`); the time is taken here, on the same machine.
+    let since = match (options.since_seconds, options.since_time) {
+        (Some(secs), _) => jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_secs(secs))
+            .ok(),
+        (None, time) => time,
     };
     let req = crate::runtime::LogRequest {
         namespace: ns.into(),
         pod: name.into(),
         uid: pod_uid(&pod),
         container,
-        follow: bool_param(ctx, "follow"),
-        previous: bool_param(ctx, "previous"),
-        timestamps: bool_param(ctx, "timestamps"),
-        tail_lines: number("tailLines")?,
-        limit_bytes: number("limitBytes")?,
-        since: crate::runtime::log_since(ctx.param("sinceSeconds"), ctx.param("sinceTime"))
-            .map_err(ApiError::bad_request)?,
+        follow: options.follow,
+        previous: options.previous,
+        timestamps: options.timestamps,
+        tail_lines: options.tail_lines.map(|n| n as usize),
+        limit_bytes: options.limit_bytes.map(|n| n as usize),
+        since,
     };
     let stream = runtime(state)?
         .logs(req)
@@ -160,6 +164,96 @@ pub async fn logs(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<Response, 
         .map_err(|e| ApiError::bad_request(e.0))?;
     let body = axum::body::Body::from_stream(stream.map(Ok::<_, std::convert::Infallible>));
     Ok(plain_log(body))
+}
+
+/// `PodLogOptions` as the query gives them.
+struct LogOptions {
+    follow: bool,
+    previous: bool,
+    since_seconds: Option<i64>,
+    since_time: Option<jiff::Timestamp>,
+    timestamps: bool,
+    tail_lines: Option<i64>,
+    limit_bytes: Option<i64>,
+    stream: Option<String>,
+}
+
+impl LogOptions {
+    /// Field by field in the struct's order, the first that cannot be read refused with a
+    /// 400 in Go's words (the generated `Convert_url_Values_To_v1_PodLogOptions`): numbers
+    /// through `strconv.ParseInt`, the time through `metav1.Time.UnmarshalQueryParameter`
+    /// (empty or `null` is the zero time).
+    fn decode(ctx: &Ctx) -> Result<LogOptions, ApiError> {
+        let int = |key: &str| -> Result<Option<i64>, ApiError> {
+            ctx.param(key)
+                .map(crate::gotime::parse_int64)
+                .transpose()
+                .map_err(ApiError::bad_request)
+        };
+        let follow = bool_param(ctx, "follow");
+        let previous = bool_param(ctx, "previous");
+        let since_seconds = int("sinceSeconds")?;
+        let since_time = match ctx.param("sinceTime") {
+            None => None,
+            Some("" | "null") => Some(jiff::Timestamp::UNIX_EPOCH),
+            Some(v) => Some(crate::gotime::parse_rfc3339(v).map_err(ApiError::bad_request)?),
+        };
+        Ok(LogOptions {
+            follow,
+            previous,
+            since_seconds,
+            since_time,
+            timestamps: bool_param(ctx, "timestamps"),
+            tail_lines: int("tailLines")?,
+            limit_bytes: int("limitBytes")?,
+            stream: ctx.param("stream").map(str::to_string),
+        })
+    }
+
+    /// `ValidatePodLogOptions` (`pkg/apis/core/validation/validation.go`), with
+    /// `PodLogsQuerySplitStreams` off as v1.33 ships it; refusals are a 422 on
+    /// `PodLogOptions` named after the pod.
+    fn validate(&self, pod: &str) -> Result<(), ApiError> {
+        use crate::status::field;
+        let mut causes = Vec::new();
+        if let Some(n) = self.tail_lines.filter(|n| *n < 0) {
+            causes.push(field::invalid(
+                "tailLines",
+                &n.to_string(),
+                "must be greater than or equal to 0",
+            ));
+        }
+        if let Some(n) = self.limit_bytes.filter(|n| *n < 1) {
+            causes.push(field::invalid(
+                "limitBytes",
+                &n.to_string(),
+                "must be greater than 0",
+            ));
+        }
+        match (self.since_seconds, self.since_time) {
+            // `field.NewPath("")` prints as `[]`.
+            (Some(_), Some(_)) => causes.push(field::forbidden(
+                "[]",
+                "at most one of `sinceTime` or `sinceSeconds` may be specified",
+            )),
+            (Some(n), None) if n < 1 => {
+                causes.push(field::invalid(
+                    "sinceSeconds",
+                    &n.to_string(),
+                    "must be greater than 0",
+                ));
+            }
+            _ => {}
+        }
+        if self.stream.is_some() {
+            causes.push(field::forbidden("stream", "may not be specified"));
+        }
+        if causes.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid("", "PodLogOptions", pod, causes))
+        }
+    }
 }
 
 /// A log's answer: its text as it comes.
@@ -279,19 +373,6 @@ struct Streams {
     command: Vec<String>,
 }
 
-/// An `InternalError` Status for the status channel (`apierrors.NewInternalError`).
-fn internal_error_frame(err: &str) -> String {
-    serde_json::to_string(&json!({
-        "metadata": {},
-        "status": "Failure",
-        "message": format!("Internal error occurred: {err}"),
-        "reason": "InternalError",
-        "details": {"causes": [{"message": err}]},
-        "code": 500,
-    }))
-    .expect("json")
-}
-
 type Frames = tokio::sync::mpsc::Sender<Vec<u8>>;
 type Sink = futures::stream::SplitSink<WebSocket, Message>;
 
@@ -321,7 +402,9 @@ async fn relay(
     let mut session = match session {
         Ok(session) => session,
         Err(e) => {
-            let _ = out_tx.send(status_channel(&internal_error_frame(&e))).await;
+            let _ = out_tx
+                .send(status_channel(&crate::runtime::internal_error_json(&e)))
+                .await;
             drop(out_tx);
             while let Some(frame) = out_rx.recv().await {
                 if tx.send(Message::Binary(frame.into())).await.is_err() {
@@ -356,7 +439,7 @@ async fn relay(
     }
     let frame = match code {
         Ok(code) => status_frame(code, streams.v5, &streams.command),
-        Err(e) => internal_error_frame(&e),
+        Err(e) => crate::runtime::internal_error_json(&e),
     };
     let _ = out_tx.send(status_channel(&frame)).await;
     drop(out_tx);

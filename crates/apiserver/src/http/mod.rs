@@ -16,7 +16,7 @@ mod oidc;
 mod openapi;
 pub mod record;
 mod request;
-mod request_info;
+pub mod request_info;
 mod resources;
 mod respond;
 mod reviews;

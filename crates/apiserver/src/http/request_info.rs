@@ -59,15 +59,7 @@ pub fn request_info(method: &Method, path: &str, query: &[(String, String)]) -> 
         parts.remove(0);
         info.verb = "watch".into();
     } else {
-        info.verb = match *method {
-            Method::POST => "create",
-            Method::GET | Method::HEAD => "get",
-            Method::PUT => "update",
-            Method::PATCH => "patch",
-            Method::DELETE => "delete",
-            _ => "",
-        }
-        .into();
+        info.verb = method_verb(method).into();
     }
     if parts.first() == Some(&"namespaces") && parts.len() > 1 {
         info.namespace = parts[1].to_string();
@@ -104,6 +96,21 @@ pub fn request_info(method: &Method, path: &str, query: &[(String, String)]) -> 
         info.verb = "deletecollection".into();
     }
     info
+}
+
+/// The verb a request's method names before list, watch and deletecollection are told
+/// apart (`k8s.io/apiserver/pkg/endpoints/request/requestinfo.go`, `NewRequestInfo`); a
+/// kubelet's authorizer maps methods the same way (`pkg/kubelet/server/auth.go`,
+/// `GetRequestAttributes`).
+pub fn method_verb(method: &Method) -> &'static str {
+    match *method {
+        Method::POST => "create",
+        Method::GET | Method::HEAD => "get",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE => "delete",
+        _ => "",
+    }
 }
 
 #[cfg(test)]
