@@ -334,7 +334,9 @@ pub fn protobuf_as_json(body: &[u8]) -> Option<serde_json::Value> {
         .api_version
         .split_once('/')
         .unwrap_or(("", envelope.api_version.as_str()));
-    let ty = schema::SCHEMA.kind_type(group, version, &envelope.kind)?;
+    let ty = schema::SCHEMA
+        .kind_type(group, version, &envelope.kind)
+        .or_else(|| schema::SCHEMA.object_type(&envelope.api_version, &envelope.kind))?;
     let decoded = schema::proto::decode(&ty, envelope.raw).ok()?;
     let mut object = serde_json::Map::new();
     object.insert("apiVersion".into(), envelope.api_version.clone().into());
@@ -343,4 +345,19 @@ pub fn protobuf_as_json(body: &[u8]) -> Option<serde_json::Value> {
         object.extend(fields);
     }
     Some(serde_json::Value::Object(object))
+}
+
+/// A protobuf watch stream read as `{"type", "object"}` events, each object as
+/// `protobuf_as_json` reads it: length-prefixed raw `WatchEvent`s. `None` if any frame is
+/// not one.
+pub fn protobuf_watch_as_json(mut body: &[u8]) -> Option<Vec<serde_json::Value>> {
+    let mut events = Vec::new();
+    while !body.is_empty() {
+        let len = u32::from_be_bytes(body.get(..4)?.try_into().ok()?) as usize;
+        let frame = body.get(4..4 + len)?;
+        body = &body[4 + len..];
+        let (kind, object) = schema::proto::read_watch_event(frame).ok()?;
+        events.push(serde_json::json!({"type": kind, "object": protobuf_as_json(object)?}));
+    }
+    Some(events)
 }

@@ -19,6 +19,48 @@ pub struct ExecRequest {
     pub tty: bool,
 }
 
+/// What `pods/attach` asks of a running container: which of its standard streams to
+/// join. Whether they pass through a terminal is the container's own `tty`, fixed when it
+/// started (`GetAttach`, `pkg/kubelet/kubelet_pods.go`).
+#[derive(Debug, Clone)]
+pub struct AttachRequest {
+    pub namespace: String,
+    pub pod: String,
+    pub uid: String,
+    pub container: String,
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+/// A `remotecommand` request: a new command, or an attach to a container's own streams.
+#[derive(Debug, Clone)]
+pub enum Remote {
+    Exec(ExecRequest),
+    Attach(AttachRequest),
+}
+
+impl Remote {
+    /// Starts it on `runtime`.
+    pub fn start(
+        self,
+        runtime: &dyn PodRuntime,
+    ) -> BoxFuture<'static, Result<ExecSession, RuntimeError>> {
+        match self {
+            Remote::Exec(r) => runtime.exec(r),
+            Remote::Attach(r) => runtime.attach(r),
+        }
+    }
+
+    /// The command an exec runs; none for an attach.
+    pub fn command(&self) -> &[String] {
+        match self {
+            Remote::Exec(r) => &r.command,
+            Remote::Attach(_) => &[],
+        }
+    }
+}
+
 /// A running command: its streams, its terminal size control, and its exit code.
 pub struct ExecSession {
     pub stdin: Option<Pin<Box<dyn AsyncWrite + Send>>>,
@@ -26,7 +68,7 @@ pub struct ExecSession {
     pub stderr: Option<Pin<Box<dyn AsyncRead + Send>>>,
     /// Terminal size changes (columns, rows), for a TTY session.
     pub resize: Option<tokio::sync::mpsc::UnboundedSender<(u16, u16)>>,
-    /// The exit code once the command ends.
+    /// The exit code once the command ends; for an attach, 0 once it is over.
     pub exit: BoxFuture<'static, Result<i32, String>>,
 }
 
@@ -88,9 +130,10 @@ impl From<String> for RuntimeError {
     }
 }
 
-/// Runs commands in pods and reads their logs.
+/// Runs commands in pods, attaches to their containers and reads their logs.
 pub trait PodRuntime: Send + Sync + std::fmt::Debug {
     fn exec(&self, req: ExecRequest) -> BoxFuture<'static, Result<ExecSession, RuntimeError>>;
+    fn attach(&self, req: AttachRequest) -> BoxFuture<'static, Result<ExecSession, RuntimeError>>;
     fn logs(&self, req: LogRequest) -> BoxFuture<'static, Result<LogStream, RuntimeError>>;
 }
 

@@ -416,6 +416,20 @@ pub mod field {
         }
     }
 
+    /// `field.NotSupported(path, value, valid)` for a string value.
+    pub fn not_supported(path: &str, value: &str, valid: &[&str]) -> Cause {
+        let valid: Vec<String> = valid.iter().map(|v| super::quote(v)).collect();
+        Cause {
+            reason: "FieldValueNotSupported".into(),
+            message: format!(
+                "Unsupported value: {}: supported values: {}",
+                super::quote(value),
+                valid.join(", ")
+            ),
+            field: path.into(),
+        }
+    }
+
     /// `field.Invalid(path, value, detail)`; `value` is already rendered as Go prints it.
     pub fn invalid(path: &str, value: &str, detail: &str) -> Cause {
         let mut message = format!("Invalid value: {value}");

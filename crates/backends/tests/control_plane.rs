@@ -5,74 +5,11 @@
 //! through the real API server, and it stops without leaving a process or a file. (Every
 //! lab runs on it too: `backends::lab_test!`.)
 
+mod common;
+
+use common::{kubectl, kubectl_status, processes_naming, ready};
 use std::path::Path;
 use std::process::Command;
-
-/// The reference binaries are built, or the test is skipped (a failure in CI).
-fn built() -> bool {
-    match backends::control_plane::binaries() {
-        Ok(_) => true,
-        Err(why) => {
-            testkit::skip(why);
-            false
-        }
-    }
-}
-
-fn ready() -> bool {
-    testkit::host_tool("kubectl", testkit::install::KUBECTL).is_some() && built()
-}
-
-fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
-    let out = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "kubectl {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The processes whose command line names `path`.
-fn processes_naming(path: &Path) -> Vec<String> {
-    let needle = path.display().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| c.contains(&needle))
-        .collect()
-}
-
-/// Runs kubectl and returns its output and exit code, whatever they are.
-fn kubectl_status(kubeconfig: &Path, args: &[&str], stdin: &str) -> (String, String, i32) {
-    use std::io::Write;
-    let mut child = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).unwrap();
-    drop(input);
-    let out = child.wait_with_output().unwrap();
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
-    )
-}
 
 /// Runs `kubectl port-forward pod/web :<port>`, sends `request` to the local port it
 /// picks, and returns the answer.
@@ -220,27 +157,14 @@ async fn kubectl_run_exec_logs_and_port_forward_reach_its_node_through_the_real_
         assert!(err.contains("command terminated with exit code 3"), "{err}");
         // A terminal: no stderr stream, input through the terminal (`kubectl exec -it`,
         // under `script`, which gives kubectl one).
-        let it = Command::new("script")
-            .args([
-                "-qec",
-                &format!("kubectl --kubeconfig {} exec -it shell -- sh", kc.display()),
-                "/dev/null",
-            ])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                let mut input = child.stdin.take().unwrap();
-                input.write_all(b"echo $((6 * 7)); exit 5\n")?;
-                drop(input);
-                child.wait_with_output()
-            })
-            .unwrap();
-        let shown = String::from_utf8_lossy(&it.stdout);
+        let (shown, code) = common::in_terminal(
+            &format!("kubectl --kubeconfig {} exec -it shell -- sh", kc.display()),
+            "echo $((6 * 7)); tty; exit 5\n",
+        );
         assert!(shown.contains("42"), "{shown}");
-        assert_eq!(it.status.code(), Some(5), "{shown}");
+        // A terminal of the container's own devpts.
+        assert!(shown.contains("\r\n/dev/pts/0\r\n"), "{shown}");
+        assert_eq!(code, Some(5), "{shown}");
         let big = kubectl(
             &kc,
             &[

@@ -3,22 +3,14 @@
 //! creates carries kubelab's label and is deleted at the end, and it refuses to touch an
 //! object it did not create.
 
+mod common;
+
 use harness::Backend;
 use std::path::Path;
-use std::process::Command;
 
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (out, err, code) = common::kubectl_status(kubeconfig, args, "");
+    (code == 0, out, err)
 }
 
 /// kubectl that must succeed.

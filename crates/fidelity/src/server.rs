@@ -23,6 +23,27 @@ impl Answer {
             // which the snapshot redactions hide, compared apart, their times left out.
             // (Its length is not compared: a resourceVersion's digits, and the length
             // prefixes around them, depend on how many writes came before.)
+            // A protobuf watch is compared as its events, decoded the same way.
+            Err(_) if self.content_type.ends_with(";stream=watch") => {
+                match apiserver::protobuf_watch_as_json(&self.body) {
+                    Some(events) => {
+                        let text = events
+                            .iter()
+                            .map(|e| serde_json::to_string_pretty(e).expect("values serialize"))
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        format!(
+                            "<protobuf watch, decoded:>\n{}",
+                            harness::redact::redact(&text, ctx)
+                        )
+                    }
+                    None => format!(
+                        "<{} bytes, not a watch: {:02x?}>",
+                        self.body.len(),
+                        self.body
+                    ),
+                }
+            }
             Err(_) => match self
                 .content_type
                 .starts_with("application/vnd.kubernetes.protobuf")

@@ -1,12 +1,15 @@
 //! One container's process in a pod's sandbox: starting it with its output pumped into
 //! the CRI log, waiting for it, stopping it, restarting it, and what its status reports.
 
+use crate::attach::{ContainerIo, Output};
 use crate::status::{ContainerReport, RunState, Terminated};
 use crate::{logs, now};
 use k8s_openapi::api::core::v1::Container;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use tokio::io::AsyncRead;
 
 /// One container's process and what the status reports about it.
 pub(crate) struct ContainerRun {
@@ -16,6 +19,8 @@ pub(crate) struct ContainerRun {
     pub(crate) spec: podbox::ContainerSpec,
     log: PathBuf,
     pub(crate) alive: tokio::sync::watch::Sender<bool>,
+    /// Its standard streams, for attaching.
+    pub(crate) io: Arc<ContainerIo>,
     pumps: Vec<tokio::task::JoinHandle<()>>,
     child: Option<tokio::process::Child>,
     started_at: String,
@@ -49,6 +54,7 @@ impl ContainerRun {
             spec,
             log,
             alive: tokio::sync::watch::channel(false).0,
+            io: Arc::new(ContainerIo::new(c)),
             pumps: Vec::new(),
             child: None,
             started_at: String::new(),
@@ -89,22 +95,84 @@ impl ContainerRun {
             .open(&self.log)
             .map_err(|e| e.to_string())?;
         let log = Arc::new(tokio::sync::Mutex::new(tokio::fs::File::from_std(log)));
-        let mut cmd = sandbox.command(&self.spec).map_err(|e| e.to_string())?;
-        cmd.stdin(std::process::Stdio::null())
+        self.spec.tty = self.io.tty;
+        let io = self.io.clone();
+        let child = if self.io.tty {
+            // One terminal for all three streams, the container's own; what it prints is
+            // logged as stdout, as a runtime logs a terminal's output. What fails before
+            // the terminal exists comes on the launcher's own streams, logged too.
+            let (mut child, master) = crate::exec::spawn_on_terminal(sandbox, &self.spec)?;
+            let pipes = [
+                (
+                    child
+                        .stdout
+                        .take()
+                        .map(|o| Box::pin(o) as Pin<Box<dyn AsyncRead + Send>>),
+                    Output::Stdout,
+                ),
+                (
+                    child.stderr.take().map(|e| Box::pin(e) as _),
+                    Output::Stderr,
+                ),
+            ];
+            for (from, output) in pipes {
+                if let Some(from) = from {
+                    self.pumps.push(tokio::spawn(logs::pump(
+                        from,
+                        (output, io.clone()),
+                        log.clone(),
+                    )));
+                }
+            }
+            match master {
+                Some(master) => {
+                    let dup = || master.try_clone().map_err(|e| e.to_string());
+                    let input = if self.io.stdin {
+                        Some(Box::pin(tokio::fs::File::from_std(dup()?)) as _)
+                    } else {
+                        None
+                    };
+                    io.begin(input, Some(dup()?.into()));
+                    let out = tokio::fs::File::from_std(master);
+                    self.pumps.push(tokio::spawn(logs::pump(
+                        out,
+                        (Output::Stdout, io.clone()),
+                        log.clone(),
+                    )));
+                }
+                None => io.begin(None, None),
+            }
+            child
+        } else {
+            let mut cmd = sandbox.command(&self.spec).map_err(|e| e.to_string())?;
+            cmd.stdin(if self.io.stdin {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
-        let mut child = tokio::process::Command::from(cmd)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        if let Some(out) = child.stdout.take() {
-            self.pumps
-                .push(tokio::spawn(logs::pump(out, "stdout", log.clone())));
-        }
-        if let Some(err) = child.stderr.take() {
-            self.pumps
-                .push(tokio::spawn(logs::pump(err, "stderr", log)));
-        }
+            let mut child = tokio::process::Command::from(cmd)
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            io.begin(child.stdin.take().map(|i| Box::pin(i) as _), None);
+            if let Some(out) = child.stdout.take() {
+                self.pumps.push(tokio::spawn(logs::pump(
+                    out,
+                    (Output::Stdout, io.clone()),
+                    log.clone(),
+                )));
+            }
+            if let Some(err) = child.stderr.take() {
+                self.pumps.push(tokio::spawn(logs::pump(
+                    err,
+                    (Output::Stderr, io.clone()),
+                    log,
+                )));
+            }
+            child
+        };
         self.id = format!(
             "kubelab://{:016x}",
             jiff::Timestamp::now().as_nanosecond() as u64 ^ u64::from(child.id().unwrap_or(0))
@@ -153,6 +221,8 @@ impl ContainerRun {
             for pump in self.pumps.iter_mut() {
                 let _ = tokio::time::timeout_at(deadline, pump).await;
             }
+            // Every attach ends with the run's output.
+            self.io.end();
             // A followed log ends once the run's last line is in it.
             self.alive.send_replace(false);
             self.message = self.termination_message(code);

@@ -45,6 +45,13 @@ impl PodRuntime for Kubelet {
         .boxed()
     }
 
+    fn attach(
+        &self,
+        req: apiserver::runtime::AttachRequest,
+    ) -> BoxFuture<'static, Result<ExecSession, RuntimeError>> {
+        self.attach_container(req)
+    }
+
     fn exec(&self, req: ExecRequest) -> BoxFuture<'static, Result<ExecSession, RuntimeError>> {
         let target = self.target(&req.namespace, &req.pod);
         async move {
@@ -72,10 +79,10 @@ impl PodRuntime for Kubelet {
             spec.join = Some(pid);
             spec.image = None;
             spec.mounts.clear();
-            let cmd = target.sandbox.command(&spec).map_err(|e| e.to_string())?;
             let session = if req.tty {
-                spawn_with_terminal(cmd, req.stdin)?
+                spawn_with_terminal(target.sandbox.clone(), spec, req.stdin).await?
             } else {
+                let cmd = target.sandbox.command(&spec).map_err(|e| e.to_string())?;
                 spawn_with_pipes(cmd, req.stdin)?
             };
             Ok(session)
@@ -84,30 +91,71 @@ impl PodRuntime for Kubelet {
     }
 }
 
-/// Runs `cmd` on a new terminal: its output comes back on stdout, input (when `stdin`)
-/// goes to the terminal, and resizes reach it as SIGWINCH.
-fn spawn_with_terminal(mut cmd: std::process::Command, stdin: bool) -> Result<ExecSession, String> {
-    let pty = podbox::Pty::open().map_err(|e| format!("allocating a terminal: {e}"))?;
-    let slave =
-        |fd: &std::os::fd::OwnedFd| fd.try_clone().map(Stdio::from).map_err(|e| e.to_string());
-    cmd.stdin(slave(&pty.slave)?)
-        .stdout(slave(&pty.slave)?)
-        .stderr(slave(&pty.slave)?);
+/// How long a container may take to build its root and open its terminal.
+const TERMINAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Starts `spec` in `sandbox` on a terminal of the container's own (`podbox::Console`): the
+/// child, with the launcher's standard output and error piped (what fails before the
+/// terminal exists is said there), and the terminal's host side, unless the container
+/// ended before it opened one.
+pub(crate) fn spawn_on_terminal(
+    sandbox: &podbox::Sandbox,
+    spec: &podbox::ContainerSpec,
+) -> Result<(tokio::process::Child, Option<std::fs::File>), String> {
+    let (mut cmd, console) = sandbox
+        .command_on_terminal(spec)
+        .map_err(|e| e.to_string())?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let child = tokio::process::Command::from(cmd)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| e.to_string())?;
-    drop(pty.slave);
-    let master = std::fs::File::from(pty.master);
+    let master = console
+        .receive(TERMINAL_TIMEOUT)
+        .ok()
+        .map(std::fs::File::from);
+    Ok((child, master))
+}
+
+/// Sizes sent here reach the terminal `fd` (as SIGWINCH for its programs).
+pub(crate) fn resizer(
+    fd: std::sync::Arc<std::os::fd::OwnedFd>,
+) -> tokio::sync::mpsc::UnboundedSender<(u16, u16)> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u16, u16)>();
+    tokio::spawn(async move {
+        while let Some((cols, rows)) = rx.recv().await {
+            let _ = podbox::set_terminal_size(&fd, cols, rows);
+        }
+    });
+    tx
+}
+
+/// Runs `cmd` on a new terminal: its output comes back on stdout, input (when `stdin`)
+/// goes to the terminal, and resizes reach it as SIGWINCH.
+async fn spawn_with_terminal(
+    sandbox: std::sync::Arc<podbox::Sandbox>,
+    spec: podbox::ContainerSpec,
+    stdin: bool,
+) -> Result<ExecSession, String> {
+    let (mut child, master) =
+        tokio::task::spawn_blocking(move || spawn_on_terminal(&sandbox, &spec))
+            .await
+            .map_err(|e| e.to_string())??;
+    let Some(master) = master else {
+        // It failed before its terminal existed: why is on the launcher's stderr.
+        let mut why = String::new();
+        if let Some(mut err) = child.stderr.take() {
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut err, &mut why).await;
+        }
+        let _ = child.wait().await;
+        return Err(why.trim_end().to_string());
+    };
     let resize_fd: std::os::fd::OwnedFd = master.try_clone().map_err(|e| e.to_string())?.into();
     let reader = tokio::fs::File::from_std(master.try_clone().map_err(|e| e.to_string())?);
     let writer = tokio::fs::File::from_std(master);
-    let (resize_tx, mut resize_rx) = tokio::sync::mpsc::unbounded_channel::<(u16, u16)>();
-    tokio::spawn(async move {
-        while let Some((cols, rows)) = resize_rx.recv().await {
-            let _ = podbox::Pty::resize(&resize_fd, cols, rows);
-        }
-    });
+    let resize_tx = resizer(std::sync::Arc::new(resize_fd));
     Ok(ExecSession {
         stdin: stdin.then(|| Box::pin(writer) as _),
         stdout: Some(Box::pin(reader)),

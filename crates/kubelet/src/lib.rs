@@ -16,6 +16,7 @@
 //! DNS records current.
 
 mod answer;
+mod attach;
 mod binding;
 mod container;
 mod dns;
@@ -144,6 +145,8 @@ struct ExecTarget {
     pids: HashMap<String, Arc<AtomicU32>>,
     /// Whether each container is running, for `logs -f`.
     alive: HashMap<String, tokio::sync::watch::Receiver<bool>>,
+    /// Each container's own standard streams, for attach.
+    io: HashMap<String, Arc<attach::ContainerIo>>,
 }
 
 pub use join::{Join, JoinError};

@@ -3,18 +3,24 @@
 //! them back for `pods/log` with `timestamps`, `tailLines`, `limitBytes`, `previous` and
 //! `follow`.
 
+use crate::attach::{ContainerIo, Output};
 use apiserver::runtime::{LogRequest, LogStream};
 use bytes::Bytes;
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-/// Copies one output stream into the log file, a line at a time.
-pub async fn pump(
+/// Copies one output stream into the log file, a line at a time, and to whoever is
+/// attached to it as it comes.
+pub(crate) async fn pump(
     mut from: impl AsyncRead + Unpin,
-    stream: &'static str,
+    (output, attached): (Output, std::sync::Arc<ContainerIo>),
     file: std::sync::Arc<tokio::sync::Mutex<tokio::fs::File>>,
 ) {
+    let stream = match output {
+        Output::Stdout => "stdout",
+        Output::Stderr => "stderr",
+    };
     let mut buf = vec![0u8; 16 * 1024];
     let mut pending: Vec<u8> = Vec::new();
     loop {
@@ -22,6 +28,7 @@ pub async fn pump(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        attached.publish(output, &buf[..n]).await;
         pending.extend_from_slice(&buf[..n]);
         while let Some(i) = pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = pending.drain(..=i).collect();

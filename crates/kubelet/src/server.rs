@@ -10,7 +10,7 @@
 
 use crate::answer::{Body, pod_not_found, text};
 use crate::{Kubelet, Stop, spdy, until};
-use apiserver::runtime::{ExecRequest, LogRequest, PodRuntime};
+use apiserver::runtime::{AttachRequest, ExecRequest, LogRequest, PodRuntime, Remote};
 use futures::StreamExt;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, StreamBody};
@@ -168,13 +168,12 @@ impl Server {
         match parts.as_slice() {
             ["containerLogs", ns, pod, container] => self.logs(ns, pod, container, &query).await,
             // `/exec/{ns}/{pod}/{container}` and `/exec/{ns}/{pod}/{uid}/{container}`.
-            ["exec", ns, pod, container] | ["exec", ns, pod, _, container] => {
-                self.exec(req, ns, pod, container, &query).await
+            // `/exec/{ns}/{pod}/{container}`, `/attach/...`, and each with the pod's uid
+            // before the container.
+            [kind @ ("exec" | "attach"), ns, pod, container]
+            | [kind @ ("exec" | "attach"), ns, pod, _, container] => {
+                self.remote(req, kind == &"attach", ns, pod, container, &query)
             }
-            ["attach", ..] => text(
-                StatusCode::NOT_IMPLEMENTED,
-                "attach is not supported by this node: its containers' standard input is not kept open",
-            ),
             ["portForward", ns, pod] | ["portForward", ns, pod, _] => {
                 spdy::port_forward(req, self.kubelet.clone(), ns, pod, self.stop.clone())
             }
@@ -284,19 +283,21 @@ impl Server {
         }
     }
 
-    /// `/exec`: upgraded to SPDY, then the streams of `remotecommand`.
-    async fn exec(
+    /// `/exec` and `/attach`: upgraded to SPDY, then the streams of `remotecommand`.
+    fn remote(
         &self,
         req: Request<Incoming>,
+        attach: bool,
         ns: &str,
         pod: &str,
         container: &str,
         query: &[(String, String)],
     ) -> Response<Body> {
-        // In `getExec`'s order (`pkg/kubelet/server/server.go`): the options, the pod,
-        // then the runtime's refusal of the container, all before any upgrade. A stream
-        // is asked for with "1" (`remotecommand/httpstream.go`, `NewOptions`); with a
-        // terminal, standard error is the terminal's, with no stream of its own.
+        // In `getExec`'s and `getAttach`'s order (`pkg/kubelet/server/server.go`): the
+        // options, the pod, then the runtime's refusal of the container, all before any
+        // upgrade. A stream is asked for with "1" (`remotecommand/httpstream.go`,
+        // `NewOptions`); with a terminal, standard error is the terminal's, with no stream
+        // of its own.
         let flag = |k: &str| query.iter().any(|(n, v)| n == k && v == "1");
         let options = spdy::StreamOptions {
             stdin: flag("input"),
@@ -313,27 +314,48 @@ impl Server {
         let Some(target) = self.kubelet.target(ns, pod) else {
             return pod_not_found(None);
         };
-        if !target.containers.contains_key(container) {
-            // `GetExec` (`kubelet_pods.go`), written by `streaming.WriteError`.
-            return text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("container not found ({container:?})"),
-            );
-        }
-        let command: Vec<String> = query
-            .iter()
-            .filter(|(n, _)| n == "command")
-            .map(|(_, v)| v.clone())
-            .collect();
-        let exec = ExecRequest {
-            namespace: ns.into(),
-            pod: pod.into(),
-            uid: target.uid,
-            container: container.into(),
-            command,
-            stdin: options.stdin,
-            tty: options.tty,
+        // `GetExec` and `GetAttach` (`kubelet_pods.go`), written by `streaming.WriteError`.
+        let refuse = |why: &str| text(StatusCode::INTERNAL_SERVER_ERROR, why);
+        let Some(io) = target.io.get(container) else {
+            return refuse(&format!("container not found ({container:?})"));
         };
-        spdy::exec(req, self.kubelet.clone(), exec, options, self.stop.clone())
+        let remote = if attach {
+            // Whether an attach has a terminal is the container's: a terminal's standard
+            // error cannot be a stream of its own (the CRI streaming server's
+            // `validateAttachRequest`, `k8s.io/kubelet/pkg/cri/streaming/server.go`).
+            if io.tty && options.stderr {
+                return refuse("tty and stderr cannot both be true");
+            }
+            Remote::Attach(AttachRequest {
+                namespace: ns.into(),
+                pod: pod.into(),
+                uid: target.uid,
+                container: container.into(),
+                stdin: options.stdin,
+                stdout: options.stdout,
+                stderr: options.stderr,
+            })
+        } else {
+            Remote::Exec(ExecRequest {
+                namespace: ns.into(),
+                pod: pod.into(),
+                uid: target.uid,
+                container: container.into(),
+                command: query
+                    .iter()
+                    .filter(|(n, _)| n == "command")
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+                stdin: options.stdin,
+                tty: options.tty,
+            })
+        };
+        spdy::exec(
+            req,
+            self.kubelet.clone(),
+            remote,
+            options,
+            self.stop.clone(),
+        )
     }
 }

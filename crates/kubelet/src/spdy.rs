@@ -22,7 +22,7 @@
 
 use crate::Kubelet;
 use crate::answer::{Body, http_error, pod_not_found, text};
-use apiserver::runtime::{ExecRequest, ExecSession, PodRuntime};
+use apiserver::runtime::{ExecSession, Remote};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use http::{Request, Response, StatusCode};
@@ -557,7 +557,7 @@ where
 pub(crate) fn exec(
     req: Request<Incoming>,
     kubelet: Arc<Kubelet>,
-    exec: ExecRequest,
+    exec: Remote,
     options: StreamOptions,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Response<Body> {
@@ -643,7 +643,7 @@ impl Connection {
 async fn serve_exec(
     mut conn: Connection,
     kubelet: Arc<Kubelet>,
-    exec: ExecRequest,
+    exec: Remote,
     options: StreamOptions,
 ) -> Result<(), String> {
     let streams = match tokio::time::timeout(
@@ -662,7 +662,13 @@ async fn serve_exec(
             return Err("timed out waiting for client to create streams".into());
         }
     };
-    let command = exec.command.clone();
+    // `ServeExec` and `ServeAttach` (`remotecommand/exec.go`, `attach.go`) word a failure
+    // each their own way; an attach that ends is a success.
+    let command = exec.command().to_vec();
+    let failed = match &exec {
+        Remote::Exec(_) => "error executing command in container",
+        Remote::Attach(_) => "error attaching to container",
+    };
     let error_stream = streams.error;
     let status = tokio::select! {
         status = execute(&kubelet, exec, &conn.writer, streams) => status,
@@ -672,9 +678,7 @@ async fn serve_exec(
     if let (Some(id), Some(status)) = (error_stream, status) {
         let status = match status {
             Ok(code) => apiserver::runtime::exit_status_json(code, false, &command),
-            Err(e) => apiserver::runtime::internal_error_json(&format!(
-                "error executing command in container: {e}"
-            )),
+            Err(e) => apiserver::runtime::internal_error_json(&format!("{failed}: {e}")),
         };
         let _ = conn.writer.data(id, status.as_bytes()).await;
         let _ = conn.writer.finish(id).await;
@@ -715,11 +719,11 @@ async fn wait_for_streams(
 /// Runs the command with its streams; its exit code, or why it could not run.
 async fn execute(
     kubelet: &Kubelet,
-    exec: ExecRequest,
+    exec: Remote,
     writer: &Writer,
     mut streams: ExecStreams,
 ) -> Option<Result<i32, String>> {
-    Some(match kubelet.exec(exec).await {
+    Some(match exec.start(kubelet).await {
         Ok(session) => run(session, writer, &mut streams).await,
         Err(e) => Err(e.0),
     })

@@ -274,6 +274,10 @@ impl Kubelet {
                 .iter()
                 .map(|r| (r.name.clone(), r.alive.subscribe()))
                 .collect(),
+            io: runs
+                .iter()
+                .map(|r| (r.name.clone(), r.io.clone()))
+                .collect(),
         };
         let key = (
             pod.metadata.namespace.clone().unwrap_or_default(),

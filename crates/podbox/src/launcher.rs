@@ -9,6 +9,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Gid, Pid, Uid};
 use std::ffi::CString;
 use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
 
 /// The container launcher: joins the pod's namespaces, builds the container's root, runs
 /// the program in the pod's PID namespace and exits with its code.
@@ -24,6 +25,7 @@ fn container_setup() -> Result<i32, String> {
     let spec: ContainerSpec =
         serde_json::from_str(&std::env::var(SPEC).map_err(|_| format!("{SPEC} is not set"))?)
             .map_err(|e| e.to_string())?;
+    let console = std::env::var_os(sys::CONSOLE).map(|_| sys::take_console());
     let (sources, layers) = join_pod(&holder, &spec)?;
     match sys::fork_single_threaded()? {
         ForkResult::Child => {
@@ -32,13 +34,21 @@ fn container_setup() -> Result<i32, String> {
                 Some(_) => crate::root::enter_joined(&spec),
                 None => crate::root::build_root(&spec, &sources, layers.as_ref()),
             };
-            let e = match built {
+            let e = match built.and_then(|()| match console {
+                Some(socket) => open_terminal(socket, &spec),
+                None => Ok(()),
+            }) {
                 Ok(()) => exec(&spec),
                 Err(e) => e,
             };
             Ok(sys::fail(&e))
         }
-        ForkResult::Parent { child } => wait_for_container(child),
+        ForkResult::Parent { child } => {
+            // Only the container's process holds the console socket: if it ends before
+            // sending its terminal, the host reads the end at once.
+            drop(console);
+            wait_for_container(child)
+        }
     }
 }
 
@@ -146,6 +156,34 @@ fn wait_for_container(child: Pid) -> Result<i32, String> {
             Err(e) => return Err(format!("waiting for the container: {e}")),
         }
     }
+}
+
+/// Opens a terminal in the container's own devpts (its `/dev/ptmx`), sends its host side
+/// over `socket`, and makes the terminal this process's standard streams, given to the
+/// user the container runs as (runc's `setupConsole` and `fixStdioPermissions`,
+/// `libcontainer/init_linux.go`).
+fn open_terminal(socket: std::os::fd::OwnedFd, spec: &ContainerSpec) -> Result<(), String> {
+    use nix::fcntl::OFlag;
+    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(|e| format!("opening /dev/ptmx: {e}"))?;
+    nix::pty::grantpt(&master).map_err(|e| format!("grantpt: {e}"))?;
+    nix::pty::unlockpt(&master).map_err(|e| format!("unlockpt: {e}"))?;
+    let name = nix::pty::ptsname_r(&master).map_err(|e| format!("ptsname: {e}"))?;
+    let terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(&name)
+        .map_err(|e| format!("opening {name}: {e}"))?;
+    if let Some(user) = &spec.user {
+        std::os::unix::fs::fchown(&terminal, Some(user.uid), Some(user.gid))
+            .map_err(|e| format!("giving {name} to {}: {e}", user.uid))?;
+    }
+    sys::send_fd(&socket, master.as_fd())
+        .map_err(|e| format!("sending the terminal to the host: {e}"))?;
+    drop(master);
+    drop(socket);
+    sys::make_stdio(terminal.as_fd()).map_err(|e| format!("making {name} stdio: {e}"))
 }
 
 /// Drops every capability, becomes the container's user (root of the pod's user namespace

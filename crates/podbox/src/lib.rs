@@ -42,6 +42,8 @@ pub enum Error {
     CurrentExe(#[source] std::io::Error),
     #[error("encoding the container spec")]
     Spec(#[source] serde_json::Error),
+    #[error("making the socket a container's terminal arrives on")]
+    Console(#[source] std::io::Error),
 }
 
 /// A pod's sandbox: what all its containers share.
@@ -160,24 +162,10 @@ pub const ROOT_ID_BASE: u32 = 100_000;
 /// container image's files may name.
 pub const ID_COUNT: u32 = 65_536;
 
-/// A pseudo-terminal for a container's TTY session.
-#[derive(Debug)]
-pub struct Pty {
-    /// The side the host reads and writes.
-    pub master: std::os::fd::OwnedFd,
-    /// The side given to the container as stdin, stdout and stderr.
-    pub slave: std::os::fd::OwnedFd,
-}
-
-impl Pty {
-    pub fn open() -> std::io::Result<Pty> {
-        sys::open_pty()
-    }
-
-    /// Sets the terminal size (`TIOCSWINSZ`), which the program sees as SIGWINCH.
-    pub fn resize(master: &std::os::fd::OwnedFd, cols: u16, rows: u16) -> std::io::Result<()> {
-        sys::set_window_size(master, cols, rows)
-    }
+/// Sets the size of the terminal whose host side is `fd` (`TIOCSWINSZ`), which its
+/// programs see as SIGWINCH.
+pub fn set_terminal_size(fd: &std::os::fd::OwnedFd, cols: u16, rows: u16) -> std::io::Result<()> {
+    sys::set_window_size(fd, cols, rows)
 }
 
 /// A running sandbox. Dropping it kills every process of the pod.
@@ -258,7 +246,39 @@ impl Sandbox {
     }
 }
 
+/// Where a container's terminal arrives: a container started by
+/// `Sandbox::command_on_terminal` opens its terminal in its own `/dev/pts` and sends the
+/// host side here, as runc sends a console to containerd over its console socket.
+#[derive(Debug)]
+pub struct Console {
+    socket: std::os::unix::net::UnixStream,
+}
+
+impl Console {
+    /// Waits, at most `timeout`, for the host side of the container's terminal. An error
+    /// when the container ends first (its launcher says why on its standard error).
+    pub fn receive(self, timeout: std::time::Duration) -> std::io::Result<std::os::fd::OwnedFd> {
+        self.socket.set_read_timeout(Some(timeout))?;
+        sys::receive_fd(&self.socket)
+    }
+}
+
 impl Sandbox {
+    /// `command` for a spec whose standard streams are a terminal (`tty`): the container
+    /// opens it in its own devpts, so that its programs see it as the container's
+    /// (`/dev/pts/0`), and sends the host side to the returned `Console`. The launcher's
+    /// own standard streams carry only what fails before that.
+    pub fn command_on_terminal(&self, spec: &ContainerSpec) -> Result<(Command, Console), Error> {
+        let mut cmd = self.command(&ContainerSpec {
+            tty: true,
+            ..spec.clone()
+        })?;
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(Error::Console)?;
+        sys::pass_console(&mut cmd, theirs.into());
+        cmd.env(sys::CONSOLE, "1");
+        Ok((cmd, Console { socket: ours }))
+    }
+
     /// A command that connects to `port` on the pod's loopback from inside its network
     /// namespace (`connect`): its standard input goes to the connection and the
     /// connection comes out on its standard output; refused, it exits non-zero and says why on

@@ -18,6 +18,10 @@ pub const SANDBOX: &str = "PODBOX_SANDBOX";
 pub const IDS: &str = "PODBOX_IDS";
 pub const HOLDER_PID: &str = "PODBOX_HOLDER_PID";
 pub const SPEC: &str = "PODBOX_SPEC";
+/// Set when the launcher finds a console socket on `CONSOLE_FD`.
+pub const CONSOLE: &str = "PODBOX_CONSOLE";
+/// The descriptor a container's launcher finds its console socket on.
+const CONSOLE_FD: std::os::fd::RawFd = 3;
 
 /// Runs before `main` in every binary that links podbox; returns at once unless this
 /// process was started as a pod holder or container launcher.
@@ -285,17 +289,108 @@ pub(crate) fn forward_signals_to(child: Pid) {
     }
 }
 
-/// Opens a pseudo-terminal pair.
-pub fn open_pty() -> std::io::Result<crate::Pty> {
-    let pty = nix::pty::openpty(None, None).map_err(std::io::Error::from)?;
-    Ok(crate::Pty {
-        master: pty.master,
-        slave: pty.slave,
-    })
+/// Gives `command`'s process `socket` as its descriptor `CONSOLE_FD` (`dup2(2)` between
+/// fork and exec, which leaves the copy open across exec).
+pub(crate) fn pass_console(command: &mut std::process::Command, socket: std::os::fd::OwnedFd) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let raw = socket.as_raw_fd();
+    // SAFETY: the closure runs in the child between fork and exec and calls only dup2(2)
+    // and fcntl(2), which are async-signal-safe; it allocates nothing. `socket` lives in
+    // the closure, so `raw` is open until the command is dropped.
+    unsafe {
+        command.pre_exec(move || {
+            let _open = &socket;
+            let r = if raw == CONSOLE_FD {
+                libc::fcntl(raw, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(raw, CONSOLE_FD)
+            };
+            if r == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+}
+
+/// The console socket `pass_console` gave this process, now owned (and closed when
+/// dropped).
+pub(crate) fn take_console() -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the launcher is started with `CONSOLE` set only by `pass_console`, which
+    // leaves the socket open on `CONSOLE_FD`; nothing else in this process uses that
+    // descriptor, and this is called once per process.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(CONSOLE_FD) }
+}
+
+/// Sends `fd` over `socket` (`SCM_RIGHTS`).
+pub(crate) fn send_fd(
+    socket: &std::os::fd::OwnedFd,
+    fd: std::os::fd::BorrowedFd<'_>,
+) -> std::io::Result<()> {
+    use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
+    use std::os::fd::AsRawFd;
+    let fds = [fd.as_raw_fd()];
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[std::io::IoSlice::new(b"t")],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )?;
+    Ok(())
+}
+
+/// The descriptor sent over `socket` (`SCM_RIGHTS`), received close-on-exec; an error if
+/// the other side closed it without sending one.
+pub(crate) fn receive_fd(
+    socket: &std::os::unix::net::UnixStream,
+) -> std::io::Result<std::os::fd::OwnedFd> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    for c in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = c
+            && let Some(&fd) = fds.first()
+        {
+            // SAFETY: the kernel has just installed `fd` in this process for this
+            // message; nothing else owns it.
+            return Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "the container closed its console without sending its terminal",
+    ))
+}
+
+/// Makes `fd` this process's standard input, output and error.
+pub(crate) fn make_stdio(fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    for target in 0..3 {
+        // SAFETY: dup2(2) on an open descriptor; 0, 1 and 2 are this process's to replace.
+        if unsafe { libc::dup2(fd.as_raw_fd(), target) } == -1 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// `TIOCSWINSZ` on a terminal.
-pub fn set_window_size(fd: &std::os::fd::OwnedFd, cols: u16, rows: u16) -> std::io::Result<()> {
+pub(crate) fn set_window_size(
+    fd: &std::os::fd::OwnedFd,
+    cols: u16,
+    rows: u16,
+) -> std::io::Result<()> {
     let ws = libc::winsize {
         ws_row: rows,
         ws_col: cols,

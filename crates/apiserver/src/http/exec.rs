@@ -1,4 +1,4 @@
-//! `pods/exec` over WebSocket (`v5.channel.k8s.io`, `v4.channel.k8s.io`), relayed to the
+//! `pods/exec` and `pods/attach` over WebSocket (`v5.channel.k8s.io`, `v4.channel.k8s.io`), relayed to the
 //! attached `PodRuntime`.
 //!
 //! Framing and status per FIDELITY.md §7 (apimachinery `pkg/util/remotecommand`,
@@ -13,7 +13,7 @@ use super::request::ApiRequest;
 use crate::State;
 use crate::rbac::Attributes;
 use crate::registry::Target;
-use crate::runtime::ExecRequest;
+use crate::runtime::{AttachRequest, ExecRequest, Remote};
 use crate::status::{ApiError, GroupResource};
 use axum::extract::FromRequestParts;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -270,25 +270,70 @@ fn plain_log(body: axum::body::Body) -> Response {
     r
 }
 
+/// Since v1.30 (AuthorizePodWebsocketUpgradeCreatePermission, on by default) a WebSocket
+/// GET on pods/exec or pods/attach also needs `create`.
+fn authorize_upgrade(
+    state: &State,
+    ctx: &Ctx,
+    t: &Target<'_>,
+    subresource: &str,
+) -> Result<(), ApiError> {
+    if ctx.info.verb != "get" {
+        return Ok(());
+    }
+    let a = Attributes {
+        verb: "create",
+        resource_request: true,
+        namespace: t.namespace,
+        resource: "pods",
+        subresource,
+        name: t.name,
+        ..Attributes::default()
+    };
+    super::chain::authorize(state, &ctx.user, &a)
+}
+
+/// What an attach request asks of the node, checked as `AttachLocation` checks it
+/// (`pkg/registry/core/pod/strategy.go`, `streamLocation`): the pod exists, the container
+/// is one of its own, the pod is bound; then, as the kubelet's `NewOptions` does, at least
+/// one stream is asked for.
+fn attach_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<AttachRequest, ApiError> {
+    let (ns, name) = (t.namespace, t.name);
+    authorize_upgrade(state, ctx, t, "attach")?;
+    let pod = find_pod(state, ns, name)?;
+    let container = pick_container(ctx, &pod, name, false)?;
+    if !has_host(&pod) {
+        return Err(ApiError::bad_request(format!(
+            "pod {name} does not have a host assigned"
+        )));
+    }
+    let (stdin, stdout, stderr) = (
+        bool_param(ctx, "stdin"),
+        bool_param(ctx, "stdout"),
+        bool_param(ctx, "stderr"),
+    );
+    if !(stdin || stdout || stderr) {
+        return Err(ApiError::bad_request(
+            "you must specify at least 1 of stdin, stdout, stderr",
+        ));
+    }
+    Ok(AttachRequest {
+        namespace: ns.into(),
+        pod: name.into(),
+        uid: pod_uid(&pod),
+        container,
+        stdin,
+        stdout,
+        stderr,
+    })
+}
+
 /// What an exec request asks the node to run, checked as the API server checks it before
 /// it dials the kubelet: the caller may create `pods/exec`, the pod exists and has not
 /// finished, the container is one of its own, a command is given.
 fn exec_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<ExecRequest, ApiError> {
     let (ns, name) = (t.namespace, t.name);
-    // Since v1.30 (AuthorizePodWebsocketUpgradeCreatePermission, on by default) a
-    // WebSocket GET on pods/exec also needs `create`.
-    if ctx.info.verb == "get" {
-        let a = Attributes {
-            verb: "create",
-            resource_request: true,
-            namespace: ns,
-            resource: "pods",
-            subresource: "exec",
-            name,
-            ..Attributes::default()
-        };
-        super::chain::authorize(state, &ctx.user, &a)?;
-    }
+    authorize_upgrade(state, ctx, t, "exec")?;
     let pod = find_pod(state, ns, name)?;
     let container = pick_container(ctx, &pod, name, false)?;
     if !has_host(&pod) {
@@ -325,12 +370,22 @@ fn exec_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<ExecRequest,
     })
 }
 
-pub async fn exec(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
+/// `pods/exec` and `pods/attach`: checked, then upgraded and relayed to the node.
+pub async fn remote(
+    state: &State,
+    req: &ApiRequest,
+    t: &Target<'_>,
+    attach: bool,
+) -> Result<Response, ApiError> {
     let ctx = &req.ctx;
-    let request = exec_request(state, ctx, t)?;
+    let (request, subresource) = if attach {
+        (Remote::Attach(attach_request(state, ctx, t)?), "attach")
+    } else {
+        (Remote::Exec(exec_request(state, ctx, t)?), "exec")
+    };
     let mut parts = req.parts.clone();
     let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &()).await.map_err(|_| {
-        ApiError::bad_request("the embedded cluster serves pods/exec over WebSocket (v5.channel.k8s.io or v4.channel.k8s.io) only; SPDY is not supported")
+        ApiError::bad_request(format!("the embedded cluster serves pods/{subresource} over WebSocket (v5.channel.k8s.io or v4.channel.k8s.io) only; SPDY is not supported"))
     })?;
     let runtime = runtime(state)?;
     let upgrade = upgrade.protocols([V5, V4]);
@@ -338,8 +393,8 @@ pub async fn exec(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Res
     let streams = Streams {
         v5,
         stdout: bool_param(ctx, "stdout"),
-        stderr: bool_param(ctx, "stderr") && !request.tty,
-        command: request.command.clone(),
+        stderr: bool_param(ctx, "stderr") && !bool_param(ctx, "tty"),
+        command: request.command().to_vec(),
     };
     if v5 {
         // v5 goes through the API server's stream translator (apiserver
@@ -347,7 +402,7 @@ pub async fn exec(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Res
         // the kubelet is dialled, so the command starts after the client's streams are
         // open and a kubelet failure arrives as an InternalError on the status channel
         // (`error: Internal error occurred: unable to upgrade connection: ...`).
-        let start = runtime.exec(request);
+        let start = request.start(runtime.as_ref());
         return Ok(upgrade.on_upgrade(move |socket| async move {
             let session = start
                 .await
@@ -356,12 +411,15 @@ pub async fn exec(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Res
         }));
     }
     // v4 is proxied to the kubelet, whose refusal is the HTTP answer itself.
-    let session = runtime.exec(request).await.map_err(|e| ApiError {
-        code: 400,
-        reason: "BadRequest",
-        message: format!("unable to upgrade connection: {e}"),
-        details: None,
-    })?;
+    let session = request
+        .start(runtime.as_ref())
+        .await
+        .map_err(|e| ApiError {
+            code: 400,
+            reason: "BadRequest",
+            message: format!("unable to upgrade connection: {e}"),
+            details: None,
+        })?;
     Ok(upgrade.on_upgrade(move |socket| relay(socket, Ok(session), streams)))
 }
 

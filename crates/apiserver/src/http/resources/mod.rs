@@ -150,7 +150,10 @@ async fn subresource(
         (Some("status"), "get") => read::get(state, req, t),
         (Some("status"), "update") => write::update(state, req, t, Some("status")),
         (Some("status"), "patch") => write::patch(state, req, t, Some("status")),
-        (Some("exec"), "get" | "create") if pods => super::exec::exec(state, req, t).await,
+        (Some("exec"), "get" | "create") if pods => super::exec::remote(state, req, t, false).await,
+        (Some("attach"), "get" | "create") if pods => {
+            super::exec::remote(state, req, t, true).await
+        }
         (Some("log"), "get") if pods => super::exec::logs(state, &req.ctx, t).await,
         (Some("binding"), "create") if pods => {
             crate::registry::bind_pod(&state.registry, t.namespace, t.name, &req.object(sub)?)?;

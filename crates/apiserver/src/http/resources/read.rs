@@ -233,8 +233,98 @@ fn page(state: &State, ctx: &Ctx, t: &Target<'_>, limit: usize, rv: u64) -> Resu
     Ok(Page { items, cont })
 }
 
+/// `ValidateListOptions` (apimachinery `pkg/apis/meta/internalversion/validation`), as a
+/// list, a watch and a deletecollection check their options before anything else, with
+/// the WatchList feature gate off as in v1.33 (apiserver `pkg/features/kube_features.go`:
+/// beta, off by default since 1.33).
+pub(super) fn validate_list_options(ctx: &Ctx) -> Result<(), ApiError> {
+    use crate::status::field;
+    let given = |k: &str| ctx.param(k).filter(|v| !v.is_empty());
+    let watch = ctx
+        .param("watch")
+        .is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
+    let send_initial = ctx.param("sendInitialEvents").is_some();
+    let matching = given("resourceVersionMatch");
+    let mut errs = Vec::new();
+    if watch {
+        if send_initial {
+            if matching != Some("NotOlderThan") {
+                errs.push(field::forbidden(
+                    "resourceVersionMatch",
+                    "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                ));
+            }
+            errs.push(field::forbidden(
+                "sendInitialEvents",
+                "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+            ));
+        }
+        if let Some(m) = matching {
+            if !send_initial {
+                errs.push(field::forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                ));
+            }
+            if m != "NotOlderThan" {
+                errs.push(field::not_supported(
+                    "resourceVersionMatch",
+                    m,
+                    &["NotOlderThan"],
+                ));
+            }
+            if given("continue").is_some() {
+                errs.push(field::forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden when continue is provided",
+                ));
+            }
+        }
+    } else {
+        if let Some(m) = matching {
+            if given("resourceVersion").is_none() {
+                errs.push(field::forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                ));
+            }
+            if given("continue").is_some() {
+                errs.push(field::forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden when continue is provided",
+                ));
+            }
+            if m != "Exact" && m != "NotOlderThan" {
+                errs.push(field::not_supported(
+                    "resourceVersionMatch",
+                    m,
+                    &["Exact", "NotOlderThan", ""],
+                ));
+            }
+            if m == "Exact" && ctx.param("resourceVersion") == Some("0") {
+                errs.push(field::forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                ));
+            }
+        }
+        if send_initial {
+            errs.push(field::forbidden(
+                "sendInitialEvents",
+                "sendInitialEvents is forbidden for list",
+            ));
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid("meta.k8s.io", "ListOptions", "", errs))
+    }
+}
+
 pub(super) fn list(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<Response, ApiError> {
     let (ctx, res) = (&req.ctx, t.res);
+    validate_list_options(ctx)?;
     accepted(ctx, res, true)?;
     let rv = state.registry.current_rv();
     let limit: usize = match ctx.param("limit") {

@@ -1,5 +1,6 @@
 //! Watches: `?watch=true` on a collection or a named object, as
-//! `apiserver pkg/endpoints/handlers/watch.go` frames them — one JSON event per line, the
+//! `apiserver pkg/endpoints/handlers/watch.go` frames them — one JSON event per line or
+//! length-prefixed protobuf events (`Framing`), the
 //! initial state as synthetic `ADDED` events (or replayed from a resourceVersion), optional
 //! bookmarks, and a 410 `ERROR` event when the client falls too far behind.
 
@@ -73,14 +74,63 @@ impl Options {
     }
 }
 
-fn watch_line(kind: &str, obj: &Value) -> Bytes {
-    let mut s = serde_json::to_string(&json!({"type": kind, "object": obj})).expect("json");
-    s.push('\n');
-    Bytes::from(s)
+/// How a watch's events are written, by the stream serializer of the negotiated media type
+/// (`k8s.io/apimachinery/pkg/runtime/serializer/codec_factory.go`): JSON, one event per
+/// line; protobuf, each `WatchEvent` raw (no envelope) behind its length as four big-endian
+/// bytes (`protobuf.LengthDelimitedFramer`), its object in the full `k8s\0` envelope
+/// (`handlers/watch.go`, the embedded encoder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Json,
+    Protobuf,
+}
+
+impl Framing {
+    /// The answer's content type: a stream type for anything but JSON
+    /// (`handlers/watch.go`, `serveWatch`).
+    fn content_type(self) -> &'static str {
+        match self {
+            Framing::Json => "application/json",
+            Framing::Protobuf => "application/vnd.kubernetes.protobuf;stream=watch",
+        }
+    }
+}
+
+fn watch_line(framing: Framing, kind: &str, obj: &Value) -> Bytes {
+    match framing {
+        Framing::Json => {
+            let mut s = serde_json::to_string(&json!({"type": kind, "object": obj})).expect("json");
+            s.push('\n');
+            Bytes::from(s)
+        }
+        Framing::Protobuf => proto_event(kind, obj).unwrap_or_else(|| {
+            let status = ApiError::internal(format!(
+                "unable to encode watch object {}: no protobuf schema",
+                obj.get("kind").and_then(Value::as_str).unwrap_or("")
+            ))
+            .to_status();
+            proto_event("ERROR", &status).unwrap_or_default()
+        }),
+    }
+}
+
+/// One protobuf watch frame, if the object's type is in the table.
+fn proto_event(kind: &str, obj: &Value) -> Option<Bytes> {
+    use crate::schema::proto;
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let type_kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    let ty = crate::schema::SCHEMA.object_type(api_version, type_kind)?;
+    let raw = proto::encode(&ty, obj).ok()?;
+    let object = proto::envelope(api_version, type_kind, &raw);
+    let event = proto::watch_event(kind, &object);
+    let mut frame = Vec::with_capacity(4 + event.len());
+    frame.extend_from_slice(&(event.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&event);
+    Some(Bytes::from(frame))
 }
 
 /// A `BOOKMARK` event at `rv`; the one that ends the initial events is annotated so.
-fn bookmark(res: &ApiResource, rv: u64, end_of_initial: bool) -> Bytes {
+fn bookmark(framing: Framing, res: &ApiResource, rv: u64, end_of_initial: bool) -> Bytes {
     let mut meta = Map::new();
     meta.insert("resourceVersion".into(), json!(rv.to_string()));
     meta.insert("creationTimestamp".into(), Value::Null);
@@ -91,6 +141,7 @@ fn bookmark(res: &ApiResource, rv: u64, end_of_initial: bool) -> Bytes {
         );
     }
     watch_line(
+        framing,
         "BOOKMARK",
         &json!({"kind": res.kind, "apiVersion": res.api_version(), "metadata": meta}),
     )
@@ -100,28 +151,20 @@ pub(super) fn watch(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<R
     // The list's negotiation first (`handlers/get.go`, `ListResource`), then a stream
     // serializer for what it chose (`NegotiateOutputMediaTypeStream`, `handlers/watch.go`):
     // YAML has none.
-    match super::read::accepted(&req.ctx, t.res, true)?.media {
-        Media::Json => {}
+    super::read::validate_list_options(&req.ctx)?;
+    let framing = match super::read::accepted(&req.ctx, t.res, true)?.media {
+        Media::Json => Framing::Json,
         Media::Yaml => return Err(negotiate::stream_not_acceptable()),
-        Media::Protobuf => {
-            return Err(ApiError {
-                code: 501,
-                reason: "NotImplemented",
-                message: "the embedded cluster streams watches in JSON only; \
-                          ask for application/json"
-                    .into(),
-                details: None,
-            });
-        }
-    }
+        Media::Protobuf => Framing::Protobuf,
+    };
     let opts = Options::parse(&req.ctx, t)?;
     let started = match state.registry.watch(opts.since) {
         Ok(started) => started,
         // A watch the cache cannot serve is answered by a watcher whose only event is the
         // error (`k8s.io/apiserver/pkg/storage/cacher/cacher.go`, `newErrWatcher`).
         Err(e) if e.code == 410 => {
-            let error = watch_line("ERROR", &e.to_status());
-            return Ok(stream(futures::stream::iter([Ok(error)])));
+            let error = watch_line(framing, "ERROR", &e.to_status());
+            return Ok(stream(futures::stream::iter([Ok(error)]), framing));
         }
         Err(e) => return Err(e),
     };
@@ -134,7 +177,7 @@ pub(super) fn watch(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<R
         let (items, rv) = state.registry.list(t.res, Some(t.namespace));
         start_rv = rv;
         for o in items.iter().filter(|o| opts.matches(t.namespace, o)) {
-            initial.push(watch_line("ADDED", o));
+            initial.push(watch_line(framing, "ADDED", o));
         }
     } else {
         for e in started
@@ -142,11 +185,11 @@ pub(super) fn watch(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<R
             .iter()
             .filter(|e| e.resource == key && opts.matches(t.namespace, &e.object))
         {
-            initial.push(watch_line(e.kind.as_str(), &e.object));
+            initial.push(watch_line(framing, e.kind.as_str(), &e.object));
         }
     }
     if opts.send_initial == Some(true) && opts.bookmarks {
-        initial.push(bookmark(t.res, start_rv, true));
+        initial.push(bookmark(framing, t.res, start_rv, true));
     }
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let follow = Follow {
@@ -155,6 +198,7 @@ pub(super) fn watch(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<R
         key,
         start_rv,
         opts,
+        framing,
     };
     tokio::spawn(follow.run(started.live, tx));
     let head = futures::stream::iter(initial.into_iter().map(Ok::<_, std::convert::Infallible>));
@@ -162,11 +206,11 @@ pub(super) fn watch(state: &State, req: &ApiRequest, t: &Target<'_>) -> Result<R
         rx,
         |mut rx| async move { rx.recv().await.map(|b| (Ok(b), rx)) },
     );
-    Ok(stream(futures::StreamExt::chain(head, tail)))
+    Ok(stream(futures::StreamExt::chain(head, tail), framing))
 }
 
-/// A watch's answer: its events as they come, as JSON lines.
-fn stream<S>(events: S) -> Response
+/// A watch's answer: its events as they come.
+fn stream<S>(events: S, framing: Framing) -> Response
 where
     S: futures::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + 'static,
 {
@@ -174,7 +218,7 @@ where
     let h = r.headers_mut();
     h.insert(
         http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(framing.content_type()),
     );
     h.insert(
         http::header::CACHE_CONTROL,
@@ -194,6 +238,7 @@ struct Follow {
     key: String,
     start_rv: u64,
     opts: Options,
+    framing: Framing,
 }
 
 impl Follow {
@@ -205,7 +250,9 @@ impl Follow {
         loop {
             let line = tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => break,
-                _ = tick.tick(), if self.opts.bookmarks => bookmark(&self.res, last_rv, false),
+                _ = tick.tick(), if self.opts.bookmarks => {
+                    bookmark(self.framing, &self.res, last_rv, false)
+                }
                 ev = live.recv() => match ev {
                     Ok(e) if e.rv <= self.start_rv || e.resource != self.key => continue,
                     Ok(e) => {
@@ -213,13 +260,13 @@ impl Follow {
                         if !self.opts.matches(&self.namespace, &e.object) {
                             continue;
                         }
-                        watch_line(e.kind.as_str(), &e.object)
+                        watch_line(self.framing, e.kind.as_str(), &e.object)
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         // The client fell too far behind; end the watch so it re-lists,
                         // as upstream does when its watch cache overflows.
                         let status = ApiError::gone("too old resource version").to_status();
-                        let _ = tx.send(watch_line("ERROR", &status)).await;
+                        let _ = tx.send(watch_line(self.framing, "ERROR", &status)).await;
                         break;
                     }
                     Err(_) => break,

@@ -88,7 +88,10 @@ pub(super) fn delete_collection(
     req: &ApiRequest,
     t: &Target<'_>,
 ) -> Result<Response, ApiError> {
+    // Negotiated first, then the list options checked (`handlers/delete.go`,
+    // `DeleteCollection`).
     accepted(&req.ctx, t.res, false)?;
+    super::read::validate_list_options(&req.ctx)?;
     let items = super::read::selected(state, &req.ctx, t)?;
     // The answer is the list as it was listed, before each item's deletion
     // (`registry/store.go`, `DeleteCollection`); an item already gone is no error.

@@ -117,6 +117,25 @@ pub fn read_envelope(data: &[u8]) -> Result<Envelope<'_>, ProtoError> {
     Ok(env)
 }
 
+/// A raw `metav1.WatchEvent` (no envelope): its type and its object's bytes.
+pub fn read_watch_event(data: &[u8]) -> Result<(String, &[u8]), ProtoError> {
+    let (mut kind, mut object) = (String::new(), &[][..]);
+    for (num, raw) in fields(data)? {
+        match (num, raw) {
+            (1, Raw::Bytes(b)) => kind = String::from_utf8_lossy(b).into_owned(),
+            (2, Raw::Bytes(ext)) => {
+                for (n, r) in fields(ext)? {
+                    if let (1, Raw::Bytes(b)) = (n, r) {
+                        object = b;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((kind, object))
+}
+
 /// Decodes a message of type `ty` into its JSON form.
 pub fn decode(ty: &Type, buf: &[u8]) -> Result<Value, ProtoError> {
     let Resolved::Struct(_, fs) = SCHEMA.resolve(ty) else {

@@ -9,7 +9,7 @@
 mod decode;
 mod encode;
 
-pub use decode::{decode, read_envelope};
+pub use decode::{decode, read_envelope, read_watch_event};
 pub use encode::encode;
 
 /// `time.Time{}.Unix()`: the zero Go time, 0001-01-01T00:00:00Z.
@@ -58,5 +58,17 @@ pub fn envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
     put_bytes(&mut out, 2, raw);
     put_bytes(&mut out, 3, b"");
     put_bytes(&mut out, 4, b"");
+    out
+}
+
+/// A `metav1.WatchEvent` as the raw protobuf serializer writes it (no envelope): its type,
+/// then its object (a `runtime.RawExtension`) holding `object`, already encoded
+/// (`k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto`).
+pub fn watch_event(kind: &str, object: &[u8]) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(object.len() + 8);
+    put_bytes(&mut raw, 1, object);
+    let mut out = Vec::with_capacity(raw.len() + kind.len() + 8);
+    put_bytes(&mut out, 1, kind.as_bytes());
+    put_bytes(&mut out, 2, &raw);
     out
 }
