@@ -1,9 +1,12 @@
 //! Go's reading of numbers and times in query parameters, with Go's words for what it
-//! cannot read: `strconv.ParseInt(s, 10, 64)` (`strconv/atoi.go`) and
+//! cannot read, and its writing of a duration: `strconv.ParseInt(s, 10, 64)` (`strconv/atoi.go`) and
 //! `time.Parse(time.RFC3339, s)` (`time/format.go`, `Parse`), which is how
 //! `metav1.Time.UnmarshalQueryParameter` reads a time.
 
 use crate::status::quote;
+
+/// Go's `time.Duration.String()`, for a duration a message quotes (`10s`, `1m20s`).
+pub use crate::schema::duration::go_duration;
 
 /// `strconv.ParseInt(s, 10, 64)`: the number, or Go's `*NumError` text.
 pub fn parse_int64(s: &str) -> Result<i64, String> {

@@ -15,7 +15,7 @@ mod bootstrap;
 mod controllers;
 mod crds;
 mod discovery;
-mod gotime;
+pub mod gotime;
 mod http;
 pub mod kubeconfig;
 mod object;

@@ -16,6 +16,8 @@ pub struct ExecRequest {
     pub container: String,
     pub command: Vec<String>,
     pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
     pub tty: bool,
 }
 
@@ -46,9 +48,29 @@ impl Remote {
         self,
         runtime: &dyn PodRuntime,
     ) -> BoxFuture<'static, Result<ExecSession, RuntimeError>> {
+        if let Err(e) = self.check_streams() {
+            return Box::pin(std::future::ready(Err(e)));
+        }
         match self {
             Remote::Exec(r) => runtime.exec(r),
             Remote::Attach(r) => runtime.attach(r),
+        }
+    }
+
+    /// The node refuses a request for no stream at all, as the kubelet's `NewOptions`
+    /// does (`k8s.io/kubelet/pkg/cri/streaming/remotecommand/httpstream.go`), before it
+    /// looks for the pod.
+    pub fn check_streams(&self) -> Result<(), RuntimeError> {
+        let (stdin, stdout, stderr) = match self {
+            Remote::Exec(r) => (r.stdin, r.stdout, r.stderr),
+            Remote::Attach(r) => (r.stdin, r.stdout, r.stderr),
+        };
+        if stdin || stdout || stderr {
+            Ok(())
+        } else {
+            Err(RuntimeError(
+                "you must specify at least 1 of stdin, stdout, stderr".into(),
+            ))
         }
     }
 

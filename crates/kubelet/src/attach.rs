@@ -23,6 +23,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream
 /// it, as a pipe would make it wait.
 const ATTACH_BUFFER: usize = 64 * 1024;
 
+/// How long the container's output waits for an attach that reads nothing (a suspended
+/// `kubectl attach`) before that attach is let go.
+const STALLED: std::time::Duration = std::time::Duration::from_secs(5);
+
 type Input = Pin<Box<dyn AsyncWrite + Send>>;
 
 /// One container's standard streams across its runs.
@@ -34,12 +38,16 @@ pub(crate) struct ContainerIo {
     /// `tty: true`: its standard streams are one terminal.
     pub(crate) tty: bool,
     next: AtomicU64,
+    /// Counts runs, so that an attach to an earlier run never touches a later one.
+    runs: AtomicU64,
     run: Mutex<Run>,
 }
 
 /// What belongs to the current run.
 #[derive(Default)]
 struct Run {
+    /// Which run this is (`ContainerIo::runs`).
+    number: u64,
     /// Whether the run's output is still open: an attach to a run that has ended is refused.
     open: bool,
     /// The run's standard input while it is open: written by every attach, in turn.
@@ -70,6 +78,7 @@ impl ContainerIo {
             stdin_once: c.stdin_once == Some(true),
             tty: c.tty == Some(true),
             next: AtomicU64::new(0),
+            runs: AtomicU64::new(0),
             run: Mutex::new(Run::default()),
         }
     }
@@ -81,6 +90,7 @@ impl ContainerIo {
     /// A new run starts with this standard input (when the spec keeps one) and terminal.
     pub(crate) fn begin(&self, input: Option<Input>, terminal: Option<std::os::fd::OwnedFd>) {
         *self.run() = Run {
+            number: self.runs.fetch_add(1, Ordering::Relaxed) + 1,
             open: true,
             input: input.map(|i| Arc::new(tokio::sync::Mutex::new(i))),
             terminal: terminal.map(Arc::new),
@@ -94,7 +104,7 @@ impl ContainerIo {
     }
 
     /// A chunk the run wrote on `output`, for every attach that asked for it. An attach
-    /// whose reader has gone is dropped.
+    /// whose reader has gone, or that has read nothing for `STALLED`, is dropped.
     pub(crate) async fn publish(&self, output: Output, chunk: &[u8]) {
         let targets: Vec<(u64, Arc<tokio::sync::Mutex<DuplexStream>>)> = self
             .run()
@@ -110,7 +120,10 @@ impl ContainerIo {
             .collect();
         for (id, to) in targets {
             let mut to = to.lock().await;
-            if to.write_all(chunk).await.is_err() {
+            if !matches!(
+                tokio::time::timeout(STALLED, to.write_all(chunk)).await,
+                Ok(Ok(()))
+            ) {
                 self.detach(id);
             }
         }
@@ -136,7 +149,7 @@ impl ContainerIo {
         let stdout = reader(req.stdout);
         // With a terminal, standard error is the terminal's: there is no stream of its own.
         let stderr = reader(req.stderr && !self.tty);
-        let terminal = {
+        let (terminal, number) = {
             let mut run = self.run();
             if !run.open {
                 return Err("container is in CONTAINER_EXITED state".into());
@@ -149,11 +162,11 @@ impl ContainerIo {
                     _done: done_tx,
                 },
             );
-            run.terminal.clone()
+            (run.terminal.clone(), run.number)
         };
         let stdin = (req.stdin && self.stdin).then(|| {
             let (writer, from) = tokio::io::duplex(ATTACH_BUFFER);
-            tokio::spawn(self.clone().forward_input(id, from));
+            tokio::spawn(self.clone().forward_input(id, number, from));
             Box::pin(writer) as Pin<Box<dyn AsyncWrite + Send>>
         });
         let resize = terminal.map(crate::exec::resizer);
@@ -172,28 +185,38 @@ impl ContainerIo {
         })
     }
 
-    /// Copies one attach's input to the run's standard input until it ends.
-    async fn forward_input(self: Arc<Self>, id: u64, mut from: DuplexStream) {
+    /// Copies one attach's input to its run's standard input until it ends, or until the
+    /// attach or its run does.
+    async fn forward_input(self: Arc<Self>, id: u64, number: u64, mut from: DuplexStream) {
         let mut buf = vec![0u8; 32 * 1024];
         loop {
             let n = match from.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let Some(input) = self.run().input.clone() else {
-                break;
+            let input = {
+                let run = self.run();
+                if run.number != number || !run.attached.contains_key(&id) {
+                    return;
+                }
+                run.input.clone()
             };
+            let Some(input) = input else { break };
             let mut to = input.lock().await;
             if to.write_all(&buf[..n]).await.is_err() || to.flush().await.is_err() {
                 break;
             }
         }
+        let mut run = self.run();
+        if run.number != number {
+            return;
+        }
         if self.stdin_once && !self.tty {
             // The container reads the end of its input (once no write to it is under way);
             // the attach stays for its output.
-            self.run().input = None;
+            run.input = None;
         } else {
-            self.detach(id);
+            run.attached.remove(&id);
         }
     }
 }

@@ -18,19 +18,7 @@ impl Kubelet {
             .create_subresource::<Value, Value>("binding", &name, &PostParams::default(), &binding)
             .await
         {
-            Ok(_) => {
-                let msg = format!(
-                    "Successfully assigned {ns}/{name} to {}",
-                    self.config.node_name
-                );
-                events::Recorder {
-                    client: &self.client,
-                    component: "default-scheduler",
-                    host: "",
-                }
-                .record(pod, "Normal", "Scheduled", &msg, None)
-                .await;
-            }
+            Ok(_) => events::scheduled(&self.client, pod, &self.config.node_name).await,
             Err(e) => tracing::warn!(pod = %name, error = %e, "binding failed"),
         }
     }

@@ -37,7 +37,19 @@ pub(crate) struct ContainerRun {
     fallback_to_logs: bool,
     /// The ended run's termination message.
     message: String,
+    /// When the last run ended.
+    ended: Option<std::time::Instant>,
+    /// The crash-loop back-off: its current delay, and when it last moved.
+    back_off: Option<(std::time::Duration, std::time::Instant)>,
+    /// Why the ended run is not started again yet (`CrashLoopBackOff`), and the message.
+    pub(crate) waiting: Option<(String, String)>,
 }
+
+/// The kubelet's crash-loop back-off (`newCrashLoopBackOff`, `pkg/kubelet/kubelet.go`):
+/// 10 s, doubled each time up to 300 s, forgotten after 600 s without a restart.
+const BACK_OFF_BASE: std::time::Duration = std::time::Duration::from_secs(10);
+const BACK_OFF_MAX: std::time::Duration = std::time::Duration::from_secs(300);
+const BACK_OFF_RESET: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl ContainerRun {
     /// `image` is the runtime's name of the image, `image_id` its digest reference.
@@ -68,6 +80,9 @@ impl ContainerRun {
             fallback_to_logs: c.termination_message_policy.as_deref()
                 == Some("FallbackToLogsOnError"),
             message: String::new(),
+            ended: None,
+            back_off: None,
+            waiting: None,
         }
     }
 
@@ -77,7 +92,7 @@ impl ContainerRun {
         self
     }
 
-    pub(crate) fn start(&mut self, sandbox: &podbox::Sandbox) -> Result<(), String> {
+    pub(crate) async fn start(&mut self, sandbox: &podbox::Sandbox) -> Result<(), String> {
         // Every run of a container starts from the image, in a writable layer of its own:
         // a new one each run, never an earlier run's, which processes of that run still in
         // the pod may hold (the pod's directory, and every layer in it, goes with the pod).
@@ -101,7 +116,7 @@ impl ContainerRun {
             // One terminal for all three streams, the container's own; what it prints is
             // logged as stdout, as a runtime logs a terminal's output. What fails before
             // the terminal exists comes on the launcher's own streams, logged too.
-            let (mut child, master) = crate::exec::spawn_on_terminal(sandbox, &self.spec)?;
+            let (mut child, master) = crate::exec::spawn_on_terminal(sandbox, &self.spec).await?;
             let pipes = [
                 (
                     child
@@ -186,12 +201,12 @@ impl ContainerRun {
         Ok(())
     }
 
-    pub(crate) fn restart(&mut self, sandbox: &podbox::Sandbox) -> Result<(), String> {
+    pub(crate) async fn restart(&mut self, sandbox: &podbox::Sandbox) -> Result<(), String> {
         self.last_state = Some(self.terminated());
         // The previous run's log is what `logs --previous` reads.
         let _ = std::fs::rename(&self.log, self.log.with_extension("log.previous"));
         self.restarts += 1;
-        self.start(sandbox)
+        self.start(sandbox).await
     }
 
     pub(crate) fn running(&self) -> bool {
@@ -213,13 +228,17 @@ impl ContainerRun {
                 .unwrap_or(137);
             self.exit_code = Some(code);
             self.finished_at = now();
+            self.ended = Some(std::time::Instant::now());
             self.pid.store(0, Ordering::Relaxed);
             // What the run wrote is in its log before its status is read from it: the
             // pumps end when the pipes close, bounded in case a process the container
             // left behind holds them open.
             let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
-            for pump in self.pumps.iter_mut() {
-                let _ = tokio::time::timeout_at(deadline, pump).await;
+            for mut pump in std::mem::take(&mut self.pumps) {
+                if tokio::time::timeout_at(deadline, &mut pump).await.is_err() {
+                    // Nothing it reads later belongs to this run's log or attaches.
+                    pump.abort();
+                }
             }
             // Every attach ends with the run's output.
             self.io.end();
@@ -263,14 +282,55 @@ impl ContainerRun {
         }
     }
 
+    /// How long the ended run must wait before it is started again, and the back-off it
+    /// waits out; `None` when it may start at once. As `doBackOff` decides
+    /// (`pkg/kubelet/kuberuntime/kuberuntime_manager.go`), with the back-off's
+    /// `IsInBackOffSince` (`k8s.io/client-go/util/flowcontrol/backoff.go`) at its end.
+    pub(crate) fn backing_off(&self) -> Option<(std::time::Duration, std::time::Duration)> {
+        let (delay, moved) = self.back_off?;
+        let ended = self.ended?;
+        if ended.saturating_duration_since(moved) > BACK_OFF_RESET {
+            return None;
+        }
+        delay
+            .checked_sub(ended.elapsed())
+            .filter(|left| !left.is_zero())
+            .map(|left| (left, delay))
+    }
+
+    /// The back-off moves on as the run is started again (`Backoff.Next`).
+    pub(crate) fn next_back_off(&mut self) {
+        let now = std::time::Instant::now();
+        let ended = self.ended.unwrap_or(now);
+        let delay = match self.back_off {
+            Some((delay, moved)) if ended.saturating_duration_since(moved) <= BACK_OFF_RESET => {
+                (delay * 2).min(BACK_OFF_MAX)
+            }
+            _ => BACK_OFF_BASE,
+        };
+        self.back_off = Some((delay, now));
+    }
+
     /// What the pod's status says about this container now.
     pub(crate) fn report(&self) -> ContainerReport {
-        let state = if self.running() {
-            RunState::Running {
-                started_at: self.started_at.clone(),
-            }
-        } else {
-            RunState::Terminated(self.terminated())
+        let (state, last) = match (&self.waiting, self.running()) {
+            (_, true) => (
+                RunState::Running {
+                    started_at: self.started_at.clone(),
+                },
+                self.last_state.clone(),
+            ),
+            (Some((reason, message)), false) => (
+                RunState::Waiting {
+                    reason: reason.clone(),
+                    message: message.clone(),
+                },
+                Some(self.terminated()),
+            ),
+            (None, false) => (
+                RunState::Terminated(self.terminated()),
+                self.last_state.clone(),
+            ),
         };
         ContainerReport {
             name: self.name.clone(),
@@ -278,9 +338,17 @@ impl ContainerRun {
             image_id: self.image_id.clone(),
             id: self.id.clone(),
             restarts: self.restarts,
-            last: self.last_state.clone(),
+            last,
             state,
         }
+    }
+}
+
+impl Drop for ContainerRun {
+    /// However the run is given up (its pod stopped while it is waited for, or past its
+    /// grace period), every attach to it ends.
+    fn drop(&mut self) {
+        self.io.end();
     }
 }
 

@@ -80,7 +80,7 @@ impl PodRuntime for Kubelet {
             spec.image = None;
             spec.mounts.clear();
             let session = if req.tty {
-                spawn_with_terminal(target.sandbox.clone(), spec, req.stdin).await?
+                spawn_with_terminal(&target.sandbox, &spec, req.stdin).await?
             } else {
                 let cmd = target.sandbox.command(&spec).map_err(|e| e.to_string())?;
                 spawn_with_pipes(cmd, req.stdin)?
@@ -98,7 +98,7 @@ const TERMINAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30)
 /// child, with the launcher's standard output and error piped (what fails before the
 /// terminal exists is said there), and the terminal's host side, unless the container
 /// ended before it opened one.
-pub(crate) fn spawn_on_terminal(
+pub(crate) async fn spawn_on_terminal(
     sandbox: &podbox::Sandbox,
     spec: &podbox::ContainerSpec,
 ) -> Result<(tokio::process::Child, Option<std::fs::File>), String> {
@@ -108,15 +108,22 @@ pub(crate) fn spawn_on_terminal(
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let child = tokio::process::Command::from(cmd)
+    let mut child = tokio::process::Command::from(cmd)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| e.to_string())?;
-    let master = console
-        .receive(TERMINAL_TIMEOUT)
-        .ok()
-        .map(std::fs::File::from);
-    Ok((child, master))
+    let received = tokio::task::spawn_blocking(move || console.receive(TERMINAL_TIMEOUT))
+        .await
+        .map_err(|e| e.to_string())?;
+    match received {
+        Ok(master) => Ok((child, Some(std::fs::File::from(master)))),
+        // It ended first: why is on the launcher's standard error.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok((child, None)),
+        Err(e) => {
+            let _ = child.kill().await;
+            Err(format!("waiting for the container's terminal: {e}"))
+        }
+    }
 }
 
 /// Sizes sent here reach the terminal `fd` (as SIGWINCH for its programs).
@@ -135,14 +142,11 @@ pub(crate) fn resizer(
 /// Runs `cmd` on a new terminal: its output comes back on stdout, input (when `stdin`)
 /// goes to the terminal, and resizes reach it as SIGWINCH.
 async fn spawn_with_terminal(
-    sandbox: std::sync::Arc<podbox::Sandbox>,
-    spec: podbox::ContainerSpec,
+    sandbox: &podbox::Sandbox,
+    spec: &podbox::ContainerSpec,
     stdin: bool,
 ) -> Result<ExecSession, String> {
-    let (mut child, master) =
-        tokio::task::spawn_blocking(move || spawn_on_terminal(&sandbox, &spec))
-            .await
-            .map_err(|e| e.to_string())??;
+    let (mut child, master) = spawn_on_terminal(sandbox, spec).await?;
     let Some(master) = master else {
         // It failed before its terminal existed: why is on the launcher's stderr.
         let mut why = String::new();

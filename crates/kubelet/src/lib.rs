@@ -169,6 +169,8 @@ pub struct Kubelet {
     watching: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Failed image pulls, held back as the kubelet's image back-off holds them.
     pull_backoff: pull::PullBackOff,
+    /// The events it recorded, to count them again when they recur.
+    seen: events::Seen,
     /// The node's image store (`images::Store::user_default`), opened once; why not, when
     /// it cannot be.
     images: Result<images::Store, String>,
@@ -219,6 +221,7 @@ impl Kubelet {
             targets: Mutex::new(HashMap::new()),
             watching: Mutex::new(None),
             pull_backoff: pull::PullBackOff::default(),
+            seen: events::Seen::default(),
             images: images::Store::user_default().map_err(|e| e.to_string()),
         })
     }
@@ -411,6 +414,7 @@ impl Kubelet {
             client: &self.client,
             component: "kubelet",
             host: &self.config.node_name,
+            seen: &self.seen,
         }
     }
 }

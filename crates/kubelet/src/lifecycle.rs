@@ -193,6 +193,7 @@ impl PodRun {
             host_ip: &self.kubelet.config.node_ip,
             start_time: &self.start_time,
             now: &now(),
+            restart_policy: self.spec.restart_policy.as_deref().unwrap_or("Always"),
         })
     }
 
@@ -244,15 +245,24 @@ impl PodRun {
                 break;
             }
             // Wait for a container to exit or for the pod to be deleted.
-            let exits = futures::future::select_all(
-                containers
-                    .iter_mut()
-                    .filter(|c| c.running())
-                    .map(|c| Box::pin(c.wait())),
-            );
-            tokio::select! {
-                _ = self.stop.wait_for(|s| *s) => break,
-                _ = exits => {}
+            if !containers.iter().any(ContainerRun::running) {
+                // Nothing runs, yet the pod is to run on: a start failed. The pod worker
+                // tries again after its back-off period (10 s, `pkg/kubelet/pod_workers.go`).
+                tokio::select! {
+                    _ = self.stop.wait_for(|s| *s) => break,
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(10)) => {}
+                }
+            } else {
+                let exits = futures::future::select_all(
+                    containers
+                        .iter_mut()
+                        .filter(|c| c.running())
+                        .map(|c| Box::pin(c.wait())),
+                );
+                tokio::select! {
+                    _ = self.stop.wait_for(|s| *s) => break,
+                    _ = exits => {}
+                }
             }
             self.restart_exited(sandbox, containers, &restart_policy)
                 .await;
@@ -270,22 +280,63 @@ impl PodRun {
         containers: &mut [ContainerRun],
         restart_policy: &str,
     ) {
-        for c in containers.iter_mut().filter(|c| c.finished()) {
-            let restart = match restart_policy {
-                "Always" => true,
-                "OnFailure" => c.exit_code != Some(0),
-                _ => false,
-            };
-            if restart {
-                // Back-off: 10 s doubling, as the kubelet's crash-loop back-off starts.
-                let delay = std::time::Duration::from_secs(10u64 << c.restarts.min(5));
+        for i in 0..containers.len() {
+            let c = &containers[i];
+            let restart = c.finished()
+                && match restart_policy {
+                    "Always" => true,
+                    "OnFailure" => c.exit_code != Some(0),
+                    _ => false,
+                };
+            if !restart {
+                continue;
+            }
+            if let Some((left, delay)) = c.backing_off() {
+                // Waiting out the back-off, as the status and a `BackOff` event say
+                // (`doBackOff`, `pkg/kubelet/kuberuntime/kuberuntime_manager.go`;
+                // `format.Pod` names the pod).
+                let name = c.name.clone();
+                let pod = format!("{}_{}({})", self.name, self.ns, self.uid());
+                let delay = apiserver::gotime::go_duration(delay.as_nanos() as i64);
+                containers[i].waiting = Some((
+                    "CrashLoopBackOff".into(),
+                    format!("back-off {delay} restarting failed container={name} pod={pod}"),
+                ));
+                let reports: Vec<_> = containers.iter().map(ContainerRun::report).collect();
+                let status = self.status(Containers::Started(&reports));
+                self.kubelet
+                    .patch_status(&self.ns, &self.name, status)
+                    .await;
+                let field = events::container_field(&name);
+                self.kubelet
+                    .recorder()
+                    .record(
+                        &self.pod,
+                        "Warning",
+                        "BackOff",
+                        &format!("Back-off restarting failed container {name} in pod {pod}"),
+                        Some(&field),
+                    )
+                    .await;
                 tokio::select! {
                     _ = self.stop.wait_for(|s| *s) => return,
-                    _ = tokio::time::sleep(delay) => {}
+                    _ = tokio::time::sleep(left) => {}
                 }
-                if let Err(e) = c.restart(sandbox) {
-                    tracing::warn!(pod = %self.name, error = %e, "restart failed");
-                }
+                containers[i].waiting = None;
+            }
+            let c = &mut containers[i];
+            c.next_back_off();
+            // Each start makes sure of the image first, with its events (`startContainer`:
+            // `EnsureImageExists`), then creates and starts the container.
+            if let Some(spec) = self.spec.containers.iter().find(|s| s.name == c.name)
+                && let Err(f) = self.kubelet.ensure_image(&self.pod, spec).await
+            {
+                tracing::warn!(pod = %self.name, error = %f.message, "restart failed");
+                continue;
+            }
+            match c.restart(sandbox).await {
+                Ok(()) => self.kubelet.record_started(&self.pod, &c.name).await,
+                Err(e) => tracing::warn!(pod = %self.name, error = %e, "restart failed"),
             }
         }
     }

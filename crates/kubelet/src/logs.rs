@@ -28,12 +28,13 @@ pub(crate) async fn pump(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        attached.publish(output, &buf[..n]).await;
         pending.extend_from_slice(&buf[..n]);
         while let Some(i) = pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = pending.drain(..=i).collect();
             write_line(&file, stream, "F", &line[..line.len() - 1]).await;
         }
+        // The log first: an attach that reads slowly never holds it back.
+        attached.publish(output, &buf[..n]).await;
     }
     if !pending.is_empty() {
         write_line(&file, stream, "P", &pending).await;

@@ -347,6 +347,8 @@ impl Server {
                     .map(|(_, v)| v.clone())
                     .collect(),
                 stdin: options.stdin,
+                stdout: options.stdout,
+                stderr: options.stderr,
                 tty: options.tty,
             })
         };

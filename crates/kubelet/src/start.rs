@@ -242,19 +242,26 @@ impl Kubelet {
         run: &mut ContainerRun,
         sandbox: &podbox::Sandbox,
     ) -> Result<(), StartFailure> {
-        let field = events::container_field(&run.name);
-        let recorder = self.recorder();
         run.start(sandbox)
+            .await
             .map_err(|e| StartFailure::new("RunContainerError", e))?;
-        let created = format!("Created container: {}", run.name);
+        self.record_started(pod, &run.name).await;
+        Ok(())
+    }
+
+    /// The events of a container's start, each time it starts (`startContainer`,
+    /// `pkg/kubelet/kuberuntime/kuberuntime_container.go`).
+    pub(crate) async fn record_started(&self, pod: &Pod, container: &str) {
+        let field = events::container_field(container);
+        let recorder = self.recorder();
+        let created = format!("Created container: {container}");
         recorder
             .record(pod, "Normal", "Created", &created, Some(&field))
             .await;
-        let started = format!("Started container {}", run.name);
+        let started = format!("Started container {container}");
         recorder
             .record(pod, "Normal", "Started", &started, Some(&field))
             .await;
-        Ok(())
     }
 
     /// Makes the started pod reachable for `pods/exec` and `pods/log`.

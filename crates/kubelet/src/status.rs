@@ -16,6 +16,8 @@ pub(crate) struct PodStatusInput<'a> {
     /// The time of this report: the readiness conditions' transition time while the
     /// containers run.
     pub now: &'a str,
+    /// The pod's `restartPolicy` (`Always` when unset).
+    pub restart_policy: &'a str,
 }
 
 /// How far the pod's containers got.
@@ -50,8 +52,17 @@ pub(crate) struct ContainerReport {
 /// A started container's current state.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum RunState {
-    Running { started_at: String },
+    Running {
+        started_at: String,
+    },
     Terminated(Terminated),
+    /// Ended and to be started again once its back-off is over (`CrashLoopBackOff`); the
+    /// run that ended is its `lastState` (`convertToAPIContainerStatuses`,
+    /// `pkg/kubelet/kubelet_pods.go`).
+    Waiting {
+        reason: String,
+        message: String,
+    },
 }
 
 /// A run of a container that has ended.
@@ -95,6 +106,9 @@ impl ContainerReport {
         let state = match &self.state {
             RunState::Running { started_at } => json!({"running": {"startedAt": started_at}}),
             RunState::Terminated(t) => json!({"terminated": t.to_json()}),
+            RunState::Waiting { reason, message } => {
+                json!({"waiting": {"reason": reason, "message": message}})
+            }
         };
         let last_state = match &self.last {
             Some(t) => json!({"terminated": t.to_json()}),
@@ -166,7 +180,7 @@ pub(crate) fn pod_status(input: &PodStatusInput<'_>) -> Value {
         }
         Containers::Started(containers) => {
             let statuses = containers.iter().map(ContainerReport::to_json).collect();
-            let (phase, not_ready) = started_phase(containers);
+            let (phase, not_ready) = started_phase(containers, input.restart_policy);
             (phase, not_ready, input.now, statuses)
         }
     };
@@ -192,25 +206,35 @@ pub(crate) fn pod_status(input: &PodStatusInput<'_>) -> Value {
     })
 }
 
-/// The phase of a pod whose containers were started, and why it is not ready if it is
-/// not: `Running` until every container has finished, then `Succeeded` if all exited 0
-/// and `Failed` otherwise.
-fn started_phase(containers: &[ContainerReport]) -> (&'static str, Option<NotReady<'_>>) {
-    let finished = |c: &ContainerReport| matches!(c.state, RunState::Terminated(_));
-    let all_finished = containers.iter().all(finished);
-    let phase = if !all_finished {
-        "Running"
-    } else if containers
+/// The phase of a pod whose containers were started, as `getPhase` computes it
+/// (`pkg/kubelet/kubelet_pods.go`) for a pod that is not being stopped: `Running` while one
+/// runs; once none does, `Running` still if they are to restart (`Always`, or `OnFailure`
+/// with one failed), else `Succeeded` if all exited 0 and `Failed` otherwise. And why it
+/// is not ready if it is not.
+fn started_phase<'a>(
+    containers: &'a [ContainerReport],
+    restart_policy: &str,
+) -> (&'static str, Option<NotReady<'a>>) {
+    let running = containers.iter().filter(|c| c.running()).count();
+    // A container waiting to restart counts as stopped; it exited before.
+    let stopped = containers.len() - running;
+    let succeeded = containers
         .iter()
-        .all(|c| matches!(&c.state, RunState::Terminated(t) if t.exit_code == 0))
-    {
+        .filter(|c| matches!(&c.state, RunState::Terminated(t) if t.exit_code == 0))
+        .count();
+    // Restarting, under `Always`, is running.
+    let phase = if running > 0 || restart_policy == "Always" {
+        "Running"
+    } else if stopped == succeeded {
         "Succeeded"
-    } else {
+    } else if restart_policy == "Never" {
         "Failed"
+    } else {
+        "Running"
     };
-    let not_ready = if containers.iter().all(ContainerReport::running) {
+    let not_ready = if running == containers.len() {
         None
-    } else if all_finished {
+    } else if phase == "Succeeded" || phase == "Failed" {
         Some(NotReady::Completed)
     } else {
         Some(NotReady::Containers(

@@ -890,6 +890,109 @@ async fn termination_messages_come_from_the_file_or_the_logs() {
     drop(n);
 }
 
+/// A container that keeps failing is restarted at once the first time, then after the
+/// kubelet's crash-loop back-off (10 s, then 20 s), waiting as `CrashLoopBackOff` in
+/// between; its second and later ends are waited for like its first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_container_is_restarted_again_and_again() {
+    if !images_present(&[DEBIAN_IMAGE]) {
+        return;
+    }
+    let n = Node::start("restarts").await;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "flaky"},
+        "spec": {"restartPolicy": "OnFailure", "containers": [{"name": "main", "image": DEBIAN_IMAGE, "command": ["sh", "-c", "echo run; exit 1"]}]},
+    }))
+    .unwrap();
+    let created = n.pods.create(&PostParams::default(), &pod).await.unwrap();
+    let uid = created.metadata.uid.unwrap();
+    let status = |p: &Pod| {
+        serde_json::to_value(
+            &p.status
+                .as_ref()
+                .unwrap()
+                .container_statuses
+                .as_ref()
+                .unwrap()[0],
+        )
+        .unwrap()
+    };
+    let wait = |what: &'static str, done: Box<dyn Fn(&Pod) -> bool + Send>| {
+        let pods = n.pods.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                let p = pods.get("flaky").await.unwrap();
+                if p.status
+                    .as_ref()
+                    .is_some_and(|s| s.container_statuses.is_some())
+                    && done(&p)
+                {
+                    return p;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{what}: {:?}",
+                    p.status
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let backing_off = wait(
+        "never backing off",
+        Box::new(move |p| status(p)["state"]["waiting"]["reason"] == "CrashLoopBackOff"),
+    )
+    .await;
+    let c = status(&backing_off);
+    assert_eq!(phase(&backing_off), "Running");
+    assert_eq!(c["restartCount"], 1, "{c}");
+    assert_eq!(
+        c["state"]["waiting"]["message"],
+        format!("back-off 10s restarting failed container=main pod=flaky_default({uid})")
+    );
+    assert_eq!(c["lastState"]["terminated"]["exitCode"], 1, "{c}");
+    assert_eq!(c["ready"], false);
+    let again = wait(
+        "not restarted after its back-off",
+        Box::new(move |p| status(p)["restartCount"] == 2),
+    )
+    .await;
+    assert_eq!(status(&again)["lastState"]["terminated"]["exitCode"], 1);
+    let twice = wait(
+        "not backing off longer",
+        Box::new(move |p| {
+            status(p)["state"]["waiting"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("back-off 20s restarting failed container=main"))
+        }),
+    )
+    .await;
+    assert_eq!(status(&twice)["restartCount"], 2);
+    // Each start's events, counted again rather than repeated, as client-go's event
+    // correlator counts them; the back-off's own.
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(
+        kube::Client::new(n.cluster.service_as(UserInfo::admin()), "default"),
+        "default",
+    );
+    let counts: Vec<(String, i32)> = events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| (e.reason.unwrap_or_default(), e.count.unwrap_or(0)))
+        .collect();
+    for reason in ["Pulled", "Created", "Started"] {
+        assert!(
+            counts.contains(&(reason.to_string(), 3)),
+            "{reason} not counted 3 times: {counts:?}"
+        );
+    }
+    assert!(counts.contains(&("BackOff".to_string(), 2)), "{counts:?}");
+    drop(n);
+}
+
 /// The node's heartbeat: its Lease in `kube-node-lease`, held by the node for 40 s and
 /// owned by its Node, as the kubelet's lease controller writes it.
 #[tokio::test(flavor = "multi_thread")]

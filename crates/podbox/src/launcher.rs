@@ -25,7 +25,10 @@ fn container_setup() -> Result<i32, String> {
     let spec: ContainerSpec =
         serde_json::from_str(&std::env::var(SPEC).map_err(|_| format!("{SPEC} is not set"))?)
             .map_err(|e| e.to_string())?;
-    let console = std::env::var_os(sys::CONSOLE).map(|_| sys::take_console());
+    let console = match std::env::var_os(sys::CONSOLE) {
+        Some(_) => Some(sys::take_console()?),
+        None => None,
+    };
     let (sources, layers) = join_pod(&holder, &spec)?;
     match sys::fork_single_threaded()? {
         ForkResult::Child => {

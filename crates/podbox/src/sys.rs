@@ -294,6 +294,9 @@ pub(crate) fn forward_signals_to(child: Pid) {
 pub(crate) fn pass_console(command: &mut std::process::Command, socket: std::os::fd::OwnedFd) {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
+    // A copy numbered 3 or above (`F_DUPFD_CLOEXEC`), so that the child's standard
+    // streams, set before the closure runs, cannot have replaced it.
+    let socket = socket.try_clone().unwrap_or(socket);
     let raw = socket.as_raw_fd();
     // SAFETY: the closure runs in the child between fork and exec and calls only dup2(2)
     // and fcntl(2), which are async-signal-safe; it allocates nothing. `socket` lives in
@@ -316,12 +319,18 @@ pub(crate) fn pass_console(command: &mut std::process::Command, socket: std::os:
 
 /// The console socket `pass_console` gave this process, now owned (and closed when
 /// dropped).
-pub(crate) fn take_console() -> std::os::fd::OwnedFd {
+pub(crate) fn take_console() -> Result<std::os::fd::OwnedFd, String> {
     use std::os::fd::FromRawFd;
-    // SAFETY: the launcher is started with `CONSOLE` set only by `pass_console`, which
-    // leaves the socket open on `CONSOLE_FD`; nothing else in this process uses that
-    // descriptor, and this is called once per process.
-    unsafe { std::os::fd::OwnedFd::from_raw_fd(CONSOLE_FD) }
+    // SAFETY: F_GETFD only reads the descriptor's flags; it fails on a closed one.
+    if unsafe { libc::fcntl(CONSOLE_FD, libc::F_GETFD) } == -1 {
+        return Err(format!(
+            "{CONSOLE} is set but descriptor {CONSOLE_FD} is not open"
+        ));
+    }
+    // SAFETY: the descriptor is open, and the launcher is started with `CONSOLE` set only
+    // by `pass_console`, which leaves the socket on it; nothing else in this process uses
+    // it, and this is called once per process.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(CONSOLE_FD) })
 }
 
 /// Sends `fd` over `socket` (`SCM_RIGHTS`).
@@ -336,7 +345,8 @@ pub(crate) fn send_fd(
         socket.as_raw_fd(),
         &[std::io::IoSlice::new(b"t")],
         &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
+        // A host that has gone is an error here, not a SIGPIPE.
+        MsgFlags::MSG_NOSIGNAL,
         None,
     )?;
     Ok(())
@@ -352,12 +362,18 @@ pub(crate) fn receive_fd(
     let mut byte = [0u8; 1];
     let mut iov = [std::io::IoSliceMut::new(&mut byte)];
     let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        socket.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )?;
+    let msg = loop {
+        match recvmsg::<()>(
+            socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            // A signal handler ran on this thread: a read with a timeout is not restarted.
+            Err(nix::errno::Errno::EINTR) => continue,
+            other => break other?,
+        }
+    };
     for c in msg.cmsgs()? {
         if let ControlMessageOwned::ScmRights(fds) = c
             && let Some(&fd) = fds.first()

@@ -295,8 +295,7 @@ fn authorize_upgrade(
 
 /// What an attach request asks of the node, checked as `AttachLocation` checks it
 /// (`pkg/registry/core/pod/strategy.go`, `streamLocation`): the pod exists, the container
-/// is one of its own, the pod is bound; then, as the kubelet's `NewOptions` does, at least
-/// one stream is asked for.
+/// is one of its own, the pod is bound.
 fn attach_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<AttachRequest, ApiError> {
     let (ns, name) = (t.namespace, t.name);
     authorize_upgrade(state, ctx, t, "attach")?;
@@ -307,30 +306,22 @@ fn attach_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<AttachRequ
             "pod {name} does not have a host assigned"
         )));
     }
-    let (stdin, stdout, stderr) = (
-        bool_param(ctx, "stdin"),
-        bool_param(ctx, "stdout"),
-        bool_param(ctx, "stderr"),
-    );
-    if !(stdin || stdout || stderr) {
-        return Err(ApiError::bad_request(
-            "you must specify at least 1 of stdin, stdout, stderr",
-        ));
-    }
     Ok(AttachRequest {
         namespace: ns.into(),
         pod: name.into(),
         uid: pod_uid(&pod),
         container,
-        stdin,
-        stdout,
-        stderr,
+        stdin: bool_param(ctx, "stdin"),
+        stdout: bool_param(ctx, "stdout"),
+        stderr: bool_param(ctx, "stderr"),
     })
 }
 
-/// What an exec request asks the node to run, checked as the API server checks it before
-/// it dials the kubelet: the caller may create `pods/exec`, the pod exists and has not
-/// finished, the container is one of its own, a command is given.
+/// What an exec request asks the node to run, checked as `ExecLocation` checks it
+/// (`pkg/registry/core/pod/strategy.go`, `streamLocation`) before it dials the kubelet:
+/// the caller may create `pods/exec`, the pod exists, the container is one of its own, the
+/// pod is bound. Whether a command is given and the container still runs is the node's to
+/// say (kubectl checks both itself first).
 fn exec_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<ExecRequest, ApiError> {
     let (ns, name) = (t.namespace, t.name);
     authorize_upgrade(state, ctx, t, "exec")?;
@@ -347,18 +338,6 @@ fn exec_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<ExecRequest,
         .filter(|(k, _)| k == "command")
         .map(|(_, v)| v.clone())
         .collect();
-    if command.is_empty() {
-        return Err(ApiError::bad_request("you must specify at least 1 command"));
-    }
-    let phase = pod
-        .pointer("/status/phase")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if phase == "Succeeded" || phase == "Failed" {
-        return Err(ApiError::bad_request(format!(
-            "cannot exec into a container in a completed pod; current phase is {phase}"
-        )));
-    }
     Ok(ExecRequest {
         namespace: ns.into(),
         pod: name.into(),
@@ -366,6 +345,8 @@ fn exec_request(state: &State, ctx: &Ctx, t: &Target<'_>) -> Result<ExecRequest,
         container,
         command,
         stdin: bool_param(ctx, "stdin"),
+        stdout: bool_param(ctx, "stdout"),
+        stderr: bool_param(ctx, "stderr"),
         tty: bool_param(ctx, "tty"),
     })
 }

@@ -5,7 +5,7 @@
 //! Objects are stored as JSON values; this module only knows types by name, so it serves
 //! every built-in kind the same way.
 
-mod duration;
+pub(crate) mod duration;
 pub mod gojson;
 pub mod json;
 pub mod proto;

@@ -13,6 +13,7 @@ fn input<'a>(containers: Containers<'a>) -> PodStatusInput<'a> {
         host_ip: "10.42.0.1",
         start_time: START,
         now: NOW,
+        restart_policy: "Never",
     }
 }
 
@@ -159,4 +160,65 @@ fn finished_pods_succeed_or_fail_by_exit_codes() {
     ];
     let status = pod_status(&input(Containers::Started(&failed)));
     assert_eq!(status["phase"], "Failed");
+}
+
+#[test]
+fn containers_to_restart_keep_the_pod_running_as_get_phase_does() {
+    let phase = |policy: &str, states: Vec<RunState>| {
+        let reports: Vec<ContainerReport> = states
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| report(&format!("c{i}"), s))
+            .collect();
+        let mut i = input(Containers::Started(&reports));
+        i.restart_policy = policy;
+        pod_status(&i)["phase"].as_str().unwrap().to_string()
+    };
+    let exited = |code| RunState::Terminated(terminated(code));
+    let backing_off = || RunState::Waiting {
+        reason: "CrashLoopBackOff".into(),
+        message: "back-off 10s restarting failed container=c0 pod=p_ns(uid)".into(),
+    };
+    // Always: every container is in the process of restarting.
+    assert_eq!(phase("Always", vec![exited(0), exited(0)]), "Running");
+    assert_eq!(phase("Always", vec![backing_off()]), "Running");
+    // OnFailure: done when all succeeded, restarting while one failed.
+    assert_eq!(phase("OnFailure", vec![exited(0), exited(0)]), "Succeeded");
+    assert_eq!(phase("OnFailure", vec![exited(0), exited(1)]), "Running");
+    assert_eq!(phase("OnFailure", vec![backing_off()]), "Running");
+    // Never: a failure is final.
+    assert_eq!(phase("Never", vec![exited(0), exited(1)]), "Failed");
+}
+
+#[test]
+fn a_container_in_back_off_waits_with_its_last_run_as_last_state() {
+    let mut waiting = report(
+        "main",
+        RunState::Waiting {
+            reason: "CrashLoopBackOff".into(),
+            message: "back-off 20s restarting failed container=main pod=p_ns(uid)".into(),
+        },
+    );
+    waiting.restarts = 2;
+    waiting.last = Some(terminated(1));
+    let reports = [waiting];
+    let mut i = input(Containers::Started(&reports));
+    i.restart_policy = "Always";
+    let status = pod_status(&i);
+    let c = &status["containerStatuses"][0];
+    assert_eq!(
+        c["state"],
+        json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 20s restarting failed container=main pod=p_ns(uid)"}})
+    );
+    assert_eq!(c["lastState"]["terminated"]["exitCode"], 1);
+    assert_eq!((&c["ready"], &c["started"]), (&json!(false), &json!(false)));
+    assert_eq!(
+        conditions(&status)[2],
+        row(
+            "Ready",
+            "False",
+            "ContainersNotReady",
+            "containers with unready status: [main]"
+        )
+    );
 }

@@ -542,70 +542,151 @@ fn default_container(c: &mut Map<String, Value>) {
     }
 }
 
-/// `printPod`'s STATUS: the phase, overridden by the pod's reason, a container's waiting
-/// or terminated reason, and `Terminating` for a deleted pod.
-fn pod_status(pod: &Value) -> String {
-    let mut reason = str_at(pod, "/status/phase").to_string();
+/// `printPod`'s READY, STATUS and RESTARTS (`pkg/printers/internalversion/printers.go`):
+/// the phase, overridden by the pod's reason, an init container's progress while the pod
+/// initializes, a container's waiting or terminated reason, `NotReady` or `Running` for a
+/// completed container beside a running one, `Terminating` for a deleted pod not yet
+/// finished; the restarts with how long ago the last one ended.
+fn print_pod(pod: &Value, now: i64) -> (String, String, String) {
+    let list = |path: &str| {
+        pod.pointer(path)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let text = |v: &Value, path: &str| {
+        v.pointer(path)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let int = |v: &Value, path: &str| v.pointer(path).and_then(Value::as_i64).unwrap_or(0);
+    let init_specs = list("/spec/initContainers");
+    let restartable = |name: &str| {
+        init_specs
+            .iter()
+            .any(|c| c["name"] == name && c["restartPolicy"] == "Always")
+    };
+    let total = count(pod.pointer("/spec/containers"))
+        + init_specs
+            .iter()
+            .filter(|c| c["restartPolicy"] == "Always")
+            .count();
+    let mut ready = 0;
+    let mut restarts = 0;
+    let mut init_restarts = 0;
+    let mut last_restart: Option<i64> = None;
+    let mut last_init_restart: Option<i64> = None;
+    let finished = |c: &Value| {
+        c.pointer("/lastState/terminated/finishedAt")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .map(|t| t.as_second())
+    };
+    let later = |a: Option<i64>, b: Option<i64>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    let phase = str_at(pod, "/status/phase").to_string();
+    let mut reason = phase.clone();
     if !str_at(pod, "/status/reason").is_empty() {
         reason = str_at(pod, "/status/reason").to_string();
     }
-    let statuses = pod
-        .pointer("/status/containerStatuses")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut has_running = false;
-    for cs in statuses.iter().rev() {
-        if let Some(w) = cs
-            .pointer("/state/waiting/reason")
-            .and_then(Value::as_str)
-            .filter(|r| !r.is_empty())
-        {
-            reason = w.to_string();
-        } else if let Some(t) = cs.pointer("/state/terminated") {
-            reason = match t
-                .get("reason")
-                .and_then(Value::as_str)
-                .filter(|r| !r.is_empty())
-            {
-                Some(r) => r.to_string(),
-                None => match t.get("signal").and_then(Value::as_i64).filter(|s| *s != 0) {
-                    Some(sig) => format!("Signal:{sig}"),
-                    None => format!(
-                        "ExitCode:{}",
-                        t.get("exitCode").and_then(Value::as_i64).unwrap_or(0)
-                    ),
-                },
-            };
-        } else if cs.pointer("/state/running").is_some()
-            && cs.get("ready").and_then(Value::as_bool) == Some(true)
-        {
-            has_running = true;
+    for c in list("/status/conditions") {
+        if c["type"] == "PodScheduled" && c["reason"] == "SchedulingGated" {
+            reason = "SchedulingGated".into();
         }
     }
-    if reason == "Completed" && has_running {
-        reason = "Running".into();
+    let mut initializing = false;
+    let init_count = init_specs.len();
+    for (i, c) in list("/status/initContainerStatuses").iter().enumerate() {
+        restarts += int(c, "/restartCount");
+        last_restart = later(last_restart, finished(c));
+        let name = text(c, "/name");
+        if restartable(&name) {
+            init_restarts += int(c, "/restartCount");
+            last_init_restart = later(last_init_restart, finished(c));
+        }
+        let terminated = c.pointer("/state/terminated");
+        let waiting_reason = text(c, "/state/waiting/reason");
+        if terminated.is_some() && int(c, "/state/terminated/exitCode") == 0 {
+            continue;
+        } else if restartable(&name) && c["started"] == true {
+            if c["ready"] == true {
+                ready += 1;
+            }
+            continue;
+        } else if terminated.is_some() {
+            let why = text(c, "/state/terminated/reason");
+            reason = if why.is_empty() {
+                match int(c, "/state/terminated/signal") {
+                    0 => format!("Init:ExitCode:{}", int(c, "/state/terminated/exitCode")),
+                    sig => format!("Init:Signal:{sig}"),
+                }
+            } else {
+                format!("Init:{why}")
+            };
+        } else if c.pointer("/state/waiting").is_some()
+            && !waiting_reason.is_empty()
+            && waiting_reason != "PodInitializing"
+        {
+            reason = format!("Init:{waiting_reason}");
+        } else {
+            reason = format!("Init:{i}/{init_count}");
+        }
+        initializing = true;
+        break;
     }
-    if pod
+    let initialized = list("/status/conditions")
+        .iter()
+        .any(|c| c["type"] == "Initialized" && c["status"] == "True");
+    if !initializing || initialized {
+        restarts = init_restarts;
+        last_restart = last_init_restart;
+        let mut has_running = false;
+        for c in list("/status/containerStatuses").iter().rev() {
+            restarts += int(c, "/restartCount");
+            last_restart = later(last_restart, finished(c));
+            let waiting = text(c, "/state/waiting/reason");
+            let terminated = c.pointer("/state/terminated");
+            let why = text(c, "/state/terminated/reason");
+            if c.pointer("/state/waiting").is_some() && !waiting.is_empty() {
+                reason = waiting;
+            } else if terminated.is_some() && !why.is_empty() {
+                reason = why;
+            } else if terminated.is_some() {
+                reason = match int(c, "/state/terminated/signal") {
+                    0 => format!("ExitCode:{}", int(c, "/state/terminated/exitCode")),
+                    sig => format!("Signal:{sig}"),
+                };
+            } else if c["ready"] == true && c.pointer("/state/running").is_some() {
+                has_running = true;
+                ready += 1;
+            }
+        }
+        if reason == "Completed" && has_running {
+            let pod_ready = list("/status/conditions")
+                .iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True");
+            reason = if pod_ready { "Running" } else { "NotReady" }.into();
+        }
+    }
+    let deleted = pod
         .pointer("/metadata/deletionTimestamp")
-        .is_some_and(|d| !d.is_null())
-    {
+        .is_some_and(|d| !d.is_null());
+    if deleted && str_at(pod, "/status/reason") == "NodeLost" {
+        reason = "Unknown".into();
+    } else if deleted && phase != "Succeeded" && phase != "Failed" {
         reason = "Terminating".into();
     }
-    reason
-}
-
-fn pod_restarts(pod: &Value) -> String {
-    let restarts: i64 = pod
-        .pointer("/status/containerStatuses")
-        .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c.get("restartCount").and_then(Value::as_i64))
-                .sum()
-        })
-        .unwrap_or(0);
-    restarts.to_string()
+    let restarts = match last_restart {
+        Some(at) if restarts != 0 => format!(
+            "{restarts} ({} ago)",
+            crate::table::human_duration(now - at)
+        ),
+        _ => restarts.to_string(),
+    };
+    (format!("{ready}/{total}"), reason, restarts)
 }
 
 static PRINTER: Printer = Printer::new(COLUMNS, cells);
@@ -625,25 +706,73 @@ const COLUMNS: &[Column] = &[
 
 /// The cells of one object's row after its name.
 fn cells(obj: &Value, now: i64) -> Vec<Value> {
-    let statuses = obj
-        .pointer("/status/containerStatuses")
-        .and_then(Value::as_array);
-    let total = count(obj.pointer("/spec/containers"));
-    let ready = statuses.map_or(0, |s| {
-        s.iter()
-            .filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true))
-            .count()
-    });
+    let (ready, status, restarts) = print_pod(obj, now);
     vec![
-        json!(format!("{ready}/{total}")),
-        json!(pod_status(obj)),
-        json!(pod_restarts(obj)),
+        json!(ready),
+        json!(status),
+        json!(restarts),
         age(obj, now),
         none_if_empty(str_at(obj, "/status/podIP")),
         none_if_empty(str_at(obj, "/spec/nodeName")),
         none_if_empty(str_at(obj, "/status/nominatedNodeName")),
         json!("<none>"),
     ]
+}
+
+#[cfg(test)]
+mod print_tests {
+    use super::*;
+
+    fn at(t: &str) -> i64 {
+        t.parse::<jiff::Timestamp>().unwrap().as_second()
+    }
+
+    #[test]
+    fn a_crash_looping_pod_prints_as_kubectl_shows_it() {
+        let pod = json!({
+            "spec": {"containers": [{"name": "main"}]},
+            "status": {"phase": "Running", "containerStatuses": [{
+                "name": "main", "ready": false, "restartCount": 3,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": "2025-01-01T00:00:00Z"}},
+            }]},
+        });
+        let now = at("2025-01-01T00:05:00Z");
+        assert_eq!(
+            print_pod(&pod, now),
+            ("0/1".into(), "CrashLoopBackOff".into(), "3 (5m ago)".into())
+        );
+    }
+
+    #[test]
+    fn init_containers_and_deletion_show_in_the_status() {
+        let mut pod = json!({
+            "metadata": {"deletionTimestamp": "2025-01-01T00:00:00Z"},
+            "spec": {"initContainers": [{"name": "a"}, {"name": "b"}], "containers": [{"name": "main"}]},
+            "status": {"phase": "Pending", "initContainerStatuses": [
+                {"name": "a", "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+                {"name": "b", "restartCount": 0, "state": {"running": {}}},
+            ]},
+        });
+        assert_eq!(print_pod(&pod, 0).1, "Terminating");
+        pod["metadata"] = json!({});
+        assert_eq!(print_pod(&pod, 0).1, "Init:1/2");
+        pod["status"]["initContainerStatuses"][1]["state"] =
+            json!({"waiting": {"reason": "ImagePullBackOff"}});
+        assert_eq!(print_pod(&pod, 0).1, "Init:ImagePullBackOff");
+        // A finished pod that is deleted keeps its phase's word.
+        let done = json!({
+            "metadata": {"deletionTimestamp": "2025-01-01T00:00:00Z"},
+            "spec": {"containers": [{"name": "main"}]},
+            "status": {"phase": "Succeeded", "containerStatuses": [
+                {"name": "main", "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+            ]},
+        });
+        assert_eq!(
+            print_pod(&done, 0),
+            ("0/1".into(), "Completed".into(), "0".into())
+        );
+    }
 }
 
 #[cfg(test)]
