@@ -28,6 +28,18 @@ pub fn container_field(name: &str) -> String {
     format!("spec.containers{{{name}}}")
 }
 
+/// The pod an event is about (`involvedObject`), as `ref.GetReference` makes it.
+fn involved(pod: &Pod) -> serde_json::Value {
+    json!({
+        "kind": "Pod",
+        "namespace": pod.metadata.namespace,
+        "name": pod.metadata.name,
+        "uid": pod.metadata.uid,
+        "apiVersion": "v1",
+        "resourceVersion": pod.metadata.resource_version,
+    })
+}
+
 /// Who reports: the component (`kubelet`) and its host, and what it recorded before.
 pub struct Recorder<'a> {
     pub client: &'a kube::Client,
@@ -51,14 +63,7 @@ impl Recorder<'_> {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let now = jiff::Timestamp::now();
         let stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let mut involved = json!({
-            "kind": "Pod",
-            "namespace": ns,
-            "name": name,
-            "uid": pod.metadata.uid,
-            "apiVersion": "v1",
-            "resourceVersion": pod.metadata.resource_version,
-        });
+        let mut involved = involved(pod);
         if let Some(fp) = field_path {
             involved["fieldPath"] = json!(fp);
         }
@@ -146,14 +151,7 @@ pub async fn scheduled(client: &kube::Client, pod: &Pod, node: &str) {
     let host = host.trim_end();
     let event = json!({
         "metadata": {"name": format!("{name}.{:x}", now.as_nanosecond() as u64), "namespace": ns},
-        "involvedObject": {
-            "kind": "Pod",
-            "namespace": ns,
-            "name": name,
-            "uid": pod.metadata.uid,
-            "apiVersion": "v1",
-            "resourceVersion": pod.metadata.resource_version,
-        },
+        "involvedObject": involved(pod),
         "reason": "Scheduled",
         "message": format!("Successfully assigned {ns}/{name} to {node}"),
         "source": {},
