@@ -43,6 +43,14 @@ pub(crate) struct ContainerRun {
     back_off: Option<(std::time::Duration, std::time::Instant)>,
     /// Why the ended run is not started again yet (`CrashLoopBackOff`), and the message.
     pub(crate) waiting: Option<(String, String)>,
+    /// When the ended run's back-off is over.
+    pub(crate) restart_at: Option<tokio::time::Instant>,
+    /// The container as the pod's spec has it, for its probes.
+    pub(crate) container: Container,
+    /// What the current run's probes found.
+    pub(crate) health: Arc<crate::probe::Health>,
+    /// The current run's probes, stopped with it.
+    pub(crate) probes: Vec<crate::AbortOnDrop>,
 }
 
 /// The kubelet's crash-loop back-off (`newCrashLoopBackOff`, `pkg/kubelet/kubelet.go`):
@@ -83,6 +91,10 @@ impl ContainerRun {
             ended: None,
             back_off: None,
             waiting: None,
+            restart_at: None,
+            container: c.clone(),
+            health: Arc::new(crate::probe::Health::new(c)),
+            probes: Vec::new(),
         }
     }
 
@@ -104,6 +116,9 @@ impl ContainerRun {
             std::fs::write(file, b"").map_err(|e| e.to_string())?;
         }
         self.message.clear();
+        // Each run is probed afresh.
+        self.probes.clear();
+        self.health = Arc::new(crate::probe::Health::new(&self.container));
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -226,10 +241,10 @@ impl ContainerRun {
                 .await
                 .map(|s| s.code().unwrap_or(137))
                 .unwrap_or(137);
-            self.exit_code = Some(code);
-            self.finished_at = now();
-            self.ended = Some(std::time::Instant::now());
+            let (finished_at, ended) = (now(), std::time::Instant::now());
             self.pid.store(0, Ordering::Relaxed);
+            // Its probes end with it.
+            self.probes.clear();
             // What the run wrote is in its log before its status is read from it: the
             // pumps end when the pipes close, bounded in case a process the container
             // left behind holds them open.
@@ -240,11 +255,24 @@ impl ContainerRun {
                     pump.abort();
                 }
             }
+            // The run counts as ended only now, so that a wait given up while the pumps
+            // drain is taken up again by the next one.
+            self.exit_code = Some(code);
+            self.finished_at = finished_at;
+            self.ended = Some(ended);
             // Every attach ends with the run's output.
             self.io.end();
             // A followed log ends once the run's last line is in it.
             self.alive.send_replace(false);
             self.message = self.termination_message(code);
+        }
+    }
+
+    /// SIGKILL to the container's launcher, whose death takes the container's process
+    /// with it.
+    pub(crate) fn kill(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
         }
     }
 
@@ -332,6 +360,11 @@ impl ContainerRun {
                 self.last_state.clone(),
             ),
         };
+        // Started once its startup probe (if any) has succeeded; ready once started and
+        // its readiness probe (if any) has succeeded (`prober_manager.go`,
+        // `UpdatePodStatus`).
+        let running = self.running();
+        let started = running && self.health.started.load(Ordering::Relaxed);
         ContainerReport {
             name: self.name.clone(),
             image: self.image.clone(),
@@ -340,6 +373,8 @@ impl ContainerRun {
             restarts: self.restarts,
             last,
             state,
+            started,
+            ready: started && self.health.ready.load(Ordering::Relaxed),
         }
     }
 }

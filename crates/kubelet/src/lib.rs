@@ -28,6 +28,7 @@ mod lease;
 mod lifecycle;
 mod logs;
 mod node;
+mod probe;
 mod pull;
 mod server;
 mod spdy;
@@ -417,6 +418,18 @@ impl Kubelet {
             seen: &self.seen,
         }
     }
+}
+
+/// Starts a connection into a pod (`podbox::Sandbox::connect` and its kin) with its
+/// standard streams piped: input to the connection, the connection's output, and why it
+/// failed.
+fn spawn_connection(cmd: std::process::Command) -> std::io::Result<tokio::process::Child> {
+    tokio::process::Command::from(cmd)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
 }
 
 /// Tells the tasks a server spawned (`until`) to stop when it is dropped: they end, and

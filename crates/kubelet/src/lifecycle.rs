@@ -4,6 +4,7 @@
 //! then deleted for good.
 
 use crate::container::ContainerRun;
+use crate::probe::{Prober, Verdict};
 use crate::start::{StartFailure, StartedPod};
 use crate::status::{self, Containers, PodStatusInput};
 use crate::{Kubelet, events, now};
@@ -28,6 +29,11 @@ struct PodRun {
     start_time: String,
     /// Turns true when the pod is to stop.
     stop: watch::Receiver<bool>,
+    /// What the containers' probes find, for the supervisor.
+    verdicts: (
+        tokio::sync::mpsc::UnboundedSender<Verdict>,
+        tokio::sync::mpsc::UnboundedReceiver<Verdict>,
+    ),
 }
 
 impl Kubelet {
@@ -47,6 +53,7 @@ impl Kubelet {
             pod_ip,
             start_time,
             stop,
+            verdicts: tokio::sync::mpsc::unbounded_channel(),
         };
         run.run().await;
     }
@@ -244,25 +251,52 @@ impl PodRun {
                 let _ = self.stop.wait_for(|s| *s).await;
                 break;
             }
-            // Wait for a container to exit or for the pod to be deleted.
-            if !containers.iter().any(ContainerRun::running) {
-                // Nothing runs, yet the pod is to run on: a start failed. The pod worker
-                // tries again after its back-off period (10 s, `pkg/kubelet/pod_workers.go`).
-                tokio::select! {
-                    _ = self.stop.wait_for(|s| *s) => break,
-                    _ = tokio::time::sleep(std::time::Duration::from_secs(10)) => {}
+            for c in containers.iter_mut() {
+                self.probe(c);
+            }
+            // Wait for a container to exit, a probe's verdict, a back-off's end, or the
+            // pod's deletion.
+            let mut verdict = None;
+            let idle = !containers.iter().any(ContainerRun::running);
+            let next_restart = containers.iter().filter_map(|c| c.restart_at).min();
+            let wake = async move {
+                match next_restart {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    // Nothing runs and nothing waits, yet the pod is to run on: a start
+                    // failed. The pod worker tries again after its back-off period (10 s,
+                    // `pkg/kubelet/pod_workers.go`).
+                    None if idle => tokio::time::sleep(std::time::Duration::from_secs(10)).await,
+                    None => std::future::pending().await,
                 }
-            } else {
-                let exits = futures::future::select_all(
-                    containers
+            };
+            let exits: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> =
+                if idle {
+                    Box::pin(std::future::pending())
+                } else {
+                    let waits = containers
                         .iter_mut()
                         .filter(|c| c.running())
-                        .map(|c| Box::pin(c.wait())),
-                );
-                tokio::select! {
-                    _ = self.stop.wait_for(|s| *s) => break,
-                    _ = exits => {}
-                }
+                        .map(|c| Box::pin(c.wait()));
+                    Box::pin(async move {
+                        futures::future::select_all(waits).await;
+                    })
+                };
+            tokio::select! {
+                _ = self.stop.wait_for(|s| *s) => break,
+                _ = exits => {}
+                _ = wake => {}
+                Some(v) = self.verdicts.1.recv() => verdict = Some(v),
+            }
+            if let Some(Verdict::Failed {
+                container,
+                kind,
+                health,
+            }) = verdict
+                && let Some(c) = containers
+                    .iter_mut()
+                    .find(|c| c.name == container && Arc::ptr_eq(&c.health, &health))
+            {
+                self.kill_unhealthy(c, kind, &restart_policy).await;
             }
             self.restart_exited(sandbox, containers, &restart_policy)
                 .await;
@@ -272,16 +306,71 @@ impl PodRun {
         }
     }
 
-    /// Restarts each finished container that `restart_policy` restarts, after its
-    /// back-off; stops early when the pod is to stop.
+    /// Starts the probes of `c`'s current run, unless they run already or it does not.
+    fn probe(&self, c: &mut ContainerRun) {
+        if !c.running() || !c.probes.is_empty() {
+            return;
+        }
+        for kind in crate::probe::kinds(&c.container) {
+            let prober = Prober {
+                kubelet: self.kubelet.clone(),
+                pod: self.pod.clone(),
+                pod_ip: self.pod_ip.clone(),
+                container: c.container.clone(),
+                kind,
+                health: c.health.clone(),
+                verdicts: self.verdicts.0.clone(),
+            };
+            c.probes
+                .push(crate::AbortOnDrop(tokio::spawn(prober.run())));
+        }
+    }
+
+    /// Kills a container that failed its liveness or startup probe, as
+    /// `computePodActions` and `killContainer` do (`kuberuntime_manager.go`,
+    /// `kuberuntime_container.go`): a `Killing` event with the reason, SIGTERM, the grace
+    /// period (the probe's own, else the pod's), then SIGKILL.
+    async fn kill_unhealthy(&self, c: &mut ContainerRun, kind: crate::probe::Kind, policy: &str) {
+        if !c.running() {
+            return;
+        }
+        let (word, probe) = match kind {
+            crate::probe::Kind::Startup => ("startup", c.container.startup_probe.as_ref()),
+            _ => ("liveness", c.container.liveness_probe.as_ref()),
+        };
+        let mut message = format!("Container {} failed {word} probe", c.name);
+        if policy != "Never" {
+            message.push_str(", will be restarted");
+        }
+        let field = events::container_field(&c.name);
+        self.kubelet
+            .recorder()
+            .record(&self.pod, "Normal", "Killing", &message, Some(&field))
+            .await;
+        let grace = probe
+            .and_then(|p| p.termination_grace_period_seconds)
+            .or(self.spec.termination_grace_period_seconds)
+            .unwrap_or(30)
+            .max(0) as u64;
+        c.terminate();
+        if tokio::time::timeout(std::time::Duration::from_secs(grace), c.wait())
+            .await
+            .is_err()
+        {
+            c.kill();
+            c.wait().await;
+        }
+    }
+
+    /// Restarts each finished container that `restart_policy` restarts whose back-off is
+    /// over; one still to wait out its back-off is marked so (`ContainerRun::restart_at`).
     async fn restart_exited(
         &mut self,
         sandbox: &podbox::Sandbox,
         containers: &mut [ContainerRun],
         restart_policy: &str,
     ) {
-        for i in 0..containers.len() {
-            let c = &containers[i];
+        for c in containers.iter_mut() {
             let restart = c.finished()
                 && match restart_policy {
                     "Always" => true,
@@ -291,40 +380,41 @@ impl PodRun {
             if !restart {
                 continue;
             }
-            if let Some((left, delay)) = c.backing_off() {
-                // Waiting out the back-off, as the status and a `BackOff` event say
-                // (`doBackOff`, `pkg/kubelet/kuberuntime/kuberuntime_manager.go`;
-                // `format.Pod` names the pod).
-                let name = c.name.clone();
+            if c.restart_at.is_none()
+                && let Some((left, delay)) = c.backing_off()
+            {
+                // The back-off is waited out while the pod's other containers go on, as
+                // the status and a `BackOff` event say (`doBackOff`,
+                // `pkg/kubelet/kuberuntime/kuberuntime_manager.go`; `format.Pod` names
+                // the pod).
                 let pod = format!("{}_{}({})", self.name, self.ns, self.uid());
                 let delay = apiserver::gotime::go_duration(delay.as_nanos() as i64);
-                containers[i].waiting = Some((
+                c.waiting = Some((
                     "CrashLoopBackOff".into(),
-                    format!("back-off {delay} restarting failed container={name} pod={pod}"),
+                    format!(
+                        "back-off {delay} restarting failed container={} pod={pod}",
+                        c.name
+                    ),
                 ));
-                let reports: Vec<_> = containers.iter().map(ContainerRun::report).collect();
-                let status = self.status(Containers::Started(&reports));
-                self.kubelet
-                    .patch_status(&self.ns, &self.name, status)
-                    .await;
-                let field = events::container_field(&name);
+                c.restart_at = Some(tokio::time::Instant::now() + left);
+                let field = events::container_field(&c.name);
+                let message = format!(
+                    "Back-off restarting failed container {} in pod {pod}",
+                    c.name
+                );
                 self.kubelet
                     .recorder()
-                    .record(
-                        &self.pod,
-                        "Warning",
-                        "BackOff",
-                        &format!("Back-off restarting failed container {name} in pod {pod}"),
-                        Some(&field),
-                    )
+                    .record(&self.pod, "Warning", "BackOff", &message, Some(&field))
                     .await;
-                tokio::select! {
-                    _ = self.stop.wait_for(|s| *s) => return,
-                    _ = tokio::time::sleep(left) => {}
-                }
-                containers[i].waiting = None;
+                continue;
             }
-            let c = &mut containers[i];
+            if c.restart_at
+                .is_some_and(|at| at > tokio::time::Instant::now())
+            {
+                continue;
+            }
+            c.restart_at = None;
+            c.waiting = None;
             c.next_back_off();
             // Each start makes sure of the image first, with its events (`startContainer`:
             // `EnsureImageExists`), then creates and starts the container.

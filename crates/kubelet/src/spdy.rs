@@ -920,13 +920,7 @@ async fn pipe(
         .parse::<u16>()
         .map_err(|_| format!("invalid port {port:?}"))?;
     let cmd = target.sandbox.connect(number).map_err(|e| e.to_string())?;
-    let mut child = tokio::process::Command::from(cmd)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| e.to_string())?;
+    let mut child = crate::spawn_connection(cmd).map_err(|e| e.to_string())?;
     let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
@@ -969,7 +963,7 @@ async fn pipe(
     }
     let mut why = String::new();
     let _ = tokio::time::timeout(Duration::from_secs(1), stderr.read_to_string(&mut why)).await;
-    Err(why.trim().trim_start_matches("podbox: ").to_string())
+    Err(podbox::failure(&why).to_string())
 }
 
 #[cfg(test)]

@@ -47,6 +47,10 @@ pub(crate) struct ContainerReport {
     /// How the previous run ended, once the container has restarted (`lastState`).
     pub last: Option<Terminated>,
     pub state: RunState,
+    /// Running, and its startup probe (if any) has succeeded.
+    pub started: bool,
+    /// Started, and its readiness probe (if any) has succeeded.
+    pub ready: bool,
 }
 
 /// A started container's current state.
@@ -120,9 +124,9 @@ impl ContainerReport {
             "imageID": self.image_id,
             "lastState": last_state,
             "name": self.name,
-            "ready": self.running(),
+            "ready": self.ready,
             "restartCount": self.restarts,
-            "started": self.running(),
+            "started": self.started,
             "state": state,
         })
     }
@@ -232,7 +236,7 @@ fn started_phase<'a>(
     } else {
         "Running"
     };
-    let not_ready = if running == containers.len() {
+    let not_ready = if containers.iter().all(|c| c.ready) {
         None
     } else if phase == "Succeeded" || phase == "Failed" {
         Some(NotReady::Completed)
@@ -240,7 +244,7 @@ fn started_phase<'a>(
         Some(NotReady::Containers(
             containers
                 .iter()
-                .filter(|c| !c.running())
+                .filter(|c| !c.ready)
                 .map(|c| c.name.as_str())
                 .collect(),
         ))

@@ -17,6 +17,8 @@ const CURL_IMAGE: &str = "buildpack-deps:trixie-curl";
 const DEBIAN_IMAGE: &str = "debian:trixie-slim";
 /// The course's ambassador image.
 const KUBECTL_IMAGE: &str = "registry.k8s.io/kubectl:v1.33.3";
+/// The course's Python image (lab 9).
+const PYTHON_IMAGE: &str = "gcr.io/distroless/python3-debian13:latest";
 
 /// Whether the images the pods run are in the image store (no registry is reachable
 /// here: `cargo xtask images` builds them); when one is not, `testkit::skip` says so.
@@ -79,6 +81,15 @@ async fn exec_stdout(
         .unwrap();
     let status = proc.take_status().unwrap().await;
     (out, status)
+}
+
+/// The events in `default`, as its admin lists them.
+async fn events_in_default(n: &Node) -> Vec<k8s_openapi::api::core::v1::Event> {
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(
+        kube::Client::new(n.cluster.service_as(UserInfo::admin()), "default"),
+        "default",
+    );
+    events.list(&Default::default()).await.unwrap().items
 }
 
 fn phase(p: &Pod) -> &str {
@@ -321,15 +332,8 @@ async fn unknown_images_wait_with_err_image_pull() {
         waiting.message.as_deref().unwrap(),
         format!("Back-off pulling image \"nginx:1.27\": ErrImagePull: {message}")
     );
-    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(
-        kube::Client::new(n.cluster.service_as(UserInfo::admin()), "default"),
-        "default",
-    );
-    let seen: Vec<(String, String)> = events
-        .list(&Default::default())
+    let seen: Vec<(String, String)> = events_in_default(&n)
         .await
-        .unwrap()
-        .items
         .into_iter()
         .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
         .collect();
@@ -971,15 +975,8 @@ async fn a_failing_container_is_restarted_again_and_again() {
     assert_eq!(status(&twice)["restartCount"], 2);
     // Each start's events, counted again rather than repeated, as client-go's event
     // correlator counts them; the back-off's own.
-    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(
-        kube::Client::new(n.cluster.service_as(UserInfo::admin()), "default"),
-        "default",
-    );
-    let counts: Vec<(String, i32)> = events
-        .list(&Default::default())
+    let counts: Vec<(String, i32)> = events_in_default(&n)
         .await
-        .unwrap()
-        .items
         .into_iter()
         .map(|e| (e.reason.unwrap_or_default(), e.count.unwrap_or(0)))
         .collect();
@@ -990,6 +987,107 @@ async fn a_failing_container_is_restarted_again_and_again() {
         );
     }
     assert!(counts.contains(&("BackOff".to_string(), 2)), "{counts:?}");
+    drop(n);
+}
+
+/// Probes as the kubelet runs them: an HTTP readiness probe passes once the server
+/// answers, an exec readiness probe decides readiness from its exit code and changes it
+/// when the container changes, and a failed TCP liveness probe has the container killed
+/// and started again; each failure is an `Unhealthy` event.
+#[tokio::test(flavor = "multi_thread")]
+async fn probes_decide_readiness_and_liveness() {
+    if !images_present(&[DEBIAN_IMAGE, PYTHON_IMAGE]) {
+        return;
+    }
+    let n = Node::start("probes").await;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "probed"},
+        "spec": {"terminationGracePeriodSeconds": 2, "containers": [
+            {"name": "web", "image": PYTHON_IMAGE, "imagePullPolicy": "IfNotPresent",
+             "command": ["python3", "-m", "http.server", "8080"],
+             "ports": [{"name": "http", "containerPort": 8080}],
+             "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 1}},
+            {"name": "gate", "image": DEBIAN_IMAGE, "command": ["sleep", "3600"],
+             "readinessProbe": {"exec": {"command": ["sh", "-c", "test -f /tmp/open || { echo shut; exit 1; }"]}, "periodSeconds": 1}},
+            {"name": "dies", "image": DEBIAN_IMAGE, "command": ["sleep", "3600"],
+             "livenessProbe": {"tcpSocket": {"port": 9999}, "periodSeconds": 1, "failureThreshold": 1}},
+        ]},
+    }))
+    .unwrap();
+    n.pods.create(&PostParams::default(), &pod).await.unwrap();
+    let container = |p: &Pod, name: &str| {
+        let all = p
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.clone())
+            .unwrap_or_default();
+        serde_json::to_value(all.into_iter().find(|c| c.name == name)).unwrap()
+    };
+    let p = wait_for(&n.pods, "probed", |p| {
+        container(p, "web")["ready"] == true
+            && container(p, "dies")["restartCount"].as_i64() >= Some(1)
+    })
+    .await;
+    assert_eq!(container(&p, "gate")["ready"], false);
+    assert_eq!(container(&p, "gate")["started"], true);
+    assert_eq!(
+        container(&p, "dies")["lastState"]["terminated"]["exitCode"],
+        143,
+        "killed with SIGTERM"
+    );
+    let ready = p
+        .status
+        .as_ref()
+        .unwrap()
+        .conditions
+        .clone()
+        .unwrap_or_default();
+    let ready = ready.iter().find(|c| c.type_ == "Ready").unwrap();
+    assert_eq!(ready.status, "False");
+    // `dies` may be between its runs too.
+    let message = ready.message.clone().unwrap_or_default();
+    assert!(
+        message.starts_with("containers with unready status: [gate"),
+        "{message}"
+    );
+    // The gate opens: the pod turns ready without a restart.
+    // An upgrade needs a real connection.
+    let mut touch = n
+        .pods_over_tls()
+        .await
+        .exec(
+            "probed",
+            ["touch", "/tmp/open"],
+            &kube::api::AttachParams::default()
+                .container("gate")
+                .stderr(false),
+        )
+        .await
+        .unwrap();
+    touch.take_status().unwrap().await;
+    wait_for(&n.pods, "probed", |p| container(p, "gate")["ready"] == true).await;
+    let seen: Vec<(String, String)> = events_in_default(&n)
+        .await
+        .into_iter()
+        .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+        .collect();
+    let ip = p.status.unwrap().pod_ip.unwrap();
+    for (reason, message) in [
+        ("Unhealthy", "Readiness probe failed: shut\n".to_string()),
+        (
+            "Unhealthy",
+            format!("Liveness probe failed: dial tcp {ip}:9999: connect: connection refused"),
+        ),
+        (
+            "Killing",
+            "Container dies failed liveness probe, will be restarted".into(),
+        ),
+    ] {
+        assert!(
+            seen.contains(&(reason.to_string(), message.clone())),
+            "no {reason} event {message:?} in {seen:?}"
+        );
+    }
     drop(n);
 }
 

@@ -5,7 +5,8 @@
 //!
 //! It is this executable re-run in the `connect` role (`Sandbox::connect`): before `main`,
 //! still single-threaded, it joins the pod's user namespace (whose owner the host user
-//! is), then its network namespace, connects to `127.0.0.1:<port>`, and relays its
+//! is), then its network namespace, connects to `<address>:<port>` (`127.0.0.1` unless
+//! given: a probe connects to the pod's IP), and relays its
 //! standard input to the connection and the connection to its standard output until both
 //! ends close. A refused connection exits with the reason on standard error.
 
@@ -26,6 +27,12 @@ fn connect() -> Result<i32, String> {
         .ok()
         .and_then(|p| p.parse().ok())
         .ok_or("no port")?;
+    let address: std::net::Ipv4Addr = match std::env::var(sys::ADDRESS) {
+        Ok(a) => a
+            .parse()
+            .map_err(|_| format!("{a:?} is not an IPv4 address"))?,
+        Err(_) => std::net::Ipv4Addr::LOCALHOST,
+    };
     let open = |ns: &str| {
         let p = format!("/proc/{holder}/ns/{ns}");
         std::fs::File::open(&p).map_err(|e| format!("opening {p}: {e}"))
@@ -37,7 +44,7 @@ fn connect() -> Result<i32, String> {
         .map_err(|e| format!("joining the pod's network namespace: {e}"))?;
     // Worded as Go's dialer words it (`dial tcp 127.0.0.1:80: connect: connection
     // refused`): the errno's text as Go's table has it, the C library's without its capital.
-    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| {
+    let stream = std::net::TcpStream::connect((address, port)).map_err(|e| {
         let why = match e.raw_os_error() {
             Some(n) => {
                 let desc = nix::errno::Errno::from_raw(n).desc();
@@ -48,8 +55,12 @@ fn connect() -> Result<i32, String> {
             }
             None => e.to_string(),
         };
-        format!("dial tcp 127.0.0.1:{port}: connect: {why}")
+        format!("dial tcp {address}:{port}: connect: {why}")
     })?;
+    if std::env::var_os(sys::CHECK).is_some() {
+        // Only whether a connection is accepted (a TCP probe).
+        return Ok(0);
+    }
     let mut to_pod = stream.try_clone().map_err(|e| e.to_string())?;
     let writer = std::thread::spawn(move || {
         let _ = std::io::copy(&mut std::io::stdin().lock(), &mut to_pod);

@@ -162,6 +162,13 @@ pub const ROOT_ID_BASE: u32 = 100_000;
 /// container image's files may name.
 pub const ID_COUNT: u32 = 65_536;
 
+/// Why a pod process (a container's launcher, a connection) failed, from what it wrote on
+/// its standard error: the message without the prefix it is written with.
+pub fn failure(stderr: &str) -> &str {
+    let text = stderr.trim();
+    text.strip_prefix(sys::FAILURE_PREFIX).unwrap_or(text)
+}
+
 /// Sets the size of the terminal whose host side is `fd` (`TIOCSWINSZ`), which its
 /// programs see as SIGWINCH.
 pub fn set_terminal_size(fd: &std::os::fd::OwnedFd, cols: u16, rows: u16) -> std::io::Result<()> {
@@ -290,6 +297,23 @@ impl Sandbox {
             .env(sys::ROLE, sys::ROLE_CONNECT)
             .env(sys::HOLDER_PID, self.holder.id().to_string())
             .env(sys::PORT, port.to_string());
+        Ok(cmd)
+    }
+
+    /// `connect` to `address` (one of the pod's own, such as its IP) rather than its
+    /// loopback: what a kubelet's probe reaches.
+    pub fn connect_to(&self, address: std::net::Ipv4Addr, port: u16) -> Result<Command, Error> {
+        let mut cmd = self.connect(port)?;
+        cmd.env(sys::ADDRESS, address.to_string());
+        Ok(cmd)
+    }
+
+    /// A command that only connects to `address:port` from inside the pod's network
+    /// namespace and exits 0 once the connection is accepted (a TCP probe); refused, it
+    /// exits non-zero and says why on standard error.
+    pub fn check(&self, address: std::net::Ipv4Addr, port: u16) -> Result<Command, Error> {
+        let mut cmd = self.connect_to(address, port)?;
+        cmd.env(sys::CHECK, "1");
         Ok(cmd)
     }
 }

@@ -14,6 +14,10 @@ pub const ROLE_CONTAINER: &str = "container";
 pub const ROLE_OWNERS: &str = "owners";
 pub const ROLE_CONNECT: &str = "connect";
 pub const PORT: &str = "PODBOX_PORT";
+pub const ADDRESS: &str = "PODBOX_ADDRESS";
+pub const CHECK: &str = "PODBOX_CHECK";
+/// What a pod process's failure message starts with on its standard error.
+pub(crate) const FAILURE_PREFIX: &str = "podbox: ";
 pub const SANDBOX: &str = "PODBOX_SANDBOX";
 pub const IDS: &str = "PODBOX_IDS";
 pub const HOLDER_PID: &str = "PODBOX_HOLDER_PID";
@@ -51,7 +55,7 @@ pub fn ensure_linked() {
 }
 
 pub(crate) fn fail(msg: &str) -> i32 {
-    eprintln!("podbox: {msg}");
+    eprintln!("{FAILURE_PREFIX}{msg}");
     127
 }
 

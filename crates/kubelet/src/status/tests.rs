@@ -28,7 +28,10 @@ fn terminated(exit_code: i32) -> Terminated {
 }
 
 fn report(name: &str, state: RunState) -> ContainerReport {
+    let running = matches!(state, RunState::Running { .. });
     ContainerReport {
+        started: running,
+        ready: running,
         name: name.into(),
         image: "docker.io/library/busybox:1.36".into(),
         image_id: "docker.io/library/busybox@sha256:00".into(),
