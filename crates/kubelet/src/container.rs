@@ -45,6 +45,11 @@ pub(crate) struct ContainerRun {
     pub(crate) waiting: Option<(String, String)>,
     /// When the ended run's back-off is over.
     pub(crate) restart_at: Option<tokio::time::Instant>,
+    /// The run's exit code, end time and instant, once its process is reaped and while
+    /// its output drains.
+    reaped: Option<(i32, String, std::time::Instant)>,
+    /// Until when the ended run's output may drain.
+    drain_until: Option<tokio::time::Instant>,
     /// The container as the pod's spec has it, for its probes.
     pub(crate) container: Container,
     /// What the current run's probes found.
@@ -92,6 +97,8 @@ impl ContainerRun {
             back_off: None,
             waiting: None,
             restart_at: None,
+            reaped: None,
+            drain_until: None,
             container: c.clone(),
             health: Arc::new(crate::probe::Health::new(c)),
             probes: Vec::new(),
@@ -217,11 +224,21 @@ impl ContainerRun {
     }
 
     pub(crate) async fn restart(&mut self, sandbox: &podbox::Sandbox) -> Result<(), String> {
-        self.last_state = Some(self.terminated());
+        let ended = self.terminated();
         // The previous run's log is what `logs --previous` reads.
         let _ = std::fs::rename(&self.log, self.log.with_extension("log.previous"));
+        // Counted as a restart only once a run has started (its layer is numbered by it).
         self.restarts += 1;
-        self.start(sandbox).await
+        match self.start(sandbox).await {
+            Ok(()) => {
+                self.last_state = Some(ended);
+                Ok(())
+            }
+            Err(e) => {
+                self.restarts -= 1;
+                Err(e)
+            }
+        }
     }
 
     pub(crate) fn running(&self) -> bool {
@@ -232,40 +249,57 @@ impl ContainerRun {
         self.exit_code.is_some()
     }
 
+    /// Waits until the run has ended and what it wrote is in its log. Cancellable: a wait
+    /// given up (a `select!` that went another way) is taken up where it stopped by the
+    /// next one.
     pub(crate) async fn wait(&mut self) {
-        if let Some(child) = self.child.as_mut()
-            && self.exit_code.is_none()
-        {
+        let Some(child) = self.child.as_mut() else {
+            return;
+        };
+        if self.exit_code.is_some() {
+            return;
+        }
+        if self.reaped.is_none() {
             let code = child
                 .wait()
                 .await
                 .map(|s| s.code().unwrap_or(137))
                 .unwrap_or(137);
-            let (finished_at, ended) = (now(), std::time::Instant::now());
+            self.reaped = Some((code, now(), std::time::Instant::now()));
             self.pid.store(0, Ordering::Relaxed);
             // Its probes end with it.
             self.probes.clear();
             // What the run wrote is in its log before its status is read from it: the
             // pumps end when the pipes close, bounded in case a process the container
             // left behind holds them open.
-            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
-            for mut pump in std::mem::take(&mut self.pumps) {
-                if tokio::time::timeout_at(deadline, &mut pump).await.is_err() {
-                    // Nothing it reads later belongs to this run's log or attaches.
-                    pump.abort();
-                }
-            }
-            // The run counts as ended only now, so that a wait given up while the pumps
-            // drain is taken up again by the next one.
-            self.exit_code = Some(code);
-            self.finished_at = finished_at;
-            self.ended = Some(ended);
-            // Every attach ends with the run's output.
-            self.io.end();
-            // A followed log ends once the run's last line is in it.
-            self.alive.send_replace(false);
-            self.message = self.termination_message(code);
+            self.drain_until =
+                Some(tokio::time::Instant::now() + std::time::Duration::from_secs(2));
         }
+        let deadline = self.drain_until.unwrap_or_else(tokio::time::Instant::now);
+        // Each pump is let go only once it has ended or been stopped, never polled again.
+        while let Some(pump) = self.pumps.first_mut() {
+            if tokio::time::timeout_at(deadline, &mut *pump).await.is_err() {
+                // Nothing it reads later belongs to this run's log or attaches.
+                pump.abort();
+            }
+            self.pumps.remove(0);
+        }
+        let Some((code, finished_at, ended)) = self.reaped.take() else {
+            return;
+        };
+        self.exit_code = Some(code);
+        self.finished_at = finished_at;
+        self.ended = Some(ended);
+        // Every attach ends with the run's output.
+        self.io.end();
+        // A followed log ends once the run's last line is in it.
+        self.alive.send_replace(false);
+        self.message = self.termination_message(code);
+    }
+
+    /// Whether the run's process is still there (not yet reaped): what probes probe.
+    pub(crate) fn process_alive(&self) -> bool {
+        self.running() && self.reaped.is_none()
     }
 
     /// SIGKILL to the container's launcher, whose death takes the container's process

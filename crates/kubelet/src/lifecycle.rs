@@ -29,6 +29,8 @@ struct PodRun {
     start_time: String,
     /// Turns true when the pod is to stop.
     stop: watch::Receiver<bool>,
+    /// The conditions last reported.
+    conditions: std::sync::Mutex<Vec<Value>>,
     /// What the containers' probes find, for the supervisor.
     verdicts: (
         tokio::sync::mpsc::UnboundedSender<Verdict>,
@@ -53,6 +55,7 @@ impl Kubelet {
             pod_ip,
             start_time,
             stop,
+            conditions: std::sync::Mutex::new(Vec::new()),
             verdicts: tokio::sync::mpsc::unbounded_channel(),
         };
         run.run().await;
@@ -192,16 +195,31 @@ impl PodRun {
         }
     }
 
-    /// The pod's status now, for its containers as they are.
+    /// The pod's status now, for its containers as they are. A condition keeps its
+    /// `lastTransitionTime` while its status stays (`status_manager.go`,
+    /// `updateLastTransitionTime`).
     fn status(&self, containers: Containers<'_>) -> Value {
-        status::pod_status(&PodStatusInput {
+        let mut status = status::pod_status(&PodStatusInput {
             containers,
             pod_ip: &self.pod_ip,
             host_ip: &self.kubelet.config.node_ip,
             start_time: &self.start_time,
             now: &now(),
             restart_policy: self.spec.restart_policy.as_deref().unwrap_or("Always"),
-        })
+        });
+        let mut last = self.conditions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(conditions) = status["conditions"].as_array_mut() {
+            for c in conditions.iter_mut() {
+                if let Some(before) = last
+                    .iter()
+                    .find(|b| b["type"] == c["type"] && b["status"] == c["status"])
+                {
+                    c["lastTransitionTime"] = before["lastTransitionTime"].clone();
+                }
+            }
+            *last = conditions.clone();
+        }
+        status
     }
 
     /// The pod could not start: a `Failed` event, and every container waiting with the
@@ -308,7 +326,7 @@ impl PodRun {
 
     /// Starts the probes of `c`'s current run, unless they run already or it does not.
     fn probe(&self, c: &mut ContainerRun) {
-        if !c.running() || !c.probes.is_empty() {
+        if !c.process_alive() || !c.probes.is_empty() {
             return;
         }
         for kind in crate::probe::kinds(&c.container) {
@@ -347,18 +365,24 @@ impl PodRun {
             .recorder()
             .record(&self.pod, "Normal", "Killing", &message, Some(&field))
             .await;
+        // At least 2 s, as `killContainer` gives (`minimumGracePeriodInSeconds`).
         let grace = probe
             .and_then(|p| p.termination_grace_period_seconds)
             .or(self.spec.termination_grace_period_seconds)
             .unwrap_or(30)
-            .max(0) as u64;
+            .max(2) as u64;
+        c.probes.clear();
         c.terminate();
-        if tokio::time::timeout(std::time::Duration::from_secs(grace), c.wait())
-            .await
-            .is_err()
-        {
-            c.kill();
-            c.wait().await;
+        let mut stop = self.stop.clone();
+        tokio::select! {
+            // The pod's own stop takes it from here.
+            () = async { let _ = stop.wait_for(|s| *s).await; } => {}
+            ended = tokio::time::timeout(std::time::Duration::from_secs(grace), c.wait()) => {
+                if ended.is_err() {
+                    c.kill();
+                    c.wait().await;
+                }
+            }
         }
     }
 
@@ -418,15 +442,25 @@ impl PodRun {
             c.next_back_off();
             // Each start makes sure of the image first, with its events (`startContainer`:
             // `EnsureImageExists`), then creates and starts the container.
-            if let Some(spec) = self.spec.containers.iter().find(|s| s.name == c.name)
-                && let Err(f) = self.kubelet.ensure_image(&self.pod, spec).await
-            {
-                tracing::warn!(pod = %self.name, error = %f.message, "restart failed");
-                continue;
-            }
-            match c.restart(sandbox).await {
+            let started = match self.spec.containers.iter().find(|s| s.name == c.name) {
+                Some(spec) => match self.kubelet.ensure_image(&self.pod, spec).await {
+                    Ok(_) => c
+                        .restart(sandbox)
+                        .await
+                        .map_err(|e| ("RunContainerError", e)),
+                    Err(f) => Err((f.reason, f.message)),
+                },
+                None => Ok(()),
+            };
+            match started {
                 Ok(()) => self.kubelet.record_started(&self.pod, &c.name).await,
-                Err(e) => tracing::warn!(pod = %self.name, error = %e, "restart failed"),
+                // Waiting with the reason, tried again after the pod worker's back-off
+                // period (10 s, `pkg/kubelet/pod_workers.go`).
+                Err((reason, message)) => {
+                    c.waiting = Some((reason.to_string(), message));
+                    c.restart_at =
+                        Some(tokio::time::Instant::now() + std::time::Duration::from_secs(10));
+                }
             }
         }
     }
@@ -440,6 +474,8 @@ impl PodRun {
             .unwrap_or(30)
             .max(0) as u64;
         for c in containers.iter_mut() {
+            // Probes stop with the pod.
+            c.probes.clear();
             if c.running() {
                 let field = events::container_field(&c.name);
                 self.kubelet

@@ -9,7 +9,8 @@
 //! The handlers run as the kubelet runs them (`prober.go`, `runProbe`): `exec` in the
 //! container, with its output as the failure's message (`pkg/probe/exec`); `tcpSocket` a
 //! connection to the pod's IP (`pkg/probe/tcp`); `httpGet` a GET from the node to the
-//! pod's IP whose status decides (`pkg/probe/http`: 200 to 399 succeed). HTTPS and gRPC
+//! pod's IP whose status decides (`pkg/probe/http`: 200 to 399 succeed, redirects on the
+//! same host followed). HTTPS and gRPC
 //! probes are not run by this node: they err, as an unrunnable probe does upstream.
 
 use crate::Kubelet;
@@ -126,6 +127,12 @@ impl Prober {
                 let result = self.probe(&p, timeout).await;
                 if let Err(why) = &result {
                     self.unhealthy(why).await;
+                }
+                // A probe that could not run decides nothing (`worker.go`, `doProbe`:
+                // "Prober error, throw away the result").
+                if matches!(result, Err(Failure::Errored(_))) {
+                    tokio::time::sleep(period).await;
+                    continue;
                 }
                 let ok = result.is_ok();
                 in_a_row = if last == Some(ok) { in_a_row + 1 } else { 1 };
@@ -352,9 +359,11 @@ impl Prober {
         }
     }
 
-    /// `httpGet`: a GET with the prober's headers; 200 to 399 succeed
-    /// (`pkg/probe/http`: `DoHTTPProbe`; `NewRequestForHTTPGetAction` sets
-    /// `User-Agent: kube-probe/<major>.<minor>` and `Accept: */*` unless given).
+    /// `httpGet`: a GET with the prober's headers, redirects on the same host followed
+    /// (at most 10, as Go's client does; one to another host ends there); 200 to 399
+    /// succeed (`pkg/probe/http`: `DoHTTPProbe`, `RedirectChecker`;
+    /// `NewRequestForHTTPGetAction` sets `User-Agent: kube-probe/<major>.<minor>` and
+    /// `Accept: */*` unless given).
     async fn http(
         &self,
         host: std::net::Ipv4Addr,
@@ -363,6 +372,40 @@ impl Prober {
         headers: &[(String, String)],
         timeout: Duration,
     ) -> Result<(), Failure> {
+        let mut path = path.to_string();
+        for _ in 0..=10 {
+            let (code, location) = self.http_once(host, port, &path, headers, timeout).await?;
+            let here = format!("http://{host}:{port}");
+            match (code, location) {
+                (300..=399, Some(to)) if to.starts_with('/') => path = to,
+                (300..=399, Some(to)) if to.starts_with(&here) => {
+                    path = to[here.len()..].to_string();
+                    if path.is_empty() {
+                        path = "/".into();
+                    }
+                }
+                (200..=399, _) => return Ok(()),
+                (code, _) => {
+                    return Err(Failure::Failed(format!(
+                        "HTTP probe failed with statuscode: {code}"
+                    )));
+                }
+            }
+        }
+        Err(Failure::Failed(format!(
+            "Get \"http://{host}:{port}{path}\": stopped after 10 redirects"
+        )))
+    }
+
+    /// One GET: the answer's status and `Location`.
+    async fn http_once(
+        &self,
+        host: std::net::Ipv4Addr,
+        port: u16,
+        path: &str,
+        headers: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<(u16, Option<String>), Failure> {
         let url = format!("http://{host}:{port}{path}");
         let sandbox = self.sandbox()?;
         let cmd = sandbox
@@ -371,7 +414,11 @@ impl Prober {
         let mut child =
             crate::spawn_connection(cmd).map_err(|e| Failure::Errored(e.to_string()))?;
         let given = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
-        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n");
+        let mut request = format!("GET {path} HTTP/1.1\r\n");
+        // A `Host` header given is the request's host (`NewRequestForHTTPGetAction`).
+        if !given("Host") {
+            request.push_str(&format!("Host: {host}:{port}\r\n"));
+        }
         if !given("User-Agent") {
             request.push_str("User-Agent: kube-probe/1.33\r\n");
         }
@@ -406,15 +453,24 @@ impl Prober {
                 )));
             }
         };
-        let status = std::str::from_utf8(&answer)
-            .ok()
-            .and_then(|a| a.split(' ').nth(1))
+        // The status line and headers alone: what follows them may be anything.
+        let end = answer
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(answer.len());
+        let head = String::from_utf8_lossy(&answer[..end]);
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
             .and_then(|c| c.parse::<u16>().ok());
+        let location = lines.find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("Location")
+                .then(|| v.trim().to_string())
+        });
         match status {
-            Some(200..=399) => Ok(()),
-            Some(code) => Err(Failure::Failed(format!(
-                "HTTP probe failed with statuscode: {code}"
-            ))),
+            Some(code) => Ok((code, location)),
             None => {
                 // Refused, or no HTTP answer: why is on the connection's standard error.
                 let mut why = String::new();

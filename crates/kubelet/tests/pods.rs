@@ -1006,7 +1006,8 @@ async fn probes_decide_readiness_and_liveness() {
             {"name": "web", "image": PYTHON_IMAGE, "imagePullPolicy": "IfNotPresent",
              "command": ["python3", "-m", "http.server", "8080"],
              "ports": [{"name": "http", "containerPort": 8080}],
-             "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 1}},
+             // A directory without its slash: Python's server redirects, the prober follows.
+             "readinessProbe": {"httpGet": {"path": "/etc", "port": "http"}, "periodSeconds": 1}},
             {"name": "gate", "image": DEBIAN_IMAGE, "command": ["sleep", "3600"],
              "readinessProbe": {"exec": {"command": ["sh", "-c", "test -f /tmp/open || { echo shut; exit 1; }"]}, "periodSeconds": 1}},
             {"name": "dies", "image": DEBIAN_IMAGE, "command": ["sleep", "3600"],
