@@ -141,6 +141,14 @@ pub(super) fn set(r: &mut Response, name: header::HeaderName, value: &str) {
 pub(super) fn empty(status: StatusCode) -> Response {
     let mut r = base_response(status, "text/plain", "");
     r.headers_mut().remove(header::CONTENT_TYPE);
+    if status == StatusCode::NOT_MODIFIED {
+        // No length either: Go's server gives none to a status that has no body
+        // (`net/http`, `bodyAllowedForStatus`), and a body of no known size keeps hyper
+        // from writing `content-length: 0`.
+        *r.body_mut() = axum::body::Body::from_stream(futures::stream::empty::<
+            Result<Bytes, std::convert::Infallible>,
+        >());
+    }
     r
 }
 
