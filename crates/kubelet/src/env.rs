@@ -235,7 +235,7 @@ fn value_from(from: &EnvVarSource, src: &Sources<'_>) -> Result<Option<String>, 
 
 /// `$(VAR)` expansion against the variables defined so far (`expansion.MappingFuncFor`);
 /// `$$` escapes, unknown references stay as written.
-fn expand(value: &str, env: &[(String, String)]) -> String {
+pub(crate) fn expand(value: &str, env: &[(String, String)]) -> String {
     let mut out = String::new();
     let mut rest = value;
     while let Some(i) = rest.find('$') {

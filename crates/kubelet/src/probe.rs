@@ -11,7 +11,8 @@
 //! connection to the pod's IP (`pkg/probe/tcp`); `httpGet` a GET from the node to the
 //! pod's IP whose status decides (`pkg/probe/http`: 200 to 399 succeed, redirects on the
 //! same host followed). HTTPS and gRPC
-//! probes are not run by this node: they err, as an unrunnable probe does upstream.
+//! probes are not run by this node: they err, as an unrunnable probe does upstream, and
+//! decide nothing.
 
 use crate::Kubelet;
 use apiserver::runtime::{ExecRequest, PodRuntime};
@@ -198,9 +199,22 @@ impl Prober {
         timeout: Duration,
     ) -> Result<(), Failure> {
         if let Some(exec) = &p.exec {
-            return self
-                .exec(exec.command.clone().unwrap_or_default(), timeout)
-                .await;
+            // `$(VAR)` from the container's literal `env` values, a `valueFrom` counting
+            // as empty (`ExpandContainerCommandOnlyStatic`, `pkg/kubelet/container/helpers.go`).
+            let env: Vec<(String, String)> = self
+                .container
+                .env
+                .iter()
+                .flatten()
+                .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
+                .collect();
+            let command = exec
+                .command
+                .iter()
+                .flatten()
+                .map(|c| crate::env::expand(c, &env))
+                .collect();
+            return self.exec(command, timeout).await;
         }
         if let Some(tcp) = &p.tcp_socket {
             let port = self.port(&tcp.port)?;

@@ -1008,8 +1008,10 @@ async fn probes_decide_readiness_and_liveness() {
              "ports": [{"name": "http", "containerPort": 8080}],
              // A directory without its slash: Python's server redirects, the prober follows.
              "readinessProbe": {"httpGet": {"path": "/etc", "port": "http"}, "periodSeconds": 1}},
+            // The probe's command names its file through the container's environment.
             {"name": "gate", "image": DEBIAN_IMAGE, "command": ["sleep", "3600"],
-             "readinessProbe": {"exec": {"command": ["sh", "-c", "test -f /tmp/open || { echo shut; exit 1; }"]}, "periodSeconds": 1}},
+             "env": [{"name": "GATE", "value": "/tmp/open"}],
+             "readinessProbe": {"exec": {"command": ["sh", "-c", "test -f $(GATE) || { echo shut; exit 1; }"]}, "periodSeconds": 1}},
             {"name": "dies", "image": DEBIAN_IMAGE, "command": ["sleep", "3600"],
              "livenessProbe": {"tcpSocket": {"port": 9999}, "periodSeconds": 1, "failureThreshold": 1}},
         ]},
