@@ -314,7 +314,8 @@ impl ContainerRun {
         if let (Some(child), true) = (self.child.as_ref(), self.running())
             && let Some(pid) = child.id()
         {
-            let _ = nix_kill(pid);
+            // SIGTERM to its launcher, which forwards it to the container's process.
+            let _ = podbox::terminate(pid);
         }
     }
 
@@ -438,17 +439,4 @@ fn fresh_layer(image: &mut podbox::ImageRoot, run: u32) -> Result<(), String> {
             .map_err(|e| format!("giving {dir} to the pod's root: {e}"))?;
     }
     Ok(())
-}
-
-/// SIGTERM to a container's launcher, which forwards it to the container's process.
-fn nix_kill(pid: u32) -> std::io::Result<()> {
-    let status = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status()?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(std::io::Error::other("kill failed"))
-    }
 }

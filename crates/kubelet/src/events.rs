@@ -20,6 +20,14 @@ use std::sync::Mutex;
 #[derive(Default)]
 pub struct Seen(Mutex<HashMap<String, (String, i32, String)>>);
 
+/// `os.Hostname()`, read once: the kernel's host name, which kube-scheduler's reporting
+/// instance carries.
+static HOSTNAME: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim_end().to_string())
+        .unwrap_or_default()
+});
+
 /// How many events `Seen` keeps (`maxLruCacheEntries`).
 const SEEN_MAX: usize = 4096;
 
@@ -146,9 +154,7 @@ pub async fn scheduled(client: &kube::Client, pod: &Pod, node: &str) {
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
     let now = jiff::Timestamp::now();
-    // `os.Hostname()`: the kernel's host name.
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let host = host.trim_end();
+    let host = HOSTNAME.as_str();
     let event = json!({
         "metadata": {"name": format!("{name}.{:x}", now.as_nanosecond() as u64), "namespace": ns},
         "involvedObject": involved(pod),

@@ -169,6 +169,17 @@ pub fn failure(stderr: &str) -> &str {
     text.strip_prefix(sys::FAILURE_PREFIX).unwrap_or(text)
 }
 
+/// SIGTERM to the pod process `pid` (a container's launcher forwards it to the
+/// container's program).
+pub fn terminate(pid: u32) -> std::io::Result<()> {
+    let pid = i32::try_from(pid).map_err(std::io::Error::other)?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .map_err(std::io::Error::from)
+}
+
 /// Sets the size of the terminal whose host side is `fd` (`TIOCSWINSZ`), which its
 /// programs see as SIGWINCH.
 pub fn set_terminal_size(fd: &std::os::fd::OwnedFd, cols: u16, rows: u16) -> std::io::Result<()> {
